@@ -1,0 +1,76 @@
+# pg_dash: PGXS build, front-end assets, tests and the demo.
+#
+#   make                 build the extension and the front end
+#   make install         install both (as root)
+#   make demo            install what is missing, build, start a demo cluster
+#   make demo-stop       stop it
+#   make test            install what the tests need and run every suite
+#                        (as root it runs the suites as the postgres user)
+
+EXTENSION  = pg_dash
+MODULE_big = pg_dash
+PGFILEDESC = "pg_dash - dashboards served by PostgreSQL"
+
+SERVER_SRCS = $(wildcard src/*.c)
+LIB_SRCS    = $(wildcard src/lib/*.c)
+OBJS = pg_dash.o $(SERVER_SRCS:.c=.o) $(LIB_SRCS:.c=.o)
+
+DATA = $(wildcard sql/pg_dash--*.sql)
+
+PG_CPPFLAGS = -Isrc -Isrc/lib
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+              -Wno-sign-compare
+SHLIB_LINK  = -lwebsockets -lcjson -lz
+
+REGRESS      = $(patsubst sql/%.sql,%,$(filter-out sql/pg_dash--%,$(wildcard sql/*.sql)))
+REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=test/regress.conf
+TAP_TESTS    = 1
+PROVE_FLAGS  = -I t
+
+EXTRA_CLEAN = build tmp_check tmp_check_regress results regression.diffs regression.out \
+              test/unit/build
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The front end: www/ plus the npm libraries it uses, with a precompressed
+# .gz beside every text asset, assembled in build/www.
+WWW_SRC := $(shell find www -type f 2>/dev/null)
+
+all: build/www/.stamp
+
+build/www/.stamp: $(WWW_SRC) scripts/build-www.sh package.json
+	sh scripts/build-www.sh
+	@touch $@
+
+install: install-www
+
+install-www: build/www/.stamp
+	rm -rf '$(DESTDIR)$(datadir)/pg_dash/www'
+	$(MKDIR_P) '$(DESTDIR)$(datadir)/pg_dash'
+	cp -R build/www '$(DESTDIR)$(datadir)/pg_dash/www'
+	rm -f '$(DESTDIR)$(datadir)/pg_dash/www/.stamp'
+
+unit:
+	$(MAKE) -C test/unit run
+
+fuzz:
+	$(MAKE) -C test/unit fuzz-run
+
+browser:
+	sh scripts/run-browser-tests.sh
+
+demo:
+	sh scripts/demo.sh start
+
+demo-stop:
+	sh scripts/demo.sh stop
+
+test:
+	sh scripts/test.sh
+
+bench:
+	sh scripts/bench.sh
+
+.PHONY: install-www unit fuzz browser demo demo-stop test bench

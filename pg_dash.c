@@ -1,0 +1,67 @@
+/*
+ * pg_dash.c
+ *		Entry point of the pg_dash extension: defines the settings and
+ *		registers the background workers that serve HTTP and WebSocket.
+ *
+ * pg_dash only works when loaded through shared_preload_libraries, because
+ * background workers and shared memory can only be set up by the postmaster.
+ * _PG_init refuses clearly anywhere else.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+
+#include "storage/ipc.h"
+
+#include "guc.h"
+#include "metrics.h"
+#include "worker.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* Requests the shared memory of every module. */
+static void
+pg_dash_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	metrics_shmem_request();
+}
+
+/* Attaches every module to its shared memory. */
+static void
+pg_dash_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	metrics_shmem_startup();
+}
+
+/*
+ * Module load callback: refuses unless preloaded, then lets each module set
+ * itself up.
+ */
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_dash must be loaded via shared_preload_libraries"),
+				 errdetail("pg_dash runs background workers, which can only be started by the postmaster."),
+				 errhint("Add pg_dash to shared_preload_libraries in postgresql.conf and restart the server.")));
+
+	guc_define();
+	worker_register_all();
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = pg_dash_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = pg_dash_shmem_startup;
+}

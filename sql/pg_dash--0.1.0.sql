@@ -1,0 +1,115 @@
+-- pg_dash 0.1.0: the SQL surface of pg_dash.
+\echo Use "CREATE EXTENSION pg_dash" to load this file. \quit
+
+-- Schema names starting with pg_ are reserved; creating this one needs
+-- allow_system_table_mods for one statement (reverted when the script ends).
+SET allow_system_table_mods = on;
+CREATE SCHEMA pg_dash;
+RESET allow_system_table_mods;
+
+COMMENT ON SCHEMA pg_dash IS 'pg_dash: dashboards served by PostgreSQL';
+
+-- The running pg_dash workers, as pg_stat_activity shows them.
+CREATE VIEW pg_dash.workers AS
+SELECT pid,
+       application_name,
+       backend_start,
+       state,
+       query
+FROM pg_catalog.pg_stat_activity
+WHERE backend_type = 'pg_dash';
+
+COMMENT ON VIEW pg_dash.workers IS 'The running pg_dash background workers';
+
+-- Every figure of /metrics, summed over all workers.
+CREATE FUNCTION pg_dash.stats_series(OUT metric text, OUT labels text, OUT value double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_dash_stats'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE VIEW pg_dash.stats AS SELECT * FROM pg_dash.stats_series();
+COMMENT ON VIEW pg_dash.stats IS 'pg_dash counters, the same series as GET /metrics';
+
+-- Channels WebSocket clients may subscribe to (besides queries' refresh_on).
+CREATE TABLE pg_dash.channels (
+    name        text PRIMARY KEY
+                CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]{0,62}$'),
+    description text,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- Opens a channel to WebSocket clients.
+CREATE FUNCTION pg_dash.define_channel(name text, description text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF name IS NULL OR name !~ '^[A-Za-z_][A-Za-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid channel name "%"', name
+            USING ERRCODE = 'invalid_name',
+                  HINT = 'Channel names are identifiers: letters, digits and underscores, at most 63 bytes, not starting with a digit.';
+    END IF;
+    INSERT INTO pg_dash.channels AS c (name, description)
+    VALUES (define_channel.name, define_channel.description)
+    ON CONFLICT ON CONSTRAINT channels_pkey DO UPDATE SET description = EXCLUDED.description;
+END
+$$;
+
+-- Closes a channel to new subscriptions.
+CREATE FUNCTION pg_dash.drop_channel(name text)
+RETURNS boolean
+LANGUAGE sql
+AS $$
+    WITH d AS (DELETE FROM pg_dash.channels c WHERE c.name = drop_channel.name RETURNING 1)
+    SELECT count(*) > 0 FROM d
+$$;
+
+-- Messages over NOTIFY's payload limit, read by the workers by id.
+CREATE UNLOGGED TABLE pg_dash.messages (
+    id         bigserial PRIMARY KEY,
+    channel    text NOT NULL,
+    payload    text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX messages_created_at_idx ON pg_dash.messages (created_at);
+
+-- Sends a realtime message of any size to a channel's subscribers.
+CREATE FUNCTION pg_dash.publish(channel text, payload jsonb)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    body text := payload::text;
+    stored bigint;
+BEGIN
+    IF channel IS NULL OR channel !~ '^[A-Za-z_][A-Za-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid channel name "%"', channel
+            USING ERRCODE = 'invalid_name';
+    END IF;
+    -- NOTIFY carries up to 7999 bytes; larger payloads go through a table
+    IF octet_length(body) < 7900 THEN
+        PERFORM pg_notify(channel, body);
+    ELSE
+        INSERT INTO pg_dash.messages (channel, payload) VALUES (channel, body)
+        RETURNING id INTO stored;
+        PERFORM pg_notify(channel, E'\x1f' || 'pg_dash:message:' || stored);
+    END IF;
+END
+$$;
+
+-- Deletes stored messages older than the given age.
+CREATE FUNCTION pg_dash.purge_messages(older_than interval DEFAULT '5 minutes')
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    WITH d AS (DELETE FROM pg_dash.messages WHERE created_at < now() - older_than RETURNING 1)
+    SELECT count(*) FROM d
+$$;
+
+-- Whether WebSocket clients may subscribe to a channel.
+CREATE FUNCTION pg_dash.channel_allowed(name text)
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_dash.channels c WHERE c.name = channel_allowed.name)
+$$;

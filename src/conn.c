@@ -1,0 +1,402 @@
+/*
+ * conn.c
+ *		Client connections: parsing HTTP requests, dispatching them, and the
+ *		bounded output queue written as the socket accepts it.
+ *
+ * Every connection owns a memory context that holds its output queue and
+ * whatever a streamed response keeps between batches.  Handlers run in the
+ * worker's request context, reset after each request.  A request handler
+ * that raises an error is caught here: the client gets a JSON 500 and the
+ * worker carries on.
+ *
+ * Output is written only from the writeable callback, one chunk per call,
+ * so lws never buffers more than one chunk of ours.  A streamed response
+ * (ConnProducer) is refilled when the queue runs low, which is how a slow
+ * client slows the producer instead of growing the worker's memory.
+ */
+#include "postgres.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "portability/instr_time.h"
+#include "utils/memutils.h"
+
+#include "conn.h"
+#include "guc.h"
+#include "http_response.h"
+#include "metrics.h"
+#include "router.h"
+#include "server.h"
+#include "worker.h"
+#include "ws.h"
+
+/* The most written to the socket in one writeable callback. */
+#define CONN_WRITE_MAX (64 * 1024)
+
+/* Seconds a closing connection may take to send its last bytes. */
+#define CONN_LINGER_SECONDS 2
+
+static void conn_process_requests(Conn *conn);
+
+/* Starts (or restarts) the idle timer of a connection. */
+static void
+conn_touch(Conn *conn)
+{
+	if (conn->wsi && conn->state == CONN_HTTP)
+		lws_set_timeout(conn->wsi, PENDING_TIMEOUT_USER_OK, pg_dash_idle_timeout);
+}
+
+/* Sets up the HTTP parser with the limits currently configured. */
+static void
+conn_init_parser(Conn *conn)
+{
+	HttpLimits	limits;
+
+	limits.max_url = pg_dash_max_url_length;
+	limits.max_header_bytes = pg_dash_max_header_size;
+	limits.max_headers = 100;
+	limits.max_body = pg_dash_max_body_size;
+	http_parser_init(&conn->http, &limits);
+}
+
+/* Allocates a connection for an accepted socket. */
+Conn *
+conn_create(int fd)
+{
+	MemoryContext ctx;
+	Conn	   *conn;
+
+	ctx = AllocSetContextCreate(TopMemoryContext, "pg_dash connection",
+								ALLOCSET_SMALL_SIZES);
+	conn = MemoryContextAllocZero(ctx, sizeof(Conn));
+	conn->ctx = ctx;
+	conn->fd = fd;
+	conn->state = CONN_HTTP;
+	conn_init_parser(conn);
+	return conn;
+}
+
+/*
+ * Registers a connection once lws has adopted it; one over
+ * pg_dash.max_connections is answered 503 and closed.
+ */
+void
+conn_opened(Conn *conn)
+{
+	dlist_push_tail(&server_connections, &conn->node);
+	server_connection_count++;
+	metrics_count(METRIC_CONNECTIONS_ACCEPTED, 1);
+
+	if (server_connection_count > pg_dash_max_connections)
+	{
+		http_reply_error(conn, NULL, 503, "too_many_connections",
+						 "too many connections to this pg_dash worker",
+						 psprintf("This worker already serves %d connections.", pg_dash_max_connections),
+						 "Retry later, or raise pg_dash.max_connections or pg_dash.workers.");
+		return;
+	}
+	conn_touch(conn);
+}
+
+/* Frees a connection after lws has closed its socket. */
+void
+conn_destroy(Conn *conn)
+{
+	if (conn->producer_cleanup)
+		conn->producer_cleanup(conn, conn->producer_arg);
+	if (conn->ws)
+		ws_destroy(conn);
+	if (conn->node.next != NULL)
+	{
+		dlist_delete(&conn->node);
+		server_connection_count--;
+	}
+	http_parser_free(&conn->http);
+	MemoryContextDelete(conn->ctx);
+}
+
+/* Queues bytes for the client; they are written when the socket allows. */
+void
+conn_write(Conn *conn, const char *data, size_t len)
+{
+	OutChunk   *chunk;
+
+	if (len == 0 || conn->state == CONN_DRAINING)
+		return;
+	chunk = MemoryContextAlloc(conn->ctx, offsetof(OutChunk, data) + len);
+	chunk->next = NULL;
+	chunk->len = len;
+	chunk->off = 0;
+	memcpy(chunk->data, data, len);
+	if (conn->out_tail)
+		conn->out_tail->next = chunk;
+	else
+		conn->out_head = chunk;
+	conn->out_tail = chunk;
+	conn->out_bytes += len;
+	if (conn->wsi)
+		lws_callback_on_writable(conn->wsi);
+}
+
+/* Closes the connection once everything queued has been written. */
+void
+conn_close_when_flushed(Conn *conn)
+{
+	conn->close_when_flushed = true;
+	if (conn->wsi)
+		lws_callback_on_writable(conn->wsi);
+}
+
+/*
+ * Installs a producer that streams the rest of a response; reading further
+ * requests waits until it is done.
+ */
+void
+conn_set_producer(Conn *conn, ConnProducer producer,
+				  ConnProducerCleanup cleanup, void *arg)
+{
+	conn->producer = producer;
+	conn->producer_cleanup = cleanup;
+	conn->producer_arg = arg;
+	if (conn->wsi)
+	{
+		lws_rx_flow_control(conn->wsi, 0);
+		lws_callback_on_writable(conn->wsi);
+	}
+}
+
+/*
+ * Runs a request handler in the request context and turns any error it
+ * raises into a JSON 500, aborting the transaction it left open.
+ */
+static void
+conn_dispatch(Conn *conn, HttpRequest *req)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(worker_request_context);
+	instr_time	start;
+	instr_time	elapsed;
+	volatile MetricRoute route = ROUTE_OTHER;
+
+	INSTR_TIME_SET_CURRENT(start);
+	conn->requests++;
+	PG_TRY();
+	{
+		route = router_dispatch(conn, req);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(worker_request_context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (IsTransactionState() || IsAbortedTransactionBlockState() ||
+			GetCurrentTransactionNestLevel() > 0)
+			AbortCurrentTransaction();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		ereport(LOG,
+				(errmsg("pg_dash worker %d: error while serving %s %s: %s",
+						worker_number, req->method, req->path, edata->message)));
+		metrics_error_class(unpack_sql_state(edata->sqlerrcode));
+		http_reply_error(conn, req, 500, unpack_sql_state(edata->sqlerrcode),
+						 edata->message, edata->detail, edata->hint);
+	}
+	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	metrics_request(route, conn->last_status, INSTR_TIME_GET_DOUBLE(elapsed));
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(worker_request_context);
+}
+
+/*
+ * Answers every complete request in the parser's buffer, in order, until one
+ * starts a streamed response, upgrades the connection, or closes it.
+ */
+static void
+conn_process_requests(Conn *conn)
+{
+	HttpParseState st = conn->http.state;
+
+	while (conn->state == CONN_HTTP && !conn->close_when_flushed && conn->producer == NULL)
+	{
+		if (st == HTTP_PARSE_ERROR)
+		{
+			http_reply_error(conn, NULL, conn->http.error_status,
+							 http_status_code_name(conn->http.error_status),
+							 conn->http.error_reason, NULL, NULL);
+			return;
+		}
+		if (st != HTTP_PARSE_DONE)
+			return;
+		conn_dispatch(conn, &conn->http.req);
+		if (conn->state != CONN_HTTP || conn->close_when_flushed)
+			return;
+		if (conn->producer != NULL)
+			return;				/* the next request waits for the stream */
+		st = http_parser_next(&conn->http);
+	}
+}
+
+/* Handles bytes received from the client. */
+int
+conn_on_read(Conn *conn, const char *data, size_t len)
+{
+	switch (conn->state)
+	{
+		case CONN_HTTP:
+			conn_touch(conn);
+			if (conn->close_when_flushed)
+				return 0;
+			(void) http_parser_feed(&conn->http, data, len);
+			conn_process_requests(conn);
+			return 0;
+		case CONN_WEBSOCKET:
+			return ws_on_read(conn, data, len);
+		case CONN_DRAINING:
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * Writes the next piece of output.  Returns -1 to have lws close the
+ * connection once everything has been sent.
+ */
+int
+conn_on_writeable(Conn *conn)
+{
+	OutChunk   *chunk;
+	size_t		n;
+	int			written;
+
+	if (conn->state == CONN_DRAINING)
+		return 0;
+
+	/* refill from a streaming producer when the queue runs low */
+	if (conn->producer && conn->out_bytes < CONN_LOW_WATER)
+	{
+		if (!conn->producer(conn, conn->producer_arg))
+		{
+			conn->producer = NULL;
+			conn->producer_cleanup = NULL;
+			conn->producer_arg = NULL;
+			lws_rx_flow_control(conn->wsi, 1);
+			if (conn->state == CONN_HTTP && !conn->close_when_flushed)
+			{
+				(void) http_parser_next(&conn->http);
+				conn_process_requests(conn);
+			}
+		}
+	}
+
+	chunk = conn->out_head;
+	if (chunk != NULL)
+	{
+		unsigned char *buf;
+
+		n = Min(chunk->len - chunk->off, CONN_WRITE_MAX);
+		/* lws_write wants LWS_PRE bytes of headroom before the data */
+		buf = palloc(LWS_PRE + n);
+		memcpy(buf + LWS_PRE, chunk->data + chunk->off, n);
+		written = lws_write(conn->wsi, buf + LWS_PRE, n, LWS_WRITE_RAW);
+		pfree(buf);
+		if (written < 0)
+			return -1;
+		metrics_count(METRIC_BYTES_SENT, n);
+		chunk->off += n;
+		conn->out_bytes -= n;
+		if (chunk->off == chunk->len)
+		{
+			conn->out_head = chunk->next;
+			if (conn->out_head == NULL)
+				conn->out_tail = NULL;
+			pfree(chunk);
+		}
+		if (conn->state == CONN_HTTP)
+			conn_touch(conn);
+	}
+
+	if (conn->out_head != NULL || conn->producer != NULL)
+	{
+		lws_callback_on_writable(conn->wsi);
+		return 0;
+	}
+
+	if (conn->close_when_flushed)
+	{
+		if (lws_partial_buffered(conn->wsi))
+		{
+			lws_callback_on_writable(conn->wsi);
+			return 0;
+		}
+
+		/*
+		 * Half-close and read until the client closes, so that unread input
+		 * does not turn our close into a reset that loses the response.
+		 */
+		shutdown(conn->fd, SHUT_WR);
+		conn->state = CONN_DRAINING;
+		lws_set_timeout(conn->wsi, PENDING_TIMEOUT_USER_OK, CONN_LINGER_SECONDS);
+	}
+	return 0;
+}
+
+/*
+ * Closes every connection at worker exit: WebSocket clients get a 1001
+ * "going away" close frame, written directly since the loop has stopped.
+ */
+void
+conn_close_all_for_shutdown(void)
+{
+	dlist_mutable_iter iter;
+
+	dlist_foreach_modify(iter, &server_connections)
+	{
+		Conn	   *conn = dlist_container(Conn, node, iter.cur);
+
+		if (conn->state == CONN_WEBSOCKET)
+			ws_shutdown(conn);
+	}
+}
+
+/*
+ * Applies reloaded settings to open connections: the idle timeout now; the
+ * request size limits apply to connections opened after the reload.
+ */
+void
+conn_reload(void)
+{
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &server_connections)
+	{
+		Conn	   *conn = dlist_container(Conn, node, iter.cur);
+
+		if (conn->state == CONN_HTTP)
+			conn_touch(conn);
+	}
+}
+
+/* Publishes this worker's open connection counts for /metrics. */
+void
+conn_publish_counts(void)
+{
+	int			websockets = 0;
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &server_connections)
+	{
+		Conn	   *conn = dlist_container(Conn, node, iter.cur);
+
+		if (conn->state == CONN_WEBSOCKET)
+			websockets++;
+	}
+	metrics_set_connections(worker_number, server_connection_count - websockets, websockets);
+}

@@ -1,0 +1,150 @@
+/*
+ * guc.c
+ *		Defines the pg_dash.* settings.
+ *
+ * What needs a new listening socket or a different number of processes is
+ * PGC_POSTMASTER; everything the workers can pick up on SIGHUP is PGC_SIGHUP
+ * and read afresh for each request.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "guc.h"
+
+int			pg_dash_port = 8080;
+char	   *pg_dash_listen_addresses = NULL;
+char	   *pg_dash_database = NULL;
+int			pg_dash_workers = 2;
+int			pg_dash_max_connections = 1000;
+char	   *pg_dash_www_dir = NULL;
+int			pg_dash_idle_timeout = 60;
+int			pg_dash_max_header_size = 8192;
+int			pg_dash_max_url_length = 4096;
+int			pg_dash_max_body_size = 1024 * 1024;
+int			pg_dash_ws_max_message_size = 64 * 1024;
+int			pg_dash_ws_max_queue = 16 * 1024 * 1024;
+int			pg_dash_ws_ping_interval = 30;
+
+/* The installed front end: <sharedir>/pg_dash/www, computed once. */
+static char default_www_dir[MAXPGPATH];
+
+/*
+ * Defines every setting and reserves the pg_dash. prefix, so that a typo in
+ * postgresql.conf is reported instead of silently ignored.
+ */
+void
+guc_define(void)
+{
+	char		share_path[MAXPGPATH];
+
+	get_share_path(my_exec_path, share_path);
+	snprintf(default_www_dir, sizeof(default_www_dir), "%s/pg_dash/www", share_path);
+
+	DefineCustomIntVariable("pg_dash.port",
+							"TCP port the pg_dash HTTP server listens on.",
+							NULL,
+							&pg_dash_port,
+							8080, 1, 65535,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_dash.listen_addresses",
+							   "Comma-separated host names or IP addresses the HTTP server listens on; * for all.",
+							   NULL,
+							   &pg_dash_listen_addresses,
+							   "localhost",
+							   PGC_POSTMASTER, GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_dash.database",
+							   "Database the pg_dash workers connect to.",
+							   "CREATE EXTENSION pg_dash in this database.",
+							   &pg_dash_database,
+							   "postgres",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.workers",
+							"Number of background workers serving HTTP and WebSocket.",
+							"All workers share one port; each runs its own event loop and database connection.",
+							&pg_dash_workers,
+							2, 1, 64,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.max_connections",
+							"Maximum number of open client connections per worker.",
+							"Connections over the limit are answered 503 and closed.",
+							&pg_dash_max_connections,
+							1000, 1, 100000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_dash.www_dir",
+							   "Folder the static front end is served from.",
+							   NULL,
+							   &pg_dash_www_dir,
+							   default_www_dir,
+							   PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.idle_timeout",
+							"Seconds an idle HTTP connection is kept open.",
+							NULL,
+							&pg_dash_idle_timeout,
+							60, 1, 86400,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.max_header_size",
+							"Maximum size of an HTTP request's line and headers; larger requests get 431.",
+							NULL,
+							&pg_dash_max_header_size,
+							8192, 1024, 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.max_url_length",
+							"Maximum length of a request URL; longer ones get 414.",
+							NULL,
+							&pg_dash_max_url_length,
+							4096, 256, 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.max_body_size",
+							"Maximum size of an HTTP request body; larger ones get 413.",
+							NULL,
+							&pg_dash_max_body_size,
+							1024 * 1024, 0, 1024 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.ws_max_message_size",
+							"Largest WebSocket message a client may send; larger ones close the connection with 1009.",
+							NULL,
+							&pg_dash_ws_max_message_size,
+							64 * 1024, 128, 64 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.ws_max_queue",
+							"Bytes that may wait to be sent to one WebSocket client; a client over it is closed with 1008.",
+							NULL,
+							&pg_dash_ws_max_queue,
+							16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.ws_ping_interval",
+							"Seconds of silence after which the server pings a WebSocket client; no answer within another interval closes it.",
+							NULL,
+							&pg_dash_ws_ping_interval,
+							30, 1, 3600,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("pg_dash");
+}

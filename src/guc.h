@@ -1,0 +1,27 @@
+/*
+ * guc.h
+ *		The pg_dash.* settings.
+ */
+#ifndef PG_DASH_GUC_H
+#define PG_DASH_GUC_H
+
+/* Restart-only settings (PGC_POSTMASTER). */
+extern int	pg_dash_port;
+extern char *pg_dash_listen_addresses;
+extern char *pg_dash_database;
+extern int	pg_dash_workers;
+extern int	pg_dash_max_connections;
+
+/* Settings reloaded on SIGHUP. */
+extern char *pg_dash_www_dir;
+extern int	pg_dash_idle_timeout;
+extern int	pg_dash_max_header_size;
+extern int	pg_dash_max_url_length;
+extern int	pg_dash_max_body_size;
+extern int	pg_dash_ws_max_message_size;
+extern int	pg_dash_ws_max_queue;
+extern int	pg_dash_ws_ping_interval;
+
+extern void guc_define(void);
+
+#endif							/* PG_DASH_GUC_H */

@@ -1,0 +1,218 @@
+/*
+ * http_response.c
+ *		Builds HTTP/1.1 responses: status line, the headers every response
+ *		carries, and the JSON error format shared by every endpoint.
+ *
+ * Errors look like {"error":{"status":404,"code":"not_found","message":...,
+ * "detail":...,"hint":...}}; "code" is the SQLSTATE when the error came from
+ * the database, otherwise a short name for the HTTP status.
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "utils/json.h"
+
+#include "http_response.h"
+#include "pg_dash.h"
+
+/* The reason phrase of a status code. */
+const char *
+http_status_text(int status)
+{
+	switch (status)
+	{
+		case 101:
+			return "Switching Protocols";
+		case 200:
+			return "OK";
+		case 204:
+			return "No Content";
+		case 304:
+			return "Not Modified";
+		case 400:
+			return "Bad Request";
+		case 403:
+			return "Forbidden";
+		case 404:
+			return "Not Found";
+		case 405:
+			return "Method Not Allowed";
+		case 406:
+			return "Not Acceptable";
+		case 408:
+			return "Request Timeout";
+		case 409:
+			return "Conflict";
+		case 411:
+			return "Length Required";
+		case 413:
+			return "Content Too Large";
+		case 414:
+			return "URI Too Long";
+		case 415:
+			return "Unsupported Media Type";
+		case 422:
+			return "Unprocessable Content";
+		case 426:
+			return "Upgrade Required";
+		case 429:
+			return "Too Many Requests";
+		case 431:
+			return "Request Header Fields Too Large";
+		case 500:
+			return "Internal Server Error";
+		case 501:
+			return "Not Implemented";
+		case 503:
+			return "Service Unavailable";
+		case 504:
+			return "Gateway Timeout";
+		case 505:
+			return "HTTP Version Not Supported";
+		default:
+			return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
+	}
+}
+
+/* The "code" of an error that did not come from the database. */
+const char *
+http_status_code_name(int status)
+{
+	switch (status)
+	{
+		case 400:
+			return "bad_request";
+		case 403:
+			return "forbidden";
+		case 404:
+			return "not_found";
+		case 405:
+			return "method_not_allowed";
+		case 413:
+			return "body_too_large";
+		case 414:
+			return "uri_too_long";
+		case 431:
+			return "headers_too_large";
+		case 501:
+			return "not_implemented";
+		case 503:
+			return "unavailable";
+		case 505:
+			return "http_version_not_supported";
+		default:
+			return status < 500 ? "bad_request" : "internal_error";
+	}
+}
+
+/* True when the request used the given method. */
+bool
+http_method_is(const HttpRequest *req, const char *method)
+{
+	return req != NULL && strcmp(req->method, method) == 0;
+}
+
+/* Formats the current time as an IMF-fixdate, cached for a second. */
+static const char *
+http_date_now(void)
+{
+	static char date[64];
+	static time_t cached = 0;
+	time_t		now = time(NULL);
+
+	if (now != cached)
+	{
+		struct tm	tm;
+
+		gmtime_r(&now, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		cached = now;
+	}
+	return date;
+}
+
+/*
+ * Appends the status line and the headers common to every response, up to
+ * (not including) the blank line that ends the header section.
+ */
+void
+http_append_header_start(StringInfo buf, const HttpRequest *req, int status,
+						 const char *content_type, const char *extra_headers)
+{
+	appendStringInfo(buf, "HTTP/1.1 %d %s\r\nServer: pg_dash/%s\r\nDate: %s\r\n"
+					 "X-Content-Type-Options: nosniff\r\n",
+					 status, http_status_text(status), PG_DASH_VERSION, http_date_now());
+	if (content_type)
+		appendStringInfo(buf, "Content-Type: %s\r\n", content_type);
+	if (extra_headers)
+		appendStringInfoString(buf, extra_headers);
+	if (req == NULL || !req->keep_alive)
+		appendStringInfoString(buf, "Connection: close\r\n");
+	else if (req->version_minor == 0)
+		appendStringInfoString(buf, "Connection: keep-alive\r\n");
+}
+
+/*
+ * Queues a complete response with a Content-Length.  A NULL request (the
+ * request could not be parsed) or one without keep-alive closes the
+ * connection afterwards; HEAD gets the headers only.
+ */
+void
+http_reply(Conn *conn, const HttpRequest *req, int status,
+		   const char *content_type, const char *extra_headers,
+		   const char *body, size_t len)
+{
+	StringInfoData buf;
+
+	conn->last_status = status;
+	initStringInfo(&buf);
+	http_append_header_start(&buf, req, status, content_type, extra_headers);
+	if (status != 304 && status != 204)
+		appendStringInfo(&buf, "Content-Length: %zu\r\n", len);
+	appendStringInfoString(&buf, "\r\n");
+	conn_write(conn, buf.data, buf.len);
+	pfree(buf.data);
+	if (body != NULL && len > 0 && status != 304 && status != 204 &&
+		!http_method_is(req, "HEAD"))
+		conn_write(conn, body, len);
+	if (req == NULL || !req->keep_alive)
+		conn_close_when_flushed(conn);
+}
+
+/* Queues a JSON response. */
+void
+http_reply_json(Conn *conn, const HttpRequest *req, int status, const StringInfo json)
+{
+	http_reply(conn, req, status, "application/json; charset=utf-8",
+			   "Cache-Control: no-store\r\n", json->data, json->len);
+}
+
+/* Appends "name":"value" to a JSON object when value is not NULL. */
+static void
+json_append_field(StringInfo buf, const char *name, const char *value)
+{
+	if (value == NULL)
+		return;
+	appendStringInfo(buf, ",\"%s\":", name);
+	escape_json(buf, value);
+}
+
+/* Queues an error response in pg_dash's JSON error format. */
+void
+http_reply_error(Conn *conn, const HttpRequest *req, int status,
+				 const char *code, const char *message,
+				 const char *detail, const char *hint)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"error\":{\"status\":%d", status);
+	json_append_field(&buf, "code", code);
+	json_append_field(&buf, "message", message);
+	json_append_field(&buf, "detail", detail);
+	json_append_field(&buf, "hint", hint);
+	appendStringInfoString(&buf, "}}");
+	http_reply_json(conn, req, status, &buf);
+	pfree(buf.data);
+}

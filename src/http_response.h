@@ -1,0 +1,27 @@
+/*
+ * http_response.h
+ *		Building HTTP responses onto a connection's output queue.
+ */
+#ifndef PG_DASH_HTTP_RESPONSE_H
+#define PG_DASH_HTTP_RESPONSE_H
+
+#include "lib/stringinfo.h"
+
+#include "conn.h"
+
+extern const char *http_status_text(int status);
+extern const char *http_status_code_name(int status);
+extern void http_reply(Conn *conn, const HttpRequest *req, int status,
+					   const char *content_type, const char *extra_headers,
+					   const char *body, size_t len);
+extern void http_reply_json(Conn *conn, const HttpRequest *req, int status,
+							const StringInfo json);
+extern void http_reply_error(Conn *conn, const HttpRequest *req, int status,
+							 const char *code, const char *message,
+							 const char *detail, const char *hint);
+extern void http_append_header_start(StringInfo buf, const HttpRequest *req,
+									 int status, const char *content_type,
+									 const char *extra_headers);
+extern bool http_method_is(const HttpRequest *req, const char *method);
+
+#endif							/* PG_DASH_HTTP_RESPONSE_H */

@@ -1,0 +1,43 @@
+/*
+ * metrics.h
+ *		Counters shared by all workers, for /metrics and pg_dash.stats.
+ */
+#ifndef PG_DASH_METRICS_H
+#define PG_DASH_METRICS_H
+
+typedef enum MetricCounter
+{
+	METRIC_BYTES_SENT,
+	METRIC_CACHE_HITS,
+	METRIC_CACHE_MISSES,
+	METRIC_CACHE_EVICTIONS,
+	METRIC_NOTIFICATIONS_RECEIVED,
+	METRIC_NOTIFICATIONS_DELIVERED,
+	METRIC_WS_MESSAGES_SENT,
+	METRIC_WS_MESSAGES_RECEIVED,
+	METRIC_WS_SLOW_CLOSED,
+	METRIC_CONNECTIONS_ACCEPTED,
+	METRIC_COUNTER_COUNT
+} MetricCounter;
+
+/* Routes requests are counted by. */
+typedef enum MetricRoute
+{
+	ROUTE_HEALTHZ,
+	ROUTE_METRICS,
+	ROUTE_STATIC,
+	ROUTE_API,
+	ROUTE_WS,
+	ROUTE_OTHER,
+	ROUTE_COUNT
+} MetricRoute;
+
+extern void metrics_shmem_request(void);
+extern void metrics_shmem_startup(void);
+extern void metrics_count(MetricCounter counter, uint64 n);
+extern void metrics_request(MetricRoute route, int status, double seconds);
+extern void metrics_error_class(const char *sqlstate);
+extern void metrics_set_connections(int worker, int http, int websocket);
+extern char *metrics_render_prometheus(void);
+
+#endif							/* PG_DASH_METRICS_H */

@@ -1,0 +1,13 @@
+/*
+ * pg_dash.h
+ *		Definitions shared by every module of the pg_dash extension.
+ */
+#ifndef PG_DASH_H
+#define PG_DASH_H
+
+#define PG_DASH_VERSION "0.1.0"
+
+/* The name under which every module reports itself in logs and errors. */
+#define PG_DASH_NAME "pg_dash"
+
+#endif							/* PG_DASH_H */

@@ -1,0 +1,19 @@
+/*
+ * realtime.h
+ *		WebSocket messages: channels, notifications, live queries.
+ */
+#ifndef PG_DASH_REALTIME_H
+#define PG_DASH_REALTIME_H
+
+#include "conn.h"
+
+struct cJSON;
+
+#define REALTIME_MESSAGE_TYPES "ping, subscribe, unsubscribe"
+
+extern void realtime_hello(Conn *conn);
+extern void realtime_dispatch(Conn *conn, const char *type, struct cJSON *msg);
+extern void realtime_forget(Conn *conn);
+extern void realtime_deliver_notifications(void);
+
+#endif							/* PG_DASH_REALTIME_H */

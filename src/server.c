@@ -1,0 +1,253 @@
+/*
+ * server.c
+ *		The libwebsockets context of a worker and the descriptors it watches.
+ *
+ * lws is used as an event loop only: every client socket is adopted as a raw
+ * socket, and conn.c speaks HTTP/1.1 and WebSocket over it with the parsers
+ * in src/lib.  That gives pg_dash control over what lws 4.1.6 does not offer:
+ * answering 414/431/413 instead of dropping the connection, keep-alive
+ * streaming with our own framing, and bounded output queues.
+ *
+ * Besides client sockets the loop watches, each adopted as a raw file
+ * descriptor: the listening sockets, an eventfd written by the signal
+ * handlers, and a dup of the postmaster-death pipe.  lws closes what it
+ * adopts, so it gets dups of descriptors that PostgreSQL owns.
+ */
+#include "postgres.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "miscadmin.h"
+#include "postmaster/postmaster.h"
+#include "storage/ipc.h"
+
+#include "conn.h"
+#include "guc.h"
+#include "listener.h"
+#include "server.h"
+#include "worker.h"
+#include "ws.h"
+
+/* What a watched descriptor is; stored as the wsi's opaque user data. */
+typedef enum WatchKind
+{
+	WATCH_LISTENER,
+	WATCH_WAKE,
+	WATCH_POSTMASTER_DEATH
+} WatchKind;
+
+static const WatchKind watch_listener = WATCH_LISTENER;
+static const WatchKind watch_wake = WATCH_WAKE;
+static const WatchKind watch_postmaster_death = WATCH_POSTMASTER_DEATH;
+
+dlist_head	server_connections = DLIST_STATIC_INIT(server_connections);
+int			server_connection_count = 0;
+
+static struct lws_context *server_context = NULL;
+static struct lws_vhost *server_vhost = NULL;
+static int	server_wake_fd = -1;
+static int	listen_fds[LISTENER_MAX_SOCKETS];
+static int	listen_count = 0;
+static lws_sorted_usec_list_t tick_timer;
+
+static void server_tick(lws_sorted_usec_list_t *sul);
+static int	server_callback(struct lws *wsi, enum lws_callback_reasons reason,
+							void *user, void *in, size_t len);
+
+static const struct lws_protocols server_protocols[] = {
+	{"pg_dash", server_callback, 0, 0, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0}
+};
+
+/* Sends lws's own errors and warnings to the server log. */
+static void
+server_lws_log(int level, const char *line)
+{
+	int			n = strlen(line);
+
+	while (n > 0 && line[n - 1] == '\n')
+		n--;
+	ereport(LOG, (errmsg("pg_dash worker %d: libwebsockets: %.*s", worker_number, n, line)));
+}
+
+/* Adopts a descriptor that lws only watches for readability. */
+static void
+server_watch_fd(int fd, const WatchKind *kind)
+{
+	lws_adopt_desc_t desc;
+
+	memset(&desc, 0, sizeof(desc));
+	desc.vh = server_vhost;
+	desc.type = LWS_ADOPT_RAW_FILE_DESC;
+	desc.fd.filefd = fd;
+	desc.vh_prot_name = "pg_dash";
+	desc.opaque = (void *) kind;
+	if (!lws_adopt_descriptor_vhost_via_info(&desc))
+		ereport(FATAL,
+				(errmsg("pg_dash worker %d could not watch descriptor %d", worker_number, fd)));
+}
+
+/* Sends a 1001 close to WebSocket clients and frees lws at exit. */
+static void
+server_shutdown(int code, Datum arg)
+{
+	conn_close_all_for_shutdown();
+	if (server_context)
+	{
+		lws_context_destroy(server_context);
+		server_context = NULL;
+	}
+}
+
+/*
+ * Creates the lws context, opens the listening sockets and adopts every
+ * descriptor the loop watches.
+ */
+void
+server_start(int wake_fd)
+{
+	struct lws_context_creation_info info;
+	int			i;
+
+	lws_set_log_level(LLL_ERR, server_lws_log);
+
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = server_protocols;
+	info.gid = -1;
+	info.uid = -1;
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.vhost_name = "pg_dash";
+
+	server_context = lws_create_context(&info);
+	if (server_context == NULL)
+		ereport(FATAL,
+				(errmsg("pg_dash worker %d could not create its libwebsockets context", worker_number)));
+	server_vhost = lws_create_vhost(server_context, &info);
+	if (server_vhost == NULL)
+		ereport(FATAL,
+				(errmsg("pg_dash worker %d could not create its libwebsockets vhost", worker_number)));
+	before_shmem_exit(server_shutdown, (Datum) 0);
+
+	listen_count = listener_open_all(pg_dash_listen_addresses, pg_dash_port,
+									 listen_fds, LISTENER_MAX_SOCKETS);
+	if (listen_count == 0)
+		ereport(FATAL,
+				(errmsg("pg_dash worker %d could not listen on any of \"%s\" port %d",
+						worker_number, pg_dash_listen_addresses, pg_dash_port),
+				 errhint("Check pg_dash.listen_addresses and pg_dash.port.")));
+	for (i = 0; i < listen_count; i++)
+		server_watch_fd(listen_fds[i], &watch_listener);
+
+	server_wake_fd = wake_fd;
+	server_watch_fd(dup(wake_fd), &watch_wake);
+	server_watch_fd(dup(postmaster_alive_fds[POSTMASTER_FD_WATCH]), &watch_postmaster_death);
+
+	memset(&tick_timer, 0, sizeof(tick_timer));
+	lws_sul_schedule(server_context, 0, &tick_timer, server_tick, LWS_US_PER_SEC);
+}
+
+/*
+ * Once a second: WebSocket keepalive and publishing this worker's
+ * connection counts.
+ */
+static void
+server_tick(lws_sorted_usec_list_t *sul)
+{
+	ws_tick();
+	conn_publish_counts();
+	lws_sul_schedule(server_context, 0, &tick_timer, server_tick, LWS_US_PER_SEC);
+}
+
+/* Runs one pass of the event loop: waits for activity and handles it. */
+void
+server_service(void)
+{
+	(void) lws_service(server_context, 0);
+}
+
+/* Applies reloaded settings to open connections. */
+void
+server_reload(void)
+{
+	conn_reload();
+}
+
+/* Accepts every pending connection of a listening socket. */
+static void
+server_accept_all(struct lws *listener_wsi)
+{
+	int			listen_fd = lws_get_socket_fd(listener_wsi);
+	int			fd;
+
+	while ((fd = listener_accept(listen_fd)) >= 0)
+	{
+		Conn	   *conn = conn_create(fd);
+		lws_adopt_desc_t desc;
+
+		memset(&desc, 0, sizeof(desc));
+		desc.vh = server_vhost;
+		desc.type = LWS_ADOPT_SOCKET;
+		desc.fd.sockfd = fd;
+		desc.vh_prot_name = "pg_dash";
+		desc.opaque = conn;
+		conn->wsi = lws_adopt_descriptor_vhost_via_info(&desc);
+		if (conn->wsi == NULL)
+		{
+			/* lws closed the socket already */
+			conn_destroy(conn);
+			continue;
+		}
+		conn_opened(conn);
+	}
+}
+
+/*
+ * The single lws callback: dispatches descriptor events to the listener,
+ * the wake-up and death watches, and the connections.
+ */
+static int
+server_callback(struct lws *wsi, enum lws_callback_reasons reason,
+				void *user, void *in, size_t len)
+{
+	const WatchKind *kind;
+	Conn	   *conn;
+	eventfd_t	value;
+
+	switch (reason)
+	{
+		case LWS_CALLBACK_RAW_RX_FILE:
+			kind = (const WatchKind *) lws_get_opaque_user_data(wsi);
+			if (kind == &watch_listener)
+				server_accept_all(wsi);
+			else if (kind == &watch_wake)
+				(void) eventfd_read(lws_get_socket_fd(wsi), &value);
+			else if (kind == &watch_postmaster_death)
+				proc_exit(1);
+			return 0;
+
+		case LWS_CALLBACK_RAW_RX:
+			conn = (Conn *) lws_get_opaque_user_data(wsi);
+			return conn ? conn_on_read(conn, (const char *) in, len) : -1;
+
+		case LWS_CALLBACK_RAW_WRITEABLE:
+			conn = (Conn *) lws_get_opaque_user_data(wsi);
+			return conn ? conn_on_writeable(conn) : -1;
+
+		case LWS_CALLBACK_RAW_CLOSE:
+			conn = (Conn *) lws_get_opaque_user_data(wsi);
+			if (conn)
+			{
+				lws_set_opaque_user_data(wsi, NULL);
+				conn->wsi = NULL;
+				conn_destroy(conn);
+			}
+			return 0;
+
+		default:
+			return 0;
+	}
+}

@@ -1,0 +1,13 @@
+/*
+ * static_files.h
+ *		Serving the front end from pg_dash.www_dir.
+ */
+#ifndef PG_DASH_STATIC_FILES_H
+#define PG_DASH_STATIC_FILES_H
+
+#include "conn.h"
+
+extern void static_serve(Conn *conn, HttpRequest *req);
+extern void static_serve_file(Conn *conn, HttpRequest *req, const char *relpath);
+
+#endif							/* PG_DASH_STATIC_FILES_H */

@@ -1,0 +1,189 @@
+/*
+ * worker.c
+ *		Registration and main loop of the pg_dash background workers.
+ *
+ * Each worker connects to pg_dash.database and runs one libwebsockets event
+ * loop.  lws_service() sleeps in poll() until a descriptor is ready and does
+ * not notice signals, so the signal handlers call PostgreSQL's own handlers
+ * and then write to an eventfd that the loop polls (server.c adopts it).
+ * After every pass of the loop the worker does its upkeep: interrupts,
+ * configuration reload, postmaster death.
+ */
+#include "postgres.h"
+
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/pmsignal.h"
+#include "storage/procsignal.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "pg_dash.h"
+#include "realtime.h"
+#include "server.h"
+#include "worker.h"
+
+int			worker_number = -1;
+TimestampTz worker_started_at = 0;
+MemoryContext worker_request_context = NULL;
+
+/* Written by the signal handlers to wake the event loop. */
+static int	wake_fd = -1;
+
+/*
+ * Registers pg_dash.workers static background workers.  A worker that exits
+ * with an error is restarted by the postmaster after two seconds.
+ */
+void
+worker_register_all(void)
+{
+	int			i;
+
+	for (i = 0; i < pg_dash_workers; i++)
+	{
+		BackgroundWorker worker;
+
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = 2;
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_dash");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "pg_dash_worker_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "pg_dash worker %d", i);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "pg_dash");
+		worker.bgw_main_arg = Int32GetDatum(i);
+		worker.bgw_notify_pid = 0;
+		RegisterBackgroundWorker(&worker);
+	}
+}
+
+/* Wakes the event loop; safe to call from a signal handler. */
+void
+worker_wake(void)
+{
+	if (wake_fd >= 0)
+		(void) eventfd_write(wake_fd, 1);
+}
+
+/* SIGTERM: PostgreSQL's die(), then wake the loop so it exits promptly. */
+static void
+worker_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	die(postgres_signal_arg);
+	worker_wake();
+	errno = save_errno;
+}
+
+/* SIGHUP: flag a configuration reload, then wake the loop. */
+static void
+worker_sighup(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	SignalHandlerForConfigReload(postgres_signal_arg);
+	worker_wake();
+	errno = save_errno;
+}
+
+/* SIGUSR1: procsignal handling (notifications, catch-up), then wake. */
+static void
+worker_sigusr1(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	procsignal_sigusr1_handler(postgres_signal_arg);
+	worker_wake();
+	errno = save_errno;
+}
+
+/*
+ * Raises the soft limit on open files so that a worker can hold many
+ * WebSocket clients; the hard limit still applies.
+ */
+static void
+worker_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+	{
+		rl.rlim_cur = Min(rl.rlim_max, (rlim_t) 65536);
+		(void) setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Work done after every pass of the event loop. */
+static void
+worker_upkeep(void)
+{
+	CHECK_FOR_INTERRUPTS();
+
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+		server_reload();
+	}
+
+	if (!PostmasterIsAlive())
+		proc_exit(1);
+
+	realtime_deliver_notifications();
+}
+
+/*
+ * Entry point of a worker: signals, database connection, event loop.
+ */
+void
+pg_dash_worker_main(Datum arg)
+{
+	char		appname[NAMEDATALEN];
+
+	worker_number = DatumGetInt32(arg);
+	worker_started_at = GetCurrentTimestamp();
+
+	wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (wake_fd < 0)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("pg_dash worker %d could not create an eventfd: %m", worker_number)));
+
+	pqsignal(SIGTERM, worker_sigterm);
+	pqsignal(SIGHUP, worker_sighup);
+	pqsignal(SIGUSR1, worker_sigusr1);
+	BackgroundWorkerUnblockSignals();
+
+	BackgroundWorkerInitializeConnection(pg_dash_database, NULL, 0);
+
+	snprintf(appname, sizeof(appname), "pg_dash worker %d", worker_number);
+	pgstat_report_appname(appname);
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	worker_request_context = AllocSetContextCreate(TopMemoryContext,
+												   "pg_dash request",
+												   ALLOCSET_DEFAULT_SIZES);
+	worker_raise_fd_limit();
+	server_start(wake_fd);
+
+	ereport(LOG,
+			(errmsg("pg_dash worker %d serving on port %d", worker_number, pg_dash_port)));
+
+	for (;;)
+	{
+		server_service();
+		worker_upkeep();
+	}
+}

@@ -1,0 +1,397 @@
+/*
+ * ws.c
+ *		WebSocket connections at /ws (subprotocol pg_dash.v1).
+ *
+ * After the handshake every text frame carries one JSON object with a
+ * "type"; ws_dispatch hands it to the module that owns that type.  Protocol
+ * violations close the connection with the RFC 6455 code the frame parser
+ * reports (1002, 1007, 1009; 1003 for binary messages); a message that is
+ * not JSON, or has an unknown type, gets an error frame and the connection
+ * stays open.
+ *
+ * Each connection's output queue is bounded by pg_dash.ws_max_queue: a
+ * client that does not read is closed with 1008 instead of growing the
+ * worker's memory.  The server pings every pg_dash.ws_ping_interval and
+ * closes a client that has not answered within two intervals.
+ */
+#include "postgres.h"
+
+#include <sys/socket.h>
+
+#include <cjson/cJSON.h>
+#include <libwebsockets.h>
+
+#include "access/xact.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "base64.h"
+#include "guc.h"
+#include "metrics.h"
+#include "http_response.h"
+#include "pg_dash.h"
+#include "server.h"
+#include "worker.h"
+#include "ws.h"
+#include "ws_frame.h"
+#include "realtime.h"
+
+#define WS_SUBPROTOCOL "pg_dash.v1"
+
+dlist_head	ws_connections = DLIST_STATIC_INIT(ws_connections);
+
+/* Answers a refused upgrade with a JSON error. */
+static void
+ws_refuse(Conn *conn, HttpRequest *req, int status, const char *message,
+		  const char *extra_headers)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"error\":{\"status\":%d,\"code\":\"%s\",\"message\":\"%s\"}}",
+					 status, http_status_code_name(status), message);
+	http_reply(conn, req, status, "application/json; charset=utf-8", extra_headers,
+			   buf.data, buf.len);
+}
+
+/*
+ * Completes the WebSocket handshake for GET /ws and switches the connection
+ * to WebSocket frames.
+ */
+void
+ws_upgrade(Conn *conn, HttpRequest *req)
+{
+	size_t		key_len;
+	const char *key = http_request_header(req, "Sec-WebSocket-Key", &key_len);
+	size_t		ver_len;
+	const char *version = http_request_header(req, "Sec-WebSocket-Version", &ver_len);
+	char		accept[WS_ACCEPT_KEY_LEN + 1];
+	bool		offered_ours;
+	StringInfoData buf;
+	WsConn	   *ws;
+	MemoryContext oldcxt;
+
+	if (!req->upgrade_websocket)
+	{
+		ws_refuse(conn, req, 426, "this endpoint only speaks WebSocket",
+				  "Upgrade: websocket\r\n");
+		return;
+	}
+	if (version == NULL || ver_len != 2 || memcmp(version, "13", 2) != 0)
+	{
+		ws_refuse(conn, req, 426, "unsupported WebSocket version, use 13",
+				  "Sec-WebSocket-Version: 13\r\n");
+		return;
+	}
+	if (key == NULL || !ws_accept_key(key, key_len, accept))
+	{
+		ws_refuse(conn, req, 400, "missing or malformed Sec-WebSocket-Key", NULL);
+		return;
+	}
+	offered_ours = http_request_has_token(req, "Sec-WebSocket-Protocol", WS_SUBPROTOCOL);
+	if (!offered_ours && http_request_header(req, "Sec-WebSocket-Protocol", NULL) != NULL)
+	{
+		ws_refuse(conn, req, 400, "unsupported WebSocket subprotocol, use " WS_SUBPROTOCOL, NULL);
+		return;
+	}
+
+	oldcxt = MemoryContextSwitchTo(conn->ctx);
+	ws = palloc0(sizeof(WsConn));
+	ws->conn = conn;
+	ws->last_seen = GetCurrentTimestamp();
+	ws_parser_init(&ws->parser, pg_dash_ws_max_message_size);
+	MemoryContextSwitchTo(oldcxt);
+	conn->ws = ws;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf,
+					 "HTTP/1.1 101 Switching Protocols\r\nServer: pg_dash/%s\r\n"
+					 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+					 "Sec-WebSocket-Accept: %s\r\n%s\r\n",
+					 PG_DASH_VERSION, accept,
+					 offered_ours ? "Sec-WebSocket-Protocol: " WS_SUBPROTOCOL "\r\n" : "");
+	conn_write(conn, buf.data, buf.len);
+	conn->state = CONN_WEBSOCKET;
+	dlist_push_tail(&ws_connections, &ws->node);
+	lws_set_timeout(conn->wsi, NO_PENDING_TIMEOUT, 0);
+
+	realtime_hello(conn);
+
+	/* frames the client sent right behind its handshake */
+	if (http_parser_buffered(&conn->http) > 0)
+	{
+		size_t		n = http_parser_buffered(&conn->http);
+		char	   *rest = palloc(n);
+
+		memcpy(rest, conn->http.buf + conn->http.rpos, n);
+		(void) ws_on_read(conn, rest, n);
+	}
+	http_parser_free(&conn->http);
+	http_parser_init(&conn->http, NULL);
+}
+
+/* Queues one frame. */
+static void
+ws_send_frame(Conn *conn, int opcode, const char *data, size_t len)
+{
+	unsigned char header[WS_MAX_HEADER_LEN];
+	size_t		hlen = ws_frame_header(header, opcode, len, true);
+
+	conn_write(conn, (const char *) header, hlen);
+	conn_write(conn, data, len);
+}
+
+/*
+ * Sends a text message, or closes a client whose queue is over
+ * pg_dash.ws_max_queue: it is not reading, and waiting would grow memory.
+ */
+void
+ws_send_text(Conn *conn, const char *data, size_t len)
+{
+	WsConn	   *ws = (WsConn *) conn->ws;
+
+	if (ws == NULL || ws->closing)
+		return;
+	if (conn->out_bytes + len > (size_t) pg_dash_ws_max_queue)
+	{
+		metrics_count(METRIC_WS_SLOW_CLOSED, 1);
+		ws_close(conn, WS_CLOSE_POLICY, "client too slow: outgoing queue full");
+		return;
+	}
+	ws_send_frame(conn, WS_OP_TEXT, data, len);
+	metrics_count(METRIC_WS_MESSAGES_SENT, 1);
+}
+
+/* Sends a cJSON object as a text message. */
+void
+ws_send_json(Conn *conn, cJSON *msg)
+{
+	char	   *text = cJSON_PrintUnformatted(msg);
+
+	if (text == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while encoding a WebSocket message")));
+	ws_send_text(conn, text, strlen(text));
+	cJSON_free(text);
+}
+
+/* Sends an error frame: {"type":"error","id":...,"error":{...}}. */
+void
+ws_send_error(Conn *conn, const char *id, const char *code,
+			  const char *message, const char *detail, const char *hint)
+{
+	cJSON	   *msg = cJSON_CreateObject();
+	cJSON	   *err = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(msg, "type", "error");
+	if (id)
+		cJSON_AddStringToObject(msg, "id", id);
+	cJSON_AddStringToObject(err, "code", code);
+	cJSON_AddStringToObject(err, "message", message);
+	if (detail)
+		cJSON_AddStringToObject(err, "detail", detail);
+	if (hint)
+		cJSON_AddStringToObject(err, "hint", hint);
+	cJSON_AddItemToObject(msg, "error", err);
+	ws_send_json(conn, msg);
+	cJSON_Delete(msg);
+}
+
+/*
+ * Starts the closing handshake: drops whatever is still queued (a client
+ * being closed for not reading would never get it), sends a close frame and
+ * closes the socket once it is written.
+ */
+void
+ws_close(Conn *conn, int code, const char *reason)
+{
+	WsConn	   *ws = (WsConn *) conn->ws;
+	unsigned char payload[WS_MAX_CONTROL_PAYLOAD];
+	size_t		plen;
+
+	if (ws == NULL || ws->closing)
+		return;
+	ws->closing = true;
+	if (code == WS_CLOSE_POLICY || code == WS_CLOSE_GOING_AWAY)
+	{
+		while (conn->out_head)
+		{
+			OutChunk   *next = conn->out_head->next;
+
+			/* a partly written frame must be completed to keep framing */
+			if (conn->out_head->off > 0)
+				break;
+			pfree(conn->out_head);
+			conn->out_head = next;
+		}
+		if (conn->out_head == NULL)
+			conn->out_tail = NULL;
+		conn->out_bytes = 0;
+		for (OutChunk *c = conn->out_head; c; c = c->next)
+			conn->out_bytes += c->len - c->off;
+	}
+	plen = ws_close_payload(payload, code, reason);
+	ws_send_frame(conn, WS_OP_CLOSE, (const char *) payload, plen);
+	conn_close_when_flushed(conn);
+	lws_set_timeout(conn->wsi, PENDING_TIMEOUT_USER_OK, 5);
+}
+
+/*
+ * Runs a message handler; an error it raises becomes an error frame and
+ * the connection stays open.
+ */
+static void
+ws_dispatch_safely(Conn *conn, const char *type, cJSON *msg)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(worker_request_context);
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+
+	PG_TRY();
+	{
+		realtime_dispatch(conn, type, msg);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(worker_request_context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (IsTransactionState() || IsAbortedTransactionBlockState() ||
+			GetCurrentTransactionNestLevel() > 0)
+			AbortCurrentTransaction();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		metrics_error_class(unpack_sql_state(edata->sqlerrcode));
+		ws_send_error(conn, cJSON_IsString(id) ? id->valuestring : NULL,
+					  unpack_sql_state(edata->sqlerrcode),
+					  edata->message, edata->detail, edata->hint);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(worker_request_context);
+}
+
+/* Handles one complete text message: JSON with a "type". */
+static void
+ws_handle_text(Conn *conn, const char *data, size_t len)
+{
+	cJSON	   *msg = cJSON_ParseWithLength(data, len);
+	const cJSON *type;
+
+	if (msg == NULL || !cJSON_IsObject(msg))
+	{
+		ws_send_error(conn, NULL, "invalid_json",
+					  msg == NULL ? "message is not valid JSON" : "message is not a JSON object",
+					  NULL, "Send one JSON object per text frame, with a \"type\".");
+		cJSON_Delete(msg);
+		return;
+	}
+	type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+	if (!cJSON_IsString(type))
+		ws_send_error(conn, NULL, "invalid_message", "message has no \"type\"", NULL,
+					  "Valid types are: " REALTIME_MESSAGE_TYPES ".");
+	else
+		ws_dispatch_safely(conn, type->valuestring, msg);
+	cJSON_Delete(msg);
+}
+
+/* Handles bytes received on an upgraded connection. */
+int
+ws_on_read(Conn *conn, const char *data, size_t len)
+{
+	WsConn	   *ws = (WsConn *) conn->ws;
+
+	ws->last_seen = GetCurrentTimestamp();
+	ws->ping_outstanding = false;
+	while (len > 0 && !ws->closing)
+	{
+		WsEvent		ev;
+		size_t		used = ws_parser_feed(&ws->parser, data, len, &ev);
+
+		data += used;
+		len -= used;
+		switch (ev.type)
+		{
+			case WS_EV_NONE:
+				break;
+			case WS_EV_TEXT:
+				metrics_count(METRIC_WS_MESSAGES_RECEIVED, 1);
+				ws_handle_text(conn, ev.data, ev.len);
+				break;
+			case WS_EV_BINARY:
+				ws_close(conn, WS_CLOSE_UNSUPPORTED, "binary messages are not supported");
+				break;
+			case WS_EV_PING:
+				ws_send_frame(conn, WS_OP_PONG, ev.data, ev.len);
+				break;
+			case WS_EV_PONG:
+				break;
+			case WS_EV_CLOSE:
+				ws_close(conn, ev.close_code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : ev.close_code, "");
+				break;
+			case WS_EV_ERROR:
+				ws_close(conn, ev.close_code, ev.reason);
+				break;
+		}
+		if (used == 0 && ev.type == WS_EV_NONE)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * Sends 1001 "going away" directly on the socket at worker exit; the event
+ * loop no longer runs, so this is a best-effort non-blocking send.
+ */
+void
+ws_shutdown(Conn *conn)
+{
+	unsigned char frame[WS_MAX_HEADER_LEN + WS_MAX_CONTROL_PAYLOAD];
+	size_t		plen = ws_close_payload(frame + 2, WS_CLOSE_GOING_AWAY, "server shutting down");
+
+	(void) ws_frame_header(frame, WS_OP_CLOSE, plen, true);
+	(void) send(conn->fd, frame, plen + 2, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/*
+ * Once a second: ping clients that have been quiet for a ping interval and
+ * close those that did not answer the previous ping.
+ */
+void
+ws_tick(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	dlist_mutable_iter iter;
+
+	dlist_foreach_modify(iter, &ws_connections)
+	{
+		WsConn	   *ws = dlist_container(WsConn, node, iter.cur);
+
+		if (ws->closing)
+			continue;
+		if (!TimestampDifferenceExceeds(ws->last_seen, now, pg_dash_ws_ping_interval * 1000))
+			continue;
+		if (ws->ping_outstanding)
+			ws_close(ws->conn, WS_CLOSE_GOING_AWAY, "keepalive timeout");
+		else
+		{
+			ws_send_frame(ws->conn, WS_OP_PING, "", 0);
+			ws->ping_outstanding = true;
+			ws->last_seen = now;
+		}
+	}
+}
+
+/* Forgets an upgraded connection that is going away. */
+void
+ws_destroy(Conn *conn)
+{
+	WsConn	   *ws = (WsConn *) conn->ws;
+
+	realtime_forget(conn);
+	dlist_delete(&ws->node);
+	ws_parser_free(&ws->parser);
+	conn->ws = NULL;
+}
