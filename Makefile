@@ -52,6 +52,10 @@ install-www: build/www/.stamp
 	cp -R build/www '$(DESTDIR)$(datadir)/pg_dash/www'
 	rm -f '$(DESTDIR)$(datadir)/pg_dash/www/.stamp'
 
+# The TAP suite alone (make installcheck runs pg_regress and then this).
+tap:
+	$(prove_installcheck)
+
 unit:
 	$(MAKE) -C test/unit run
 
@@ -73,4 +77,4 @@ test:
 bench:
 	sh scripts/bench.sh
 
-.PHONY: install-www unit fuzz browser demo demo-stop test bench
+.PHONY: install-www tap unit fuzz browser demo demo-stop test bench

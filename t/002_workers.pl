@@ -1,0 +1,85 @@
+# Worker lifecycle: pg_stat_activity, SIGHUP reload on a live connection,
+# restart after termination, SIGTERM and pg_ctl stop.
+use strict;
+use warnings;
+
+use IO::Socket::INET;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use lib 't';
+use PgDashTest;
+
+my ($node, $port) = start_node('workers');
+
+my $rows = $node->safe_psql('postgres',
+	"SELECT application_name FROM pg_stat_activity WHERE backend_type = 'pg_dash' ORDER BY 1");
+is($rows, "pg_dash worker 0\npg_dash worker 1", 'both workers visible in pg_stat_activity');
+
+# SIGHUP: a new www_dir takes effect on an open keep-alive connection
+my $dir = PostgreSQL::Test::Utils::tempdir();
+open my $fh, '>', "$dir/index.html" or die;
+print $fh "<html>reloaded page</html>\n";
+close $fh;
+my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp')
+  or die "connect: $!";
+$sock->autoflush(1);
+
+# reads one response with a Content-Length from the socket
+my $read_response = sub {
+	my $buf = '';
+	while ($buf !~ /\r\n\r\n/) { sysread($sock, $buf, 65536, length $buf) or last }
+	my ($len) = $buf =~ /Content-Length: (\d+)/i;
+	while (length($buf) < index($buf, "\r\n\r\n") + 4 + $len)
+	{
+		sysread($sock, $buf, 65536, length $buf) or last;
+	}
+	return $buf;
+};
+print $sock "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+unlike($read_response->(), qr/reloaded page/, 'installed start page before reload');
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.www_dir = '$dir'");
+$node->reload;
+my $ok = wait_until(sub {
+	print $sock "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	return $read_response->() =~ /reloaded page/;
+}, 10);
+ok($ok, 'reloaded www_dir served on the same keep-alive connection');
+close $sock;
+$node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.www_dir");
+$node->reload;
+
+# a terminated worker is restarted and serves again
+my $pids = worker_pids($node);
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($pids->{0})");
+ok(wait_until(sub {
+	my $now = worker_pids($node);
+	return defined $now->{0} && $now->{0} != $pids->{0};
+}, 15), 'terminated worker restarted by the postmaster');
+my %seen;
+wait_until(sub {
+	my $r = http($port, 'GET', '/healthz');
+	$seen{ json_decode($r->{body})->{pid} } = 1 if $r->{status} == 200;
+	return keys %seen >= 2;
+}, 15);
+my $new = worker_pids($node);
+ok($seen{ $new->{0} }, 'restarted worker serves requests');
+is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the database kept running');
+
+# SIGTERM ends a worker within a second
+$pids = worker_pids($node);
+my $t0 = time;
+kill 'TERM', $pids->{1};
+ok(wait_until(sub { !kill(0, $pids->{1}) }, 5), 'worker ended after SIGTERM');
+cmp_ok(time - $t0, '<', 1.0, 'SIGTERM handled within a second');
+ok(wait_until(sub { (worker_pids($node)->{1} // 0) > 0 }, 15), 'worker restarted after SIGTERM');
+
+# a clean stop does not hang, even with a client connected
+$sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp');
+$t0 = time;
+$node->stop('fast');
+cmp_ok(time - $t0, '<', 10, 'pg_ctl stop -m fast finishes promptly');
+ok(!IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp', Timeout => 1),
+	'port closed after stop');
+
+done_testing();
