@@ -15,14 +15,16 @@ SERVER_SRCS = $(wildcard src/*.c)
 LIB_SRCS    = $(wildcard src/lib/*.c)
 OBJS = pg_dash.o $(SERVER_SRCS:.c=.o) $(LIB_SRCS:.c=.o)
 
-DATA = $(wildcard sql/pg_dash--*.sql)
+# The extension script is assembled from sql/parts/*.sql, one file per
+# module, in name order.
+DATA_built = sql/pg_dash--0.1.0.sql
 
 PG_CPPFLAGS = -Isrc -Isrc/lib
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-sign-compare
 SHLIB_LINK  = -lwebsockets -lcjson -lz
 
-REGRESS      = $(patsubst sql/%.sql,%,$(filter-out sql/pg_dash--%,$(wildcard sql/*.sql)))
+REGRESS      = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/pg_dash--%,$(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=test/regress.conf
 TAP_TESTS    = 1
 PROVE_FLAGS  = -I t
@@ -33,6 +35,9 @@ EXTRA_CLEAN = build tmp_check tmp_check_regress results regression.diffs regress
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+sql/pg_dash--0.1.0.sql: $(sort $(wildcard sql/parts/*.sql))
+	cat $^ > $@
 
 # The front end: www/ plus the npm libraries it uses, with a precompressed
 # .gz beside every text asset, assembled in build/www.

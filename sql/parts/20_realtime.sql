@@ -1,34 +1,4 @@
--- pg_dash 0.1.0: the SQL surface of pg_dash.
-\echo Use "CREATE EXTENSION pg_dash" to load this file. \quit
-
--- Schema names starting with pg_ are reserved; creating this one needs
--- allow_system_table_mods for one statement (reverted when the script ends).
-SET allow_system_table_mods = on;
-CREATE SCHEMA pg_dash;
-RESET allow_system_table_mods;
-
-COMMENT ON SCHEMA pg_dash IS 'pg_dash: dashboards served by PostgreSQL';
-
--- The running pg_dash workers, as pg_stat_activity shows them.
-CREATE VIEW pg_dash.workers AS
-SELECT pid,
-       application_name,
-       backend_start,
-       state,
-       query
-FROM pg_catalog.pg_stat_activity
-WHERE backend_type = 'pg_dash';
-
-COMMENT ON VIEW pg_dash.workers IS 'The running pg_dash background workers';
-
--- Every figure of /metrics, summed over all workers.
-CREATE FUNCTION pg_dash.stats_series(OUT metric text, OUT labels text, OUT value double precision)
-RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'pg_dash_stats'
-LANGUAGE C STRICT VOLATILE;
-
-CREATE VIEW pg_dash.stats AS SELECT * FROM pg_dash.stats_series();
-COMMENT ON VIEW pg_dash.stats IS 'pg_dash counters, the same series as GET /metrics';
+-- Realtime: channels, large messages, publish().
 
 -- Channels WebSocket clients may subscribe to (besides queries' refresh_on).
 CREATE TABLE pg_dash.channels (
