@@ -16,6 +16,7 @@
 
 #include "guc.h"
 #include "metrics.h"
+#include "query_stats.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -32,6 +33,7 @@ pg_dash_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	metrics_shmem_request();
+	query_stats_shmem_request();
 }
 
 /* Attaches every module to its shared memory. */
@@ -41,6 +43,7 @@ pg_dash_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	metrics_shmem_startup();
+	query_stats_shmem_startup();
 }
 
 /*

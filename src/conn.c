@@ -240,6 +240,7 @@ conn_process_requests(Conn *conn)
 			return;
 		if (conn->producer != NULL)
 			return;				/* the next request waits for the stream */
+		conn->sent_continue = false;
 		st = http_parser_next(&conn->http);
 	}
 }
@@ -254,7 +255,16 @@ conn_on_read(Conn *conn, const char *data, size_t len)
 			conn_touch(conn);
 			if (conn->close_when_flushed)
 				return 0;
-			(void) http_parser_feed(&conn->http, data, len);
+			if (http_parser_feed(&conn->http, data, len) == HTTP_PARSE_INCOMPLETE &&
+				conn->http.headers_done && !conn->sent_continue &&
+				http_request_has_token(&conn->http.req, "Expect", "100-continue"))
+			{
+				/* the client waits for this before it sends a body */
+				static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+				conn_write(conn, cont, sizeof(cont) - 1);
+				conn->sent_continue = true;
+			}
 			conn_process_requests(conn);
 			return 0;
 		case CONN_WEBSOCKET:
@@ -290,6 +300,7 @@ conn_on_writeable(Conn *conn)
 			lws_rx_flow_control(conn->wsi, 1);
 			if (conn->state == CONN_HTTP && !conn->close_when_flushed)
 			{
+				conn->sent_continue = false;
 				(void) http_parser_next(&conn->http);
 				conn_process_requests(conn);
 			}

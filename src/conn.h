@@ -56,6 +56,7 @@ typedef struct Conn
 	void	   *ws;				/* WebSocket state once upgraded */
 	uint64		requests;
 	int			last_status;	/* status of the latest response */
+	bool		sent_continue;	/* 100 Continue sent for the current request */
 } Conn;
 
 /* The output queue is refilled by a producer below this many bytes. */

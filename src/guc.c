@@ -8,6 +8,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "miscadmin.h"
 #include "utils/guc.h"
 
@@ -26,6 +28,12 @@ int			pg_dash_max_body_size = 1024 * 1024;
 int			pg_dash_ws_max_message_size = 64 * 1024;
 int			pg_dash_ws_max_queue = 16 * 1024 * 1024;
 int			pg_dash_ws_ping_interval = 30;
+char	   *pg_dash_role = NULL;
+int			pg_dash_statement_timeout = 10000;
+int			pg_dash_max_rows = 0;
+int			pg_dash_cache_ttl = 0;
+int			pg_dash_cache_size = 64;
+bool		pg_dash_allow_sql = false;
 
 /* The installed front end: <sharedir>/pg_dash/www, computed once. */
 static char default_www_dir[MAXPGPATH];
@@ -145,6 +153,54 @@ guc_define(void)
 							30, 1, 3600,
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_dash.role",
+							   "Role that anonymous requests run their queries as.",
+							   "Must exist and not be a superuser; data endpoints answer 503 otherwise.",
+							   &pg_dash_role,
+							   "",
+							   PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.statement_timeout",
+							"Longest a query served over HTTP or WebSocket may run; 0 disables.",
+							"A query over it is canceled and answered 504.",
+							&pg_dash_statement_timeout,
+							10000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.max_rows",
+							"Most rows a query result may have; 0 means no limit.",
+							"A result cut by the limit says so (\"truncated\": true).",
+							&pg_dash_max_rows,
+							0, 0, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.cache_ttl",
+							"Seconds a query result stays cached, unless the query sets its own cache_ttl; 0 disables.",
+							NULL,
+							&pg_dash_cache_ttl,
+							0, 0, 86400 * 7,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.cache_size",
+							"Shared memory for cached query results, in megabytes; 0 disables the cache.",
+							NULL,
+							&pg_dash_cache_size,
+							64, 0, 64 * 1024,
+							PGC_POSTMASTER, GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_dash.allow_sql",
+							 "Allows POST /api/sql to run free SQL (read-only, as pg_dash.role).",
+							 NULL,
+							 &pg_dash_allow_sql,
+							 false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_dash");
 }

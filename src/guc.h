@@ -21,6 +21,12 @@ extern int	pg_dash_max_body_size;
 extern int	pg_dash_ws_max_message_size;
 extern int	pg_dash_ws_max_queue;
 extern int	pg_dash_ws_ping_interval;
+extern char *pg_dash_role;
+extern int	pg_dash_statement_timeout;
+extern int	pg_dash_max_rows;
+extern int	pg_dash_cache_ttl;
+extern int	pg_dash_cache_size;
+extern bool pg_dash_allow_sql;
 
 extern void guc_define(void);
 

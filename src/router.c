@@ -11,6 +11,7 @@
 
 #include "health.h"
 #include "http_response.h"
+#include "query_exec.h"
 #include "router.h"
 #include "static_files.h"
 #include "ws.h"
@@ -71,6 +72,8 @@ router_dispatch(Conn *conn, HttpRequest *req)
 			router_method_not_allowed(conn, req, "GET");
 		return ROUTE_WS;
 	}
+	if (query_api_dispatch(conn, req))
+		return ROUTE_API;
 	if (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0)
 	{
 		http_reply_error(conn, req, 404, "not_found",

@@ -30,6 +30,7 @@
 
 #include "guc.h"
 #include "pg_dash.h"
+#include "query_registry.h"
 #include "realtime.h"
 #include "server.h"
 #include "worker.h"
@@ -175,6 +176,7 @@ pg_dash_worker_main(Datum arg)
 	worker_request_context = AllocSetContextCreate(TopMemoryContext,
 												   "pg_dash request",
 												   ALLOCSET_DEFAULT_SIZES);
+	query_registry_init();
 	worker_raise_fd_limit();
 	server_start(wake_fd);
 

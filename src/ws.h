@@ -25,6 +25,7 @@ typedef struct WsConn
 	bool		closing;		/* close frame queued */
 	List	   *channels;		/* subscribed channel names (char *) */
 	List	   *watches;		/* live queries (realtime.c) */
+	char	   *session;		/* session id (hex SHA-256) from the cookie, or NULL */
 } WsConn;
 
 /* Every upgraded connection of this worker. */

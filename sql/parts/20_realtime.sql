@@ -25,6 +25,8 @@ BEGIN
 END
 $$;
 
+REVOKE ALL ON FUNCTION pg_dash.define_channel(text, text) FROM PUBLIC;
+
 -- Closes a channel to new subscriptions.
 CREATE FUNCTION pg_dash.drop_channel(name text)
 RETURNS boolean
@@ -82,4 +84,5 @@ RETURNS boolean
 LANGUAGE sql STABLE
 AS $$
     SELECT EXISTS (SELECT 1 FROM pg_dash.channels c WHERE c.name = channel_allowed.name)
+        OR EXISTS (SELECT 1 FROM pg_dash.queries q WHERE channel_allowed.name = ANY (q.refresh_on))
 $$;

@@ -1,0 +1,50 @@
+
+-- Named queries: SQL the database owner defines, served at /api/query/<name>.
+CREATE TABLE pg_dash.queries (
+    name        text PRIMARY KEY,
+    sql         text NOT NULL,          -- as written, with :name parameters
+    statement   text NOT NULL,          -- the same with $n parameters
+    params      jsonb NOT NULL,         -- [{"name":..., "type":..., "type_oid":...}]
+    columns     jsonb NOT NULL,         -- [{"name":..., "type":...}]
+    description text,
+    cache_ttl   integer CHECK (cache_ttl >= 0),  -- seconds; NULL: pg_dash.cache_ttl
+    refresh_on  text[] NOT NULL DEFAULT '{}',
+    reads_state boolean NOT NULL DEFAULT false,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE pg_dash.queries IS 'Named queries served by pg_dash; change them with define_query() and drop_query()';
+
+-- Defines or replaces a named query after validating it.
+CREATE FUNCTION pg_dash.define_query(name text, sql text, description text DEFAULT NULL,
+                                     cache_ttl integer DEFAULT NULL, refresh_on text[] DEFAULT '{}')
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_dash_define_query'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+-- Drops a named query; false when there was none.
+CREATE FUNCTION pg_dash.drop_query(name text)
+RETURNS boolean
+LANGUAGE sql
+AS $$
+    WITH d AS (DELETE FROM pg_dash.queries q WHERE q.name = drop_query.name RETURNING 1)
+    SELECT count(*) > 0 FROM d
+$$;
+
+-- Per named query: calls, time, rows and cache hits, summed over all workers.
+CREATE FUNCTION pg_dash.query_stats_series(OUT name text, OUT calls bigint, OUT total_time_ms double precision,
+                                           OUT max_time_ms double precision, OUT rows bigint,
+                                           OUT cache_hits bigint, OUT errors bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_dash_query_stats'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE VIEW pg_dash.query_stats AS
+SELECT name, calls, total_time_ms, max_time_ms,
+       CASE WHEN calls > 0 THEN total_time_ms / calls END AS mean_time_ms,
+       rows, cache_hits, errors
+FROM pg_dash.query_stats_series();
+COMMENT ON VIEW pg_dash.query_stats IS 'Calls, time, rows and cache hits per named query, over all workers';
+
+REVOKE ALL ON FUNCTION pg_dash.define_query(text, text, text, integer, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_dash.drop_query(text) FROM PUBLIC;

@@ -1,0 +1,1080 @@
+/*
+ * query_exec.c
+ *		GET /api/queries, GET|POST /api/query/<name> and POST /api/sql.
+ *
+ * Every request runs in its own transaction, READ ONLY, as pg_dash.role
+ * (SET LOCAL ROLE semantics, so GRANTs and row-level security apply), under
+ * pg_dash.statement_timeout, with typed parameters bound through SPI.
+ * pg_dash never serves data as a superuser: without a suitable role, data
+ * endpoints answer 503 saying what to set.
+ *
+ * Results are read from a holdable cursor in batches.  A result that fits in
+ * the first batch is answered with a Content-Length and an ETag.  A larger
+ * one is streamed with chunked encoding: the transaction commits, which
+ * materializes the rest of the cursor (in a tuplestore that spills to disk,
+ * so memory stays flat), and each further batch is fetched in a short
+ * transaction of its own only when the socket has taken the previous one.
+ * Between batches the worker serves its other clients.  A transaction cannot
+ * stay open across them, because the other clients' requests need their own
+ * transactions, roles and snapshots; a WITH HOLD cursor is the one object
+ * that outlives a transaction (docs/architecture.md).
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include <cjson/cJSON.h>
+
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "portability/instr_time.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+
+#include "guc.h"
+#include "http_response.h"
+#include "metrics.h"
+#include "query_exec.h"
+#include "query_registry.h"
+#include "query_stats.h"
+#include "result_writer.h"
+#include "session.h"
+#include "worker.h"
+
+/* Rows fetched per batch. */
+#define QUERY_BATCH_ROWS 1000
+
+/* What a request asks for besides its parameters. */
+typedef struct QueryOptions
+{
+	ResultFormat format;
+	bool		objects;
+	int64		limit;			/* -1: none */
+	int64		offset;
+	bool		count_exact;
+	char	   *order_column;
+	bool		order_desc;
+	char	   *filename;
+	List	   *names;			/* parameter names given (char *) */
+	List	   *values;			/* their text values, NULL for JSON null */
+} QueryOptions;
+
+/* A result being streamed in batches after its first transaction. */
+typedef struct QueryStream
+{
+	char		portal_name[NAMEDATALEN];
+	TupleDesc	desc;
+	ResultWriter writer;
+	MemoryContext batch_context;
+	uint64		max_rows;		/* 0: no limit */
+	bool		truncated;
+	bool		chunked;		/* HTTP/1.1 chunked framing */
+	bool		done;
+	char		query_name[NAMEDATALEN];
+	instr_time	started;
+} QueryStream;
+
+/* Maps an SQLSTATE to the HTTP status of the error response. */
+int
+query_http_status(int sqlerrcode)
+{
+	char	   *state = unpack_sql_state(sqlerrcode);
+
+	switch (sqlerrcode)
+	{
+		case ERRCODE_INSUFFICIENT_PRIVILEGE:
+		case ERRCODE_READ_ONLY_SQL_TRANSACTION:
+			return 403;
+		case ERRCODE_UNDEFINED_OBJECT:
+			return 404;
+		case ERRCODE_QUERY_CANCELED:
+			return 504;
+		case ERRCODE_T_R_SERIALIZATION_FAILURE:
+		case ERRCODE_T_R_DEADLOCK_DETECTED:
+		case ERRCODE_LOCK_NOT_AVAILABLE:
+			return 409;
+		case ERRCODE_RAISE_EXCEPTION:
+			return 400;
+		default:
+			break;
+	}
+	if (strncmp(state, "22", 2) == 0 || strncmp(state, "42", 2) == 0 ||
+		strncmp(state, "23", 2) == 0)
+		return 400;
+	if (strncmp(state, "28", 2) == 0)
+		return 403;
+	if (strncmp(state, "53", 2) == 0 || strncmp(state, "57", 2) == 0 ||
+		strncmp(state, "08", 2) == 0)
+		return 503;
+	return 500;
+}
+
+/* Answers 400 for a bad request option or parameter. */
+static void
+query_bad_request(Conn *conn, HttpRequest *req, const char *message, const char *detail,
+				  const char *hint)
+{
+	metrics_error_class("22");
+	http_reply_error(conn, req, 400, "22023", message, detail, hint);
+}
+
+/* Parses a non-negative integer option; false when it is not one. */
+static bool
+query_parse_count(const char *s, int64 *out)
+{
+	char	   *end;
+	long long	v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * Records one option or parameter from the query string or the JSON body;
+ * false after answering 400.
+ */
+static bool
+query_take_option(Conn *conn, HttpRequest *req, QueryOptions *opts,
+				  const char *key, const char *value)
+{
+	if (strcmp(key, "format") == 0)
+	{
+		if (value == NULL || !result_format_parse(value, &opts->format))
+		{
+			query_bad_request(conn, req, psprintf("unknown format \"%s\"", value ? value : "null"),
+							  NULL, "Valid formats are: json, csv, ndjson.");
+			return false;
+		}
+	}
+	else if (strcmp(key, "shape") == 0)
+	{
+		if (value != NULL && strcmp(value, "objects") == 0)
+			opts->objects = true;
+		else if (value != NULL && strcmp(value, "arrays") == 0)
+			opts->objects = false;
+		else
+		{
+			query_bad_request(conn, req, psprintf("unknown shape \"%s\"", value ? value : "null"),
+							  NULL, "Valid shapes are: arrays, objects.");
+			return false;
+		}
+	}
+	else if (strcmp(key, "limit") == 0 || strcmp(key, "offset") == 0)
+	{
+		int64		v;
+
+		if (value == NULL || !query_parse_count(value, &v))
+		{
+			query_bad_request(conn, req, psprintf("invalid %s \"%s\"", key, value ? value : "null"),
+							  psprintf("%s must be a whole number of zero or more.", key), NULL);
+			return false;
+		}
+		if (key[0] == 'l')
+			opts->limit = v;
+		else
+			opts->offset = v;
+	}
+	else if (strcmp(key, "count") == 0)
+	{
+		if (value == NULL || strcmp(value, "exact") != 0)
+		{
+			query_bad_request(conn, req, "invalid count option", NULL, "Use count=exact.");
+			return false;
+		}
+		opts->count_exact = true;
+	}
+	else if (strcmp(key, "order") == 0)
+	{
+		char	   *dot;
+
+		if (value == NULL || value[0] == '\0')
+		{
+			query_bad_request(conn, req, "empty order option", NULL, "Use order=column or order=column.desc.");
+			return false;
+		}
+		opts->order_column = pstrdup(value);
+		dot = strrchr(opts->order_column, '.');
+		if (dot && (strcmp(dot, ".desc") == 0 || strcmp(dot, ".asc") == 0))
+		{
+			opts->order_desc = strcmp(dot, ".desc") == 0;
+			*dot = '\0';
+		}
+	}
+	else if (strcmp(key, "filename") == 0)
+		opts->filename = value ? pstrdup(value) : NULL;
+	else if (query_param_name_reserved(key))
+	{
+		query_bad_request(conn, req, psprintf("option \"%s\" is not supported by this endpoint", key),
+						  NULL, NULL);
+		return false;
+	}
+	else
+	{
+		if (list_member(opts->names, makeString((char *) key)))
+		{
+			query_bad_request(conn, req, psprintf("parameter \"%s\" is given more than once", key),
+							  NULL, NULL);
+			return false;
+		}
+		opts->names = lappend(opts->names, makeString(pstrdup(key)));
+		opts->values = lappend(opts->values, value ? pstrdup(value) : NULL);
+	}
+	return true;
+}
+
+/* The text form of a JSON value as a query parameter (NULL for null). */
+static char *
+query_json_param_text(const cJSON *item)
+{
+	if (cJSON_IsNull(item))
+		return NULL;
+	if (cJSON_IsString(item))
+		return pstrdup(item->valuestring);
+	if (cJSON_IsBool(item))
+		return pstrdup(cJSON_IsTrue(item) ? "true" : "false");
+	if (cJSON_IsArray(item))
+	{
+		/* a JSON array becomes an array literal: {"a","b"} */
+		StringInfoData buf;
+		const cJSON *el;
+		bool		first = true;
+
+		initStringInfo(&buf);
+		appendStringInfoChar(&buf, '{');
+		cJSON_ArrayForEach(el, item)
+		{
+			char	   *t = query_json_param_text(el);
+			const char *p;
+
+			if (!first)
+				appendStringInfoChar(&buf, ',');
+			first = false;
+			if (t == NULL)
+			{
+				appendStringInfoString(&buf, "NULL");
+				continue;
+			}
+			appendStringInfoChar(&buf, '"');
+			for (p = t; *p; p++)
+			{
+				if (*p == '"' || *p == '\\')
+					appendStringInfoChar(&buf, '\\');
+				appendStringInfoChar(&buf, *p);
+			}
+			appendStringInfoChar(&buf, '"');
+		}
+		appendStringInfoChar(&buf, '}');
+		return buf.data;
+	}
+	{
+		char	   *printed = cJSON_PrintUnformatted(item);
+		char	   *copy = printed ? pstrdup(printed) : NULL;
+
+		cJSON_free(printed);
+		return copy;
+	}
+}
+
+/*
+ * Reads the options and parameters of a request: the query string, and for
+ * POST a JSON object body.  False after answering 400.
+ */
+static bool
+query_parse_request(Conn *conn, HttpRequest *req, QueryOptions *opts)
+{
+	const char *cursor = req->query;
+	const char *end = req->query + req->query_len;
+	char	   *key;
+	char	   *value;
+	bool		error = false;
+	size_t		accept_len;
+	const char *accept;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->format = RESULT_JSON;
+	opts->limit = -1;
+
+	accept = http_request_header(req, "Accept", &accept_len);
+	if (accept != NULL && http_header_has_token(accept, accept_len, "text/csv"))
+		opts->format = RESULT_CSV;
+	else if (accept != NULL && http_header_has_token(accept, accept_len, "application/x-ndjson"))
+		opts->format = RESULT_NDJSON;
+
+	while (http_query_next(&cursor, end, &key, &value, &error))
+	{
+		bool		ok = query_take_option(conn, req, opts, key, value);
+
+		free(key);
+		free(value);
+		if (!ok)
+			return false;
+	}
+	if (error)
+	{
+		query_bad_request(conn, req, "malformed query string",
+						  "A percent escape is invalid or decodes to a NUL byte.", NULL);
+		return false;
+	}
+
+	if (http_method_is(req, "POST") && req->body_len > 0)
+	{
+		cJSON	   *body = cJSON_ParseWithLength(req->body, req->body_len);
+		const cJSON *item;
+
+		if (body == NULL || !cJSON_IsObject(body))
+		{
+			cJSON_Delete(body);
+			query_bad_request(conn, req, "request body is not a JSON object",
+							  NULL, "Send the parameters as {\"name\": value, ...}.");
+			return false;
+		}
+		cJSON_ArrayForEach(item, body)
+		{
+			if (!query_take_option(conn, req, opts, item->string, query_json_param_text(item)))
+			{
+				cJSON_Delete(body);
+				return false;
+			}
+		}
+		cJSON_Delete(body);
+	}
+	return true;
+}
+
+/*
+ * Checks pg_dash.role; returns its name, or NULL after answering 503.  Runs
+ * inside a transaction (it reads the catalog).
+ */
+static const char *
+query_check_role(Conn *conn, HttpRequest *req)
+{
+	Oid			roleid;
+
+	if (pg_dash_role == NULL || pg_dash_role[0] == '\0')
+	{
+		http_reply_error(conn, req, 503, "unavailable", "pg_dash.role is not set",
+						 "pg_dash serves data as pg_dash.role, never as a superuser.",
+						 "Create a role without superuser rights, GRANT it what dashboards may read, "
+						 "set pg_dash.role to it in postgresql.conf and reload.");
+		return NULL;
+	}
+	roleid = get_role_oid(pg_dash_role, true);
+	if (!OidIsValid(roleid))
+	{
+		http_reply_error(conn, req, 503, "unavailable",
+						 psprintf("pg_dash.role \"%s\" does not exist", pg_dash_role), NULL,
+						 "Create the role, or set pg_dash.role to an existing role and reload.");
+		return NULL;
+	}
+	if (superuser_arg(roleid))
+	{
+		http_reply_error(conn, req, 503, "unavailable",
+						 psprintf("pg_dash.role \"%s\" is a superuser", pg_dash_role),
+						 "pg_dash never serves data as a superuser.",
+						 "Set pg_dash.role to a role without superuser rights and reload.");
+		return NULL;
+	}
+	return pg_dash_role;
+}
+
+/*
+ * Converts the request's parameters to the query's typed values; false
+ * after answering 400 naming the parameter.
+ */
+static bool
+query_bind_params(Conn *conn, HttpRequest *req, QueryDef *def, QueryOptions *opts,
+				  Datum *values, char *nulls)
+{
+	ListCell   *ln;
+	ListCell   *lv;
+	int			i;
+
+	forboth(ln, opts->names, lv, opts->values)
+	{
+		const char *name = strVal(lfirst(ln));
+
+		for (i = 0; i < def->nparams; i++)
+			if (strcmp(def->param_names[i], name) == 0)
+				break;
+		if (i == def->nparams)
+		{
+			StringInfoData valid;
+
+			initStringInfo(&valid);
+			for (i = 0; i < def->nparams; i++)
+				appendStringInfo(&valid, "%s%s", i ? ", " : "", def->param_names[i]);
+			query_bad_request(conn, req, psprintf("unknown parameter \"%s\"", name),
+							  psprintf("Query \"%s\" takes %s.", def->name,
+									   def->nparams ? psprintf("these parameters: %s", valid.data) : "no parameters"),
+							  "Request options are: " QUERY_RESERVED_PARAMS ".");
+			return false;
+		}
+	}
+	for (i = 0; i < def->nparams; i++)
+	{
+		char	   *text = NULL;
+		bool		given = false;
+		Oid			infunc;
+		Oid			ioparam;
+		MemoryContext oldcxt = CurrentMemoryContext;
+
+		forboth(ln, opts->names, lv, opts->values)
+			if (strcmp(strVal(lfirst(ln)), def->param_names[i]) == 0)
+			{
+				text = (char *) lfirst(lv);
+				given = true;
+			}
+		if (!given)
+		{
+			query_bad_request(conn, req, psprintf("missing parameter \"%s\"", def->param_names[i]),
+							  psprintf("Query \"%s\" needs \"%s\" of type %s.", def->name,
+									   def->param_names[i], format_type_be(def->param_types[i])),
+							  NULL);
+			return false;
+		}
+		nulls[i] = text == NULL ? 'n' : ' ';
+		if (text == NULL)
+			continue;
+		getTypeInputInfo(def->param_types[i], &infunc, &ioparam);
+		PG_TRY();
+		{
+			values[i] = OidInputFunctionCall(infunc, text, ioparam, -1);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			query_bad_request(conn, req,
+							  psprintf("invalid value for parameter \"%s\"", def->param_names[i]),
+							  psprintf("Expected %s: %s", format_type_be(def->param_types[i]), edata->message),
+							  NULL);
+			return false;
+		}
+		PG_END_TRY();
+	}
+	return true;
+}
+
+/* Quotes an identifier of the result for ORDER BY; false if it is not a column. */
+static bool
+query_order_clause(Conn *conn, HttpRequest *req, SPIPlanPtr plan, QueryOptions *opts,
+				   StringInfo sql)
+{
+	List	   *sources = SPI_plan_get_plan_sources(plan);
+	CachedPlanSource *ps = sources ? linitial(sources) : NULL;
+	int			i;
+
+	if (ps == NULL || ps->resultDesc == NULL)
+		return false;
+	for (i = 0; i < ps->resultDesc->natts; i++)
+		if (strcmp(NameStr(TupleDescAttr(ps->resultDesc, i)->attname), opts->order_column) == 0)
+		{
+			appendStringInfo(sql, " ORDER BY %s %s NULLS LAST", quote_identifier(opts->order_column),
+							 opts->order_desc ? "DESC" : "ASC");
+			return true;
+		}
+	query_bad_request(conn, req, psprintf("cannot order by \"%s\"", opts->order_column),
+					  "It is not a column of the result.", NULL);
+	return false;
+}
+
+/* Appends the Cache-Control, Content-Disposition and cookie headers. */
+static void
+query_common_headers(StringInfo headers, QueryOptions *opts, int ttl, const char *name)
+{
+	if (ttl > 0)
+		appendStringInfo(headers, "Cache-Control: private, max-age=%d\r\n", ttl);
+	else
+		appendStringInfoString(headers, "Cache-Control: no-cache\r\n");
+	if (opts->format == RESULT_CSV)
+	{
+		const char *fname = opts->filename ? opts->filename : name;
+		StringInfoData safe;
+		const char *p;
+
+		/* keep the file name to characters that need no quoting */
+		initStringInfo(&safe);
+		for (p = fname; *p && safe.len < 100; p++)
+			appendStringInfoChar(&safe, (isalnum((unsigned char) *p) || *p == '-' || *p == '_' || *p == '.') ? *p : '_');
+		if (strchr(safe.data, '.') == NULL)
+			appendStringInfoString(&safe, ".csv");
+		appendStringInfo(headers, "Content-Disposition: attachment; filename=\"%s\"\r\n", safe.data);
+	}
+}
+
+/* Writes a chunk in chunked transfer encoding (or raw for HTTP/1.0). */
+static void
+query_write_chunk(Conn *conn, bool chunked, const char *data, size_t len)
+{
+	char		head[32];
+
+	if (len == 0)
+		return;
+	if (chunked)
+	{
+		snprintf(head, sizeof(head), "%zx\r\n", len);
+		conn_write(conn, head, strlen(head));
+		conn_write(conn, data, len);
+		conn_write(conn, "\r\n", 2);
+	}
+	else
+		conn_write(conn, data, len);
+}
+
+/* Fetches up to n rows from a portal into the writer; returns rows fetched. */
+static uint64
+query_fetch_into(Portal portal, ResultWriter *w, StringInfo out, uint64 n)
+{
+	uint64		i;
+	uint64		got;
+
+	SPI_cursor_fetch(portal, true, (long) n);
+	got = SPI_processed;
+	for (i = 0; i < got; i++)
+		result_writer_row(w, out, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+	SPI_freetuptable(SPI_tuptable);
+	return got;
+}
+
+/*
+ * Fetches the next batch of a result into the writer.  Returns true when the
+ * result is complete; sets *truncated when pg_dash.max_rows cut it.
+ */
+static bool
+query_fetch_batch(Portal portal, ResultWriter *w, StringInfo out, uint64 max_rows,
+				  bool *truncated)
+{
+	uint64		want = QUERY_BATCH_ROWS;
+	uint64		got = 0;
+
+	if (max_rows > 0)
+		want = Min(want, max_rows - Min(w->rows, max_rows));
+	if (want > 0)
+		got = query_fetch_into(portal, w, out, want);
+	if (max_rows > 0 && w->rows >= max_rows)
+	{
+		/* one more row tells whether the limit cut the result */
+		SPI_cursor_fetch(portal, true, 1);
+		*truncated = SPI_processed > 0;
+		SPI_freetuptable(SPI_tuptable);
+		return true;
+	}
+	return got < want;
+}
+
+/* Closes a stream's cursor in a transaction of its own. */
+static void
+query_stream_close(QueryStream *qs)
+{
+	StartTransactionCommand();
+	if (SPI_connect() == SPI_OK_CONNECT)
+	{
+		Portal		portal = SPI_cursor_find(qs->portal_name);
+
+		if (portal)
+			SPI_cursor_close(portal);
+		SPI_finish();
+	}
+	CommitTransactionCommand();
+}
+
+/* Frees the cursor of a stream whose client went away. */
+static void
+query_stream_cleanup(Conn *conn, void *arg)
+{
+	QueryStream *qs = (QueryStream *) arg;
+
+	if (qs->done)
+		return;
+	qs->done = true;
+	PG_TRY();
+	{
+		query_stream_close(qs);
+	}
+	PG_CATCH();
+	{
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Producer of a streamed result: one batch per call, each in its own short
+ * transaction.  An error mid-stream can no longer change the status, so it
+ * closes the connection, which the client sees as an incomplete response.
+ */
+static bool
+query_stream_produce(Conn *conn, void *arg)
+{
+	QueryStream *qs = (QueryStream *) arg;
+	MemoryContext oldcxt;
+	StringInfoData out;
+	volatile bool more = true;
+
+	if (qs->done)
+		return false;
+	MemoryContextReset(qs->batch_context);
+	oldcxt = MemoryContextSwitchTo(qs->batch_context);
+	initStringInfo(&out);
+	PG_TRY();
+	{
+		Portal		portal;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		portal = SPI_cursor_find(qs->portal_name);
+		if (portal == NULL)
+			elog(ERROR, "cursor of a streamed result is gone");
+		MemoryContextSwitchTo(qs->batch_context);
+		if (query_fetch_batch(portal, &qs->writer, &out, qs->max_rows, &qs->truncated))
+		{
+			SPI_cursor_close(portal);
+			more = false;
+		}
+		SPI_finish();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(qs->batch_context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("pg_dash worker %d: streaming query \"%s\" failed: %s",
+						worker_number, qs->query_name, edata->message)));
+		qs->done = true;
+		conn->close_when_flushed = true;
+		MemoryContextSwitchTo(oldcxt);
+		return false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(qs->batch_context);
+	if (!more)
+	{
+		instr_time	elapsed;
+
+		result_writer_end(&qs->writer, &out, qs->truncated, -1);
+		qs->done = true;
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, qs->started);
+		query_stats_record(qs->query_name, INSTR_TIME_GET_MILLISEC(elapsed), qs->writer.rows, false, false);
+	}
+	query_write_chunk(conn, qs->chunked, out.data, out.len);
+	if (!more && qs->chunked)
+		conn_write(conn, "0\r\n\r\n", 5);
+	if (!more && !qs->chunked)
+		conn_close_when_flushed(conn);
+	MemoryContextSwitchTo(oldcxt);
+	return more;
+}
+
+/*
+ * Runs a named query (def) or free SQL (sql) for a request and answers it,
+ * streaming when the result is larger than one batch.
+ */
+static void
+query_run(Conn *conn, HttpRequest *req, const char *name, const char *free_sql,
+		  QueryOptions *opts)
+{
+	MemoryContext reqcxt = CurrentMemoryContext;
+	StringInfoData headers;
+	StringInfoData body;
+	instr_time	started;
+	volatile bool txn_open = false;
+	volatile bool timeout_on = false;
+	const char *stats_name = name ? name : "(sql)";
+
+	INSTR_TIME_SET_CURRENT(started);
+	initStringInfo(&headers);
+	initStringInfo(&body);
+
+	PG_TRY();
+	{
+		QueryDef   *def = NULL;
+		QueryDef	adhoc;
+		SPIPlanPtr	plan;
+		Datum	   *values;
+		char	   *nulls;
+		Portal		portal;
+		ResultWriter writer;
+		uint64		max_rows = pg_dash_max_rows;
+		bool		complete;
+		bool		truncated = false;
+		int64		total = -1;
+		int			ttl;
+		StringInfoData sql;
+		const char *role;
+		Session    *session;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		txn_open = true;
+		pgstat_report_activity(STATE_RUNNING, name ? psprintf("pg_dash query %s", name) : "pg_dash sql");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		MemoryContextSwitchTo(reqcxt);
+
+		role = query_check_role(conn, req);
+		if (role == NULL)
+			goto finish;
+
+		session = session_resolve(req, &headers);
+		session_bind(session);
+		MemoryContextSwitchTo(reqcxt);
+
+		if (name != NULL)
+		{
+			def = query_registry_lookup(name);
+			MemoryContextSwitchTo(reqcxt);
+			if (def == NULL)
+			{
+				metrics_error_class("42");
+				http_reply_error(conn, req, 404, "42704", psprintf("no named query \"%s\"", name), NULL,
+								 "GET /api/queries lists the named queries.");
+				goto finish;
+			}
+		}
+		else
+		{
+			memset(&adhoc, 0, sizeof(adhoc));
+			strlcpy(adhoc.name, "(sql)", sizeof(adhoc.name));
+			adhoc.statement = (char *) free_sql;
+			adhoc.cache_ttl = 0;
+			def = &adhoc;
+		}
+
+		values = palloc0(sizeof(Datum) * (def->nparams + 2));
+		nulls = palloc(def->nparams + 3);
+		memset(nulls, ' ', def->nparams + 2);
+		nulls[def->nparams + 2] = '\0';
+		if (!query_bind_params(conn, req, def, opts, values, nulls))
+			goto finish;
+
+		/* run as pg_dash.role, read-only, under the statement timeout */
+		(void) set_config_option("role", role, PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, ERROR, false);
+		XactReadOnly = true;
+		if (pg_dash_statement_timeout > 0)
+		{
+			enable_timeout_after(STATEMENT_TIMEOUT, pg_dash_statement_timeout);
+			timeout_on = true;
+		}
+
+		if (opts->count_exact)
+		{
+			bool		isnull;
+
+			if (SPI_execute_with_args(psprintf("SELECT count(*) FROM (%s\n) q", def->statement),
+									  def->nparams, def->param_types, values, nulls, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not count the rows");
+			total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			MemoryContextSwitchTo(reqcxt);
+		}
+
+		if (def != &adhoc && def->plan != NULL && opts->order_column == NULL &&
+			opts->limit < 0 && opts->offset == 0)
+			plan = def->plan;
+		else
+		{
+			/* wrap the statement for ORDER BY, LIMIT and OFFSET */
+			Oid		   *types = palloc(sizeof(Oid) * (def->nparams + 2));
+			int			n = def->nparams;
+
+			if (def->nparams > 0)
+				memcpy(types, def->param_types, sizeof(Oid) * def->nparams);
+			initStringInfo(&sql);
+			appendStringInfo(&sql, "SELECT * FROM (%s\n) q", def->statement);
+			if (opts->order_column != NULL)
+			{
+				if (def->plan == NULL)
+				{
+					SPIPlanPtr	probe = SPI_prepare(def->statement, def->nparams, def->param_types);
+
+					if (probe == NULL)
+						elog(ERROR, "%s", SPI_result_code_string(SPI_result));
+					if (!query_order_clause(conn, req, probe, opts, &sql))
+						goto finish;
+				}
+				else if (!query_order_clause(conn, req, def->plan, opts, &sql))
+					goto finish;
+			}
+			if (opts->limit >= 0)
+			{
+				types[n] = INT8OID;
+				values[n] = Int64GetDatum(opts->limit);
+				n++;
+				appendStringInfo(&sql, " LIMIT $%d", n);
+			}
+			if (opts->offset > 0)
+			{
+				types[n] = INT8OID;
+				values[n] = Int64GetDatum(opts->offset);
+				n++;
+				appendStringInfo(&sql, " OFFSET $%d", n);
+			}
+			plan = SPI_prepare_cursor(sql.data, n, types, CURSOR_OPT_HOLD | CURSOR_OPT_NO_SCROLL);
+			if (plan == NULL)
+				elog(ERROR, "could not prepare the query: %s", SPI_result_code_string(SPI_result));
+		}
+
+		portal = SPI_cursor_open(NULL, plan, values, nulls, true);
+		MemoryContextSwitchTo(reqcxt);
+		result_writer_init(&writer, portal->tupDesc, opts->format, opts->objects);
+		result_writer_begin(&writer, &body, NULL);
+		complete = query_fetch_batch(portal, &writer, &body, max_rows, &truncated);
+		MemoryContextSwitchTo(reqcxt);
+		ttl = def->cache_ttl >= 0 ? def->cache_ttl : pg_dash_cache_ttl;
+		query_common_headers(&headers, opts, ttl, def->name);
+
+		if (complete)
+		{
+			/* the whole result is here: answer with a length and an ETag */
+			char		etag[40];
+			size_t		inm_len;
+			const char *inm;
+			instr_time	elapsed;
+
+			SPI_cursor_close(portal);
+			result_writer_end(&writer, &body, truncated, total);
+			if (timeout_on)
+				disable_timeout(STATEMENT_TIMEOUT, false);
+			timeout_on = false;
+			SPI_finish();
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+			txn_open = false;
+			MemoryContextSwitchTo(reqcxt);
+
+			snprintf(etag, sizeof(etag), "\"%016llx-%x\"",
+					 (unsigned long long) hash_bytes_extended((unsigned char *) body.data, body.len, 0),
+					 body.len);
+			appendStringInfo(&headers, "ETag: %s\r\n", etag);
+			if (truncated)
+				appendStringInfoString(&headers, "X-Pg-Dash-Truncated: true\r\n");
+			INSTR_TIME_SET_CURRENT(elapsed);
+			INSTR_TIME_SUBTRACT(elapsed, started);
+			query_stats_record(stats_name, INSTR_TIME_GET_MILLISEC(elapsed), writer.rows, false, false);
+			inm = http_request_header(req, "If-None-Match", &inm_len);
+			if (inm != NULL && inm_len == strlen(etag) && memcmp(inm, etag, inm_len) == 0)
+				http_reply(conn, req, 304, NULL, headers.data, NULL, 0);
+			else
+				http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
+						   body.data, body.len);
+		}
+		else
+		{
+			/* more to come: hold the cursor and stream the rest */
+			QueryStream *qs;
+			StringInfoData head;
+			MemoryContext connold;
+
+			connold = MemoryContextSwitchTo(conn->ctx);
+			qs = palloc0(sizeof(QueryStream));
+			strlcpy(qs->portal_name, portal->name, sizeof(qs->portal_name));
+			strlcpy(qs->query_name, stats_name, sizeof(qs->query_name));
+			qs->desc = CreateTupleDescCopy(portal->tupDesc);
+			result_writer_init(&qs->writer, qs->desc, opts->format, opts->objects);
+			qs->writer.rows = writer.rows;
+			qs->batch_context = AllocSetContextCreate(conn->ctx, "pg_dash stream batch",
+													  ALLOCSET_DEFAULT_SIZES);
+			qs->max_rows = max_rows;
+			qs->chunked = req->version_minor >= 1;
+			qs->started = started;
+			MemoryContextSwitchTo(connold);
+
+			/* commit materializes the rest of the holdable cursor */
+			SPI_finish();
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+			txn_open = false;
+			if (timeout_on)
+				disable_timeout(STATEMENT_TIMEOUT, false);
+			timeout_on = false;
+			MemoryContextSwitchTo(reqcxt);
+
+			initStringInfo(&head);
+			conn->last_status = 200;
+			http_append_header_start(&head, req, 200, result_content_type(opts->format), headers.data);
+			appendStringInfoString(&head, qs->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
+			conn_write(conn, head.data, head.len);
+			query_write_chunk(conn, qs->chunked, body.data, body.len);
+			conn_set_producer(conn, query_stream_produce, query_stream_cleanup, qs);
+		}
+finish:
+		;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		int			status;
+
+		MemoryContextSwitchTo(reqcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (timeout_on)
+			disable_timeout(STATEMENT_TIMEOUT, false);
+		AbortCurrentTransaction();
+		txn_open = false;
+		MemoryContextSwitchTo(reqcxt);
+		status = query_http_status(edata->sqlerrcode);
+		metrics_error_class(unpack_sql_state(edata->sqlerrcode));
+		query_stats_record(stats_name, 0, 0, false, true);
+		if (status >= 500)
+			ereport(LOG,
+					(errmsg("pg_dash worker %d: query \"%s\" failed: %s",
+							worker_number, stats_name, edata->message)));
+		http_reply_error(conn, req, status, unpack_sql_state(edata->sqlerrcode),
+						 edata->message, edata->detail, edata->hint);
+	}
+	PG_END_TRY();
+
+	if (txn_open)
+	{
+		/* an early answer (400, 404, 503): nothing to keep */
+		if (timeout_on)
+			disable_timeout(STATEMENT_TIMEOUT, false);
+		AbortCurrentTransaction();
+	}
+	pgstat_report_activity(STATE_IDLE, NULL);
+	MemoryContextSwitchTo(reqcxt);
+}
+
+/* GET /api/queries: every named query with its parameters and columns. */
+static void
+query_list(Conn *conn, HttpRequest *req)
+{
+	MemoryContext reqcxt = CurrentMemoryContext;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT coalesce(jsonb_agg(jsonb_build_object("
+					"'name', name, 'description', description, "
+					"'params', (SELECT coalesce(jsonb_agg(p - 'type_oid'), '[]') FROM jsonb_array_elements(params) p), "
+					"'columns', columns, 'refresh_on', to_jsonb(refresh_on), 'cache_ttl', cache_ttl, "
+					"'reads_state', reads_state, 'updated_at', updated_at) ORDER BY name), '[]')::text "
+					"FROM pg_dash.queries", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the named queries");
+	MemoryContextSwitchTo(reqcxt);
+	appendStringInfo(&buf, "{\"queries\":%s}",
+					 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(reqcxt);
+	http_reply_json(conn, req, 200, &buf);
+}
+
+/*
+ * Handles /api/queries, /api/query/<name> and /api/sql; false when the path
+ * is none of them.
+ */
+bool
+query_api_dispatch(Conn *conn, HttpRequest *req)
+{
+	const char *path = req->path;
+	QueryOptions opts;
+
+	if (strcmp(path, "/api/queries") == 0)
+	{
+		if (http_method_is(req, "GET") || http_method_is(req, "HEAD"))
+			query_list(conn, req);
+		else
+			http_reply_error(conn, req, 405, "method_not_allowed", "use GET for /api/queries", NULL, NULL);
+		return true;
+	}
+	if (strncmp(path, "/api/query/", 11) == 0)
+	{
+		if (!http_method_is(req, "GET") && !http_method_is(req, "HEAD") && !http_method_is(req, "POST"))
+		{
+			http_reply_error(conn, req, 405, "method_not_allowed",
+							 "use GET or POST for /api/query/<name>", NULL, NULL);
+			return true;
+		}
+		if (query_parse_request(conn, req, &opts))
+			query_run(conn, req, path + 11, NULL, &opts);
+		return true;
+	}
+	if (strcmp(path, "/api/sql") == 0)
+	{
+		cJSON	   *body;
+		const cJSON *sql;
+
+		if (!http_method_is(req, "POST"))
+		{
+			http_reply_error(conn, req, 405, "method_not_allowed", "use POST for /api/sql", NULL, NULL);
+			return true;
+		}
+		if (!pg_dash_allow_sql)
+		{
+			http_reply_error(conn, req, 403, "forbidden", "free SQL is disabled",
+							 "Named queries are the safe way to serve data.",
+							 "Set pg_dash.allow_sql = on in postgresql.conf and reload to allow POST /api/sql.");
+			return true;
+		}
+		body = cJSON_ParseWithLength(req->body, req->body_len);
+		sql = body ? cJSON_GetObjectItemCaseSensitive(body, "sql") : NULL;
+		if (!cJSON_IsString(sql))
+		{
+			cJSON_Delete(body);
+			query_bad_request(conn, req, "request body must be {\"sql\": \"...\"}", NULL, NULL);
+			return true;
+		}
+		memset(&opts, 0, sizeof(opts));
+		opts.format = RESULT_JSON;
+		opts.limit = -1;
+		{
+			char	   *text = pstrdup(sql->valuestring);
+			const cJSON *item;
+			bool		ok = true;
+
+			cJSON_ArrayForEach(item, body)
+			{
+				if (strcmp(item->string, "sql") != 0 &&
+					!(ok = query_take_option(conn, req, &opts, item->string, query_json_param_text(item))))
+					break;
+			}
+			cJSON_Delete(body);
+			if (!ok)
+				return true;
+			if (opts.names != NIL)
+			{
+				query_bad_request(conn, req, psprintf("unknown option \"%s\"", strVal(linitial(opts.names))),
+								  NULL, "Free SQL takes no parameters; options are: " QUERY_RESERVED_PARAMS ".");
+				return true;
+			}
+			query_run(conn, req, NULL, text, &opts);
+		}
+		return true;
+	}
+	return false;
+}

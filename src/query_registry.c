@@ -1,0 +1,396 @@
+/*
+ * query_registry.c
+ *		Named queries: pg_dash.define_query() and a worker's cache of the
+ *		definitions and their prepared plans.
+ *
+ * define_query() rewrites :name parameters to $n, parses and analyzes the
+ * statement with PostgreSQL's variable-parameter analysis (as PREPARE does
+ * without types) to infer each parameter's type and the result columns, and
+ * stores all of it in pg_dash.queries.  Parameters whose type cannot be
+ * inferred are text.
+ *
+ * Workers keep each definition with a prepared plan (SPI_keepplan).  A
+ * relcache callback on pg_dash.queries drops them all whenever the table
+ * changes, so a redefinition takes effect at the next request of every
+ * worker; plans of unchanged queries are revalidated by the plan cache.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parser.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/hsearch.h"
+
+#include "query_registry.h"
+
+static HTAB *query_defs = NULL;
+static MemoryContext query_defs_context = NULL;
+static Oid	queries_relid = InvalidOid;
+
+/* True for the option names every request may carry. */
+bool
+query_param_name_reserved(const char *name)
+{
+	static const char *const reserved[] = {
+		"format", "shape", "limit", "offset", "count", "order", "filename", "downsample", "x", "y"
+	};
+	int			i;
+
+	for (i = 0; i < lengthof(reserved); i++)
+		if (strcmp(name, reserved[i]) == 0)
+			return true;
+	return false;
+}
+
+/* True when a query or channel name is an identifier of at most 63 bytes. */
+static bool
+query_name_valid(const char *name)
+{
+	const char *p;
+
+	if (name[0] == '\0' || strlen(name) >= NAMEDATALEN)
+		return false;
+	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') || name[0] == '_'))
+		return false;
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			  (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			return false;
+	return true;
+}
+
+/* Drops every cached definition when pg_dash.queries changes. */
+static void
+query_registry_invalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS seq;
+	QueryDef   *def;
+
+	if (query_defs == NULL || (OidIsValid(relid) && relid != queries_relid && OidIsValid(queries_relid)))
+		return;
+	hash_seq_init(&seq, query_defs);
+	while ((def = hash_seq_search(&seq)) != NULL)
+		def->valid = false;
+}
+
+/* Sets up the worker's definition cache. */
+void
+query_registry_init(void)
+{
+	HASHCTL		ctl;
+
+	query_defs_context = AllocSetContextCreate(TopMemoryContext, "pg_dash query definitions",
+											   ALLOCSET_DEFAULT_SIZES);
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(QueryDef);
+	ctl.hcxt = query_defs_context;
+	query_defs = hash_create("pg_dash query definitions", 64, &ctl,
+							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	CacheRegisterRelcacheCallback(query_registry_invalidate, (Datum) 0);
+}
+
+/* Frees what a cached definition holds, leaving the hash entry. */
+static void
+query_def_release(QueryDef *def)
+{
+	if (def->plan)
+		SPI_freeplan(def->plan);
+	def->plan = NULL;
+	def->statement = NULL;
+	def->valid = false;
+}
+
+/*
+ * Returns the definition of a named query with its prepared plan, loading it
+ * when needed; NULL when no such query exists.  Must run inside a
+ * transaction, connected to SPI.
+ */
+QueryDef *
+query_registry_lookup(const char *name)
+{
+	QueryDef   *def;
+	bool		found;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	MemoryContext oldcxt;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		d;
+	ArrayType  *arr;
+	Datum	   *elems;
+	int			nelems;
+	int			i;
+
+	if (!query_name_valid(name))
+		return NULL;
+	if (!OidIsValid(queries_relid))
+		queries_relid = get_relname_relid("queries", get_namespace_oid("pg_dash", false));
+
+	def = hash_search(query_defs, name, HASH_ENTER, &found);
+	if (found && def->valid)
+		return def;
+	if (found)
+		query_def_release(def);
+	else
+	{
+		def->plan = NULL;
+		def->valid = false;
+	}
+
+	values[0] = CStringGetTextDatum(name);
+	if (SPI_execute_with_args("SELECT statement, NULL, coalesce(cache_ttl, -1), refresh_on, reads_state, "
+							  "(SELECT array_agg((p->>'type_oid')::oid ORDER BY ord) "
+							  "   FROM jsonb_array_elements(params) WITH ORDINALITY AS e(p, ord)), "
+							  "(SELECT array_agg(p->>'name' ORDER BY ord) "
+							  "   FROM jsonb_array_elements(params) WITH ORDINALITY AS e(p, ord)) "
+							  "FROM pg_dash.queries WHERE name = $1",
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_dash.queries");
+	if (SPI_processed == 0)
+	{
+		hash_search(query_defs, name, HASH_REMOVE, NULL);
+		return NULL;
+	}
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+
+	oldcxt = MemoryContextSwitchTo(query_defs_context);
+	def->statement = SPI_getvalue(tup, desc, 1);
+	def->cache_ttl = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+	def->refresh_on = NIL;
+	d = SPI_getbinval(tup, desc, 4, &isnull);
+	if (!isnull)
+	{
+		arr = DatumGetArrayTypeP(d);
+		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
+		for (i = 0; i < nelems; i++)
+			def->refresh_on = lappend(def->refresh_on, TextDatumGetCString(elems[i]));
+	}
+	def->reads_state = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+	def->nparams = 0;
+	def->param_types = NULL;
+	def->param_names = NULL;
+	d = SPI_getbinval(tup, desc, 6, &isnull);
+	if (!isnull)
+	{
+		Datum	   *names;
+		int			nnames;
+
+		arr = DatumGetArrayTypeP(d);
+		deconstruct_array(arr, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elems, NULL, &nelems);
+		arr = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 7, &isnull));
+		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &names, NULL, &nnames);
+		def->nparams = nelems;
+		def->param_types = palloc(sizeof(Oid) * nelems);
+		def->param_names = palloc(sizeof(char *) * nelems);
+		for (i = 0; i < nelems; i++)
+		{
+			def->param_types[i] = DatumGetObjectId(elems[i]);
+			def->param_names[i] = TextDatumGetCString(names[i]);
+		}
+	}
+	MemoryContextSwitchTo(oldcxt);
+
+	def->plan = SPI_prepare_cursor(def->statement, def->nparams, def->param_types,
+								   CURSOR_OPT_HOLD | CURSOR_OPT_NO_SCROLL);
+	if (def->plan == NULL)
+		elog(ERROR, "could not prepare named query \"%s\": %s", name,
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(def->plan);
+	def->valid = true;
+	return def;
+}
+
+/*
+ * Analyzes a statement with variable parameters; fills the parameter types
+ * (unknown ones become text) and returns the analyzed query.
+ */
+static Query *
+query_analyze(const char *statement, int nparams, Oid **types)
+{
+	List	   *raw;
+	RawStmt    *rawstmt;
+	List	   *analyzed;
+	int			n = nparams;
+	int			i;
+
+	raw = raw_parser(statement, RAW_PARSE_DEFAULT);
+	if (list_length(raw) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a named query must be exactly one SQL statement"),
+				 errdetail("The text holds %d statements.", list_length(raw))));
+	rawstmt = linitial_node(RawStmt, raw);
+	if (!IsA(rawstmt->stmt, SelectStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a named query must be a SELECT, VALUES or TABLE statement"),
+				 errhint("Named queries run read-only; use an action (a SQL function) to change data.")));
+
+	*types = palloc0(sizeof(Oid) * Max(nparams, 1));
+	analyzed = pg_analyze_and_rewrite_varparams(rawstmt, statement, types, &n, NULL);
+	if (list_length(analyzed) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a named query must not be rewritten into several statements")));
+	for (i = 0; i < nparams; i++)
+		if (i >= n || (*types)[i] == InvalidOid || (*types)[i] == UNKNOWNOID)
+			(*types)[i] = TEXTOID;
+	return linitial_node(Query, analyzed);
+}
+
+PG_FUNCTION_INFO_V1(pg_dash_define_query);
+
+/*
+ * SQL: pg_dash.define_query(name, sql, description, cache_ttl, refresh_on)
+ * validates and stores a named query.
+ */
+Datum
+pg_dash_define_query(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	char	   *sql;
+	SqlParams	sp;
+	Oid		   *types;
+	Query	   *query;
+	ListCell   *lc;
+	StringInfoData params;
+	StringInfoData columns;
+	int			i;
+	bool		first = true;
+	Oid			argtypes[9] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID, INT4OID, TEXTARRAYOID, BOOLOID};
+	Datum		values[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	char	   *statement;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("query name and SQL must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (!query_name_valid(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("invalid query name \"%s\"", name),
+				 errhint("Query names are 1 to 63 letters, digits, underscores or hyphens, starting with a letter or underscore.")));
+	if (!PG_ARGISNULL(3) && PG_GETARG_INT32(3) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cache_ttl must be zero or more seconds")));
+	if (!PG_ARGISNULL(4))
+	{
+		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(4);
+		Datum	   *elems;
+		bool	   *enulls;
+		int			n;
+
+		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+		for (i = 0; i < n; i++)
+		{
+			char	   *ch = enulls[i] ? "" : TextDatumGetCString(elems[i]);
+
+			if (enulls[i] || !query_name_valid(ch) || strchr(ch, '-'))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_NAME),
+						 errmsg("invalid channel name \"%s\" in refresh_on", ch),
+						 errhint("Channel names are identifiers: letters, digits and underscores, at most 63 bytes.")));
+		}
+	}
+
+	if (!sql_params_rewrite(sql, strlen(sql), &sp))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("%s", sp.error),
+				 errdetail("At character %d of the query text.", sp.error_offset + 1)));
+	statement = pstrdup(sp.sql);
+	sql_params_free(&sp);
+	for (i = 0; i < sp.count; i++)
+		if (query_param_name_reserved(sp.names[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_NAME),
+					 errmsg("parameter name \"%s\" is reserved", sp.names[i]),
+					 errhint("These names are request options: " QUERY_RESERVED_PARAMS ". Rename the parameter.")));
+
+	query = query_analyze(statement, sp.count, &types);
+
+	initStringInfo(&params);
+	appendStringInfoChar(&params, '[');
+	for (i = 0; i < sp.count; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(&params, ',');
+		appendStringInfoString(&params, "{\"name\":");
+		escape_json(&params, sp.names[i]);
+		appendStringInfoString(&params, ",\"type\":");
+		escape_json(&params, format_type_be(types[i]));
+		appendStringInfo(&params, ",\"type_oid\":%u}", types[i]);
+	}
+	appendStringInfoChar(&params, ']');
+
+	initStringInfo(&columns);
+	appendStringInfoChar(&columns, '[');
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (tle->resjunk)
+			continue;
+		if (!first)
+			appendStringInfoChar(&columns, ',');
+		first = false;
+		appendStringInfoString(&columns, "{\"name\":");
+		escape_json(&columns, tle->resname ? tle->resname : "?column?");
+		appendStringInfoString(&columns, ",\"type\":");
+		escape_json(&columns, format_type_with_typemod(exprType((Node *) tle->expr),
+													   exprTypmod((Node *) tle->expr)));
+		appendStringInfoChar(&columns, '}');
+	}
+	appendStringInfoChar(&columns, ']');
+
+	/* a query that reads session state is re-run when that state changes */
+	values[8] = BoolGetDatum(strstr(sql, "pg_dash.state(") != NULL ||
+							 strstr(sql, "pg_dash.state (") != NULL);
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(sql);
+	values[2] = CStringGetTextDatum(statement);
+	values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(params.data));
+	values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(columns.data));
+	if (PG_ARGISNULL(2))
+		nulls[5] = 'n';
+	else
+		values[5] = PG_GETARG_DATUM(2);
+	if (PG_ARGISNULL(3))
+		nulls[6] = 'n';
+	else
+		values[6] = PG_GETARG_DATUM(3);
+	if (PG_ARGISNULL(4))
+		nulls[7] = 'n';
+	else
+		values[7] = PG_GETARG_DATUM(4);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("INSERT INTO pg_dash.queries AS q "
+							  "(name, sql, statement, params, columns, description, cache_ttl, refresh_on, reads_state) "
+							  "VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, '{}'), $9) "
+							  "ON CONFLICT (name) DO UPDATE SET sql = EXCLUDED.sql, statement = EXCLUDED.statement, "
+							  "params = EXCLUDED.params, columns = EXCLUDED.columns, description = EXCLUDED.description, "
+							  "cache_ttl = EXCLUDED.cache_ttl, refresh_on = EXCLUDED.refresh_on, "
+							  "reads_state = EXCLUDED.reads_state, updated_at = now()",
+							  9, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not store named query \"%s\"", name);
+	SPI_finish();
+	PG_RETURN_VOID();
+}

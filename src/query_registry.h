@@ -1,0 +1,34 @@
+/*
+ * query_registry.h
+ *		Named queries: their definitions and a worker's cache of them.
+ */
+#ifndef PG_DASH_QUERY_REGISTRY_H
+#define PG_DASH_QUERY_REGISTRY_H
+
+#include "executor/spi.h"
+
+#include "sql_params.h"
+
+/* A named query as a worker uses it. */
+typedef struct QueryDef
+{
+	char		name[NAMEDATALEN];	/* hash key */
+	char	   *statement;		/* SQL with $n */
+	int			nparams;
+	char	  **param_names;
+	Oid		   *param_types;
+	int			cache_ttl;		/* seconds; -1: pg_dash.cache_ttl */
+	List	   *refresh_on;		/* char * */
+	bool		reads_state;
+	SPIPlanPtr	plan;			/* prepared for a holdable cursor, kept */
+	bool		valid;
+} QueryDef;
+
+/* Names that are options of every request, never query parameters. */
+#define QUERY_RESERVED_PARAMS "format, shape, limit, offset, count, order, filename, downsample, x, y"
+
+extern bool query_param_name_reserved(const char *name);
+extern QueryDef *query_registry_lookup(const char *name);
+extern void query_registry_init(void);
+
+#endif							/* PG_DASH_QUERY_REGISTRY_H */

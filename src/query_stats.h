@@ -1,0 +1,12 @@
+/*
+ * query_stats.h
+ *		Per named query statistics shared by all workers.
+ */
+#ifndef PG_DASH_QUERY_STATS_H
+#define PG_DASH_QUERY_STATS_H
+
+extern void query_stats_shmem_request(void);
+extern void query_stats_shmem_startup(void);
+extern void query_stats_record(const char *name, double ms, uint64 rows, bool cache_hit, bool error);
+
+#endif							/* PG_DASH_QUERY_STATS_H */

@@ -1,0 +1,115 @@
+/*
+ * session.h
+ *		Per-browser session state (Streamlit's session_state, kept in the
+ *		UNLOGGED table pg_dash.session_state; pg_dash.sessions is the admin
+ *		view of it, without tokens).
+ */
+#ifndef PG_DASH_SESSION_H
+#define PG_DASH_SESSION_H
+
+#include "lib/stringinfo.h"
+#include "utils/jsonb.h"
+
+#include "conn.h"
+
+/* The internal channel on which state changes are announced to all workers. */
+#define SESSION_STATE_CHANNEL "pg_dash_state"
+
+/* The cookie that carries the session token. */
+#define SESSION_COOKIE_NAME "pg_dash_session"
+
+/*
+ * Notification payloads above this many bytes of changes announce
+ * {"*":true} instead.
+ */
+#define SESSION_NOTIFY_MAX_CHANGES 7000
+
+typedef struct Session
+{
+	char		id[65];			/* hex SHA-256 of the cookie token: the key in pg_dash.session_state */
+	bool		is_new;			/* created by this request */
+} Session;
+
+/* Settings (pg_dash.session_ttl, ...), defined by session_define_gucs(). */
+extern int	session_ttl;
+extern int	session_sweep_interval;
+extern int	session_max_bytes;
+
+/*
+ * pg_dash.session_id: the session of the request being served, set
+ * transaction-locally by session_bind(); "" outside a request.  PGC_SUSET,
+ * so the unprivileged role queries run as cannot forge it.
+ */
+extern char *session_current_id;
+
+/*
+ * Finds the request's session from its cookie, or creates a fresh one when
+ * the cookie is absent, malformed, unknown or expired.  Appends a Set-Cookie
+ * header line to headers when the browser must store a (new or refreshed)
+ * cookie.  Must run inside a transaction the caller started, before any
+ * SET ROLE.  Never errors for a bad cookie.
+ */
+extern Session *session_resolve(HttpRequest *req, StringInfo headers);
+
+/*
+ * Makes the session known to SQL (pg_dash.state(), pg_dash.set_state()) for
+ * the rest of the current transaction.
+ */
+extern void session_bind(const Session *session);
+
+/* The session id of a request's cookie, without creating or touching anything; NULL when none. */
+extern char *session_id_from_cookie(HttpRequest *req);
+
+/* Handles /api/state... and /api/session/rotate; false when the path is not one of them. */
+extern bool session_api_dispatch(Conn *conn, HttpRequest *req);
+
+/* Defines the pg_dash.session_* settings (called from guc_define). */
+extern void session_define_gucs(void);
+
+/* Called once a second by every worker; worker 0 deletes expired sessions every session_sweep_interval. */
+extern void session_sweep_tick(void);
+
+/*
+ * Lower-level operations used by session_api.c; all run inside the caller's
+ * transaction and return results allocated in the caller's memory context.
+ */
+
+/* Kinds of change session_write() makes. */
+typedef enum SessionWriteOp
+{
+	SESSION_WRITE_SET,			/* key := value */
+	SESSION_WRITE_DELETE,		/* remove key */
+	SESSION_WRITE_MERGE,		/* apply a JSON merge patch (RFC 7386) */
+	SESSION_WRITE_CLEAR			/* remove every key */
+} SessionWriteOp;
+
+/* Creates a fresh session with an empty state and appends its Set-Cookie line. */
+extern Session *session_create(HttpRequest *req, StringInfo headers);
+
+/* The state of a session; NULL when the session does not exist. */
+extern Jsonb *session_read(const char *id);
+
+/*
+ * Changes a session's state in one statement (atomic against concurrent
+ * writers of the same session).  Returns false when the session does not
+ * exist; otherwise sets *state to the new state and *changes to the changed
+ * keys with their new values (null for removed keys), or NULL when nothing
+ * changed.  Does not check the size limit nor notify.
+ */
+extern bool session_write(const char *id, SessionWriteOp op, const char *key,
+						  Jsonb *value, Jsonb **state, Jsonb **changes);
+
+/*
+ * Gives a session a new token (same data, old token stops working) and
+ * appends the new Set-Cookie line; false when the session does not exist.
+ */
+extern bool session_rotate(Session *session, HttpRequest *req, StringInfo headers,
+						   Jsonb **state);
+
+/* Announces changed keys on SESSION_STATE_CHANNEL (sent at commit); no-op for NULL. */
+extern void session_notify(const char *id, Jsonb *changes);
+
+/* A jsonb value as JSON text. */
+extern char *session_jsonb_text(Jsonb *value);
+
+#endif							/* PG_DASH_SESSION_H */
