@@ -121,13 +121,32 @@ query_http_status(int sqlerrcode)
 	return 500;
 }
 
-/* Answers 400 for a bad request option or parameter. */
-static void
-query_bad_request(Conn *conn, HttpRequest *req, const char *message, const char *detail,
-				  const char *hint)
+/* Records a failure; returns false for convenience. */
+static bool
+query_fail(QueryFailure *f, int status, const char *code, const char *message,
+		   const char *detail, const char *hint)
 {
-	metrics_error_class("22");
-	http_reply_error(conn, req, 400, "22023", message, detail, hint);
+	f->status = status;
+	f->code = code;
+	f->message = message;
+	f->detail = detail;
+	f->hint = hint;
+	return false;
+}
+
+/* Records a 400 for a bad request option or parameter. */
+static bool
+query_bad_request(QueryFailure *f, const char *message, const char *detail, const char *hint)
+{
+	return query_fail(f, 400, "22023", message, detail, hint);
+}
+
+/* Answers a failure over HTTP. */
+static void
+query_reply_failure(Conn *conn, HttpRequest *req, QueryFailure *f)
+{
+	metrics_error_class(strlen(f->code) == 5 ? f->code : "XX");
+	http_reply_error(conn, req, f->status, f->code, f->message, f->detail, f->hint);
 }
 
 /* Parses a non-negative integer option; false when it is not one. */
@@ -150,16 +169,14 @@ query_parse_count(const char *s, int64 *out)
  * false after answering 400.
  */
 static bool
-query_take_option(Conn *conn, HttpRequest *req, QueryOptions *opts,
-				  const char *key, const char *value)
+query_take_option(QueryOptions *opts, const char *key, const char *value, QueryFailure *f)
 {
 	if (strcmp(key, "format") == 0)
 	{
 		if (value == NULL || !result_format_parse(value, &opts->format))
 		{
-			query_bad_request(conn, req, psprintf("unknown format \"%s\"", value ? value : "null"),
-							  NULL, "Valid formats are: json, csv, ndjson.");
-			return false;
+			return query_bad_request(f, psprintf("unknown format \"%s\"", value ? value : "null"),
+									 NULL, "Valid formats are: json, csv, ndjson.");
 		}
 	}
 	else if (strcmp(key, "shape") == 0)
@@ -170,9 +187,8 @@ query_take_option(Conn *conn, HttpRequest *req, QueryOptions *opts,
 			opts->objects = false;
 		else
 		{
-			query_bad_request(conn, req, psprintf("unknown shape \"%s\"", value ? value : "null"),
-							  NULL, "Valid shapes are: arrays, objects.");
-			return false;
+			return query_bad_request(f, psprintf("unknown shape \"%s\"", value ? value : "null"),
+									 NULL, "Valid shapes are: arrays, objects.");
 		}
 	}
 	else if (strcmp(key, "limit") == 0 || strcmp(key, "offset") == 0)
@@ -181,9 +197,8 @@ query_take_option(Conn *conn, HttpRequest *req, QueryOptions *opts,
 
 		if (value == NULL || !query_parse_count(value, &v))
 		{
-			query_bad_request(conn, req, psprintf("invalid %s \"%s\"", key, value ? value : "null"),
-							  psprintf("%s must be a whole number of zero or more.", key), NULL);
-			return false;
+			return query_bad_request(f, psprintf("invalid %s \"%s\"", key, value ? value : "null"),
+									 psprintf("%s must be a whole number of zero or more.", key), NULL);
 		}
 		if (key[0] == 'l')
 			opts->limit = v;
@@ -194,8 +209,7 @@ query_take_option(Conn *conn, HttpRequest *req, QueryOptions *opts,
 	{
 		if (value == NULL || strcmp(value, "exact") != 0)
 		{
-			query_bad_request(conn, req, "invalid count option", NULL, "Use count=exact.");
-			return false;
+			return query_bad_request(f, "invalid count option", NULL, "Use count=exact.");
 		}
 		opts->count_exact = true;
 	}
@@ -205,8 +219,7 @@ query_take_option(Conn *conn, HttpRequest *req, QueryOptions *opts,
 
 		if (value == NULL || value[0] == '\0')
 		{
-			query_bad_request(conn, req, "empty order option", NULL, "Use order=column or order=column.desc.");
-			return false;
+			return query_bad_request(f, "empty order option", NULL, "Use order=column or order=column.desc.");
 		}
 		opts->order_column = pstrdup(value);
 		dot = strrchr(opts->order_column, '.');
@@ -220,17 +233,15 @@ query_take_option(Conn *conn, HttpRequest *req, QueryOptions *opts,
 		opts->filename = value ? pstrdup(value) : NULL;
 	else if (query_param_name_reserved(key))
 	{
-		query_bad_request(conn, req, psprintf("option \"%s\" is not supported by this endpoint", key),
-						  NULL, NULL);
-		return false;
+		return query_bad_request(f, psprintf("option \"%s\" is not supported by this endpoint", key),
+								 NULL, NULL);
 	}
 	else
 	{
 		if (list_member(opts->names, makeString((char *) key)))
 		{
-			query_bad_request(conn, req, psprintf("parameter \"%s\" is given more than once", key),
-							  NULL, NULL);
-			return false;
+			return query_bad_request(f, psprintf("parameter \"%s\" is given more than once", key),
+									 NULL, NULL);
 		}
 		opts->names = lappend(opts->names, makeString(pstrdup(key)));
 		opts->values = lappend(opts->values, value ? pstrdup(value) : NULL);
@@ -291,12 +302,21 @@ query_json_param_text(const cJSON *item)
 	}
 }
 
+/* Default options: JSON rows as arrays, no paging. */
+static void
+query_options_init(QueryOptions *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->format = RESULT_JSON;
+	opts->limit = -1;
+}
+
 /*
  * Reads the options and parameters of a request: the query string, and for
  * POST a JSON object body.  False after answering 400.
  */
 static bool
-query_parse_request(Conn *conn, HttpRequest *req, QueryOptions *opts)
+query_parse_request(HttpRequest *req, QueryOptions *opts, QueryFailure *f)
 {
 	const char *cursor = req->query;
 	const char *end = req->query + req->query_len;
@@ -306,10 +326,7 @@ query_parse_request(Conn *conn, HttpRequest *req, QueryOptions *opts)
 	size_t		accept_len;
 	const char *accept;
 
-	memset(opts, 0, sizeof(*opts));
-	opts->format = RESULT_JSON;
-	opts->limit = -1;
-
+	query_options_init(opts);
 	accept = http_request_header(req, "Accept", &accept_len);
 	if (accept != NULL && http_header_has_token(accept, accept_len, "text/csv"))
 		opts->format = RESULT_CSV;
@@ -318,7 +335,7 @@ query_parse_request(Conn *conn, HttpRequest *req, QueryOptions *opts)
 
 	while (http_query_next(&cursor, end, &key, &value, &error))
 	{
-		bool		ok = query_take_option(conn, req, opts, key, value);
+		bool		ok = query_take_option(opts, key, value, f);
 
 		free(key);
 		free(value);
@@ -327,9 +344,8 @@ query_parse_request(Conn *conn, HttpRequest *req, QueryOptions *opts)
 	}
 	if (error)
 	{
-		query_bad_request(conn, req, "malformed query string",
-						  "A percent escape is invalid or decodes to a NUL byte.", NULL);
-		return false;
+		return query_bad_request(f, "malformed query string",
+								 "A percent escape is invalid or decodes to a NUL byte.", NULL);
 	}
 
 	if (http_method_is(req, "POST") && req->body_len > 0)
@@ -340,13 +356,12 @@ query_parse_request(Conn *conn, HttpRequest *req, QueryOptions *opts)
 		if (body == NULL || !cJSON_IsObject(body))
 		{
 			cJSON_Delete(body);
-			query_bad_request(conn, req, "request body is not a JSON object",
-							  NULL, "Send the parameters as {\"name\": value, ...}.");
-			return false;
+			return query_bad_request(f, "request body is not a JSON object",
+									 NULL, "Send the parameters as {\"name\": value, ...}.");
 		}
 		cJSON_ArrayForEach(item, body)
 		{
-			if (!query_take_option(conn, req, opts, item->string, query_json_param_text(item)))
+			if (!query_take_option(opts, item->string, query_json_param_text(item), f))
 			{
 				cJSON_Delete(body);
 				return false;
@@ -362,32 +377,32 @@ query_parse_request(Conn *conn, HttpRequest *req, QueryOptions *opts)
  * inside a transaction (it reads the catalog).
  */
 static const char *
-query_check_role(Conn *conn, HttpRequest *req)
+query_check_role(QueryFailure *f)
 {
 	Oid			roleid;
 
 	if (pg_dash_role == NULL || pg_dash_role[0] == '\0')
 	{
-		http_reply_error(conn, req, 503, "unavailable", "pg_dash.role is not set",
-						 "pg_dash serves data as pg_dash.role, never as a superuser.",
-						 "Create a role without superuser rights, GRANT it what dashboards may read, "
-						 "set pg_dash.role to it in postgresql.conf and reload.");
+		query_fail(f, 503, "unavailable", "pg_dash.role is not set",
+				   "pg_dash serves data as pg_dash.role, never as a superuser.",
+				   "Create a role without superuser rights, GRANT it what dashboards may read, "
+				   "set pg_dash.role to it in postgresql.conf and reload.");
 		return NULL;
 	}
 	roleid = get_role_oid(pg_dash_role, true);
 	if (!OidIsValid(roleid))
 	{
-		http_reply_error(conn, req, 503, "unavailable",
-						 psprintf("pg_dash.role \"%s\" does not exist", pg_dash_role), NULL,
-						 "Create the role, or set pg_dash.role to an existing role and reload.");
+		query_fail(f, 503, "unavailable",
+				   psprintf("pg_dash.role \"%s\" does not exist", pg_dash_role), NULL,
+				   "Create the role, or set pg_dash.role to an existing role and reload.");
 		return NULL;
 	}
 	if (superuser_arg(roleid))
 	{
-		http_reply_error(conn, req, 503, "unavailable",
-						 psprintf("pg_dash.role \"%s\" is a superuser", pg_dash_role),
-						 "pg_dash never serves data as a superuser.",
-						 "Set pg_dash.role to a role without superuser rights and reload.");
+		query_fail(f, 503, "unavailable",
+				   psprintf("pg_dash.role \"%s\" is a superuser", pg_dash_role),
+				   "pg_dash never serves data as a superuser.",
+				   "Set pg_dash.role to a role without superuser rights and reload.");
 		return NULL;
 	}
 	return pg_dash_role;
@@ -398,8 +413,8 @@ query_check_role(Conn *conn, HttpRequest *req)
  * after answering 400 naming the parameter.
  */
 static bool
-query_bind_params(Conn *conn, HttpRequest *req, QueryDef *def, QueryOptions *opts,
-				  Datum *values, char *nulls)
+query_bind_params(QueryDef *def, QueryOptions *opts, Datum *values, char *nulls,
+				  QueryFailure *f)
 {
 	ListCell   *ln;
 	ListCell   *lv;
@@ -419,11 +434,10 @@ query_bind_params(Conn *conn, HttpRequest *req, QueryDef *def, QueryOptions *opt
 			initStringInfo(&valid);
 			for (i = 0; i < def->nparams; i++)
 				appendStringInfo(&valid, "%s%s", i ? ", " : "", def->param_names[i]);
-			query_bad_request(conn, req, psprintf("unknown parameter \"%s\"", name),
-							  psprintf("Query \"%s\" takes %s.", def->name,
-									   def->nparams ? psprintf("these parameters: %s", valid.data) : "no parameters"),
-							  "Request options are: " QUERY_RESERVED_PARAMS ".");
-			return false;
+			return query_bad_request(f, psprintf("unknown parameter \"%s\"", name),
+									 psprintf("Query \"%s\" takes %s.", def->name,
+											  def->nparams ? psprintf("these parameters: %s", valid.data) : "no parameters"),
+									 "Request options are: " QUERY_RESERVED_PARAMS ".");
 		}
 	}
 	for (i = 0; i < def->nparams; i++)
@@ -442,11 +456,10 @@ query_bind_params(Conn *conn, HttpRequest *req, QueryDef *def, QueryOptions *opt
 			}
 		if (!given)
 		{
-			query_bad_request(conn, req, psprintf("missing parameter \"%s\"", def->param_names[i]),
-							  psprintf("Query \"%s\" needs \"%s\" of type %s.", def->name,
-									   def->param_names[i], format_type_be(def->param_types[i])),
-							  NULL);
-			return false;
+			return query_bad_request(f, psprintf("missing parameter \"%s\"", def->param_names[i]),
+									 psprintf("Query \"%s\" needs \"%s\" of type %s.", def->name,
+											  def->param_names[i], format_type_be(def->param_types[i])),
+									 NULL);
 		}
 		nulls[i] = text == NULL ? 'n' : ' ';
 		if (text == NULL)
@@ -463,11 +476,9 @@ query_bind_params(Conn *conn, HttpRequest *req, QueryDef *def, QueryOptions *opt
 			MemoryContextSwitchTo(oldcxt);
 			edata = CopyErrorData();
 			FlushErrorState();
-			query_bad_request(conn, req,
-							  psprintf("invalid value for parameter \"%s\"", def->param_names[i]),
-							  psprintf("Expected %s: %s", format_type_be(def->param_types[i]), edata->message),
-							  NULL);
-			return false;
+			return query_bad_request(f, psprintf("invalid value for parameter \"%s\"", def->param_names[i]),
+									 psprintf("Expected %s: %s", format_type_be(def->param_types[i]), edata->message),
+									 NULL);
 		}
 		PG_END_TRY();
 	}
@@ -476,8 +487,7 @@ query_bind_params(Conn *conn, HttpRequest *req, QueryDef *def, QueryOptions *opt
 
 /* Quotes an identifier of the result for ORDER BY; false if it is not a column. */
 static bool
-query_order_clause(Conn *conn, HttpRequest *req, SPIPlanPtr plan, QueryOptions *opts,
-				   StringInfo sql)
+query_order_clause(SPIPlanPtr plan, QueryOptions *opts, StringInfo sql, QueryFailure *f)
 {
 	List	   *sources = SPI_plan_get_plan_sources(plan);
 	CachedPlanSource *ps = sources ? linitial(sources) : NULL;
@@ -492,9 +502,8 @@ query_order_clause(Conn *conn, HttpRequest *req, SPIPlanPtr plan, QueryOptions *
 							 opts->order_desc ? "DESC" : "ASC");
 			return true;
 		}
-	query_bad_request(conn, req, psprintf("cannot order by \"%s\"", opts->order_column),
-					  "It is not a column of the result.", NULL);
-	return false;
+	return query_bad_request(f, psprintf("cannot order by \"%s\"", opts->order_column),
+							 "It is not a column of the result.", NULL);
 }
 
 /* Appends the Cache-Control, Content-Disposition and cookie headers. */
@@ -693,276 +702,399 @@ query_stream_produce(Conn *conn, void *arg)
 	return more;
 }
 
+/* A query opened for reading: transaction, role and portal in place. */
+typedef struct QueryRun
+{
+	QueryDef   *def;
+	QueryDef	adhoc;			/* the definition of free SQL */
+	Portal		portal;
+	int64		total;			/* count=exact, or -1 */
+	int			ttl;
+	bool		timeout_on;
+} QueryRun;
+
 /*
- * Runs a named query (def) or free SQL (sql) for a request and answers it,
+ * Starts the transaction of a request and opens its result: binds the
+ * parameters, switches to pg_dash.role, read-only, under the statement
+ * timeout.  session_id, when given, is made known to SQL.  Returns false
+ * with *f filled when the request cannot run (the transaction is then
+ * still open: the caller aborts it).  Errors from the database are thrown.
+ */
+static bool
+query_open(const char *name, const char *free_sql, QueryOptions *opts,
+		   Session *session, QueryRun *run, QueryFailure *f)
+{
+	MemoryContext reqcxt = CurrentMemoryContext;
+	QueryDef   *def;
+	SPIPlanPtr	plan;
+	Datum	   *values;
+	char	   *nulls;
+	const char *role;
+
+	memset(run, 0, sizeof(*run));
+	run->total = -1;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, name ? psprintf("pg_dash query %s", name) : "pg_dash sql");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(reqcxt);
+
+	role = query_check_role(f);
+	if (role == NULL)
+		return false;
+	if (session)
+		session_bind(session);
+
+	if (name != NULL)
+	{
+		def = query_registry_lookup(name);
+		MemoryContextSwitchTo(reqcxt);
+		if (def == NULL)
+			return query_fail(f, 404, "42704", psprintf("no named query \"%s\"", name), NULL,
+							  "GET /api/queries lists the named queries.");
+	}
+	else
+	{
+		def = &run->adhoc;
+		strlcpy(def->name, "(sql)", sizeof(def->name));
+		def->statement = (char *) free_sql;
+	}
+	run->def = def;
+
+	values = palloc0(sizeof(Datum) * (def->nparams + 2));
+	nulls = palloc(def->nparams + 3);
+	memset(nulls, ' ', def->nparams + 2);
+	nulls[def->nparams + 2] = '\0';
+	if (!query_bind_params(def, opts, values, nulls, f))
+		return false;
+
+	/* run as pg_dash.role, read-only, under the statement timeout */
+	(void) set_config_option("role", role, PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, ERROR, false);
+	XactReadOnly = true;
+	if (pg_dash_statement_timeout > 0)
+	{
+		enable_timeout_after(STATEMENT_TIMEOUT, pg_dash_statement_timeout);
+		run->timeout_on = true;
+	}
+
+	if (opts->count_exact)
+	{
+		bool		isnull;
+
+		if (SPI_execute_with_args(psprintf("SELECT count(*) FROM (%s\n) q", def->statement),
+								  def->nparams, def->param_types, values, nulls, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not count the rows");
+		run->total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContextSwitchTo(reqcxt);
+	}
+
+	if (def->plan != NULL && opts->order_column == NULL && opts->limit < 0 && opts->offset == 0)
+		plan = def->plan;
+	else
+	{
+		/* wrap the statement for ORDER BY, LIMIT and OFFSET */
+		Oid		   *types = palloc(sizeof(Oid) * (def->nparams + 2));
+		int			n = def->nparams;
+		StringInfoData sql;
+
+		if (def->nparams > 0)
+			memcpy(types, def->param_types, sizeof(Oid) * def->nparams);
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "SELECT * FROM (%s\n) q", def->statement);
+		if (opts->order_column != NULL)
+		{
+			SPIPlanPtr	probe = def->plan;
+
+			if (probe == NULL)
+				probe = SPI_prepare(def->statement, def->nparams, def->param_types);
+			if (probe == NULL)
+				elog(ERROR, "could not prepare the query: %s", SPI_result_code_string(SPI_result));
+			if (!query_order_clause(probe, opts, &sql, f))
+				return false;
+		}
+		if (opts->limit >= 0)
+		{
+			types[n] = INT8OID;
+			values[n++] = Int64GetDatum(opts->limit);
+			appendStringInfo(&sql, " LIMIT $%d", n);
+		}
+		if (opts->offset > 0)
+		{
+			types[n] = INT8OID;
+			values[n++] = Int64GetDatum(opts->offset);
+			appendStringInfo(&sql, " OFFSET $%d", n);
+		}
+		plan = SPI_prepare_cursor(sql.data, n, types, CURSOR_OPT_HOLD | CURSOR_OPT_NO_SCROLL);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare the query: %s", SPI_result_code_string(SPI_result));
+	}
+
+	run->portal = SPI_cursor_open(NULL, plan, values, nulls, true);
+	run->ttl = def->cache_ttl >= 0 ? def->cache_ttl : pg_dash_cache_ttl;
+	MemoryContextSwitchTo(reqcxt);
+	return true;
+}
+
+/* Ends a request's transaction; commit keeps a holdable cursor open. */
+static void
+query_finish(QueryRun *run, bool commit)
+{
+	MemoryContext reqcxt = CurrentMemoryContext;
+
+	if (commit)
+	{
+		SPI_finish();
+		PopActiveSnapshot();
+		/* the timeout also covers materializing a held cursor at commit */
+		CommitTransactionCommand();
+	}
+	else
+		AbortCurrentTransaction();
+	if (run->timeout_on)
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	run->timeout_on = false;
+	pgstat_report_activity(STATE_IDLE, NULL);
+	MemoryContextSwitchTo(reqcxt);
+}
+
+/* Turns a caught database error into a failure; aborts the transaction. */
+static void
+query_catch(QueryRun *run, MemoryContext reqcxt, const char *stats_name, QueryFailure *f)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(reqcxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	query_finish(run, false);
+	query_stats_record(stats_name, 0, 0, false, true);
+	query_fail(f, query_http_status(edata->sqlerrcode), unpack_sql_state(edata->sqlerrcode),
+			   edata->message, edata->detail, edata->hint);
+	if (f->status >= 500)
+		ereport(LOG,
+				(errmsg("pg_dash worker %d: query \"%s\" failed: %s",
+						worker_number, stats_name, edata->message)));
+}
+
+/*
+ * Runs a named query (or free SQL) for an HTTP request and answers it,
  * streaming when the result is larger than one batch.
  */
 static void
-query_run(Conn *conn, HttpRequest *req, const char *name, const char *free_sql,
-		  QueryOptions *opts)
+query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_sql,
+			   QueryOptions *opts)
 {
 	MemoryContext reqcxt = CurrentMemoryContext;
 	StringInfoData headers;
 	StringInfoData body;
 	instr_time	started;
-	volatile bool txn_open = false;
-	volatile bool timeout_on = false;
+	QueryRun	run;
+	QueryFailure failure;
+	volatile bool failed = false;
 	const char *stats_name = name ? name : "(sql)";
 
 	INSTR_TIME_SET_CURRENT(started);
 	initStringInfo(&headers);
 	initStringInfo(&body);
+	memset(&failure, 0, sizeof(failure));
+	memset(&run, 0, sizeof(run));
 
 	PG_TRY();
 	{
-		QueryDef   *def = NULL;
-		QueryDef	adhoc;
-		SPIPlanPtr	plan;
-		Datum	   *values;
-		char	   *nulls;
-		Portal		portal;
 		ResultWriter writer;
-		uint64		max_rows = pg_dash_max_rows;
 		bool		complete;
 		bool		truncated = false;
-		int64		total = -1;
-		int			ttl;
-		StringInfoData sql;
-		const char *role;
 		Session    *session;
 
+		/* the session is looked up before the role changes */
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
-		txn_open = true;
-		pgstat_report_activity(STATE_RUNNING, name ? psprintf("pg_dash query %s", name) : "pg_dash sql");
-		PushActiveSnapshot(GetTransactionSnapshot());
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		MemoryContextSwitchTo(reqcxt);
-
-		role = query_check_role(conn, req);
-		if (role == NULL)
-			goto finish;
-
 		session = session_resolve(req, &headers);
-		session_bind(session);
+		CommitTransactionCommand();
 		MemoryContextSwitchTo(reqcxt);
 
-		if (name != NULL)
+		if (!query_open(name, free_sql, opts, session, &run, &failure))
 		{
-			def = query_registry_lookup(name);
-			MemoryContextSwitchTo(reqcxt);
-			if (def == NULL)
-			{
-				metrics_error_class("42");
-				http_reply_error(conn, req, 404, "42704", psprintf("no named query \"%s\"", name), NULL,
-								 "GET /api/queries lists the named queries.");
-				goto finish;
-			}
+			query_finish(&run, false);
+			failed = true;
 		}
 		else
 		{
-			memset(&adhoc, 0, sizeof(adhoc));
-			strlcpy(adhoc.name, "(sql)", sizeof(adhoc.name));
-			adhoc.statement = (char *) free_sql;
-			adhoc.cache_ttl = 0;
-			def = &adhoc;
-		}
-
-		values = palloc0(sizeof(Datum) * (def->nparams + 2));
-		nulls = palloc(def->nparams + 3);
-		memset(nulls, ' ', def->nparams + 2);
-		nulls[def->nparams + 2] = '\0';
-		if (!query_bind_params(conn, req, def, opts, values, nulls))
-			goto finish;
-
-		/* run as pg_dash.role, read-only, under the statement timeout */
-		(void) set_config_option("role", role, PGC_SUSET, PGC_S_SESSION,
-								 GUC_ACTION_LOCAL, true, ERROR, false);
-		XactReadOnly = true;
-		if (pg_dash_statement_timeout > 0)
-		{
-			enable_timeout_after(STATEMENT_TIMEOUT, pg_dash_statement_timeout);
-			timeout_on = true;
-		}
-
-		if (opts->count_exact)
-		{
-			bool		isnull;
-
-			if (SPI_execute_with_args(psprintf("SELECT count(*) FROM (%s\n) q", def->statement),
-									  def->nparams, def->param_types, values, nulls, true, 1) != SPI_OK_SELECT)
-				elog(ERROR, "could not count the rows");
-			total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			result_writer_init(&writer, run.portal->tupDesc, opts->format, opts->objects);
+			result_writer_begin(&writer, &body, NULL);
+			complete = query_fetch_batch(run.portal, &writer, &body, pg_dash_max_rows, &truncated);
 			MemoryContextSwitchTo(reqcxt);
-		}
+			query_common_headers(&headers, opts, run.ttl, run.def->name);
 
-		if (def != &adhoc && def->plan != NULL && opts->order_column == NULL &&
-			opts->limit < 0 && opts->offset == 0)
-			plan = def->plan;
-		else
-		{
-			/* wrap the statement for ORDER BY, LIMIT and OFFSET */
-			Oid		   *types = palloc(sizeof(Oid) * (def->nparams + 2));
-			int			n = def->nparams;
-
-			if (def->nparams > 0)
-				memcpy(types, def->param_types, sizeof(Oid) * def->nparams);
-			initStringInfo(&sql);
-			appendStringInfo(&sql, "SELECT * FROM (%s\n) q", def->statement);
-			if (opts->order_column != NULL)
+			if (complete)
 			{
-				if (def->plan == NULL)
-				{
-					SPIPlanPtr	probe = SPI_prepare(def->statement, def->nparams, def->param_types);
+				/* the whole result is here: answer with a length and an ETag */
+				char		etag[40];
+				size_t		inm_len;
+				const char *inm;
+				instr_time	elapsed;
 
-					if (probe == NULL)
-						elog(ERROR, "%s", SPI_result_code_string(SPI_result));
-					if (!query_order_clause(conn, req, probe, opts, &sql))
-						goto finish;
-				}
-				else if (!query_order_clause(conn, req, def->plan, opts, &sql))
-					goto finish;
+				SPI_cursor_close(run.portal);
+				result_writer_end(&writer, &body, truncated, run.total);
+				query_finish(&run, true);
+
+				snprintf(etag, sizeof(etag), "\"%016llx-%x\"",
+						 (unsigned long long) hash_bytes_extended((unsigned char *) body.data, body.len, 0),
+						 body.len);
+				appendStringInfo(&headers, "ETag: %s\r\n", etag);
+				if (truncated)
+					appendStringInfoString(&headers, "X-Pg-Dash-Truncated: true\r\n");
+				INSTR_TIME_SET_CURRENT(elapsed);
+				INSTR_TIME_SUBTRACT(elapsed, started);
+				query_stats_record(stats_name, INSTR_TIME_GET_MILLISEC(elapsed), writer.rows, false, false);
+				inm = http_request_header(req, "If-None-Match", &inm_len);
+				if (inm != NULL && inm_len == strlen(etag) && memcmp(inm, etag, inm_len) == 0)
+					http_reply(conn, req, 304, NULL, headers.data, NULL, 0);
+				else
+					http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
+							   body.data, body.len);
 			}
-			if (opts->limit >= 0)
-			{
-				types[n] = INT8OID;
-				values[n] = Int64GetDatum(opts->limit);
-				n++;
-				appendStringInfo(&sql, " LIMIT $%d", n);
-			}
-			if (opts->offset > 0)
-			{
-				types[n] = INT8OID;
-				values[n] = Int64GetDatum(opts->offset);
-				n++;
-				appendStringInfo(&sql, " OFFSET $%d", n);
-			}
-			plan = SPI_prepare_cursor(sql.data, n, types, CURSOR_OPT_HOLD | CURSOR_OPT_NO_SCROLL);
-			if (plan == NULL)
-				elog(ERROR, "could not prepare the query: %s", SPI_result_code_string(SPI_result));
-		}
-
-		portal = SPI_cursor_open(NULL, plan, values, nulls, true);
-		MemoryContextSwitchTo(reqcxt);
-		result_writer_init(&writer, portal->tupDesc, opts->format, opts->objects);
-		result_writer_begin(&writer, &body, NULL);
-		complete = query_fetch_batch(portal, &writer, &body, max_rows, &truncated);
-		MemoryContextSwitchTo(reqcxt);
-		ttl = def->cache_ttl >= 0 ? def->cache_ttl : pg_dash_cache_ttl;
-		query_common_headers(&headers, opts, ttl, def->name);
-
-		if (complete)
-		{
-			/* the whole result is here: answer with a length and an ETag */
-			char		etag[40];
-			size_t		inm_len;
-			const char *inm;
-			instr_time	elapsed;
-
-			SPI_cursor_close(portal);
-			result_writer_end(&writer, &body, truncated, total);
-			if (timeout_on)
-				disable_timeout(STATEMENT_TIMEOUT, false);
-			timeout_on = false;
-			SPI_finish();
-			PopActiveSnapshot();
-			CommitTransactionCommand();
-			txn_open = false;
-			MemoryContextSwitchTo(reqcxt);
-
-			snprintf(etag, sizeof(etag), "\"%016llx-%x\"",
-					 (unsigned long long) hash_bytes_extended((unsigned char *) body.data, body.len, 0),
-					 body.len);
-			appendStringInfo(&headers, "ETag: %s\r\n", etag);
-			if (truncated)
-				appendStringInfoString(&headers, "X-Pg-Dash-Truncated: true\r\n");
-			INSTR_TIME_SET_CURRENT(elapsed);
-			INSTR_TIME_SUBTRACT(elapsed, started);
-			query_stats_record(stats_name, INSTR_TIME_GET_MILLISEC(elapsed), writer.rows, false, false);
-			inm = http_request_header(req, "If-None-Match", &inm_len);
-			if (inm != NULL && inm_len == strlen(etag) && memcmp(inm, etag, inm_len) == 0)
-				http_reply(conn, req, 304, NULL, headers.data, NULL, 0);
 			else
-				http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
-						   body.data, body.len);
+			{
+				/* more to come: hold the cursor and stream the rest */
+				QueryStream *qs;
+				StringInfoData head;
+				MemoryContext connold;
+
+				connold = MemoryContextSwitchTo(conn->ctx);
+				qs = palloc0(sizeof(QueryStream));
+				strlcpy(qs->portal_name, run.portal->name, sizeof(qs->portal_name));
+				strlcpy(qs->query_name, stats_name, sizeof(qs->query_name));
+				qs->desc = CreateTupleDescCopy(run.portal->tupDesc);
+				result_writer_init(&qs->writer, qs->desc, opts->format, opts->objects);
+				qs->writer.rows = writer.rows;
+				qs->batch_context = AllocSetContextCreate(conn->ctx, "pg_dash stream batch",
+														  ALLOCSET_DEFAULT_SIZES);
+				qs->max_rows = pg_dash_max_rows;
+				qs->chunked = req->version_minor >= 1;
+				qs->started = started;
+				MemoryContextSwitchTo(connold);
+
+				/* commit materializes the rest of the holdable cursor */
+				query_finish(&run, true);
+
+				initStringInfo(&head);
+				conn->last_status = 200;
+				http_append_header_start(&head, req, 200, result_content_type(opts->format), headers.data);
+				appendStringInfoString(&head, qs->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
+				conn_write(conn, head.data, head.len);
+				query_write_chunk(conn, qs->chunked, body.data, body.len);
+				conn_set_producer(conn, query_stream_produce, query_stream_cleanup, qs);
+			}
 		}
-		else
-		{
-			/* more to come: hold the cursor and stream the rest */
-			QueryStream *qs;
-			StringInfoData head;
-			MemoryContext connold;
-
-			connold = MemoryContextSwitchTo(conn->ctx);
-			qs = palloc0(sizeof(QueryStream));
-			strlcpy(qs->portal_name, portal->name, sizeof(qs->portal_name));
-			strlcpy(qs->query_name, stats_name, sizeof(qs->query_name));
-			qs->desc = CreateTupleDescCopy(portal->tupDesc);
-			result_writer_init(&qs->writer, qs->desc, opts->format, opts->objects);
-			qs->writer.rows = writer.rows;
-			qs->batch_context = AllocSetContextCreate(conn->ctx, "pg_dash stream batch",
-													  ALLOCSET_DEFAULT_SIZES);
-			qs->max_rows = max_rows;
-			qs->chunked = req->version_minor >= 1;
-			qs->started = started;
-			MemoryContextSwitchTo(connold);
-
-			/* commit materializes the rest of the holdable cursor */
-			SPI_finish();
-			PopActiveSnapshot();
-			CommitTransactionCommand();
-			txn_open = false;
-			if (timeout_on)
-				disable_timeout(STATEMENT_TIMEOUT, false);
-			timeout_on = false;
-			MemoryContextSwitchTo(reqcxt);
-
-			initStringInfo(&head);
-			conn->last_status = 200;
-			http_append_header_start(&head, req, 200, result_content_type(opts->format), headers.data);
-			appendStringInfoString(&head, qs->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
-			conn_write(conn, head.data, head.len);
-			query_write_chunk(conn, qs->chunked, body.data, body.len);
-			conn_set_producer(conn, query_stream_produce, query_stream_cleanup, qs);
-		}
-finish:
-		;
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-		int			status;
-
-		MemoryContextSwitchTo(reqcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		if (timeout_on)
-			disable_timeout(STATEMENT_TIMEOUT, false);
-		AbortCurrentTransaction();
-		txn_open = false;
-		MemoryContextSwitchTo(reqcxt);
-		status = query_http_status(edata->sqlerrcode);
-		metrics_error_class(unpack_sql_state(edata->sqlerrcode));
-		query_stats_record(stats_name, 0, 0, false, true);
-		if (status >= 500)
-			ereport(LOG,
-					(errmsg("pg_dash worker %d: query \"%s\" failed: %s",
-							worker_number, stats_name, edata->message)));
-		http_reply_error(conn, req, status, unpack_sql_state(edata->sqlerrcode),
-						 edata->message, edata->detail, edata->hint);
+		query_catch(&run, reqcxt, stats_name, &failure);
+		failed = true;
 	}
 	PG_END_TRY();
-
-	if (txn_open)
-	{
-		/* an early answer (400, 404, 503): nothing to keep */
-		if (timeout_on)
-			disable_timeout(STATEMENT_TIMEOUT, false);
-		AbortCurrentTransaction();
-	}
-	pgstat_report_activity(STATE_IDLE, NULL);
 	MemoryContextSwitchTo(reqcxt);
+	if (failed)
+		query_reply_failure(conn, req, &failure);
+}
+
+/*
+ * Runs a named query for a WebSocket client into one message:
+ * {"type":"result","id":...,"name":...,"columns":...,"rows":...}.  Returns
+ * false with *f filled on failure.  The result is bounded by
+ * pg_dash.max_rows; what does not fit the client's queue closes it.
+ */
+bool
+query_run_message(const char *name, cJSON *params, const char *session_id,
+				  const char *prefix, StringInfo out, QueryFailure *f)
+{
+	MemoryContext reqcxt = CurrentMemoryContext;
+	QueryOptions opts;
+	QueryRun	run;
+	volatile bool ok = true;
+	instr_time	started;
+
+	INSTR_TIME_SET_CURRENT(started);
+	memset(&run, 0, sizeof(run));
+	query_options_init(&opts);
+	if (params != NULL)
+	{
+		const cJSON *item;
+
+		if (!cJSON_IsObject(params))
+			return query_bad_request(f, "\"params\" must be a JSON object", NULL, NULL);
+		cJSON_ArrayForEach(item, params)
+			if (!query_take_option(&opts, item->string, query_json_param_text(item), f))
+			return false;
+	}
+	if (opts.format != RESULT_JSON)
+		return query_bad_request(f, "WebSocket results are always JSON", NULL, NULL);
+
+	PG_TRY();
+	{
+		Session		session;
+		ResultWriter writer;
+		bool		truncated = false;
+		instr_time	elapsed;
+
+		memset(&session, 0, sizeof(session));
+		if (session_id)
+			strlcpy(session.id, session_id, sizeof(session.id));
+		if (!query_open(name, NULL, &opts, session_id ? &session : NULL, &run, f))
+		{
+			query_finish(&run, false);
+			ok = false;
+		}
+		else
+		{
+			result_writer_init(&writer, run.portal->tupDesc, RESULT_JSON, opts.objects);
+			result_writer_begin(&writer, out, prefix);
+			while (!query_fetch_batch(run.portal, &writer, out, pg_dash_max_rows, &truncated))
+				;
+			SPI_cursor_close(run.portal);
+			result_writer_end(&writer, out, truncated, run.total);
+			query_finish(&run, true);
+			INSTR_TIME_SET_CURRENT(elapsed);
+			INSTR_TIME_SUBTRACT(elapsed, started);
+			query_stats_record(name, INSTR_TIME_GET_MILLISEC(elapsed), writer.rows, false, false);
+		}
+	}
+	PG_CATCH();
+	{
+		query_catch(&run, reqcxt, name, f);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(reqcxt);
+	return ok;
+}
+
+/* Builds {"type":"error","id":...,"error":{...}} for a failure. */
+void
+query_failure_message(QueryFailure *f, const char *id_json, StringInfo out)
+{
+	appendStringInfoString(out, "{\"type\":\"error\"");
+	if (id_json)
+		appendStringInfo(out, ",\"id\":%s", id_json);
+	appendStringInfo(out, ",\"error\":{\"status\":%d,\"code\":", f->status);
+	escape_json(out, f->code);
+	appendStringInfoString(out, ",\"message\":");
+	escape_json(out, f->message);
+	if (f->detail)
+	{
+		appendStringInfoString(out, ",\"detail\":");
+		escape_json(out, f->detail);
+	}
+	if (f->hint)
+	{
+		appendStringInfoString(out, ",\"hint\":");
+		escape_json(out, f->hint);
+	}
+	appendStringInfoString(out, "}}");
 }
 
 /* GET /api/queries: every named query with its parameters and columns. */
@@ -1003,6 +1135,7 @@ query_api_dispatch(Conn *conn, HttpRequest *req)
 {
 	const char *path = req->path;
 	QueryOptions opts;
+	QueryFailure failure;
 
 	if (strcmp(path, "/api/queries") == 0)
 	{
@@ -1020,8 +1153,10 @@ query_api_dispatch(Conn *conn, HttpRequest *req)
 							 "use GET or POST for /api/query/<name>", NULL, NULL);
 			return true;
 		}
-		if (query_parse_request(conn, req, &opts))
-			query_run(conn, req, path + 11, NULL, &opts);
+		if (query_parse_request(req, &opts, &failure))
+			query_run_http(conn, req, path + 11, NULL, &opts);
+		else
+			query_reply_failure(conn, req, &failure);
 		return true;
 	}
 	if (strcmp(path, "/api/sql") == 0)
@@ -1046,12 +1181,11 @@ query_api_dispatch(Conn *conn, HttpRequest *req)
 		if (!cJSON_IsString(sql))
 		{
 			cJSON_Delete(body);
-			query_bad_request(conn, req, "request body must be {\"sql\": \"...\"}", NULL, NULL);
+			query_bad_request(&failure, "request body must be {\"sql\": \"...\"}", NULL, NULL);
+			query_reply_failure(conn, req, &failure);
 			return true;
 		}
-		memset(&opts, 0, sizeof(opts));
-		opts.format = RESULT_JSON;
-		opts.limit = -1;
+		query_options_init(&opts);
 		{
 			char	   *text = pstrdup(sql->valuestring);
 			const cJSON *item;
@@ -1060,19 +1194,17 @@ query_api_dispatch(Conn *conn, HttpRequest *req)
 			cJSON_ArrayForEach(item, body)
 			{
 				if (strcmp(item->string, "sql") != 0 &&
-					!(ok = query_take_option(conn, req, &opts, item->string, query_json_param_text(item))))
+					!(ok = query_take_option(&opts, item->string, query_json_param_text(item), &failure)))
 					break;
 			}
 			cJSON_Delete(body);
-			if (!ok)
-				return true;
-			if (opts.names != NIL)
-			{
-				query_bad_request(conn, req, psprintf("unknown option \"%s\"", strVal(linitial(opts.names))),
-								  NULL, "Free SQL takes no parameters; options are: " QUERY_RESERVED_PARAMS ".");
-				return true;
-			}
-			query_run(conn, req, NULL, text, &opts);
+			if (ok && opts.names != NIL)
+				ok = query_bad_request(&failure, psprintf("unknown option \"%s\"", strVal(linitial(opts.names))),
+									   NULL, "Free SQL takes no parameters; options are: " QUERY_RESERVED_PARAMS ".");
+			if (ok)
+				query_run_http(conn, req, NULL, text, &opts);
+			else
+				query_reply_failure(conn, req, &failure);
 		}
 		return true;
 	}

@@ -5,9 +5,26 @@
 #ifndef PG_DASH_QUERY_EXEC_H
 #define PG_DASH_QUERY_EXEC_H
 
+#include "lib/stringinfo.h"
+
 #include "conn.h"
 
+struct cJSON;
+
+/* Why a request cannot be run: answered as an HTTP or WebSocket error. */
+typedef struct QueryFailure
+{
+	int			status;
+	const char *code;
+	const char *message;
+	const char *detail;
+	const char *hint;
+} QueryFailure;
+
 extern bool query_api_dispatch(Conn *conn, HttpRequest *req);
+extern bool query_run_message(const char *name, struct cJSON *params, const char *session_id,
+							  const char *prefix, StringInfo out, QueryFailure *f);
+extern void query_failure_message(QueryFailure *f, const char *id_json, StringInfo out);
 extern int	query_http_status(int sqlerrcode);
 
 #endif							/* PG_DASH_QUERY_EXEC_H */

@@ -36,21 +36,49 @@
 #include "metrics.h"
 #include "notify.h"
 #include "pg_dash.h"
+#include "query_exec.h"
 #include "realtime.h"
+#include "server.h"
+#include "session.h"
 #include "worker.h"
 #include "ws.h"
 
 /* Prefix of a notification whose payload is stored in pg_dash.messages. */
 #define REALTIME_STORED_MARKER "\x1fpg_dash:message:"
 
+/* Re-runs of one live query are at least this far apart (coalescing). */
+#define REALTIME_WATCH_MIN_INTERVAL_MS 200
+
 /* The subscribers of one channel in this worker. */
 typedef struct ChannelEntry
 {
 	char		name[NAMEDATALEN];	/* hash key */
-	List	   *subscribers;	/* Conn * */
+	List	   *subscribers;	/* Conn * subscribed to the channel */
+	List	   *watches;		/* Watch * whose query refreshes on it */
+	bool		internal;		/* pg_dash's own channel: never unlistened */
 } ChannelEntry;
 
+/* A live query of one client: re-run when its channels fire. */
+typedef struct Watch
+{
+	Conn	   *conn;
+	char	   *id_json;		/* the client's id, as JSON */
+	char	   *name;
+	char	   *params_json;	/* the params object, as JSON text, or NULL */
+	List	   *channels;		/* char *, the query's refresh_on */
+	bool		reads_state;
+	bool		dirty;			/* needs a re-run */
+	TimestampTz last_run;
+} Watch;
+
 static HTAB *channels = NULL;
+
+static void realtime_watch_remove(Watch *w);
+static ChannelEntry *realtime_channel_enter(const char *name);
+static void realtime_send_failure(Watch *w, QueryFailure *failure);
+
+/* Watches marked dirty, waiting for their re-run. */
+static int	dirty_watches = 0;
 
 /* The channel table, created on first use. */
 static HTAB *
@@ -168,7 +196,6 @@ realtime_subscribe(Conn *conn, cJSON *msg)
 	WsConn	   *ws = (WsConn *) conn->ws;
 	const char *name = realtime_message_channel(conn, msg);
 	ChannelEntry *entry;
-	bool		found;
 	MemoryContext oldcxt;
 
 	if (name == NULL)
@@ -186,10 +213,27 @@ realtime_subscribe(Conn *conn, cJSON *msg)
 					  "Declare it with pg_dash.define_channel() or name it in a query's refresh_on.");
 		return;
 	}
-	entry = hash_search(realtime_channels(), name, HASH_ENTER, &found);
+	entry = realtime_channel_enter(name);
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	entry->subscribers = lappend(entry->subscribers, conn);
+	MemoryContextSwitchTo(conn->ctx);
+	ws->channels = lappend(ws->channels, pstrdup(name));
+	MemoryContextSwitchTo(oldcxt);
+	realtime_ack(conn, "subscribed", name);
+}
+
+/* Finds or creates a channel's entry, LISTENing when it is new. */
+static ChannelEntry *
+realtime_channel_enter(const char *name)
+{
+	bool		found;
+	ChannelEntry *entry = hash_search(realtime_channels(), name, HASH_ENTER, &found);
+
 	if (!found)
 	{
 		entry->subscribers = NIL;
+		entry->watches = NIL;
+		entry->internal = false;
 		PG_TRY();
 		{
 			notify_listen(name);
@@ -201,12 +245,20 @@ realtime_subscribe(Conn *conn, cJSON *msg)
 		}
 		PG_END_TRY();
 	}
-	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-	entry->subscribers = lappend(entry->subscribers, conn);
-	MemoryContextSwitchTo(conn->ctx);
-	ws->channels = lappend(ws->channels, pstrdup(name));
-	MemoryContextSwitchTo(oldcxt);
-	realtime_ack(conn, "subscribed", name);
+	return entry;
+}
+
+/* UNLISTENs a channel nobody in this worker needs any more. */
+static void
+realtime_channel_release(ChannelEntry *entry)
+{
+	char		name[NAMEDATALEN];
+
+	if (entry->subscribers != NIL || entry->watches != NIL || entry->internal)
+		return;
+	strlcpy(name, entry->name, sizeof(name));
+	hash_search(realtime_channels(), name, HASH_REMOVE, NULL);
+	notify_unlisten(name);
 }
 
 /* Removes a client from a channel; UNLISTEN after the last one. */
@@ -218,11 +270,7 @@ realtime_remove_subscriber(const char *name, Conn *conn)
 	if (entry == NULL)
 		return;
 	entry->subscribers = list_delete_ptr(entry->subscribers, conn);
-	if (entry->subscribers == NIL)
-	{
-		hash_search(realtime_channels(), name, HASH_REMOVE, NULL);
-		notify_unlisten(name);
-	}
+	realtime_channel_release(entry);
 }
 
 /* unsubscribe {channel}. */
@@ -250,6 +298,337 @@ realtime_unsubscribe(Conn *conn, cJSON *msg)
 	realtime_ack(conn, "unsubscribed", name);
 }
 
+/* Detaches a watch from its channels and frees it. */
+static void
+realtime_watch_remove(Watch *w)
+{
+	ListCell   *lc;
+
+	foreach(lc, w->channels)
+	{
+		ChannelEntry *entry = hash_search(realtime_channels(), (char *) lfirst(lc), HASH_FIND, NULL);
+
+		if (entry == NULL)
+			continue;
+		entry->watches = list_delete_ptr(entry->watches, w);
+		realtime_channel_release(entry);
+	}
+	if (w->dirty)
+		dirty_watches--;
+}
+
+/* The "id" of a message as JSON text, or NULL when absent. */
+static char *
+realtime_message_id(cJSON *msg)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	char	   *printed;
+	char	   *copy;
+
+	if (id == NULL || !(cJSON_IsString(id) || cJSON_IsNumber(id)))
+		return NULL;
+	printed = cJSON_PrintUnformatted(id);
+	copy = pstrdup(printed);
+	cJSON_free(printed);
+	return copy;
+}
+
+/*
+ * Runs a named query for a client and sends the result (or an error) with
+ * the client's id.
+ */
+static void
+realtime_send_result(Conn *conn, const char *id_json, const char *name, cJSON *params)
+{
+	WsConn	   *ws = (WsConn *) conn->ws;
+	StringInfoData out;
+	StringInfoData prefix;
+	QueryFailure failure;
+
+	initStringInfo(&out);
+	initStringInfo(&prefix);
+	appendStringInfo(&prefix, "\"type\":\"result\",\"id\":%s,\"name\":", id_json ? id_json : "null");
+	escape_json(&prefix, name);
+	appendStringInfoChar(&prefix, ',');
+	if (query_run_message(name, params, ws->session, prefix.data, &out, &failure))
+		ws_send_text(conn, out.data, out.len);
+	else
+	{
+		resetStringInfo(&out);
+		query_failure_message(&failure, id_json, &out);
+		ws_send_text(conn, out.data, out.len);
+	}
+}
+
+/* query {id, name, params}: one result. */
+static void
+realtime_query(Conn *conn, cJSON *msg)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
+	char	   *id_json = realtime_message_id(msg);
+
+	if (!cJSON_IsString(name))
+	{
+		ws_send_error(conn, NULL, "invalid_message", "query message has no \"name\" string", NULL, NULL);
+		return;
+	}
+	realtime_send_result(conn, id_json, name->valuestring,
+						 cJSON_GetObjectItemCaseSensitive(msg, "params"));
+}
+
+/* Reads the refresh_on channels and state use of a named query. */
+static bool
+realtime_query_channels(const char *name, List **channels_out, bool *reads_state)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	MemoryContext caller = CurrentMemoryContext;
+	bool		found = false;
+
+	values[0] = CStringGetTextDatum(name);
+	*channels_out = NIL;
+	*reads_state = false;
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT unnest(refresh_on || '{}'::text[]), reads_state FROM pg_dash.queries WHERE name = $1 "
+							  "UNION ALL SELECT NULL, reads_state FROM pg_dash.queries WHERE name = $1",
+							  1, argtypes, values, NULL, true, 0) == SPI_OK_SELECT)
+	{
+		uint64		i;
+
+		for (i = 0; i < SPI_processed; i++)
+		{
+			char	   *ch = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+			char	   *rs = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+			found = true;
+			if (rs && rs[0] == 't')
+				*reads_state = true;
+			if (ch)
+				*channels_out = lappend(*channels_out, MemoryContextStrdup(caller, ch));
+		}
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(caller);
+	return found;
+}
+
+/* watch {id, name, params}: a result now and whenever the data changes. */
+static void
+realtime_watch(Conn *conn, cJSON *msg)
+{
+	WsConn	   *ws = (WsConn *) conn->ws;
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
+	cJSON	   *params = cJSON_GetObjectItemCaseSensitive(msg, "params");
+	char	   *id_json = realtime_message_id(msg);
+	List	   *chans;
+	bool		reads_state;
+	Watch	   *w;
+	ListCell   *lc;
+	MemoryContext oldcxt;
+
+	if (!cJSON_IsString(name) || id_json == NULL)
+	{
+		ws_send_error(conn, NULL, "invalid_message", "watch needs an \"id\" and a \"name\"", NULL, NULL);
+		return;
+	}
+	foreach(lc, ws->watches)
+		if (strcmp(((Watch *) lfirst(lc))->id_json, id_json) == 0)
+		{
+			ws_send_error(conn, id_json, "duplicate_id", "a watch with this id already exists", NULL,
+						  "Send unwatch first, or use another id.");
+			return;
+		}
+	if (!realtime_query_channels(name->valuestring, &chans, &reads_state))
+	{
+		/* the result message carries the 404 */
+		realtime_send_result(conn, id_json, name->valuestring, params);
+		return;
+	}
+
+	oldcxt = MemoryContextSwitchTo(conn->ctx);
+	w = palloc0(sizeof(Watch));
+	w->conn = conn;
+	w->id_json = pstrdup(id_json);
+	w->name = pstrdup(name->valuestring);
+	if (params)
+	{
+		char	   *printed = cJSON_PrintUnformatted(params);
+
+		w->params_json = pstrdup(printed);
+		cJSON_free(printed);
+	}
+	w->reads_state = reads_state;
+	foreach(lc, chans)
+		w->channels = lappend(w->channels, pstrdup((char *) lfirst(lc)));
+	ws->watches = lappend(ws->watches, w);
+	MemoryContextSwitchTo(TopMemoryContext);
+	foreach(lc, w->channels)
+	{
+		ChannelEntry *entry = realtime_channel_enter((char *) lfirst(lc));
+
+		entry->watches = lappend(entry->watches, w);
+	}
+	MemoryContextSwitchTo(oldcxt);
+
+	w->last_run = GetCurrentTimestamp();
+	realtime_send_result(conn, w->id_json, w->name, params);
+}
+
+/* unwatch {id}. */
+static void
+realtime_unwatch(Conn *conn, cJSON *msg)
+{
+	WsConn	   *ws = (WsConn *) conn->ws;
+	char	   *id_json = realtime_message_id(msg);
+	ListCell   *lc;
+	StringInfoData buf;
+
+	if (id_json == NULL)
+	{
+		ws_send_error(conn, NULL, "invalid_message", "unwatch needs an \"id\"", NULL, NULL);
+		return;
+	}
+	foreach(lc, ws->watches)
+	{
+		Watch	   *w = (Watch *) lfirst(lc);
+
+		if (strcmp(w->id_json, id_json) == 0)
+		{
+			ws->watches = foreach_delete_current(ws->watches, lc);
+			realtime_watch_remove(w);
+			break;
+		}
+	}
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"type\":\"unwatched\",\"id\":%s}", id_json);
+	ws_send_text(conn, buf.data, buf.len);
+}
+
+/* Marks a watch for a re-run. */
+static void
+realtime_watch_mark(Watch *w)
+{
+	if (!w->dirty)
+	{
+		w->dirty = true;
+		dirty_watches++;
+	}
+}
+
+/*
+ * Marks the live queries that read a session's state for a re-run and tells
+ * that session's tabs about the change.  The payload is "<session id>
+ * <json of the changed keys>".
+ */
+static void
+realtime_state_changed(const char *payload)
+{
+	const char *space = strchr(payload, ' ');
+	size_t		idlen = space ? (size_t) (space - payload) : strlen(payload);
+	dlist_iter	iter;
+	StringInfoData msg;
+
+	initStringInfo(&msg);
+	appendStringInfo(&msg, "{\"type\":\"state\",\"changes\":%s}", space ? space + 1 : "{}");
+	dlist_foreach(iter, &ws_connections)
+	{
+		WsConn	   *ws = dlist_container(WsConn, node, iter.cur);
+		ListCell   *lc;
+
+		if (ws->session == NULL || strlen(ws->session) != idlen ||
+			strncmp(ws->session, payload, idlen) != 0 || ws->closing)
+			continue;
+		ws_send_text(ws->conn, msg.data, msg.len);
+		foreach(lc, ws->watches)
+			if (((Watch *) lfirst(lc))->reads_state)
+				realtime_watch_mark((Watch *) lfirst(lc));
+	}
+}
+
+/*
+ * Re-runs the live queries whose data changed, at most once per
+ * REALTIME_WATCH_MIN_INTERVAL_MS each, so a burst of notifications becomes
+ * a few runs whose last one sees the final data.  Watches of the same query
+ * with the same parameters (and session, when the query reads state) share
+ * one run.
+ */
+void
+realtime_run_dirty_watches(void)
+{
+	TimestampTz now;
+	dlist_iter	iter;
+	List	   *done_keys = NIL;
+	List	   *done_bodies = NIL;
+
+	if (dirty_watches == 0)
+		return;
+	now = GetCurrentTimestamp();
+	dlist_foreach(iter, &ws_connections)
+	{
+		WsConn	   *ws = dlist_container(WsConn, node, iter.cur);
+		ListCell   *lc;
+
+		if (ws->closing)
+			continue;
+		foreach(lc, ws->watches)
+		{
+			Watch	   *w = (Watch *) lfirst(lc);
+			char	   *key;
+			char	   *body = NULL;
+			ListCell   *k;
+			ListCell   *b;
+			StringInfoData msg;
+
+			if (!w->dirty ||
+				!TimestampDifferenceExceeds(w->last_run, now, REALTIME_WATCH_MIN_INTERVAL_MS))
+				continue;
+			w->dirty = false;
+			dirty_watches--;
+			w->last_run = now;
+			key = psprintf("%s\x1f%s\x1f%s", w->name, w->params_json ? w->params_json : "",
+						   w->reads_state && ws->session ? ws->session : "");
+			forboth(k, done_keys, b, done_bodies)
+				if (strcmp((char *) lfirst(k), key) == 0)
+					body = (char *) lfirst(b);
+			if (body == NULL)
+			{
+				cJSON	   *params = w->params_json ? cJSON_Parse(w->params_json) : NULL;
+				StringInfoData out;
+				QueryFailure failure;
+
+				initStringInfo(&out);
+				if (query_run_message(w->name, params, ws->session, "", &out, &failure))
+					body = out.data;
+				else
+				{
+					realtime_send_failure(w, &failure);
+					body = "";
+				}
+				cJSON_Delete(params);
+				done_keys = lappend(done_keys, key);
+				done_bodies = lappend(done_bodies, body);
+			}
+			if (body[0] == '\0')
+				continue;
+			/* body is {"columns":...}: splice in the type, id and name */
+			initStringInfo(&msg);
+			appendStringInfo(&msg, "{\"type\":\"result\",\"id\":%s,\"name\":", w->id_json);
+			escape_json(&msg, w->name);
+			appendStringInfo(&msg, ",%s", body + 1);
+			ws_send_text(w->conn, msg.data, msg.len);
+			pfree(msg.data);
+		}
+	}
+	/* those still too recent run when the interval has passed */
+	if (dirty_watches > 0)
+		server_wake_after(REALTIME_WATCH_MIN_INTERVAL_MS);
+}
+
 /* Forgets a closing connection's subscriptions. */
 void
 realtime_forget(Conn *conn)
@@ -260,6 +639,20 @@ realtime_forget(Conn *conn)
 	foreach(lc, ws->channels)
 		realtime_remove_subscriber((char *) lfirst(lc), conn);
 	ws->channels = NIL;
+	foreach(lc, ws->watches)
+		realtime_watch_remove((Watch *) lfirst(lc));
+	ws->watches = NIL;
+}
+
+/* Sends a watch's failure as an error frame. */
+static void
+realtime_send_failure(Watch *w, QueryFailure *failure)
+{
+	StringInfoData out;
+
+	initStringInfo(&out);
+	query_failure_message(failure, w->id_json, &out);
+	ws_send_text(w->conn, out.data, out.len);
 }
 
 /* Handles one message by its type. */
@@ -281,6 +674,12 @@ realtime_dispatch(Conn *conn, const char *type, cJSON *msg)
 		realtime_subscribe(conn, msg);
 	else if (strcmp(type, "unsubscribe") == 0)
 		realtime_unsubscribe(conn, msg);
+	else if (strcmp(type, "query") == 0)
+		realtime_query(conn, msg);
+	else if (strcmp(type, "watch") == 0)
+		realtime_watch(conn, msg);
+	else if (strcmp(type, "unwatch") == 0)
+		realtime_unwatch(conn, msg);
 	else
 		ws_send_error(conn, NULL, "unknown_type",
 					  psprintf("unknown message type \"%.64s\"", type), NULL,
@@ -365,8 +764,17 @@ realtime_deliver_notifications(void)
 		ListCell   *sc;
 
 		metrics_count(METRIC_NOTIFICATIONS_RECEIVED, 1);
+		if (strcmp(n->channel, SESSION_STATE_CHANNEL) == 0)
+		{
+			realtime_state_changed(payload);
+			continue;
+		}
 		entry = hash_search(realtime_channels(), n->channel, HASH_FIND, NULL);
 		if (entry == NULL)
+			continue;
+		foreach(sc, entry->watches)
+			realtime_watch_mark((Watch *) lfirst(sc));
+		if (entry->subscribers == NIL)
 			continue;
 		if (strncmp(payload, REALTIME_STORED_MARKER, strlen(REALTIME_STORED_MARKER)) == 0)
 		{
@@ -387,4 +795,13 @@ realtime_deliver_notifications(void)
 	}
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(worker_request_context);
+}
+
+/* LISTENs on pg_dash's own channels; called once when a worker starts. */
+void
+realtime_init(void)
+{
+	ChannelEntry *entry = realtime_channel_enter(SESSION_STATE_CHANNEL);
+
+	entry->internal = true;
 }

@@ -9,11 +9,13 @@
 
 struct cJSON;
 
-#define REALTIME_MESSAGE_TYPES "ping, subscribe, unsubscribe"
+#define REALTIME_MESSAGE_TYPES "ping, subscribe, unsubscribe, query, watch, unwatch"
 
 extern void realtime_hello(Conn *conn);
 extern void realtime_dispatch(Conn *conn, const char *type, struct cJSON *msg);
 extern void realtime_forget(Conn *conn);
 extern void realtime_deliver_notifications(void);
+extern void realtime_run_dirty_watches(void);
+extern void realtime_init(void);
 
 #endif							/* PG_DASH_REALTIME_H */

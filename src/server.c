@@ -28,6 +28,7 @@
 #include "guc.h"
 #include "listener.h"
 #include "server.h"
+#include "session.h"
 #include "worker.h"
 #include "ws.h"
 
@@ -52,6 +53,7 @@ static int	server_wake_fd = -1;
 static int	listen_fds[LISTENER_MAX_SOCKETS];
 static int	listen_count = 0;
 static lws_sorted_usec_list_t tick_timer;
+static lws_sorted_usec_list_t wake_timer;
 
 static void server_tick(lws_sorted_usec_list_t *sul);
 static int	server_callback(struct lws *wsi, enum lws_callback_reasons reason,
@@ -147,6 +149,7 @@ server_start(int wake_fd)
 	server_watch_fd(dup(postmaster_alive_fds[POSTMASTER_FD_WATCH]), &watch_postmaster_death);
 
 	memset(&tick_timer, 0, sizeof(tick_timer));
+	memset(&wake_timer, 0, sizeof(wake_timer));
 	lws_sul_schedule(server_context, 0, &tick_timer, server_tick, LWS_US_PER_SEC);
 }
 
@@ -159,7 +162,22 @@ server_tick(lws_sorted_usec_list_t *sul)
 {
 	ws_tick();
 	conn_publish_counts();
+	session_sweep_tick();
 	lws_sul_schedule(server_context, 0, &tick_timer, server_tick, LWS_US_PER_SEC);
+}
+
+/* Does nothing: its only purpose is to end lws_service() so upkeep runs. */
+static void
+server_wake_timer(lws_sorted_usec_list_t *sul)
+{
+}
+
+/* Has the event loop return within ms milliseconds even when idle. */
+void
+server_wake_after(int ms)
+{
+	lws_sul_schedule(server_context, 0, &wake_timer, server_wake_timer,
+					 (lws_usec_t) ms * LWS_US_PER_MS);
 }
 
 /* Runs one pass of the event loop: waits for activity and handles it. */

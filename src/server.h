@@ -14,5 +14,6 @@ extern int	server_connection_count;
 extern void server_start(int wake_fd);
 extern void server_service(void);
 extern void server_reload(void);
+extern void server_wake_after(int ms);
 
 #endif							/* PG_DASH_SERVER_H */

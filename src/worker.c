@@ -143,6 +143,7 @@ worker_upkeep(void)
 		proc_exit(1);
 
 	realtime_deliver_notifications();
+	realtime_run_dirty_watches();
 }
 
 /*
@@ -177,6 +178,7 @@ pg_dash_worker_main(Datum arg)
 												   "pg_dash request",
 												   ALLOCSET_DEFAULT_SIZES);
 	query_registry_init();
+	realtime_init();
 	worker_raise_fd_limit();
 	server_start(wake_fd);
 
