@@ -16,6 +16,7 @@
 
 #include "guc.h"
 #include "metrics.h"
+#include "query_cache.h"
 #include "query_stats.h"
 #include "worker.h"
 
@@ -34,6 +35,7 @@ pg_dash_shmem_request(void)
 		prev_shmem_request_hook();
 	metrics_shmem_request();
 	query_stats_shmem_request();
+	query_cache_shmem_request();
 }
 
 /* Attaches every module to its shared memory. */
@@ -44,6 +46,7 @@ pg_dash_shmem_startup(void)
 		prev_shmem_startup_hook();
 	metrics_shmem_startup();
 	query_stats_shmem_startup();
+	query_cache_shmem_startup();
 }
 
 /*

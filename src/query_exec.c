@@ -46,10 +46,13 @@
 #include "guc.h"
 #include "http_response.h"
 #include "metrics.h"
+#include "query_cache.h"
 #include "query_exec.h"
 #include "query_registry.h"
 #include "query_stats.h"
+#include "realtime.h"
 #include "result_writer.h"
+#include "sha1.h"
 #include "session.h"
 #include "worker.h"
 
@@ -711,18 +714,59 @@ typedef struct QueryRun
 	int64		total;			/* count=exact, or -1 */
 	int			ttl;
 	bool		timeout_on;
+
+	/* the shared cache, for HTTP requests of queries with a TTL */
+	bool		use_cache;		/* the caller wants it */
+	bool		cacheable;		/* this result may be stored */
+	bool		cached;			/* served from the cache: no portal */
+	unsigned char cache_key[QUERY_CACHE_KEY_LEN];
+	uint64		generation;
+	StringInfoData cached_body;
+	char		cached_etag[40];
 } QueryRun;
+
+/*
+ * The cache key of a request: SHA-1 over the query, the role, the options
+ * that shape the body, the parameters, and the session when the query
+ * reads session state.
+ */
+static void
+query_cache_key(QueryRun *run, QueryOptions *opts, const char *role, Session *session,
+				unsigned char *key)
+{
+	StringInfoData buf;
+	Sha1Context ctx;
+	ListCell   *ln;
+	ListCell   *lv;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s%c%s%c%d/%d/" INT64_FORMAT "/" INT64_FORMAT "/%d/%s/%d/%s%c",
+					 run->def->name, 0, role, 0, (int) opts->format, (int) opts->objects,
+					 opts->limit, opts->offset, (int) opts->count_exact,
+					 opts->order_column ? opts->order_column : "", (int) opts->order_desc,
+					 opts->filename ? opts->filename : "", 0);
+	forboth(ln, opts->names, lv, opts->values)
+		appendStringInfo(&buf, "%s=%c%s%c", strVal(lfirst(ln)), lfirst(lv) ? 'v' : 'n',
+						 lfirst(lv) ? (char *) lfirst(lv) : "", 0);
+	if (run->def->reads_state && session)
+		appendStringInfoString(&buf, session->id);
+	sha1_init(&ctx);
+	sha1_update(&ctx, buf.data, buf.len);
+	sha1_final(&ctx, key);
+}
 
 /*
  * Starts the transaction of a request and opens its result: binds the
  * parameters, switches to pg_dash.role, read-only, under the statement
- * timeout.  session_id, when given, is made known to SQL.  Returns false
+ * timeout.  The session (given, or for an HTTP request resolved from its
+ * cookie, adding a Set-Cookie to headers) is made known to SQL.  Returns false
  * with *f filled when the request cannot run (the transaction is then
  * still open: the caller aborts it).  Errors from the database are thrown.
  */
 static bool
 query_open(const char *name, const char *free_sql, QueryOptions *opts,
-		   Session *session, QueryRun *run, QueryFailure *f)
+		   Session *session, HttpRequest *req, StringInfo headers,
+		   QueryRun *run, QueryFailure *f)
 {
 	MemoryContext reqcxt = CurrentMemoryContext;
 	QueryDef   *def;
@@ -731,7 +775,10 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 	char	   *nulls;
 	const char *role;
 
+	bool		use_cache = run->use_cache;
+
 	memset(run, 0, sizeof(*run));
+	run->use_cache = use_cache;
 	run->total = -1;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -744,6 +791,12 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 	role = query_check_role(f);
 	if (role == NULL)
 		return false;
+	if (req != NULL)
+	{
+		/* looked up before the role changes: the sessions table is ours */
+		session = session_resolve(req, headers);
+		MemoryContextSwitchTo(reqcxt);
+	}
 	if (session)
 		session_bind(session);
 
@@ -769,6 +822,27 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 	nulls[def->nparams + 2] = '\0';
 	if (!query_bind_params(def, opts, values, nulls, f))
 		return false;
+
+	run->ttl = def->cache_ttl >= 0 ? def->cache_ttl : pg_dash_cache_ttl;
+	if (run->use_cache && run->ttl > 0 && name != NULL && query_cache_enabled())
+	{
+		ListCell   *lc;
+
+		query_cache_key(run, opts, role, session, run->cache_key);
+		run->generation = query_cache_generation(def->refresh_on);
+		initStringInfo(&run->cached_body);
+		if (query_cache_get(run->cache_key, run->generation, &run->cached_body,
+							run->cached_etag, sizeof(run->cached_etag)))
+		{
+			run->cached = true;
+			return true;
+		}
+		/* results are only kept once this worker hears the refresh channels */
+		run->cacheable = true;
+		foreach(lc, def->refresh_on)
+			if (!realtime_listening((char *) lfirst(lc)))
+				run->cacheable = false;
+	}
 
 	/* run as pg_dash.role, read-only, under the statement timeout */
 	(void) set_config_option("role", role, PGC_SUSET, PGC_S_SESSION,
@@ -833,7 +907,6 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 	}
 
 	run->portal = SPI_cursor_open(NULL, plan, values, nulls, true);
-	run->ttl = def->cache_ttl >= 0 ? def->cache_ttl : pg_dash_cache_ttl;
 	MemoryContextSwitchTo(reqcxt);
 	return true;
 }
@@ -907,19 +980,31 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 		ResultWriter writer;
 		bool		complete;
 		bool		truncated = false;
-		Session    *session;
 
-		/* the session is looked up before the role changes */
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		session = session_resolve(req, &headers);
-		CommitTransactionCommand();
-		MemoryContextSwitchTo(reqcxt);
-
-		if (!query_open(name, free_sql, opts, session, &run, &failure))
+		run.use_cache = true;
+		if (!query_open(name, free_sql, opts, NULL, req, &headers, &run, &failure))
 		{
 			query_finish(&run, false);
 			failed = true;
+		}
+		else if (run.cached)
+		{
+			size_t		inm_len;
+			const char *inm;
+			instr_time	elapsed;
+
+			query_finish(&run, true);
+			query_common_headers(&headers, opts, run.ttl, run.def->name);
+			appendStringInfo(&headers, "ETag: %s\r\nX-Pg-Dash-Cache: hit\r\n", run.cached_etag);
+			INSTR_TIME_SET_CURRENT(elapsed);
+			INSTR_TIME_SUBTRACT(elapsed, started);
+			query_stats_record(stats_name, INSTR_TIME_GET_MILLISEC(elapsed), 0, true, false);
+			inm = http_request_header(req, "If-None-Match", &inm_len);
+			if (inm != NULL && inm_len == strlen(run.cached_etag) && memcmp(inm, run.cached_etag, inm_len) == 0)
+				http_reply(conn, req, 304, NULL, headers.data, NULL, 0);
+			else
+				http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
+						   run.cached_body.data, run.cached_body.len);
 		}
 		else
 		{
@@ -945,6 +1030,11 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 						 (unsigned long long) hash_bytes_extended((unsigned char *) body.data, body.len, 0),
 						 body.len);
 				appendStringInfo(&headers, "ETag: %s\r\n", etag);
+				if (run.cacheable)
+				{
+					query_cache_put(run.cache_key, run.generation, run.ttl, body.data, body.len, etag);
+					appendStringInfoString(&headers, "X-Pg-Dash-Cache: miss\r\n");
+				}
 				if (truncated)
 					appendStringInfoString(&headers, "X-Pg-Dash-Truncated: true\r\n");
 				INSTR_TIME_SET_CURRENT(elapsed);
@@ -1044,7 +1134,7 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 		memset(&session, 0, sizeof(session));
 		if (session_id)
 			strlcpy(session.id, session_id, sizeof(session.id));
-		if (!query_open(name, NULL, &opts, session_id ? &session : NULL, &run, f))
+		if (!query_open(name, NULL, &opts, session_id ? &session : NULL, NULL, NULL, &run, f))
 		{
 			query_finish(&run, false);
 			ok = false;

@@ -36,6 +36,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "pg_dash.h"
+#include "query_cache.h"
 #include "query_exec.h"
 #include "realtime.h"
 #include "server.h"
@@ -75,7 +76,11 @@ static HTAB *channels = NULL;
 
 static void realtime_watch_remove(Watch *w);
 static ChannelEntry *realtime_channel_enter(const char *name);
+static void realtime_start_pending_listens(void);
 static void realtime_send_failure(Watch *w, QueryFailure *failure);
+
+/* Channels to LISTEN on once no request transaction is open. */
+static List *pending_listens = NIL;
 
 /* Watches marked dirty, waiting for their re-run. */
 static int	dirty_watches = 0;
@@ -751,9 +756,14 @@ realtime_build_notify(StringInfo buf, const char *channel, const char *payload)
 void
 realtime_deliver_notifications(void)
 {
-	MemoryContext oldcxt = MemoryContextSwitchTo(worker_request_context);
-	List	   *received = notify_collect();
+	MemoryContext oldcxt;
+	List	   *received;
 	ListCell   *lc;
+
+	if (pending_listens != NIL)
+		realtime_start_pending_listens();
+	oldcxt = MemoryContextSwitchTo(worker_request_context);
+	received = notify_collect();
 
 	foreach(lc, received)
 	{
@@ -764,6 +774,7 @@ realtime_deliver_notifications(void)
 		ListCell   *sc;
 
 		metrics_count(METRIC_NOTIFICATIONS_RECEIVED, 1);
+		query_cache_bump(n->channel);
 		if (strcmp(n->channel, SESSION_STATE_CHANNEL) == 0)
 		{
 			realtime_state_changed(payload);
@@ -795,6 +806,44 @@ realtime_deliver_notifications(void)
 	}
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(worker_request_context);
+}
+
+/*
+ * True when this worker already LISTENs on a channel.  Otherwise starts
+ * listening on it for good (the cache needs to hear its notifications) and
+ * returns false: what was read before the LISTEN took effect may be stale.
+ */
+bool
+realtime_listening(const char *channel)
+{
+	ChannelEntry *entry = hash_search(realtime_channels(), channel, HASH_FIND, NULL);
+	MemoryContext oldcxt;
+
+	if (entry != NULL)
+	{
+		entry->internal = true;
+		return true;
+	}
+	/* LISTEN needs a transaction of its own: do it once the request is over */
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	pending_listens = lappend(pending_listens, pstrdup(channel));
+	MemoryContextSwitchTo(oldcxt);
+	server_wake_after(1);
+	return false;
+}
+
+/* Starts the LISTENs requested during the last requests. */
+static void
+realtime_start_pending_listens(void)
+{
+	while (pending_listens != NIL)
+	{
+		char	   *name = linitial(pending_listens);
+
+		pending_listens = list_delete_first(pending_listens);
+		realtime_channel_enter(name)->internal = true;
+		pfree(name);
+	}
 }
 
 /* LISTENs on pg_dash's own channels; called once when a worker starts. */

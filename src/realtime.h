@@ -17,5 +17,6 @@ extern void realtime_forget(Conn *conn);
 extern void realtime_deliver_notifications(void);
 extern void realtime_run_dirty_watches(void);
 extern void realtime_init(void);
+extern bool realtime_listening(const char *channel);
 
 #endif							/* PG_DASH_REALTIME_H */

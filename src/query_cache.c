@@ -1,0 +1,279 @@
+/*
+ * query_cache.c
+ *		Query results cached in shared memory, shared by all workers.
+ *
+ * Bodies live in one arena of pg_dash.cache_size megabytes written as a
+ * ring: each new body is appended at the head, and the oldest bodies are
+ * overwritten when the ring wraps, which bounds memory and evicts the
+ * oldest first.  A shared hash maps a key (SHA-1 of the query, its
+ * parameters, options, role and, for queries that read session state, the
+ * session) to the body's position, its expiry and ETag.  An entry whose
+ * bytes were overwritten is simply gone.
+ *
+ * Invalidation: every channel has a generation counter in shared memory,
+ * bumped by the workers when a notification on it arrives.  An entry keeps
+ * the sum of its query's refresh_on generations at the time it was stored;
+ * a different sum at lookup means a refresh channel fired, and the entry is
+ * stale.  Workers LISTEN on the refresh channels of a cached query before
+ * running it, so no notification committed after the data was read is
+ * missed.
+ *
+ * One LWLock guards the hash and the arena: readers share it while copying
+ * a body out, writers take it exclusively while copying one in.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/hsearch.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "metrics.h"
+#include "query_cache.h"
+
+#define CACHE_MAX_ENTRIES 8192
+#define CACHE_MAX_CHANNELS 1024
+
+typedef struct CacheEntry
+{
+	unsigned char key[QUERY_CACHE_KEY_LEN];	/* hash key */
+	uint64		start;			/* logical position of the body in the ring */
+	uint32		len;
+	uint64		generation;
+	TimestampTz expires;
+	char		etag[40];
+} CacheEntry;
+
+typedef struct ChannelGeneration
+{
+	char		name[NAMEDATALEN];	/* hash key */
+	pg_atomic_uint64 generation;
+} ChannelGeneration;
+
+typedef struct CacheShared
+{
+	LWLock	   *lock;
+	uint64		head;			/* logical bytes written so far */
+	Size		size;			/* bytes in the arena */
+} CacheShared;
+
+static CacheShared *cache = NULL;
+static char *arena = NULL;
+static HTAB *entries = NULL;
+static HTAB *channel_gens = NULL;
+
+/* Bytes of the arena. */
+static Size
+query_cache_arena_size(void)
+{
+	return (Size) pg_dash_cache_size * 1024 * 1024;
+}
+
+/* Asks for the arena, the hashes and the lock. */
+void
+query_cache_shmem_request(void)
+{
+	RequestAddinShmemSpace(MAXALIGN(sizeof(CacheShared)) + query_cache_arena_size() +
+						   hash_estimate_size(CACHE_MAX_ENTRIES, sizeof(CacheEntry)) +
+						   hash_estimate_size(CACHE_MAX_CHANNELS, sizeof(ChannelGeneration)));
+	RequestNamedLWLockTranche("pg_dash cache", 1);
+}
+
+/* Attaches to the cache. */
+void
+query_cache_shmem_startup(void)
+{
+	bool		found;
+	HASHCTL		ctl;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	cache = ShmemInitStruct("pg_dash cache", sizeof(CacheShared), &found);
+	if (!found)
+	{
+		cache->lock = &(GetNamedLWLockTranche("pg_dash cache"))->lock;
+		cache->head = 0;
+		cache->size = query_cache_arena_size();
+	}
+	if (cache->size > 0)
+		arena = ShmemInitStruct("pg_dash cache arena", cache->size, &found);
+	ctl.keysize = QUERY_CACHE_KEY_LEN;
+	ctl.entrysize = sizeof(CacheEntry);
+	entries = ShmemInitHash("pg_dash cache entries", CACHE_MAX_ENTRIES, CACHE_MAX_ENTRIES,
+							&ctl, HASH_ELEM | HASH_BLOBS);
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(ChannelGeneration);
+	channel_gens = ShmemInitHash("pg_dash channel generations", CACHE_MAX_CHANNELS,
+								 CACHE_MAX_CHANNELS, &ctl, HASH_ELEM | HASH_STRINGS);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* True when the cache has memory to work with. */
+bool
+query_cache_enabled(void)
+{
+	return cache != NULL && cache->size > 0;
+}
+
+/* Finds (and optionally creates) a channel's generation counter. */
+static ChannelGeneration *
+query_cache_channel(const char *channel, bool create)
+{
+	char		key[NAMEDATALEN];
+	ChannelGeneration *g;
+	bool		found;
+
+	memset(key, 0, sizeof(key));
+	strlcpy(key, channel, sizeof(key));
+	LWLockAcquire(cache->lock, LW_SHARED);
+	g = hash_search(channel_gens, key, HASH_FIND, NULL);
+	LWLockRelease(cache->lock);
+	if (g != NULL || !create)
+		return g;
+	LWLockAcquire(cache->lock, LW_EXCLUSIVE);
+	g = hash_search(channel_gens, key, HASH_ENTER_NULL, &found);
+	if (g != NULL && !found)
+		pg_atomic_init_u64(&g->generation, 1);
+	LWLockRelease(cache->lock);
+	return g;
+}
+
+/* The sum of the generations of a query's refresh channels. */
+uint64
+query_cache_generation(List *channels)
+{
+	ListCell   *lc;
+	uint64		sum = 0;
+
+	if (!query_cache_enabled())
+		return 0;
+	foreach(lc, channels)
+	{
+		ChannelGeneration *g = query_cache_channel((char *) lfirst(lc), true);
+
+		/* without a counter (table full) every lookup must miss */
+		sum += g ? pg_atomic_read_u64(&g->generation) : (uint64) GetCurrentTimestamp();
+	}
+	return sum;
+}
+
+/* Marks the cached results that depend on a channel as stale. */
+void
+query_cache_bump(const char *channel)
+{
+	ChannelGeneration *g;
+
+	if (!query_cache_enabled())
+		return;
+	g = query_cache_channel(channel, false);
+	if (g != NULL)
+		pg_atomic_fetch_add_u64(&g->generation, 1);
+}
+
+/* True when an entry's bytes have not been overwritten yet. */
+static bool
+query_cache_entry_intact(CacheEntry *e)
+{
+	return cache->head - e->start <= cache->size;
+}
+
+/*
+ * Looks a result up; on a hit copies the body and ETag out and returns true.
+ * Counts hits and misses.
+ */
+bool
+query_cache_get(const unsigned char *key, uint64 generation,
+				StringInfo body, char *etag, size_t etag_size)
+{
+	CacheEntry *e;
+	bool		hit = false;
+	bool		stale = false;
+
+	if (!query_cache_enabled())
+		return false;
+	LWLockAcquire(cache->lock, LW_SHARED);
+	e = hash_search(entries, key, HASH_FIND, NULL);
+	if (e != NULL)
+	{
+		if (e->generation == generation && GetCurrentTimestamp() < e->expires &&
+			query_cache_entry_intact(e))
+		{
+			Size		off = e->start % cache->size;
+
+			appendBinaryStringInfo(body, arena + off, e->len);
+			strlcpy(etag, e->etag, etag_size);
+			hit = true;
+		}
+		else
+			stale = true;
+	}
+	LWLockRelease(cache->lock);
+	if (stale)
+	{
+		LWLockAcquire(cache->lock, LW_EXCLUSIVE);
+		if (hash_search(entries, key, HASH_REMOVE, NULL) != NULL)
+			metrics_count(METRIC_CACHE_EVICTIONS, 1);
+		LWLockRelease(cache->lock);
+	}
+	metrics_count(hit ? METRIC_CACHE_HITS : METRIC_CACHE_MISSES, 1);
+	return hit;
+}
+
+/* Removes entries that expired or were overwritten; lock held exclusively. */
+static void
+query_cache_sweep(void)
+{
+	HASH_SEQ_STATUS seq;
+	CacheEntry *e;
+	TimestampTz now = GetCurrentTimestamp();
+
+	hash_seq_init(&seq, entries);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		if (now >= e->expires || !query_cache_entry_intact(e))
+		{
+			hash_search(entries, e->key, HASH_REMOVE, NULL);
+			metrics_count(METRIC_CACHE_EVICTIONS, 1);
+		}
+}
+
+/*
+ * Stores a result for ttl seconds.  Bodies over a quarter of the arena are
+ * not cached: they would evict everything else.
+ */
+void
+query_cache_put(const unsigned char *key, uint64 generation, int ttl,
+				const char *body, size_t len, const char *etag)
+{
+	CacheEntry *e;
+	bool		found;
+	Size		off;
+
+	if (!query_cache_enabled() || ttl <= 0 || len == 0 || len > cache->size / 4)
+		return;
+	LWLockAcquire(cache->lock, LW_EXCLUSIVE);
+	e = hash_search(entries, key, HASH_ENTER_NULL, &found);
+	if (e == NULL)
+	{
+		query_cache_sweep();
+		e = hash_search(entries, key, HASH_ENTER_NULL, &found);
+	}
+	if (e != NULL)
+	{
+		/* a body never wraps around the end of the ring */
+		off = cache->head % cache->size;
+		if (off + len > cache->size)
+			cache->head += cache->size - off;
+		off = cache->head % cache->size;
+		memcpy(arena + off, body, len);
+		e->start = cache->head;
+		e->len = len;
+		e->generation = generation;
+		e->expires = GetCurrentTimestamp() + (TimestampTz) ttl * USECS_PER_SEC;
+		strlcpy(e->etag, etag, sizeof(e->etag));
+		cache->head += len;
+	}
+	LWLockRelease(cache->lock);
+}
