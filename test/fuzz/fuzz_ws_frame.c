@@ -1,0 +1,232 @@
+/*
+ * fuzz_ws_frame.c
+ *		libFuzzer target for the WebSocket codec and the base64 module.
+ *
+ * The input is fed to a parser with a small max_message in pieces whose
+ * sizes come from the input itself, every event is checked against the
+ * parser's contract, and the whole input is fed again in one piece and the
+ * two event streams are compared.  The input also goes through base64 and
+ * base64url round trips, the accept-key function and the close-payload
+ * builder.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+#include "sha1.h"
+#include "ws_frame.h"
+
+#define FUZZ_MAX_MESSAGE 300
+#define FUZZ_MAX_EVENTS 4096
+
+/* Aborts (a finding) when cond is false. */
+#define FUZZ_ASSERT(cond) do { if (!(cond)) abort(); } while (0)
+
+typedef struct FuzzTrace
+{
+	int			n;
+	int			type[FUZZ_MAX_EVENTS];
+	size_t		len[FUZZ_MAX_EVENTS];
+	int			code[FUZZ_MAX_EVENTS];
+	uint32_t	sum[FUZZ_MAX_EVENTS];
+} FuzzTrace;
+
+/* A cheap checksum of event data, to compare two runs. */
+static uint32_t
+fuzz_sum(const char *d, size_t len)
+{
+	uint32_t	h = 2166136261u;
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char) d[i]) * 16777619u;
+	return h;
+}
+
+/* Checks one event against the parser contract and records it. */
+static void
+fuzz_check_event(const WsEvent *ev, FuzzTrace *t)
+{
+	switch (ev->type)
+	{
+		case WS_EV_TEXT:
+			FUZZ_ASSERT(ev->data != NULL);
+			FUZZ_ASSERT(ev->len <= FUZZ_MAX_MESSAGE);
+			FUZZ_ASSERT(utf8_valid(ev->data, ev->len));
+			FUZZ_ASSERT(ev->data[ev->len] == '\0');
+			break;
+		case WS_EV_BINARY:
+			FUZZ_ASSERT(ev->data != NULL);
+			FUZZ_ASSERT(ev->len <= FUZZ_MAX_MESSAGE);
+			break;
+		case WS_EV_PING:
+		case WS_EV_PONG:
+			FUZZ_ASSERT(ev->data != NULL);
+			FUZZ_ASSERT(ev->len <= 125);
+			FUZZ_ASSERT(ev->data[ev->len] == '\0');
+			break;
+		case WS_EV_CLOSE:
+			FUZZ_ASSERT(ev->data != NULL && ev->reason != NULL);
+			FUZZ_ASSERT(ev->len <= 125 && ev->len != 1);
+			FUZZ_ASSERT(ev->close_code == 1005 ? ev->len == 0 :
+						ws_close_code_valid(ev->close_code));
+			FUZZ_ASSERT(strlen(ev->reason) <= 123);
+			break;
+		case WS_EV_ERROR:
+			FUZZ_ASSERT(ev->reason != NULL && ev->reason[0] != '\0');
+			FUZZ_ASSERT(ev->close_code == 1002 || ev->close_code == 1007 ||
+						ev->close_code == 1009 || ev->close_code == 1011);
+			break;
+		case WS_EV_NONE:
+			abort();
+	}
+	if (t->n < FUZZ_MAX_EVENTS)
+	{
+		t->type[t->n] = ev->type;
+		t->len[t->n] = ev->len;
+		t->code[t->n] = ev->close_code;
+		t->sum[t->n] = ev->data ? fuzz_sum(ev->data, ev->len) : 0;
+		t->n++;
+	}
+}
+
+/* Feeds data in pieces sized by the seed bytes (0 = all at once). */
+static void
+fuzz_parse(const uint8_t *data, size_t size, const uint8_t *sizes,
+		   size_t nsizes, FuzzTrace *t)
+{
+	WsParser	p;
+	size_t		off = 0;
+	size_t		k = 0;
+	bool		finished = false;
+
+	t->n = 0;
+	ws_parser_init(&p, FUZZ_MAX_MESSAGE);
+	while (off < size)
+	{
+		size_t		piece = size - off;
+		size_t		poff = 0;
+
+		if (nsizes > 0)
+		{
+			piece = (size_t) sizes[k++ % nsizes] % 17 + 1;
+			if (piece > size - off)
+				piece = size - off;
+		}
+		while (poff < piece)
+		{
+			WsEvent		ev;
+			size_t		n = ws_parser_feed(&p, (const char *) data + off + poff,
+										   piece - poff, &ev);
+
+			FUZZ_ASSERT(n <= piece - poff);
+			poff += n;
+			if (ev.type == WS_EV_NONE)
+			{
+				FUZZ_ASSERT(poff == piece);
+				break;
+			}
+			FUZZ_ASSERT(!finished);
+			fuzz_check_event(&ev, t);
+			if (ev.type == WS_EV_CLOSE || ev.type == WS_EV_ERROR)
+				finished = true;
+		}
+		off += piece;
+	}
+	ws_parser_free(&p);
+}
+
+/* Round-trips data through both base64 alphabets. */
+static void
+fuzz_base64(const uint8_t *data, size_t size)
+{
+	char	   *enc = base64_encode_alloc(data, size, false);
+	char	   *url = base64_encode_alloc(data, size, true);
+	unsigned char *dec = malloc(base64_decoded_max(size * 2 + 4));
+	size_t		dlen = 0;
+
+	if (enc == NULL || url == NULL || dec == NULL)
+		abort();
+	FUZZ_ASSERT(strlen(enc) == base64_encoded_len(size));
+	FUZZ_ASSERT(strlen(url) == base64url_encoded_len(size));
+	FUZZ_ASSERT(base64_decode(enc, strlen(enc), dec, &dlen));
+	FUZZ_ASSERT(dlen == size && (size == 0 || memcmp(dec, data, size) == 0));
+	FUZZ_ASSERT(base64url_decode(url, strlen(url), dec, &dlen));
+	FUZZ_ASSERT(dlen == size && (size == 0 || memcmp(dec, data, size) == 0));
+
+	/* decoding arbitrary input must be safe, and canonical when accepted */
+	if (base64_decode((const char *) data, size, dec, &dlen))
+	{
+		char	   *again = base64_encode_alloc(dec, dlen, false);
+
+		FUZZ_ASSERT(again != NULL && strlen(again) == size &&
+					memcmp(again, data, size) == 0);
+		free(again);
+	}
+	if (base64url_decode((const char *) data, size, dec, &dlen))
+	{
+		char	   *again = base64_encode_alloc(dec, dlen, true);
+
+		FUZZ_ASSERT(again != NULL && strlen(again) == size &&
+					memcmp(again, data, size) == 0);
+		free(again);
+	}
+	free(enc);
+	free(url);
+	free(dec);
+}
+
+/* Exercises the accept key, close payload and UTF-8 helpers on the input. */
+static void
+fuzz_helpers(const uint8_t *data, size_t size)
+{
+	char		accept[29];
+	unsigned char close[125];
+	char	   *s = malloc(size + 1);
+	size_t		n;
+
+	if (s == NULL)
+		abort();
+	memcpy(s, data, size);
+	s[size] = '\0';
+	if (size >= 24)
+		(void) ws_accept_key(s, 24, accept);
+
+	n = ws_close_payload(close, 1000, s);
+	FUZZ_ASSERT(n >= 2 && n <= 125);
+	FUZZ_ASSERT(utf8_valid((char *) close + 2, n - 2));
+
+	n = utf8_valid_prefix(s, size);
+	FUZZ_ASSERT(n <= size);
+	FUZZ_ASSERT(utf8_valid(s, n));
+	FUZZ_ASSERT(utf8_valid(s, size) == (n == size));
+	free(s);
+}
+
+/* libFuzzer entry point. */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static FuzzTrace whole,
+				pieces;
+	size_t		nsizes = size < 4 ? size : 4;
+	int			i;
+
+	/* the first bytes double as piece sizes; the frames are the whole input */
+	fuzz_parse(data, size, NULL, 0, &whole);
+	fuzz_parse(data, size, data, nsizes, &pieces);
+	FUZZ_ASSERT(whole.n == pieces.n);
+	for (i = 0; i < whole.n; i++)
+	{
+		FUZZ_ASSERT(whole.type[i] == pieces.type[i]);
+		FUZZ_ASSERT(whole.len[i] == pieces.len[i]);
+		FUZZ_ASSERT(whole.code[i] == pieces.code[i]);
+		FUZZ_ASSERT(whole.sum[i] == pieces.sum[i]);
+	}
+
+	fuzz_base64(data, size);
+	fuzz_helpers(data, size);
+	return 0;
+}

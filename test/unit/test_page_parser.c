@@ -1,0 +1,600 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_page_parser.c
+ *		Unit tests for the page parser (src/lib/page_parser.c), its table
+ *		of controls (page_controls.c) and the string buffer (strbuf.c).
+ *
+ * The fixture pages of /work/shared/fixtures/pages are embedded below as C
+ * strings so that the test does not depend on paths.  JSON output is
+ * checked by exact string comparison on small pages.
+ *
+ * test/unit/test_page_parser.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "page_parser.h"
+#include "strbuf.h"
+#include "unit.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* /work/shared/fixtures/pages/auto_refresh.md */
+static const char fixture_auto_refresh[] =
+	"# Orders in the last hour\n"
+	"\n"
+	"<|{None}|schedule|on_action=run_query|interval=5000|>\n"
+	"\n"
+	"<|{orders_last_hour}|chart|type=bar|x=minute|y=orders|>\n";
+
+/* /work/shared/fixtures/pages/big_data_platform.md */
+static const char fixture_big_data_platform[] =
+	"# 大數據分析平台\n"
+	"\n"
+	"<|{query_input}|input|label=輸入查詢|>\n"
+	"<|提交|button|on_action=submit_query|>\n"
+	"\n"
+	"## 處理狀態\n"
+	"<|{processing_status}|text|>\n"
+	"\n"
+	"## 分析結果\n"
+	"<|{result_data}|text|>\n"
+	"\n"
+	"## 實時數據流\n"
+	"<|{realtime_data}|text|id=realtime_section|>\n";
+
+/* /work/shared/fixtures/pages/genome.md */
+static const char fixture_genome[] =
+	"# Genome variation\n"
+	"\n"
+	"<|{selected_gene}|selector|lov={gene_list}|on_change=run_blast|>\n"
+	"\n"
+	"<|{variation_df}|chart|type=density|title=SNP分布熱圖|x=position|y=chromosome|>\n";
+
+/* /work/shared/fixtures/pages/query_dashboard.md */
+static const char fixture_query_dashboard[] =
+	"<|layout.columns|\n"
+	"<|\n"
+	"## 數據查詢\n"
+	"<|{current_query}|input|multiline=True|class_name=fullwidth|>\n"
+	"<|運行查詢|button|on_action=run_query|>\n"
+	"\n"
+	"### 查詢結果\n"
+	"<|{query_result}|table|page_size=5|>\n"
+	"|>\n"
+	"\n"
+	"<|\n"
+	"## 可視化配置\n"
+	"圖表類型：<|{chart_type}|selector|lov=line;bar;pie|>\n"
+	"\n"
+	"### 實時數據流\n"
+	"<|{realtime_data}|chart|type={chart_type}|x=timestamp|y=value|id=realtime_chart|>\n"
+	"|>\n"
+	"|>\n";
+
+/* The JSON of a page with the given bindings, actions and children. */
+#define PAGE(b, a, c) \
+	"{\"type\":\"page\",\"bindings\":[" b "],\"actions\":[" a "],\"children\":[" c "]}"
+
+/* Parses text, which must succeed; returns the JSON (caller frees). */
+static char *
+parse_ok(const char *text)
+{
+	PageError	e;
+	char	   *json = page_parse_to_json(text, strlen(text), &e);
+
+	if (json == NULL)
+		fprintf(stderr, "unexpected error %d:%d %s (%s) [%s]\n",
+				e.line, e.column, e.message, e.detail, e.hint);
+	return json;
+}
+
+/* Parses text, which must fail; fills *e. Returns false if it succeeded. */
+static bool
+parse_err_len(const char *text, size_t len, PageError *e)
+{
+	char	   *json = page_parse_to_json(text, len, e);
+
+	if (json)
+	{
+		fprintf(stderr, "unexpected success: %s\n", json);
+		free(json);
+		return false;
+	}
+	return true;
+}
+
+/* As parse_err_len for a NUL-terminated text. */
+static bool
+parse_err(const char *text, PageError *e)
+{
+	return parse_err_len(text, strlen(text), e);
+}
+
+/* Whether hay contains needle. */
+static bool
+contains(const char *hay, const char *needle)
+{
+	return hay && strstr(hay, needle) != NULL;
+}
+
+#define CHECK_JSON(text, want) \
+	do { \
+		char	   *j_ = parse_ok(text); \
+		CHECK_STR(j_, want); \
+		free(j_); \
+	} while (0)
+
+#define CHECK_ERR(text, l, c, msg) \
+	do { \
+		PageError	e_; \
+		CHECK(parse_err(text, &e_)); \
+		CHECK_INT(e_.line, l); \
+		CHECK_INT(e_.column, c); \
+		CHECK_STR(e_.message, msg); \
+	} while (0)
+
+/* Each fixture page parses, with the expected tree or pieces of it. */
+static void
+test_fixtures(void)
+{
+	char	   *j;
+
+	CHECK_JSON(fixture_auto_refresh,
+			   PAGE("\"orders_last_hour\"", "\"run_query\"",
+					"{\"type\":\"markdown\",\"text\":\"# Orders in the last hour\\n\",\"line\":1},"
+					"{\"type\":\"control\",\"control\":\"schedule\",\"line\":3,\"column\":1,"
+					"\"properties\":{\"on_action\":\"run_query\",\"interval\":\"5000\"},\"bindings\":[]},"
+					"{\"type\":\"control\",\"control\":\"chart\",\"line\":5,\"column\":1,"
+					"\"properties\":{\"data\":\"{orders_last_hour}\",\"type\":\"bar\",\"x\":\"minute\",\"y\":\"orders\"},"
+					"\"bindings\":[\"orders_last_hour\"]}"));
+
+	CHECK_JSON(fixture_genome,
+			   PAGE("\"selected_gene\",\"gene_list\",\"variation_df\"", "\"run_blast\"",
+					"{\"type\":\"markdown\",\"text\":\"# Genome variation\\n\",\"line\":1},"
+					"{\"type\":\"control\",\"control\":\"selector\",\"line\":3,\"column\":1,"
+					"\"properties\":{\"value\":\"{selected_gene}\",\"lov\":\"{gene_list}\",\"on_change\":\"run_blast\"},"
+					"\"bindings\":[\"selected_gene\",\"gene_list\"]},"
+					"{\"type\":\"control\",\"control\":\"chart\",\"line\":5,\"column\":1,"
+					"\"properties\":{\"data\":\"{variation_df}\",\"type\":\"density\",\"title\":\"SNP分布熱圖\",\"x\":\"position\",\"y\":\"chromosome\"},"
+					"\"bindings\":[\"variation_df\"]}"));
+
+	j = parse_ok(fixture_big_data_platform);
+	CHECK(j != NULL);
+	CHECK(contains(j, "\"bindings\":[\"query_input\",\"processing_status\",\"result_data\",\"realtime_data\"]"));
+	CHECK(contains(j, "\"actions\":[\"submit_query\"]"));
+	CHECK(contains(j, "{\"type\":\"markdown\",\"text\":\"# 大數據分析平台\\n\",\"line\":1}"));
+	CHECK(contains(j, "{\"type\":\"control\",\"control\":\"input\",\"line\":3,\"column\":1,\"properties\":{\"value\":\"{query_input}\",\"label\":\"輸入查詢\"},\"bindings\":[\"query_input\"]}"));
+	CHECK(contains(j, "{\"type\":\"control\",\"control\":\"button\",\"line\":4,\"column\":1,\"properties\":{\"label\":\"提交\",\"on_action\":\"submit_query\"},\"bindings\":[]}"));
+	CHECK(contains(j, "{\"type\":\"markdown\",\"text\":\"## 處理狀態\\n\",\"line\":6}"));
+	CHECK(contains(j, "\"control\":\"text\",\"line\":13,\"column\":1,\"properties\":{\"value\":\"{realtime_data}\",\"id\":\"realtime_section\"}"));
+	free(j);
+
+	j = parse_ok(fixture_query_dashboard);
+	CHECK(j != NULL);
+	CHECK(contains(j, PAGE("\"current_query\",\"query_result\",\"chart_type\",\"realtime_data\"", "\"run_query\"",
+						   "{\"type\":\"block\",\"control\":\"layout\",\"line\":1,\"column\":1,\"properties\":{},\"bindings\":[],\"children\":["
+						   "{\"type\":\"block\",\"control\":\"part\",\"line\":2,\"column\":1,\"properties\":{},\"bindings\":[],\"children\":["
+						   "{\"type\":\"markdown\",\"text\":\"## 數據查詢\\n\",\"line\":3},"
+						   "{\"type\":\"control\",\"control\":\"input\",\"line\":4,\"column\":1,\"properties\":{\"value\":\"{current_query}\",\"multiline\":true,\"class_name\":\"fullwidth\"},\"bindings\":[\"current_query\"]},"
+						   "{\"type\":\"control\",\"control\":\"button\",\"line\":5,\"column\":1,\"properties\":{\"label\":\"運行查詢\",\"on_action\":\"run_query\"},\"bindings\":[]},"
+						   "{\"type\":\"markdown\",\"text\":\"### 查詢結果\\n\",\"line\":7},"
+						   "{\"type\":\"control\",\"control\":\"table\",\"line\":8,\"column\":1,\"properties\":{\"data\":\"{query_result}\",\"page_size\":\"5\"},\"bindings\":[\"query_result\"]}"
+						   "]},"
+						   "{\"type\":\"block\",\"control\":\"part\",\"line\":11,\"column\":1,\"properties\":{},\"bindings\":[],\"children\":["
+						   "{\"type\":\"markdown\",\"text\":\"## 可視化配置\\n\",\"line\":12},"
+						   "{\"type\":\"markdown\",\"text\":\"圖表類型：\",\"line\":13,\"column\":1,\"inline\":true},"
+						   "{\"type\":\"control\",\"control\":\"selector\",\"line\":13,\"column\":6,\"inline\":true,\"properties\":{\"value\":\"{chart_type}\",\"lov\":\"line;bar;pie\"},\"bindings\":[\"chart_type\"]},"
+						   "{\"type\":\"markdown\",\"text\":\"### 實時數據流\\n\",\"line\":15},"
+						   "{\"type\":\"control\",\"control\":\"chart\",\"line\":16,\"column\":1,\"properties\":{\"data\":\"{realtime_data}\",\"type\":\"{chart_type}\",\"x\":\"timestamp\",\"y\":\"value\",\"id\":\"realtime_chart\"},\"bindings\":[\"realtime_data\",\"chart_type\"]}"
+						   "]}]}")));
+	free(j);
+}
+
+/* Plain markdown: runs of lines, blank lines trimmed at both ends. */
+static void
+test_markdown(void)
+{
+	CHECK_JSON("", PAGE("", "", ""));
+	CHECK_JSON("\n\n  \n", PAGE("", "", ""));
+	CHECK_JSON("# Title\n\ntext", PAGE("", "", "{\"type\":\"markdown\",\"text\":\"# Title\\n\\ntext\\n\",\"line\":1}"));
+	CHECK_JSON("\n\n# T\n\n\n", PAGE("", "", "{\"type\":\"markdown\",\"text\":\"# T\\n\",\"line\":3}"));
+	/* CRLF line ends and a byte order mark */
+	CHECK_JSON("\xEF\xBB\xBF# T\r\n<|{a}|>\r\n",
+			   PAGE("\"a\"", "", "{\"type\":\"markdown\",\"text\":\"# T\\n\",\"line\":1},"
+					"{\"type\":\"control\",\"control\":\"text\",\"line\":2,\"column\":1,\"properties\":{\"value\":\"{a}\"},\"bindings\":[\"a\"]}"));
+	/* markdown is HTML-safe JSON; braces outside elements are not bindings */
+	CHECK_JSON("a \"q\" <b>&</b> {x\n",
+			   PAGE("", "", "{\"type\":\"markdown\",\"text\":\"a \\\"q\\\" \\u003cb\\u003e\\u0026\\u003c/b\\u003e {x\\n\",\"line\":1}"));
+	/* "|" in a table row is markdown, not a closing tag */
+	CHECK_JSON("| a | b |\n|---|---|\n",
+			   PAGE("", "", "{\"type\":\"markdown\",\"text\":\"| a | b |\\n|---|---|\\n\",\"line\":1}"));
+}
+
+/* Which fragment is the control and which the default value. */
+static void
+test_fragments(void)
+{
+	/* the DESIGN.md example */
+	CHECK_JSON("# Sales\n<|layout|columns=1 2|\n<|{region}|selector|lov=North;South;East;West|>\n"
+			   "<|{sales_by_hour}|chart|type=line|x=hour|y=total|>\n|>\n<|{sales_by_hour}|table|page_size=20|>\n",
+			   PAGE("\"region\",\"sales_by_hour\"", "",
+					"{\"type\":\"markdown\",\"text\":\"# Sales\\n\",\"line\":1},"
+					"{\"type\":\"block\",\"control\":\"layout\",\"line\":2,\"column\":1,\"properties\":{\"columns\":\"1 2\"},\"bindings\":[],\"children\":["
+					"{\"type\":\"control\",\"control\":\"selector\",\"line\":3,\"column\":1,\"properties\":{\"value\":\"{region}\",\"lov\":\"North;South;East;West\"},\"bindings\":[\"region\"]},"
+					"{\"type\":\"control\",\"control\":\"chart\",\"line\":4,\"column\":1,\"properties\":{\"data\":\"{sales_by_hour}\",\"type\":\"line\",\"x\":\"hour\",\"y\":\"total\"},\"bindings\":[\"sales_by_hour\"]}"
+					"]},"
+					"{\"type\":\"control\",\"control\":\"table\",\"line\":6,\"column\":1,\"properties\":{\"data\":\"{sales_by_hour}\",\"page_size\":\"20\"},\"bindings\":[\"sales_by_hour\"]}"));
+	/* control name first */
+	CHECK_JSON("<|chart|data={d}|>",
+			   PAGE("\"d\"", "", "{\"type\":\"control\",\"control\":\"chart\",\"line\":1,\"column\":1,\"properties\":{\"data\":\"{d}\"},\"bindings\":[\"d\"]}"));
+	/* no control name: text, with a template value */
+	CHECK_JSON("<|Device: {device_id}|>",
+			   PAGE("\"device_id\"", "", "{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":1,\"properties\":{\"value\":\"Device: {device_id}\"},\"bindings\":[\"device_id\"]}"));
+	CHECK_JSON("<|Hello|id=greeting|>",
+			   PAGE("", "", "{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":1,\"properties\":{\"value\":\"Hello\",\"id\":\"greeting\"},\"bindings\":[]}"));
+	/* a literal default value */
+	CHECK_JSON("<|提交|button|>",
+			   PAGE("", "", "{\"type\":\"control\",\"control\":\"button\",\"line\":1,\"column\":1,\"properties\":{\"label\":\"提交\"},\"bindings\":[]}"));
+	/* fragments are trimmed; empty ones are ignored */
+	CHECK_JSON("<| {x} || chart | type = line ||>",
+			   PAGE("\"x\"", "", "{\"type\":\"control\",\"control\":\"chart\",\"line\":1,\"column\":1,\"properties\":{\"data\":\"{x}\",\"type\":\"line\"},\"bindings\":[\"x\"]}"));
+	/* a value may contain "=" */
+	CHECK_JSON("<|{x}|text|format=a=b|>",
+			   PAGE("\"x\"", "", "{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":1,\"properties\":{\"value\":\"{x}\",\"format\":\"a=b\"},\"bindings\":[\"x\"]}"));
+	/* an empty element is an empty text */
+	CHECK_JSON("<||>", PAGE("", "", "{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":1,\"properties\":{},\"bindings\":[]}"));
+	/* default properties of a few controls (from Taipy) */
+	CHECK_JSON("<|{d}|date|>", PAGE("\"d\"", "", "{\"type\":\"control\",\"control\":\"date\",\"line\":1,\"column\":1,\"properties\":{\"date\":\"{d}\"},\"bindings\":[\"d\"]}"));
+	CHECK_JSON("<|{i}|indicator|value=3|>", PAGE("\"i\"", "", "{\"type\":\"control\",\"control\":\"indicator\",\"line\":1,\"column\":1,\"properties\":{\"display\":\"{i}\",\"value\":\"3\"},\"bindings\":[\"i\"]}"));
+	/* {None} before a control without a default property is dropped */
+	CHECK_JSON("<|{None}|refresh|interval=1000|>",
+			   PAGE("", "", "{\"type\":\"control\",\"control\":\"schedule\",\"line\":1,\"column\":1,\"properties\":{\"interval\":\"1000\"},\"bindings\":[]}"));
+	/* {None} elsewhere is kept but is not a binding */
+	CHECK_JSON("<|{None}|>", PAGE("", "", "{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":1,\"properties\":{\"value\":\"{None}\"},\"bindings\":[]}"));
+}
+
+/* Escaped pipes, booleans, indexed properties. */
+static void
+test_properties(void)
+{
+	CHECK_JSON("<|a\\|b|>", PAGE("", "", "{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":1,\"properties\":{\"value\":\"a|b\"},\"bindings\":[]}"));
+	/* "\|>" does not end the element */
+	CHECK_JSON("<|{x}|chart|title=A\\|>B|>",
+			   PAGE("\"x\"", "", "{\"type\":\"control\",\"control\":\"chart\",\"line\":1,\"column\":1,\"properties\":{\"data\":\"{x}\",\"title\":\"A|\\u003eB\"},\"bindings\":[\"x\"]}"));
+	CHECK_JSON("<|{x}|input|multiline|not password|no active|dont propagate|don't change_delay|>",
+			   PAGE("\"x\"", "", "{\"type\":\"control\",\"control\":\"input\",\"line\":1,\"column\":1,\"properties\":{\"value\":\"{x}\",\"multiline\":true,\"password\":false,\"active\":false,\"propagate\":false,\"change_delay\":false},\"bindings\":[\"x\"]}"));
+	CHECK_JSON("<|{x}|input|multiline=True|password=false|active=true|propagate=False|lines_shown=5|label=TRUE|>",
+			   PAGE("\"x\"", "", "{\"type\":\"control\",\"control\":\"input\",\"line\":1,\"column\":1,\"properties\":{\"value\":\"{x}\",\"multiline\":true,\"password\":false,\"active\":true,\"propagate\":false,\"lines_shown\":\"5\",\"label\":\"TRUE\"},\"bindings\":[\"x\"]}"));
+	CHECK_JSON("<|{x}|chart|y[2]=b|color[1]=red|>",
+			   PAGE("\"x\"", "", "{\"type\":\"control\",\"control\":\"chart\",\"line\":1,\"column\":1,\"properties\":{\"data\":\"{x}\",\"y[2]\":\"b\",\"color[1]\":\"red\"},\"bindings\":[\"x\"]}"));
+	CHECK_JSON("<|{t}|table|width[unit price]=10em|>",
+			   PAGE("\"t\"", "", "{\"type\":\"control\",\"control\":\"table\",\"line\":1,\"column\":1,\"properties\":{\"data\":\"{t}\",\"width[unit price]\":\"10em\"},\"bindings\":[\"t\"]}"));
+	/* bindings in values: dotted names, deduplicated per node and page */
+	CHECK_JSON("<|{a.b} and {a} {c.d.e}|>\n<|{c}|slider|max={m}|lov={a}|>",
+			   PAGE("\"a\",\"c\",\"m\"", "",
+					"{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":1,\"properties\":{\"value\":\"{a.b} and {a} {c.d.e}\"},\"bindings\":[\"a\",\"c\"]},"
+					"{\"type\":\"control\",\"control\":\"slider\",\"line\":2,\"column\":1,\"properties\":{\"value\":\"{c}\",\"max\":\"{m}\",\"lov\":\"{a}\"},\"bindings\":[\"c\",\"m\",\"a\"]}"));
+	/* actions: literal on_* values, deduplicated */
+	CHECK_JSON("<|Go|button|on_action=go|>\n<|{v}|input|on_change=go|on_action={f}|>",
+			   PAGE("\"v\",\"f\"", "\"go\"",
+					"{\"type\":\"control\",\"control\":\"button\",\"line\":1,\"column\":1,\"properties\":{\"label\":\"Go\",\"on_action\":\"go\"},\"bindings\":[]},"
+					"{\"type\":\"control\",\"control\":\"input\",\"line\":2,\"column\":1,\"properties\":{\"value\":\"{v}\",\"on_change\":\"go\",\"on_action\":\"{f}\"},\"bindings\":[\"v\",\"f\"]}"));
+}
+
+/* Elements among text on a line are inline. */
+static void
+test_inline(void)
+{
+	CHECK_JSON("a <|{x}|> b <|{y}|button|> c",
+			   PAGE("\"x\",\"y\"", "",
+					"{\"type\":\"markdown\",\"text\":\"a \",\"line\":1,\"column\":1,\"inline\":true},"
+					"{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":3,\"inline\":true,\"properties\":{\"value\":\"{x}\"},\"bindings\":[\"x\"]},"
+					"{\"type\":\"markdown\",\"text\":\" b \",\"line\":1,\"column\":10,\"inline\":true},"
+					"{\"type\":\"control\",\"control\":\"button\",\"line\":1,\"column\":13,\"inline\":true,\"properties\":{\"label\":\"{y}\"},\"bindings\":[\"y\"]},"
+					"{\"type\":\"markdown\",\"text\":\" c\",\"line\":1,\"column\":27,\"inline\":true}"));
+	/* two elements alone on a line: inline, the space between them kept */
+	CHECK_JSON("  <|{x}|> <|{y}|>  ",
+			   PAGE("\"x\",\"y\"", "",
+					"{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":3,\"inline\":true,\"properties\":{\"value\":\"{x}\"},\"bindings\":[\"x\"]},"
+					"{\"type\":\"markdown\",\"text\":\" \",\"line\":1,\"column\":10,\"inline\":true},"
+					"{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":11,\"inline\":true,\"properties\":{\"value\":\"{y}\"},\"bindings\":[\"y\"]}"));
+	/* an element alone (indented) is not inline; markdown runs break around it */
+	CHECK_JSON("x\n   <|{x}|>\ny\n",
+			   PAGE("\"x\"", "",
+					"{\"type\":\"markdown\",\"text\":\"x\\n\",\"line\":1},"
+					"{\"type\":\"control\",\"control\":\"text\",\"line\":2,\"column\":4,\"properties\":{\"value\":\"{x}\"},\"bindings\":[\"x\"]},"
+					"{\"type\":\"markdown\",\"text\":\"y\\n\",\"line\":3}"));
+	/* columns count code points */
+	CHECK_JSON("中文<|{x}|>",
+			   PAGE("\"x\"", "",
+					"{\"type\":\"markdown\",\"text\":\"中文\",\"line\":1,\"column\":1,\"inline\":true},"
+					"{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":3,\"inline\":true,\"properties\":{\"value\":\"{x}\"},\"bindings\":[\"x\"]}"));
+}
+
+/* Blocks: nesting, parts, identifiers, text around openers and closers. */
+static void
+test_blocks(void)
+{
+	char	   *j;
+	char		buf[4096];
+	size_t		n = 0;
+
+	CHECK_JSON("<|\ntext\n|>",
+			   PAGE("", "", "{\"type\":\"block\",\"control\":\"part\",\"line\":1,\"column\":1,\"properties\":{},\"bindings\":[],\"children\":["
+					"{\"type\":\"markdown\",\"text\":\"text\\n\",\"line\":2}]}"));
+	CHECK_JSON("<|card|\n|>",
+			   PAGE("", "", "{\"type\":\"block\",\"control\":\"part\",\"line\":1,\"column\":1,\"properties\":{\"class_name\":\"card\"},\"bindings\":[],\"children\":[]}"));
+	/* seed-era spellings of layout */
+	CHECK_JSON("<|layout.columns|columns=1 1|\n|>\n<|layout.grid|\n|>",
+			   PAGE("", "", "{\"type\":\"block\",\"control\":\"layout\",\"line\":1,\"column\":1,\"properties\":{\"columns\":\"1 1\"},\"bindings\":[],\"children\":[]},"
+					"{\"type\":\"block\",\"control\":\"layout\",\"line\":3,\"column\":1,\"properties\":{},\"bindings\":[],\"children\":[]}"));
+	/* a trailing "|" is optional; columns[mobile] */
+	CHECK_JSON("<|layout|columns=1 2|columns[mobile]=1\n|>",
+			   PAGE("", "", "{\"type\":\"block\",\"control\":\"layout\",\"line\":1,\"column\":1,\"properties\":{\"columns\":\"1 2\",\"columns[mobile]\":\"1\"},\"bindings\":[],\"children\":[]}"));
+	/* dialog with its default property; text before an opener and after a closer
+	 * (markdown runs lose trailing blanks; the rest of a closing line loses leading ones) */
+	CHECK_JSON("Intro <|{show}|dialog|title=Hi|\n  inside\n|> after",
+			   PAGE("\"show\"", "",
+					"{\"type\":\"markdown\",\"text\":\"Intro\\n\",\"line\":1},"
+					"{\"type\":\"block\",\"control\":\"dialog\",\"line\":1,\"column\":7,\"properties\":{\"open\":\"{show}\",\"title\":\"Hi\"},\"bindings\":[\"show\"],\"children\":["
+					"{\"type\":\"markdown\",\"text\":\"  inside\\n\",\"line\":2}]},"
+					"{\"type\":\"markdown\",\"text\":\"after\\n\",\"line\":3}"));
+	/* an inline element before an opener on the same line */
+	CHECK_JSON("<|{x}|> <|Details|expandable|\n|>",
+			   PAGE("\"x\"", "",
+					"{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":1,\"properties\":{\"value\":\"{x}\"},\"bindings\":[\"x\"]},"
+					"{\"type\":\"block\",\"control\":\"expandable\",\"line\":1,\"column\":9,\"properties\":{\"title\":\"Details\"},\"bindings\":[],\"children\":[]}"));
+	/* a block control written as a single element */
+	CHECK_JSON("<|{d}|dialog|page=other|>",
+			   PAGE("\"d\"", "", "{\"type\":\"control\",\"control\":\"dialog\",\"line\":1,\"column\":1,\"properties\":{\"open\":\"{d}\",\"page\":\"other\"},\"bindings\":[\"d\"]}"));
+	/* identifiers on opener and closer */
+	CHECK_JSON("<side|pane|open={o}|\n<|\nx\n|>\n|side>",
+			   PAGE("\"o\"", "",
+					"{\"type\":\"block\",\"control\":\"pane\",\"line\":1,\"column\":1,\"properties\":{\"open\":\"{o}\"},\"bindings\":[\"o\"],\"children\":["
+					"{\"type\":\"block\",\"control\":\"part\",\"line\":2,\"column\":1,\"properties\":{},\"bindings\":[],\"children\":["
+					"{\"type\":\"markdown\",\"text\":\"x\\n\",\"line\":3}]}]}"));
+	/* nesting up to PAGE_MAX_DEPTH is accepted */
+	for (int i = 0; i < PAGE_MAX_DEPTH; i++)
+		n += (size_t) snprintf(buf + n, sizeof(buf) - n, "<|\n");
+	for (int i = 0; i < PAGE_MAX_DEPTH; i++)
+		n += (size_t) snprintf(buf + n, sizeof(buf) - n, "|>\n");
+	j = parse_ok(buf);
+	CHECK(j != NULL);
+	free(j);
+}
+
+/* Unknown controls and properties, with their hints. */
+static void
+test_unknown_names(void)
+{
+	PageError	e;
+
+	CHECK(parse_err("x\n<|{sales}|chrt|type=line|>", &e));
+	CHECK_INT(e.line, 2);
+	CHECK_INT(e.column, 11);
+	CHECK_STR(e.message, "unknown control \"chrt\"");
+	CHECK_STR(e.detail, "Did you mean \"chart\"?");
+	CHECK(contains(e.hint, "Valid controls are: alert, button, chart, date, "));
+	CHECK(contains(e.hint, "layout, login"));
+	CHECK(!contains(e.hint, "layout.columns"));
+	CHECK(contains(e.hint, ", toggle."));
+
+	CHECK_ERR("<|chrt|type=line|>", 1, 3, "unknown control \"chrt\"");
+	CHECK_ERR("<|layout.colums|\n|>", 1, 3, "unknown control \"layout.colums\"");
+	CHECK_ERR("<|foo|x=1|\n|>", 1, 3, "unknown control \"foo\"");
+
+	CHECK(parse_err("<|{x}|chart|tpye=line|>", &e));
+	CHECK_INT(e.line, 1);
+	CHECK_INT(e.column, 13);
+	CHECK_STR(e.message, "unknown property \"tpye\" for control \"chart\"");
+	CHECK_STR(e.detail, "Did you mean \"type\"?");
+	CHECK(contains(e.hint, "Valid properties of \"chart\" are: data, type, mode, x, y, "));
+	CHECK(contains(e.hint, "; and on every control: id, class_name, hover_text, active, label, on_change, propagate, width, height."));
+
+	CHECK_ERR("<|{x}|type=line|>", 1, 7, "unknown property \"type\" for control \"text\"");
+	CHECK_ERR("<|{x}|text|on_action=f|>", 1, 12, "unknown property \"on_action\" for control \"text\"");
+	CHECK_ERR("<|{x}|chart|q[1]=a|>", 1, 13, "unknown property \"q\" for control \"chart\"");
+	CHECK_ERR("<|{x}|layout.grid|nope|\n|>", 1, 19, "unknown property \"nope\" for control \"layout\"");
+	/* columns count code points, not bytes */
+	CHECK_ERR("中文<|{x}|chart|bad=1|>", 1, 15, "unknown property \"bad\" for control \"chart\"");
+	/* long names are cut in messages, on a character boundary */
+	CHECK(parse_err("<|{x}|chart|ééééééééééééééééééééééééééééééééééééééééééééééééééé=1|>", &e));
+	CHECK_STR(e.message, "invalid property \"éééééééééééééééééééééééééééééé...\"");
+	CHECK(parse_err("<|{x}|chart|aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1|>", &e));
+	CHECK_STR(e.message, "unknown property \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\" for control \"chart\"");
+	CHECK_STR(e.detail, "");
+}
+
+/* Syntax errors inside elements. */
+static void
+test_element_errors(void)
+{
+	PageError	e;
+
+	CHECK(parse_err("<|{1x}|>", &e));
+	CHECK_INT(e.column, 3);
+	CHECK_STR(e.message, "invalid binding \"{1x}\"");
+	CHECK(contains(e.detail, "{name} or {name.field}"));
+	CHECK_ERR("<|{x}|chart|title=Total: {a b}|>", 1, 26, "invalid binding \"{a b}\"");
+	CHECK_ERR("<|{x|>", 1, 3, "invalid binding \"{x\"");
+	CHECK_ERR("<|{a.}|>", 1, 3, "invalid binding \"{a.}\"");
+	CHECK_ERR("<|{}|>", 1, 3, "invalid binding \"{}\"");
+	CHECK_ERR("é <|x {a}{|>", 1, 10, "invalid binding \"{\"");
+
+	CHECK(parse_err("<|{x}|chart|data={y}|>", &e));
+	CHECK_INT(e.column, 13);
+	CHECK_STR(e.message, "property \"data\" is set more than once");
+	CHECK(contains(e.detail, "already sets \"data\""));
+	CHECK_ERR("<|{x}|chart|y[1]=a|y[1]=b|>", 1, 20, "property \"y[1]\" is set more than once");
+
+	CHECK(parse_err("<|{x}|input|not password=1|>", &e));
+	CHECK_INT(e.column, 13);
+	CHECK_STR(e.message, "negated property \"password\" cannot have a value");
+	CHECK_ERR("<|{x}|chart|type line|>", 1, 13, "invalid property \"type line\"");
+	CHECK_ERR("<|{x}|chart|1a=2|>", 1, 13, "invalid property \"1a=2\"");
+	CHECK_ERR("<|{x}|chart|y[]=2|>", 1, 13, "invalid property \"y[]=2\"");
+	CHECK_ERR("<|{x}|chart|y[1=2|>", 1, 13, "invalid property \"y[1=2\"");
+
+	CHECK(parse_err("<|5000|schedule|on_action=f|>", &e));
+	CHECK_INT(e.column, 3);
+	CHECK_STR(e.message, "control \"schedule\" takes no value before its name");
+}
+
+/* Errors in the block structure. */
+static void
+test_block_errors(void)
+{
+	PageError	e;
+	char		buf[4096];
+	size_t		n = 0;
+
+	CHECK(parse_err("a\nb\n  |>\n", &e));
+	CHECK_INT(e.line, 3);
+	CHECK_INT(e.column, 3);
+	CHECK_STR(e.message, "closing tag \"|>\" has no open block");
+	CHECK(contains(e.hint, "<|...|"));
+
+	CHECK(parse_err("a\n  <|layout|\nx\n", &e));
+	CHECK_INT(e.line, 2);
+	CHECK_INT(e.column, 3);
+	CHECK_STR(e.message, "block \"layout\" is not closed");
+
+	CHECK(parse_err("<|layout|\n<|Title|expandable|\n<|\n|>\n", &e));
+	CHECK_INT(e.line, 2);
+	CHECK_INT(e.column, 1);
+	CHECK_STR(e.message, "block \"expandable\" is not closed");
+	CHECK(contains(e.detail, "2 blocks"));
+
+	CHECK(parse_err("text\n<|{x}|chart|type=line|\n|>", &e));
+	CHECK_INT(e.line, 2);
+	CHECK_INT(e.column, 7);
+	CHECK_STR(e.message, "control \"chart\" cannot open a block");
+
+	CHECK_ERR("<a|\n|b>", 2, 1, "closing tag \"|b>\" does not match its block");
+	CHECK_ERR("<|\n|b>", 2, 1, "closing tag \"|b>\" does not match its block");
+
+	for (int i = 0; i <= PAGE_MAX_DEPTH; i++)
+		n += (size_t) snprintf(buf + n, sizeof(buf) - n, " <|\n");
+	CHECK(parse_err(buf, &e));
+	CHECK_INT(e.line, PAGE_MAX_DEPTH + 1);
+	CHECK_INT(e.column, 2);
+	CHECK_STR(e.message, "blocks are nested too deeply");
+}
+
+/* Invalid UTF-8 and NUL bytes are rejected at their position. */
+static void
+test_encoding(void)
+{
+	PageError	e;
+
+	CHECK(parse_err("ab\n中\xff", &e));
+	CHECK_INT(e.line, 2);
+	CHECK_INT(e.column, 2);
+	CHECK_STR(e.message, "invalid UTF-8 byte sequence");
+	CHECK(contains(e.detail, "0xff"));
+	CHECK_ERR("\xc3\x28", 1, 1, "invalid UTF-8 byte sequence");
+	CHECK_ERR("x\xc0\xaf", 1, 2, "invalid UTF-8 byte sequence");
+	CHECK_ERR("\xed\xa0\x80", 1, 1, "invalid UTF-8 byte sequence");
+	CHECK_ERR("\xf4\x90\x80\x80", 1, 1, "invalid UTF-8 byte sequence");
+	CHECK_ERR("\xe4\xb8", 1, 1, "invalid UTF-8 byte sequence");
+	CHECK(parse_err_len("a\nb\0c", 5, &e));
+	CHECK_INT(e.line, 2);
+	CHECK_INT(e.column, 2);
+	CHECK_STR(e.message, "page contains a NUL character");
+	/* text need not be NUL-terminated */
+	{
+		char	   *j = page_parse_to_json("<|{a}|>xyz", 7, &e);
+
+		CHECK_STR(j, PAGE("\"a\"", "", "{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":1,\"properties\":{\"value\":\"{a}\"},\"bindings\":[\"a\"]}"));
+		free(j);
+	}
+}
+
+/* The string buffer and its JSON escaping. */
+static void
+test_strbuf(void)
+{
+	StrBuf		sb;
+	char	   *s;
+
+	strbuf_init(&sb);
+	s = strbuf_detach(&sb);
+	CHECK_STR(s, "");
+	free(s);
+
+	strbuf_init(&sb);
+	strbuf_append(&sb, "n=");
+	strbuf_append_int(&sb, -42);
+	strbuf_append_char(&sb, ' ');
+	{
+		static const char raw[] = "a\"\\\n\t\x01/<>&\xe2\x80\xa8 é中\xff";
+
+		strbuf_append_json_string(&sb, raw, sizeof(raw) - 1);
+	}
+	s = strbuf_detach(&sb);
+	CHECK_STR(s, "n=-42 \"a\\\"\\\\\\n\\t\\u0001/\\u003c\\u003e\\u0026\\u2028 é中\\ufffd\"");
+	free(s);
+	CHECK(sb.data == NULL && sb.len == 0);
+
+	/* growth across many appends */
+	strbuf_init(&sb);
+	for (int i = 0; i < 10000; i++)
+		strbuf_append(&sb, "0123456789");
+	CHECK_INT(sb.len, 100000);
+	CHECK_INT(strlen(sb.data), 100000);
+	strbuf_reset(&sb);
+	CHECK_INT(sb.len, 0);
+	strbuf_free(&sb);
+
+	/* a failed buffer detaches as NULL */
+	strbuf_init(&sb);
+	CHECK(!strbuf_reserve(&sb, (size_t) -1));
+	CHECK(sb.failed);
+	strbuf_append(&sb, "x");
+	CHECK(strbuf_detach(&sb) == NULL);
+}
+
+/* The table of controls. */
+static void
+test_controls(void)
+{
+	const PageControl *c = page_control_lookup("chart", 5);
+
+	CHECK(c != NULL && strcmp(c->default_property, "data") == 0);
+	CHECK(page_control_has_property(c, "y", 1));
+	CHECK(page_control_has_property(c, "width", 5));
+	CHECK(!page_control_has_property(c, "on_action", 9));
+	CHECK(page_control_lookup("chartx", 5) == c);
+	CHECK(page_control_lookup("chartx", 6) == NULL);
+	CHECK_STR(page_control_lookup("refresh", 7)->canonical, "schedule");
+	CHECK_STR(page_control_lookup("layout.grid", 11)->canonical, "layout");
+	CHECK_STR(page_control_lookup("part", 4)->default_property, "class_name");
+	CHECK_STR(page_control_lookup("button", 6)->default_property, "label");
+	CHECK_STR(page_control_lookup("expandable", 10)->default_property, "title");
+	CHECK(page_control_lookup("schedule", 8)->default_property == NULL);
+	CHECK(page_control_has_property(page_control_lookup("button", 6), "on_action", 9));
+	CHECK_STR(page_control_suggest("slidr", 5), "slider");
+	CHECK(page_control_suggest("zzzzzzzz", 8) == NULL);
+	CHECK_STR(page_property_suggest(c, "colour", 6), "color");
+}
+
+/* Runs every group of tests and prints the tally. */
+int
+main(void)
+{
+	test_fixtures();
+	test_markdown();
+	test_fragments();
+	test_properties();
+	test_inline();
+	test_blocks();
+	test_unknown_names();
+	test_element_errors();
+	test_block_errors();
+	test_encoding();
+	test_strbuf();
+	test_controls();
+	UNIT_DONE();
+}
