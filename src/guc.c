@@ -14,6 +14,7 @@
 #include "utils/guc.h"
 
 #include "guc.h"
+#include "session.h"
 
 int			pg_dash_port = 8080;
 char	   *pg_dash_listen_addresses = NULL;
@@ -202,5 +203,6 @@ guc_define(void)
 							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
 
+	session_define_gucs();
 	MarkGUCPrefixReserved("pg_dash");
 }

@@ -13,6 +13,7 @@
 #include "http_response.h"
 #include "query_exec.h"
 #include "router.h"
+#include "session.h"
 #include "static_files.h"
 #include "ws.h"
 
@@ -73,6 +74,8 @@ router_dispatch(Conn *conn, HttpRequest *req)
 		return ROUTE_WS;
 	}
 	if (query_api_dispatch(conn, req))
+		return ROUTE_API;
+	if (session_api_dispatch(conn, req))
 		return ROUTE_API;
 	if (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0)
 	{

@@ -32,6 +32,7 @@
 #include "http_response.h"
 #include "pg_dash.h"
 #include "server.h"
+#include "session.h"
 #include "worker.h"
 #include "ws.h"
 #include "ws_frame.h"
@@ -103,6 +104,12 @@ ws_upgrade(Conn *conn, HttpRequest *req)
 	ws_parser_init(&ws->parser, pg_dash_ws_max_message_size);
 	MemoryContextSwitchTo(oldcxt);
 	conn->ws = ws;
+	{
+		char	   *session = session_id_from_cookie(req);
+
+		if (session != NULL)
+			ws->session = MemoryContextStrdup(conn->ctx, session);
+	}
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf,

@@ -7,6 +7,10 @@ SET allow_system_table_mods = on;
 CREATE SCHEMA pg_dash;
 RESET allow_system_table_mods;
 
+-- Every role may use what the schema grants it (e.g. pg_dash.state() from a
+-- named query running as pg_dash.role); each object keeps its own grants.
+GRANT USAGE ON SCHEMA pg_dash TO PUBLIC;
+
 COMMENT ON SCHEMA pg_dash IS 'pg_dash: dashboards served by PostgreSQL';
 
 -- The running pg_dash workers, as pg_stat_activity shows them.

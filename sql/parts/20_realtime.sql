@@ -86,3 +86,6 @@ AS $$
     SELECT EXISTS (SELECT 1 FROM pg_dash.channels c WHERE c.name = channel_allowed.name)
         OR EXISTS (SELECT 1 FROM pg_dash.queries q WHERE channel_allowed.name = ANY (q.refresh_on))
 $$;
+
+REVOKE ALL ON FUNCTION pg_dash.drop_channel(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_dash.purge_messages(interval) FROM PUBLIC;

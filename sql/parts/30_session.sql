@@ -1,0 +1,111 @@
+-- Session state: per-browser state with expiry (docs/session.md).
+
+-- One row per browser session.  UNLOGGED: fast, emptied by crash recovery
+-- (clients then get fresh sessions), kept by a clean restart.  id is the
+-- hex SHA-256 of the cookie token, never the token itself.
+CREATE UNLOGGED TABLE pg_dash.session_state (
+    id          text PRIMARY KEY,
+    data        jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(data) = 'object'),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    last_seen   timestamptz NOT NULL DEFAULT now(),  -- refreshed at most every session_ttl / 10
+    expires_at  timestamptz NOT NULL
+) WITH (fillfactor = 70);
+CREATE INDEX session_state_expires_at_idx ON pg_dash.session_state (expires_at);
+COMMENT ON TABLE pg_dash.session_state IS
+    'pg_dash browser sessions (UNLOGGED); read it through pg_dash.sessions';
+REVOKE ALL ON pg_dash.session_state FROM PUBLIC;
+
+-- The sessions without their ids: only a short prefix of the hashed id.
+CREATE VIEW pg_dash.sessions AS
+SELECT left(s.id, 8) AS id_prefix,
+       s.created_at,
+       s.last_seen,
+       s.expires_at,
+       s.expires_at <= now() AS expired,
+       (SELECT count(*) FROM jsonb_object_keys(s.data)) AS keys,
+       octet_length(s.data::text) AS bytes,
+       s.data
+FROM pg_dash.session_state s;
+COMMENT ON VIEW pg_dash.sessions IS 'pg_dash browser sessions, without tokens or full ids';
+REVOKE ALL ON pg_dash.sessions FROM PUBLIC;
+
+-- RFC 7386 JSON merge patch: null removes a key, objects merge recursively,
+-- anything else replaces.
+CREATE FUNCTION pg_dash.jsonb_merge_patch(target jsonb, patch jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE
+        WHEN patch IS NULL THEN target
+        WHEN jsonb_typeof(patch) <> 'object' THEN patch
+        ELSE (
+            SELECT coalesce(jsonb_object_agg(m.key, m.value), '{}'::jsonb)
+            FROM (
+                SELECT t.key, t.value
+                FROM jsonb_each(CASE WHEN jsonb_typeof(target) = 'object' THEN target
+                                     ELSE '{}'::jsonb END) AS t
+                WHERE NOT patch ? t.key
+                UNION ALL
+                SELECT p.key,
+                       pg_dash.jsonb_merge_patch(CASE WHEN jsonb_typeof(target) = 'object'
+                                                      THEN target -> p.key END,
+                                                 p.value)
+                FROM jsonb_each(patch) AS p
+                WHERE jsonb_typeof(p.value) <> 'null'
+            ) AS m
+        )
+    END
+$$;
+COMMENT ON FUNCTION pg_dash.jsonb_merge_patch(jsonb, jsonb) IS 'Applies a JSON merge patch (RFC 7386)';
+
+-- The state of the session of the request being served.  SECURITY DEFINER:
+-- queries run as an unprivileged role that cannot read the table; the
+-- session comes from pg_dash.session_id, which only pg_dash (a superuser)
+-- sets.
+CREATE FUNCTION pg_dash.state()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pg_dash_state'
+LANGUAGE C STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pg_dash.state() IS 'The whole session state of the request being served';
+
+CREATE FUNCTION pg_dash.state(key text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pg_dash_state_key'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pg_dash.state(text) IS 'One value of the session state of the request being served; NULL when unset';
+
+-- Sets one key (a NULL value removes it); returns the new state.
+CREATE FUNCTION pg_dash.set_state(key text, value jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pg_dash_set_state'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pg_dash.set_state(text, jsonb) IS 'Sets one key of the session state of the request being served';
+
+GRANT EXECUTE ON FUNCTION pg_dash.state(), pg_dash.state(text),
+    pg_dash.set_state(text, jsonb) TO PUBLIC;
+
+-- Deletes expired sessions now (worker 0 also does it every
+-- pg_dash.session_sweep_interval); returns how many.
+CREATE FUNCTION pg_dash.purge_sessions()
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    WITH d AS (DELETE FROM pg_dash.session_state WHERE expires_at <= now() RETURNING 1)
+    SELECT count(*) FROM d
+$$;
+REVOKE ALL ON FUNCTION pg_dash.purge_sessions() FROM PUBLIC;
+
+-- pg_dash.stats plus the session figures.
+CREATE VIEW pg_dash.session_stats AS
+SELECT metric, labels, value FROM pg_dash.stats
+UNION ALL
+SELECT 'pg_dash_sessions_active', '', count(*)::double precision
+FROM pg_dash.session_state WHERE expires_at > now()
+UNION ALL
+SELECT 'pg_dash_sessions_expired', '', count(*)::double precision
+FROM pg_dash.session_state WHERE expires_at <= now();
+COMMENT ON VIEW pg_dash.session_stats IS
+    'pg_dash.stats plus pg_dash_sessions_active and pg_dash_sessions_expired (awaiting the sweep)';

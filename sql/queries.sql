@@ -1,0 +1,55 @@
+-- Named queries: definition, validation and type inference.
+CREATE EXTENSION IF NOT EXISTS pg_dash;
+CREATE TABLE q_sales (id int PRIMARY KEY, region text, amount numeric, ts timestamptz);
+
+SELECT pg_dash.define_query('by_region', 'SELECT id, amount FROM q_sales WHERE region = :region AND amount > :min',
+                            description => 'Sales of a region', cache_ttl => 30, refresh_on => ARRAY['sales']);
+SELECT name, statement, params, columns, description, cache_ttl, refresh_on, reads_state
+FROM pg_dash.queries WHERE name = 'by_region';
+
+-- the same parameter twice is one parameter; casts are not parameters
+SELECT pg_dash.define_query('since', 'SELECT count(*) AS n FROM q_sales WHERE ts > :t::timestamptz - :gap::interval OR ts > :t');
+SELECT statement, params FROM pg_dash.queries WHERE name = 'since';
+
+-- a parameter whose type cannot be inferred is text
+SELECT pg_dash.define_query('echo', 'SELECT :anything AS v');
+SELECT params, columns FROM pg_dash.queries WHERE name = 'echo';
+
+-- replace keeps one row and takes the new text
+SELECT pg_dash.define_query('echo', 'SELECT :anything::int + 1 AS v');
+SELECT count(*), min(statement) FROM pg_dash.queries WHERE name = 'echo';
+
+-- reading session state is detected
+SELECT pg_dash.define_query('mine', 'SELECT pg_dash.state(''region'') AS r');
+SELECT reads_state FROM pg_dash.queries WHERE name = 'mine';
+
+-- channels named in refresh_on are open to WebSocket clients
+SELECT pg_dash.channel_allowed('sales'), pg_dash.channel_allowed('other');
+
+-- validation errors
+SELECT pg_dash.define_query('bad name!', 'SELECT 1');
+SELECT pg_dash.define_query('x', 'SELEC 1');
+SELECT pg_dash.define_query('x', 'SELECT * FROM no_such_table');
+SELECT pg_dash.define_query('x', 'SELECT 1; SELECT 2');
+SELECT pg_dash.define_query('x', 'DELETE FROM q_sales');
+SELECT pg_dash.define_query('x', 'SELECT $1');
+SELECT pg_dash.define_query('x', 'SELECT :limit');
+SELECT pg_dash.define_query('x', 'SELECT ''unterminated');
+SELECT pg_dash.define_query('x', 'SELECT 1', cache_ttl => -1);
+SELECT pg_dash.define_query('x', 'SELECT 1', refresh_on => ARRAY['bad channel']);
+SELECT pg_dash.define_query(NULL, 'SELECT 1');
+SELECT count(*) FROM pg_dash.queries WHERE name = 'x';
+
+-- drop
+SELECT pg_dash.drop_query('echo'), pg_dash.drop_query('echo');
+
+-- statistics views exist and start empty for unused queries
+SELECT count(*) >= 0 AS ok FROM pg_dash.query_stats;
+SELECT count(*) > 0 AS has_series FROM pg_dash.stats;
+
+-- only the owner may define queries
+CREATE ROLE q_nobody;
+SET ROLE q_nobody;
+SELECT pg_dash.define_query('y', 'SELECT 1');
+RESET ROLE;
+DROP ROLE q_nobody;

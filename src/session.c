@@ -1,0 +1,895 @@
+/*
+ * session.c
+ *		Per-browser session state: the cookie, the UNLOGGED table
+ *		pg_dash.session_state, the SQL functions pg_dash.state() and
+ *		pg_dash.set_state(), and the sweep of expired sessions.
+ *
+ * A browser holds a 256-bit random token (cookie pg_dash_session, base64url);
+ * the table stores only the hex SHA-256 of the token, so whoever can read the
+ * table or the pg_dash_state notifications learns nothing that lets them act
+ * as the browser.  An absent, malformed, unknown or expired token gets a fresh
+ * session and cookie, never an error.
+ *
+ * Expiry slides with use: a request refreshes last_seen and expires_at (and
+ * the cookie's Max-Age) only once more than a tenth of pg_dash.session_ttl has
+ * passed since the last refresh, so most requests only read the row.
+ *
+ * SQL learns the request's session from pg_dash.session_id, a PGC_SUSET
+ * setting that session_bind() sets for the current transaction only.  The
+ * role queries run as is not a superuser and so cannot change it; a superuser
+ * can, which is how the regression tests simulate a request.
+ *
+ * Worker 0 deletes expired sessions every pg_dash.session_sweep_interval, in
+ * batches of SESSION_SWEEP_BATCH rows, one short transaction per batch, with
+ * SKIP LOCKED so that it never waits for a request.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "common/cryptohash.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "base64.h"
+#include "session.h"
+#include "worker.h"
+
+PG_FUNCTION_INFO_V1(pg_dash_state);
+PG_FUNCTION_INFO_V1(pg_dash_state_key);
+PG_FUNCTION_INFO_V1(pg_dash_set_state);
+
+/* Random bytes in a token, and the length of their base64url form. */
+#define SESSION_TOKEN_BYTES 32
+#define SESSION_TOKEN_LEN 43
+
+/* Rows deleted per sweep statement, and statements per sweep at most. */
+#define SESSION_SWEEP_BATCH 1000
+#define SESSION_SWEEP_MAX_BATCHES 20
+
+int			session_ttl = 7 * 86400;
+int			session_sweep_interval = 60;
+int			session_max_bytes = 1024 * 1024;
+char	   *session_current_id = NULL;
+
+/* Prepared statements, kept for the life of the worker (or backend). */
+static SPIPlanPtr plan_lookup = NULL;
+static SPIPlanPtr plan_touch = NULL;
+static SPIPlanPtr plan_expire = NULL;
+static SPIPlanPtr plan_insert = NULL;
+static SPIPlanPtr plan_read = NULL;
+static SPIPlanPtr plan_rotate = NULL;
+static SPIPlanPtr plan_set = NULL;
+static SPIPlanPtr plan_delete = NULL;
+static SPIPlanPtr plan_merge = NULL;
+static SPIPlanPtr plan_clear = NULL;
+static SPIPlanPtr plan_upsert = NULL;
+static SPIPlanPtr plan_sweep = NULL;
+
+/*
+ * The state read by pg_dash.state() in the current transaction, so that a
+ * query calling it once per row reads the table once.  Valid only for the
+ * same top-level transaction, subtransaction and session id; set_state()
+ * replaces it with what it wrote.
+ */
+static struct
+{
+	LocalTransactionId lxid;
+	SubTransactionId subid;
+	char		id[65];
+	Jsonb	   *data;			/* in TopTransactionContext */
+}			state_cache;
+
+/* check_hook of pg_dash.session_id: empty, or 64 lowercase hex digits. */
+static bool
+session_check_id(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval;
+	int			n = 0;
+
+	if (p == NULL || *p == '\0')
+		return true;
+	for (; *p; p++, n++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			break;
+	if (*p != '\0' || n != 64)
+	{
+		GUC_check_errdetail("A session id is 64 lowercase hexadecimal digits.");
+		return false;
+	}
+	return true;
+}
+
+/* Defines the pg_dash.session_* settings. */
+void
+session_define_gucs(void)
+{
+	DefineCustomIntVariable("pg_dash.session_ttl",
+							"Seconds a browser session lives after its last use.",
+							"Expiry slides with use; the cookie's Max-Age is the same.",
+							&session_ttl,
+							7 * 86400, 1, 10 * 365 * 86400,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.session_sweep_interval",
+							"Seconds between two deletions of expired sessions.",
+							NULL,
+							&session_sweep_interval,
+							60, 1, 86400,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.session_max_bytes",
+							"Largest session state, as JSON text; a change that would exceed it is refused.",
+							NULL,
+							&session_max_bytes,
+							1024 * 1024, 16, 256 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_dash.session_id",
+							   "Session of the request being served (set by pg_dash for one transaction).",
+							   "Read by pg_dash.state() and pg_dash.set_state(); only superusers can set it.",
+							   &session_current_id,
+							   "",
+							   PGC_SUSET,
+							   GUC_NO_SHOW_ALL | GUC_NO_RESET_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   session_check_id, NULL, NULL);
+}
+
+/*
+ * Prepares a statement once and keeps it.  The plan cache re-analyzes it if
+ * the extension's objects are dropped and created again.
+ */
+static SPIPlanPtr
+session_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "pg_dash could not prepare \"%s\": %s",
+				 sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "pg_dash could not keep the plan of \"%s\"", sql);
+		*slot = plan;
+	}
+	return *slot;
+}
+
+/* Runs a prepared statement and checks that it succeeded. */
+static void
+session_exec(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only)
+{
+	int			rc = SPI_execute_plan(plan, values, nulls, read_only, 0);
+
+	if (rc < 0)
+		elog(ERROR, "pg_dash session statement failed: %s", SPI_result_code_string(rc));
+}
+
+/*
+ * Connects to SPI, failing loudly.  SPI needs an active snapshot: one is
+ * pushed when the caller has none (session_spi_finish() pops it).
+ */
+static bool
+session_spi_connect(void)
+{
+	bool		pushed = !ActiveSnapshotSet();
+
+	if (pushed)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	return pushed;
+}
+
+/* Disconnects from SPI and pops a snapshot session_spi_connect() pushed. */
+static void
+session_spi_finish(bool pushed)
+{
+	SPI_finish();
+	if (pushed)
+		PopActiveSnapshot();
+}
+
+/*
+ * Copies column col of the first result row into context cxt as a
+ * detoasted jsonb; NULL when there is no row or the value is NULL.
+ */
+static Jsonb *
+session_result_jsonb(int col, MemoryContext cxt)
+{
+	bool		isnull;
+	Datum		d;
+	MemoryContext old;
+	Jsonb	   *result;
+
+	if (SPI_processed == 0)
+		return NULL;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+	if (isnull)
+		return NULL;
+	old = MemoryContextSwitchTo(cxt);
+	result = DatumGetJsonbPCopy(d);
+	MemoryContextSwitchTo(old);
+	return result;
+}
+
+/*
+ * Hex SHA-256 of the raw token bytes: the session id.  OpenSSL hash
+ * contexts are tracked by a resource owner; outside a transaction (e.g. a
+ * WebSocket handshake) a private long-lived one is used.
+ */
+static void
+session_hash_token(const uint8 *token, size_t len, char *id)
+{
+	static ResourceOwner hash_owner = NULL;
+	static const char hex[] = "0123456789abcdef";
+	ResourceOwner saved = CurrentResourceOwner;
+	pg_cryptohash_ctx *ctx;
+	uint8		digest[32];
+	bool		ok;
+	int			i;
+
+	if (CurrentResourceOwner == NULL)
+	{
+		if (hash_owner == NULL)
+			hash_owner = ResourceOwnerCreate(NULL, "pg_dash session hash");
+		CurrentResourceOwner = hash_owner;
+	}
+	ctx = pg_cryptohash_create(PG_SHA256);
+	ok = ctx != NULL &&
+		pg_cryptohash_init(ctx) == 0 &&
+		pg_cryptohash_update(ctx, token, len) == 0 &&
+		pg_cryptohash_final(ctx, digest, sizeof(digest)) == 0;
+	pg_cryptohash_free(ctx);
+	CurrentResourceOwner = saved;
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute the SHA-256 of a session token")));
+	for (i = 0; i < 32; i++)
+	{
+		id[2 * i] = hex[digest[i] >> 4];
+		id[2 * i + 1] = hex[digest[i] & 0x0f];
+	}
+	id[64] = '\0';
+}
+
+/*
+ * Finds a well-formed pg_dash_session token in the request's Cookie headers:
+ * fills raw (SESSION_TOKEN_BYTES) and token (SESSION_TOKEN_LEN + 1) and
+ * returns true.  Malformed values are skipped.
+ */
+static bool
+session_cookie_token(const HttpRequest *req, uint8 *raw, char *token)
+{
+	static const char name[] = SESSION_COOKIE_NAME;
+	const size_t name_len = sizeof(name) - 1;
+	int			h;
+
+	if (req == NULL)
+		return false;
+	for (h = 0; h < req->nheaders; h++)
+	{
+		const HttpHeader *hdr = &req->headers[h];
+		const char *p = hdr->value;
+		const char *end = hdr->value + hdr->value_len;
+
+		if (hdr->name_len != 6 || pg_strncasecmp(hdr->name, "cookie", 6) != 0)
+			continue;
+		while (p < end)
+		{
+			const char *pair_end = memchr(p, ';', end - p);
+			const char *eq;
+			const char *val;
+			size_t		val_len;
+
+			if (pair_end == NULL)
+				pair_end = end;
+			while (p < pair_end && (*p == ' ' || *p == '\t'))
+				p++;
+			eq = memchr(p, '=', pair_end - p);
+			if (eq != NULL && (size_t) (eq - p) == name_len && memcmp(p, name, name_len) == 0)
+			{
+				unsigned char buf[64];
+				size_t		n;
+
+				val = eq + 1;
+				val_len = pair_end - val;
+				while (val_len > 0 && (val[val_len - 1] == ' ' || val[val_len - 1] == '\t'))
+					val_len--;
+				if (val_len == SESSION_TOKEN_LEN &&
+					base64url_decode(val, val_len, buf, &n) &&
+					n == SESSION_TOKEN_BYTES)
+				{
+					memcpy(raw, buf, SESSION_TOKEN_BYTES);
+					memcpy(token, val, SESSION_TOKEN_LEN);
+					token[SESSION_TOKEN_LEN] = '\0';
+					return true;
+				}
+			}
+			p = pair_end + 1;
+		}
+	}
+	return false;
+}
+
+/* The session id of a request's cookie, without touching the table; NULL when none. */
+char *
+session_id_from_cookie(HttpRequest *req)
+{
+	uint8		raw[SESSION_TOKEN_BYTES];
+	char		token[SESSION_TOKEN_LEN + 1];
+	char	   *id;
+
+	if (!session_cookie_token(req, raw, token))
+		return NULL;
+	id = palloc(65);
+	session_hash_token(raw, sizeof(raw), id);
+	return id;
+}
+
+/*
+ * True when the browser reached us over TLS, so the cookie gets Secure.
+ * pg_dash has no TLS listener yet: when pg_dash.tls_cert_file arrives, a
+ * request accepted on the TLS listener must return true here.  Until then
+ * only a TLS-terminating proxy's X-Forwarded-Proto: https counts; a client
+ * forging it only makes its own cookie stricter.
+ */
+static bool
+session_request_is_tls(const HttpRequest *req)
+{
+	size_t		len;
+	const char *proto;
+
+	if (req == NULL)
+		return false;
+	proto = http_request_header(req, "X-Forwarded-Proto", &len);
+	return proto != NULL && len == 5 && pg_strncasecmp(proto, "https", 5) == 0;
+}
+
+/* Appends the Set-Cookie line that stores token in the browser. */
+static void
+session_append_cookie(StringInfo headers, const HttpRequest *req, const char *token)
+{
+	if (headers == NULL)
+		return;
+	appendStringInfo(headers,
+					 "Set-Cookie: %s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s\r\n",
+					 SESSION_COOKIE_NAME, token, session_ttl,
+					 session_request_is_tls(req) ? "; Secure" : "");
+}
+
+/* Draws a new random token and computes its session id. */
+static void
+session_new_token(char *token, char *id)
+{
+	uint8		raw[SESSION_TOKEN_BYTES];
+
+	if (!pg_strong_random(raw, sizeof(raw)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random session token")));
+	base64url_encode(raw, sizeof(raw), token);
+	session_hash_token(raw, sizeof(raw), id);
+}
+
+/* Creates a fresh session with an empty state and appends its Set-Cookie line. */
+Session *
+session_create(HttpRequest *req, StringInfo headers)
+{
+	bool		pushed;
+	Session    *session = palloc0(sizeof(Session));
+	char		token[SESSION_TOKEN_LEN + 1];
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+
+	session_new_token(token, session->id);
+	session->is_new = true;
+	values[0] = CStringGetTextDatum(session->id);
+	values[1] = Int32GetDatum(session_ttl);
+
+	pushed = session_spi_connect();
+	session_exec(session_plan(&plan_insert,
+							  "INSERT INTO pg_dash.session_state (id, expires_at) "
+							  "VALUES ($1, pg_catalog.now() + $2 * interval '1 second')",
+							  2, types),
+				 values, NULL, false);
+	session_spi_finish(pushed);
+
+	session_append_cookie(headers, req, token);
+	return session;
+}
+
+/*
+ * Finds the request's session from its cookie, or creates a fresh one.
+ * Refreshes the expiry (and the cookie) once a tenth of the TTL has passed
+ * since the last refresh.
+ */
+Session *
+session_resolve(HttpRequest *req, StringInfo headers)
+{
+	bool		pushed;
+	uint8		raw[SESSION_TOKEN_BYTES];
+	char		token[SESSION_TOKEN_LEN + 1];
+	Session    *session;
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+	bool		live = false;
+	bool		stale = false;
+	bool		found = false;
+
+	if (!session_cookie_token(req, raw, token))
+		return session_create(req, headers);
+
+	session = palloc0(sizeof(Session));
+	session_hash_token(raw, sizeof(raw), session->id);
+	values[0] = CStringGetTextDatum(session->id);
+	values[1] = Int32GetDatum(session_ttl);
+
+	pushed = session_spi_connect();
+	session_exec(session_plan(&plan_lookup,
+							  "SELECT s.expires_at > pg_catalog.now(), "
+							  "       s.last_seen < pg_catalog.now() - $2 * interval '100 milliseconds' "
+							  "FROM pg_dash.session_state s WHERE s.id = $1",
+							  2, types),
+				 values, NULL, false);
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		found = true;
+		live = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		stale = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	if (live && stale)
+	{
+		session_exec(session_plan(&plan_touch,
+								  "UPDATE pg_dash.session_state "
+								  "SET last_seen = pg_catalog.now(), "
+								  "    expires_at = pg_catalog.now() + $2 * interval '1 second' "
+								  "WHERE id = $1",
+								  2, types),
+					 values, NULL, false);
+		/* gone in the meantime (rotated or swept): start afresh */
+		live = SPI_processed == 1;
+	}
+	else if (found && !live)
+		session_exec(session_plan(&plan_expire,
+								  "DELETE FROM pg_dash.session_state "
+								  "WHERE id = $1 AND expires_at <= pg_catalog.now()",
+								  1, types),
+					 values, NULL, false);
+	session_spi_finish(pushed);
+
+	if (!live)
+	{
+		pfree(session);
+		return session_create(req, headers);
+	}
+	if (stale)
+		session_append_cookie(headers, req, token);
+	return session;
+}
+
+/* Makes the session known to SQL for the rest of the current transaction. */
+void
+session_bind(const Session *session)
+{
+	(void) set_config_option("pg_dash.session_id", session->id,
+							 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+							 true, 0, false);
+}
+
+/* The state of a session, in the caller's context; NULL when the session does not exist. */
+Jsonb *
+session_read(const char *id)
+{
+	bool		pushed;
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	Jsonb	   *result;
+
+	values[0] = CStringGetTextDatum(id);
+	pushed = session_spi_connect();
+	session_exec(session_plan(&plan_read,
+							  "SELECT s.data FROM pg_dash.session_state s WHERE s.id = $1",
+							  1, types),
+				 values, NULL, false);
+	result = session_result_jsonb(1, cxt);
+	session_spi_finish(pushed);
+	return result;
+}
+
+/* Changes a session's state in one statement; false when the session does not exist. */
+bool
+session_write(const char *id, SessionWriteOp op, const char *key,
+			  Jsonb *value, Jsonb **state, Jsonb **changes)
+{
+	bool		pushed;
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			types[3] = {TEXTOID, TEXTOID, JSONBOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	SPIPlanPtr	plan;
+	bool		found;
+
+	values[0] = CStringGetTextDatum(id);
+	values[1] = key ? CStringGetTextDatum(key) : (Datum) 0;
+	values[2] = value ? JsonbPGetDatum(value) : (Datum) 0;
+
+	pushed = session_spi_connect();
+	switch (op)
+	{
+		case SESSION_WRITE_SET:
+			plan = session_plan(&plan_set,
+								"UPDATE pg_dash.session_state s "
+								"SET data = s.data || pg_catalog.jsonb_build_object($2::text, $3::jsonb) "
+								"WHERE s.id = $1 "
+								"RETURNING s.data, pg_catalog.jsonb_build_object($2::text, $3::jsonb)",
+								3, types);
+			break;
+		case SESSION_WRITE_DELETE:
+			plan = session_plan(&plan_delete,
+								"UPDATE pg_dash.session_state s "
+								"SET data = s.data - $2::text "
+								"WHERE s.id = $1 "
+								"RETURNING s.data, pg_catalog.jsonb_build_object($2::text, NULL::jsonb)",
+								2, types);
+			break;
+		case SESSION_WRITE_MERGE:
+			types[1] = JSONBOID;
+			values[1] = values[2];
+			plan = session_plan(&plan_merge,
+								"UPDATE pg_dash.session_state s "
+								"SET data = pg_dash.jsonb_merge_patch(s.data, $2) "
+								"WHERE s.id = $1 "
+								"RETURNING s.data, "
+								"  (SELECT pg_catalog.jsonb_object_agg(k, s.data -> k) "
+								"   FROM pg_catalog.jsonb_object_keys($2) AS k)",
+								2, types);
+			break;
+		case SESSION_WRITE_CLEAR:
+			plan = session_plan(&plan_clear,
+								"WITH old AS (SELECT o.id, o.data FROM pg_dash.session_state o "
+								"             WHERE o.id = $1 FOR UPDATE) "
+								"UPDATE pg_dash.session_state s SET data = '{}' "
+								"FROM old WHERE s.id = old.id "
+								"RETURNING s.data, "
+								"  (SELECT pg_catalog.jsonb_object_agg(k, NULL::jsonb) "
+								"   FROM pg_catalog.jsonb_object_keys(old.data) AS k)",
+								1, types);
+			break;
+		default:
+			elog(ERROR, "unknown session write %d", (int) op);
+			plan = NULL;		/* keep the compiler quiet */
+	}
+	session_exec(plan, values, nulls, false);
+	found = SPI_processed == 1;
+	*state = session_result_jsonb(1, cxt);
+	*changes = session_result_jsonb(2, cxt);
+	session_spi_finish(pushed);
+
+	if (found && strcmp(id, state_cache.id) == 0)
+		state_cache.lxid = InvalidLocalTransactionId;
+	return found;
+}
+
+/* Gives a session a new token, same data; false when the session does not exist. */
+bool
+session_rotate(Session *session, HttpRequest *req, StringInfo headers, Jsonb **state)
+{
+	bool		pushed;
+	MemoryContext cxt = CurrentMemoryContext;
+	char		token[SESSION_TOKEN_LEN + 1];
+	char		new_id[65];
+	Oid			types[3] = {TEXTOID, TEXTOID, INT4OID};
+	Datum		values[3];
+	bool		found;
+
+	session_new_token(token, new_id);
+	values[0] = CStringGetTextDatum(session->id);
+	values[1] = CStringGetTextDatum(new_id);
+	values[2] = Int32GetDatum(session_ttl);
+
+	pushed = session_spi_connect();
+	session_exec(session_plan(&plan_rotate,
+							  "UPDATE pg_dash.session_state "
+							  "SET id = $2, last_seen = pg_catalog.now(), "
+							  "    expires_at = pg_catalog.now() + $3 * interval '1 second' "
+							  "WHERE id = $1 RETURNING data",
+							  3, types),
+				 values, NULL, false);
+	found = SPI_processed == 1;
+	*state = session_result_jsonb(1, cxt);
+	session_spi_finish(pushed);
+
+	if (found)
+	{
+		memcpy(session->id, new_id, sizeof(new_id));
+		session_append_cookie(headers, req, token);
+	}
+	return found;
+}
+
+/* A jsonb value as JSON text, in the current memory context. */
+char *
+session_jsonb_text(Jsonb *value)
+{
+	return JsonbToCString(NULL, &value->root, VARSIZE(value));
+}
+
+/*
+ * Announces changed keys to every worker: "<session id> <changes>", or
+ * {"*":true} when the changes are too large for a notification.  Sent when
+ * the transaction commits, dropped when it aborts.
+ */
+void
+session_notify(const char *id, Jsonb *changes)
+{
+	char	   *text;
+
+	if (changes == NULL)
+		return;
+	text = session_jsonb_text(changes);
+	if (strlen(text) > SESSION_NOTIFY_MAX_CHANGES)
+		text = "{\"*\":true}";
+	Async_Notify(SESSION_STATE_CHANNEL, psprintf("%s %s", id, text));
+}
+
+/* The session bound to this transaction; a clear error outside a request. */
+static const char *
+session_require_bound(const char *function)
+{
+	if (session_current_id == NULL || session_current_id[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s can only be used while pg_dash serves a request", function),
+				 errdetail("No browser session is bound to the current transaction."),
+				 errhint("Call it from a named query, page or action served by pg_dash. "
+						 "To try it by hand, a superuser can run SET LOCAL pg_dash.session_id = '<id>' in a transaction.")));
+	return session_current_id;
+}
+
+/* The bound session's whole state, read once per transaction. */
+static Jsonb *
+session_cached_state(const char *id)
+{
+	Jsonb	   *data;
+
+	if (state_cache.lxid == MyProc->lxid &&
+		state_cache.subid == GetCurrentSubTransactionId() &&
+		strcmp(state_cache.id, id) == 0)
+		return state_cache.data;
+
+	data = session_read(id);
+	if (data == NULL)
+		data = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	state_cache.data = MemoryContextAlloc(TopTransactionContext, VARSIZE(data));
+	memcpy(state_cache.data, data, VARSIZE(data));
+	strlcpy(state_cache.id, id, sizeof(state_cache.id));
+	state_cache.lxid = MyProc->lxid;
+	state_cache.subid = GetCurrentSubTransactionId();
+	return state_cache.data;
+}
+
+/* SQL pg_dash.state(): the whole state of the request's session. */
+Datum
+pg_dash_state(PG_FUNCTION_ARGS)
+{
+	const char *id = session_require_bound("pg_dash.state()");
+	Jsonb	   *data = session_cached_state(id);
+	Jsonb	   *copy = palloc(VARSIZE(data));
+
+	memcpy(copy, data, VARSIZE(data));
+	PG_RETURN_JSONB_P(copy);
+}
+
+/* SQL pg_dash.state(key): one value of the request's session state, NULL when unset. */
+Datum
+pg_dash_state_key(PG_FUNCTION_ARGS)
+{
+	const char *id = session_require_bound("pg_dash.state(key)");
+	text	   *key = PG_GETARG_TEXT_PP(0);
+	Jsonb	   *data = session_cached_state(id);
+	JsonbValue	v;
+
+	if (!JB_ROOT_IS_OBJECT(data) ||
+		getKeyJsonValueFromContainer(&data->root, VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), &v) == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(&v));
+}
+
+/*
+ * SQL pg_dash.set_state(key, value): sets one key of the request's session
+ * state (a NULL value removes it), announces the change and returns the new
+ * state.  Refused when the state would exceed pg_dash.session_max_bytes.
+ */
+Datum
+pg_dash_set_state(PG_FUNCTION_ARGS)
+{
+	bool		pushed;
+	const char *id = session_require_bound("pg_dash.set_state()");
+	Oid			types[4] = {TEXTOID, TEXTOID, JSONBOID, INT4OID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	MemoryContext cxt = CurrentMemoryContext;
+	Jsonb	   *state;
+	Jsonb	   *changes;
+	size_t		bytes;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("session state key must not be null")));
+	values[0] = CStringGetTextDatum(id);
+	values[1] = PG_GETARG_DATUM(0);
+	values[2] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	nulls[2] = PG_ARGISNULL(1) ? 'n' : ' ';
+	values[3] = Int32GetDatum(session_ttl);
+
+	pushed = session_spi_connect();
+	session_exec(session_plan(&plan_upsert,
+							  "INSERT INTO pg_dash.session_state AS s (id, data, expires_at) "
+							  "VALUES ($1, CASE WHEN $3 IS NULL THEN '{}'::jsonb "
+							  "                 ELSE pg_catalog.jsonb_build_object($2, $3) END, "
+							  "        pg_catalog.now() + $4 * interval '1 second') "
+							  "ON CONFLICT (id) DO UPDATE "
+							  "SET data = CASE WHEN $3 IS NULL THEN s.data - $2 "
+							  "                ELSE s.data || pg_catalog.jsonb_build_object($2, $3) END "
+							  "RETURNING s.data, pg_catalog.jsonb_build_object($2, $3)",
+							  4, types),
+				 values, nulls, false);
+	state = session_result_jsonb(1, cxt);
+	changes = session_result_jsonb(2, cxt);
+	session_spi_finish(pushed);
+
+	bytes = strlen(session_jsonb_text(state));
+	if (bytes > (size_t) session_max_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("session state would exceed pg_dash.session_max_bytes"),
+				 errdetail("The state would take %zu bytes; the limit is %d.", bytes, session_max_bytes),
+				 errhint("Keep large data in tables and only keys or choices in the session state.")));
+	session_notify(id, changes);
+
+	/* what this transaction now sees */
+	state_cache.data = MemoryContextAlloc(TopTransactionContext, VARSIZE(state));
+	memcpy(state_cache.data, state, VARSIZE(state));
+	strlcpy(state_cache.id, id, sizeof(state_cache.id));
+	state_cache.lxid = MyProc->lxid;
+	state_cache.subid = GetCurrentSubTransactionId();
+
+	PG_RETURN_JSONB_P(state);
+}
+
+/* True when the extension's session table exists in this database. */
+static bool
+session_table_exists(void)
+{
+	Oid			nsp = get_namespace_oid("pg_dash", true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("session_state", nsp));
+}
+
+/*
+ * Deletes one batch of expired sessions in its own transaction; returns the
+ * number deleted.  Rows locked by requests are skipped, not waited for.
+ */
+static uint64
+session_sweep_batch(void)
+{
+	bool		pushed;
+	uint64		deleted = 0;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (session_table_exists())
+	{
+		pgstat_report_activity(STATE_RUNNING, "pg_dash: deleting expired sessions");
+		pushed = session_spi_connect();
+		session_exec(session_plan(&plan_sweep,
+								  "DELETE FROM pg_dash.session_state "
+								  "WHERE ctid = ANY (ARRAY("
+								  "    SELECT e.ctid FROM pg_dash.session_state e "
+								  "    WHERE e.expires_at <= pg_catalog.now() "
+								  "    LIMIT " CppAsString2(SESSION_SWEEP_BATCH)
+								  "    FOR UPDATE SKIP LOCKED)) "
+								  "AND expires_at <= pg_catalog.now()",
+								  0, NULL),
+					 NULL, NULL, false);
+		deleted = SPI_processed;
+		session_spi_finish(pushed);
+	}
+	CommitTransactionCommand();
+	return deleted;
+}
+
+/* One sweep batch; an error is logged, not raised, and ends the sweep. */
+static uint64
+session_sweep_batch_logged(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile uint64 deleted = 0;
+
+	PG_TRY();
+	{
+		deleted = session_sweep_batch();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("pg_dash worker %d could not delete expired sessions: %s",
+						worker_number, edata->message)));
+		FreeErrorData(edata);
+		deleted = 0;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	return deleted;
+}
+
+/* Deletes expired sessions, a batch per transaction, a bounded number of batches. */
+static void
+session_sweep(void)
+{
+	uint64		total = 0;
+	int			batches;
+
+	for (batches = 0; batches < SESSION_SWEEP_MAX_BATCHES; batches++)
+	{
+		uint64		deleted = session_sweep_batch_logged();
+
+		total += deleted;
+		if (deleted < SESSION_SWEEP_BATCH)
+			break;
+	}
+	pgstat_report_activity(STATE_IDLE, NULL);
+	if (total > 0)
+		ereport(DEBUG1,
+				(errmsg_internal("pg_dash worker %d deleted " UINT64_FORMAT " expired sessions",
+								 worker_number, total)));
+}
+
+/* Once a second: worker 0 sweeps every pg_dash.session_sweep_interval seconds. */
+void
+session_sweep_tick(void)
+{
+	static TimestampTz last_sweep = 0;
+	TimestampTz now;
+
+	if (worker_number != 0)
+		return;
+	now = GetCurrentTimestamp();
+	if (!TimestampDifferenceExceeds(last_sweep, now, session_sweep_interval * 1000))
+		return;
+	/* a streamed response may hold a transaction open between batches */
+	if (IsTransactionOrTransactionBlock())
+		return;
+	last_sweep = now;
+	session_sweep();
+}

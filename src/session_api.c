@@ -1,0 +1,458 @@
+/*
+ * session_api.c
+ *		HTTP endpoints of the session state (docs/api.md, docs/session.md):
+ *
+ *	GET		/api/state				{"state":{...}}
+ *	GET		/api/state/<key>		{"key":"k","value":...}, 404 when unset
+ *	PUT		/api/state/<key>		body: any JSON value
+ *	PATCH	/api/state				body: JSON merge patch (RFC 7386), an object
+ *	DELETE	/api/state/<key>, /api/state
+ *	POST	/api/session/rotate		new token, same data
+ *
+ * Each request runs in its own transaction.  Every write is one statement,
+ * so two tabs of one session writing at once lose nothing; a write that
+ * would make the state larger than pg_dash.session_max_bytes is rolled back
+ * and answered 413.  Requests that change state are refused (403) when they
+ * come from another origin: a cross-site Sec-Fetch-Site, or an Origin whose
+ * host and port differ from the Host header.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "mb/pg_wchar.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+
+#include "http_response.h"
+#include "session.h"
+
+/* The operations of the endpoints. */
+typedef enum StateOp
+{
+	STATE_GET_ALL,
+	STATE_GET_KEY,
+	STATE_PUT_KEY,
+	STATE_PATCH,
+	STATE_DELETE_KEY,
+	STATE_CLEAR,
+	STATE_ROTATE
+} StateOp;
+
+/* Longest key accepted in a path, in bytes. */
+#define STATE_MAX_KEY_LEN 1024
+
+/*
+ * Queues an error in pg_dash's JSON error format (as http_reply_error) with
+ * extra headers, so that a new session's cookie reaches the browser.
+ */
+static void
+session_api_error(Conn *conn, HttpRequest *req, int status, const char *code,
+				  const char *message, const char *detail, const char *hint,
+				  const char *extra_headers)
+{
+	StringInfoData buf;
+	StringInfoData headers;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"error\":{\"status\":%d,\"code\":", status);
+	escape_json(&buf, code);
+	appendStringInfoString(&buf, ",\"message\":");
+	escape_json(&buf, message);
+	if (detail)
+	{
+		appendStringInfoString(&buf, ",\"detail\":");
+		escape_json(&buf, detail);
+	}
+	if (hint)
+	{
+		appendStringInfoString(&buf, ",\"hint\":");
+		escape_json(&buf, hint);
+	}
+	appendStringInfoString(&buf, "}}");
+
+	initStringInfo(&headers);
+	appendStringInfoString(&headers, "Cache-Control: no-store\r\n");
+	if (extra_headers)
+		appendStringInfoString(&headers, extra_headers);
+	http_reply(conn, req, status, "application/json; charset=utf-8", headers.data,
+			   buf.data, buf.len);
+}
+
+/* Answers 405 naming the methods a resource supports. */
+static void
+session_api_method_not_allowed(Conn *conn, HttpRequest *req, const char *allow)
+{
+	char		header[128];
+
+	snprintf(header, sizeof(header), "Allow: %s\r\n", allow);
+	session_api_error(conn, req, 405, "method_not_allowed",
+					  "method not allowed for this resource", NULL, NULL, header);
+}
+
+/* Length of an authority without a default port (":80" for http, ":443" for https). */
+static size_t
+session_api_authority_len(const char *authority, size_t len, bool https)
+{
+	const char *port = https ? ":443" : ":80";
+	size_t		plen = strlen(port);
+
+	if (len > plen && memcmp(authority + len - plen, port, plen) == 0)
+		return len - plen;
+	return len;
+}
+
+/*
+ * True when a state-changing request may proceed: not marked cross-site by
+ * the browser, and any Origin names the host the request was sent to.
+ * Clients that send no Origin (curl, scripts) are not browsers acting for
+ * another site and pass.
+ */
+static bool
+session_api_same_origin(HttpRequest *req)
+{
+	size_t		site_len;
+	const char *site = http_request_header(req, "Sec-Fetch-Site", &site_len);
+	size_t		origin_len;
+	const char *origin = http_request_header(req, "Origin", &origin_len);
+	size_t		host_len;
+	const char *host;
+	const char *authority;
+	size_t		authority_len;
+	bool		https;
+
+	if (site != NULL && site_len == 10 && pg_strncasecmp(site, "cross-site", 10) == 0)
+		return false;
+	if (origin == NULL)
+		return true;
+	if (origin_len > 7 && pg_strncasecmp(origin, "http://", 7) == 0)
+	{
+		https = false;
+		authority = origin + 7;
+	}
+	else if (origin_len > 8 && pg_strncasecmp(origin, "https://", 8) == 0)
+	{
+		https = true;
+		authority = origin + 8;
+	}
+	else
+		return false;			/* "null", or another scheme */
+	authority_len = origin_len - (authority - origin);
+	if (authority_len > 0 && authority[authority_len - 1] == '/')
+		authority_len--;
+
+	host = http_request_header(req, "Host", &host_len);
+	if (host == NULL)
+		return false;
+	authority_len = session_api_authority_len(authority, authority_len, https);
+	host_len = session_api_authority_len(host, host_len, https);
+	return authority_len == host_len && pg_strncasecmp(authority, host, host_len) == 0;
+}
+
+/*
+ * Parses the request body as jsonb in a subtransaction.  Returns NULL with
+ * *message and *detail set when the body is not JSON; other errors are
+ * raised.
+ */
+static Jsonb *
+session_api_parse_body(HttpRequest *req, const char **message, const char **detail)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	Jsonb	   *volatile result = NULL;
+
+	*detail = NULL;
+	if (req->body_len == 0)
+	{
+		*message = "request body is empty";
+		*detail = "The body must be JSON.";
+		return NULL;
+	}
+	if (strlen(req->body) != req->body_len ||
+		!pg_verifymbstr(req->body, (int) req->body_len, true))
+	{
+		*message = "request body is not valid text";
+		*detail = "The body must be JSON in UTF-8.";
+		return NULL;
+	}
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(req->body)));
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		int			category;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+		if (category != ERRCODE_DATA_EXCEPTION && category != ERRCODE_PROGRAM_LIMIT_EXCEEDED)
+			PG_RE_THROW();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		*message = "request body is not valid JSON";
+		*detail = edata->detail ? psprintf("%s %s", edata->message, edata->detail) : edata->message;
+		result = NULL;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/* Queues {"state":...} with the session's headers. */
+static void
+session_api_reply(Conn *conn, HttpRequest *req, StringInfo headers, const char *body)
+{
+	appendStringInfoString(headers, "Cache-Control: no-store\r\n");
+	http_reply(conn, req, 200, "application/json; charset=utf-8", headers->data,
+			   body, strlen(body));
+}
+
+/* Wraps a state's JSON text as {"state":...}. */
+static char *
+session_api_state_body(const char *state_text)
+{
+	return psprintf("{\"state\":%s}", state_text);
+}
+
+/*
+ * Serves one state request in its own transaction.  body is the parsed
+ * request body for PUT and PATCH.
+ */
+static void
+session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	StringInfoData headers;
+	Session    *session;
+	Jsonb	   *body = NULL;
+	Jsonb	   *state = NULL;
+	Jsonb	   *changes = NULL;
+	char	   *state_text = NULL;
+	char	   *reply = NULL;
+	int			status = 200;
+	const char *code = NULL;
+	const char *message = NULL;
+	const char *detail = NULL;
+	const char *hint = NULL;
+	bool		commit = true;
+
+	initStringInfo(&headers);
+	pgstat_report_activity(STATE_RUNNING, psprintf("pg_dash: %s %s", req->method, req->path));
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	if (op == STATE_PUT_KEY || op == STATE_PATCH)
+	{
+		body = session_api_parse_body(req, &message, &detail);
+		if (body == NULL)
+		{
+			status = 400;
+			code = "invalid_json";
+			hint = op == STATE_PATCH
+				? "Send a JSON object: a merge patch (RFC 7386) whose null values remove keys."
+				: "Send any JSON value, e.g. \"North\", 42, [1,2] or {\"a\":1}.";
+		}
+		else if (op == STATE_PATCH && !JB_ROOT_IS_OBJECT(body))
+		{
+			status = 400;
+			code = "bad_request";
+			message = "a state patch must be a JSON object";
+			detail = "The session state is an object; the patch names the keys it changes.";
+			hint = "Send e.g. {\"region\":\"North\",\"old_key\":null}.";
+		}
+	}
+
+	if (status == 200)
+	{
+		session = session_resolve(req, &headers);
+		switch (op)
+		{
+			case STATE_GET_ALL:
+			case STATE_GET_KEY:
+				state = session_read(session->id);
+				break;
+			case STATE_ROTATE:
+				if (session->is_new || !session_rotate(session, req, &headers, &state))
+					state = session_read(session->id);
+				break;
+			default:
+				{
+					SessionWriteOp wop;
+
+					wop = op == STATE_PUT_KEY ? SESSION_WRITE_SET :
+						op == STATE_PATCH ? SESSION_WRITE_MERGE :
+						op == STATE_DELETE_KEY ? SESSION_WRITE_DELETE : SESSION_WRITE_CLEAR;
+					if (!session_write(session->id, wop, key, body, &state, &changes))
+					{
+						/* rotated or swept since it was resolved: start afresh */
+						resetStringInfo(&headers);
+						session = session_create(req, &headers);
+						if (!session_write(session->id, wop, key, body, &state, &changes))
+							elog(ERROR, "pg_dash session vanished while being written");
+					}
+				}
+				break;
+		}
+		if (state == NULL)
+			state = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+		state_text = session_jsonb_text(state);
+
+		if ((op == STATE_PUT_KEY || op == STATE_PATCH) &&
+			strlen(state_text) > (size_t) session_max_bytes)
+		{
+			status = 413;
+			code = "state_too_large";
+			message = "session state would exceed pg_dash.session_max_bytes";
+			detail = psprintf("The state would take %zu bytes; the limit is %d. Nothing was stored.",
+							  strlen(state_text), session_max_bytes);
+			hint = "Keep large data in tables and only keys or choices in the session state.";
+		}
+		else if (op == STATE_GET_KEY)
+		{
+			JsonbValue	v;
+
+			if (!JB_ROOT_IS_OBJECT(state) ||
+				getKeyJsonValueFromContainer(&state->root, key, strlen(key), &v) == NULL)
+			{
+				status = 404;
+				code = "not_found";
+				message = psprintf("session state has no key \"%s\"", key);
+			}
+			else
+			{
+				StringInfoData buf;
+
+				initStringInfo(&buf);
+				appendStringInfoString(&buf, "{\"key\":");
+				escape_json(&buf, key);
+				appendStringInfoString(&buf, ",\"value\":");
+				appendStringInfoString(&buf, session_jsonb_text(JsonbValueToJsonb(&v)));
+				appendStringInfoChar(&buf, '}');
+				reply = buf.data;
+			}
+		}
+		else
+		{
+			session_notify(session->id, changes);
+			reply = session_api_state_body(state_text);
+		}
+	}
+
+	/* failed writes store nothing; a 404 still keeps a new session */
+	commit = status == 200 || status == 404;
+	PopActiveSnapshot();
+	if (commit)
+		CommitTransactionCommand();
+	else
+		AbortCurrentTransaction();
+	MemoryContextSwitchTo(cxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	if (status == 200)
+		session_api_reply(conn, req, &headers, reply);
+	else
+		session_api_error(conn, req, status, code, message, detail, hint,
+						  commit ? headers.data : NULL);
+}
+
+/*
+ * Handles /api/state, /api/state/<key> and /api/session/rotate; false when
+ * the path is not one of them.
+ */
+bool
+session_api_dispatch(Conn *conn, HttpRequest *req)
+{
+	const char *path = req->path;
+	bool		read = http_method_is(req, "GET") || http_method_is(req, "HEAD");
+	const char *key = NULL;
+	StateOp		op;
+
+	if (strcmp(path, "/api/state") == 0)
+	{
+		if (read)
+			op = STATE_GET_ALL;
+		else if (http_method_is(req, "PATCH"))
+			op = STATE_PATCH;
+		else if (http_method_is(req, "DELETE"))
+			op = STATE_CLEAR;
+		else
+		{
+			session_api_method_not_allowed(conn, req, "GET, HEAD, PATCH, DELETE");
+			return true;
+		}
+	}
+	else if (strncmp(path, "/api/state/", 11) == 0)
+	{
+		key = path + 11;
+		if (read)
+			op = STATE_GET_KEY;
+		else if (http_method_is(req, "PUT"))
+			op = STATE_PUT_KEY;
+		else if (http_method_is(req, "DELETE"))
+			op = STATE_DELETE_KEY;
+		else
+		{
+			session_api_method_not_allowed(conn, req, "GET, HEAD, PUT, DELETE");
+			return true;
+		}
+		if (key[0] == '\0' || strlen(key) > STATE_MAX_KEY_LEN ||
+			!pg_verifymbstr(key, (int) strlen(key), true))
+		{
+			session_api_error(conn, req, 400, "bad_request", "invalid session state key",
+							  psprintf("A key is 1 to %d bytes of text.", STATE_MAX_KEY_LEN),
+							  "Percent-encode the key in the path, e.g. /api/state/my%20key.",
+							  NULL);
+			return true;
+		}
+	}
+	else if (strcmp(path, "/api/session/rotate") == 0)
+	{
+		if (!http_method_is(req, "POST"))
+		{
+			session_api_method_not_allowed(conn, req, "POST");
+			return true;
+		}
+		op = STATE_ROTATE;
+	}
+	else
+		return false;
+
+	if (!read && !session_api_same_origin(req))
+	{
+		session_api_error(conn, req, 403, "forbidden",
+						  "cross-origin request refused",
+						  "Requests that change session state must come from pages of this server.",
+						  "Open the dashboard from this server's own address.",
+						  NULL);
+		return true;
+	}
+	if (op == STATE_PUT_KEY && req->body_len > (size_t) session_max_bytes)
+	{
+		session_api_error(conn, req, 413, "state_too_large",
+						  "session state would exceed pg_dash.session_max_bytes",
+						  psprintf("The value alone takes %zu bytes; the limit is %d. Nothing was stored.",
+								   req->body_len, session_max_bytes),
+						  "Keep large data in tables and only keys or choices in the session state.",
+						  NULL);
+		return true;
+	}
+
+	session_api_run(conn, req, op, key);
+	return true;
+}

@@ -1,0 +1,264 @@
+# Named queries over HTTP: formats, types, errors, limits, safety, streaming,
+# caching and metrics.
+use strict;
+use warnings;
+
+use IO::Socket::INET;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use lib 't';
+use PgDashTest;
+
+my $setup = <<'SQL';
+CREATE ROLE dash_reader;
+CREATE TABLE items (id int PRIMARY KEY, kind text, price numeric, f float8, ok bool,
+                    doc jsonb, raw json, ts timestamptz, d date, tags text[], owner text);
+INSERT INTO items VALUES
+  (1, 'a', 12345678901234567890.123456789, 1.5, true, '{"x": [1, 2]}', '{"y":null}',
+   '2026-01-02 03:04:05.678+00', '2026-01-02', '{red,"blue green"}', 'alice'),
+  (2, 'a', 0.5, 'NaN', false, NULL, NULL, NULL, NULL, '{}', 'bob'),
+  (3, 'b', -1, 'Infinity', NULL, '"s"', '[]', '2026-06-01 00:00:00+00', '2026-06-01', NULL, 'alice'),
+  (4, 'b', 2, '-Infinity', true, '3', '3', NULL, NULL, '{"a,b","c\"d"}', 'bob');
+CREATE TABLE secrets (id int, secret text);
+INSERT INTO secrets VALUES (1, 'hidden');
+GRANT SELECT ON items TO dash_reader;
+ALTER TABLE items ENABLE ROW LEVEL SECURITY;
+CREATE POLICY only_alice ON items FOR SELECT TO dash_reader USING (owner = 'alice' OR kind = 'a');
+SELECT pg_dash.define_query('items', 'SELECT id, kind, price, f, ok, doc, raw, ts, d, tags FROM items WHERE kind = :kind ORDER BY id');
+SELECT pg_dash.define_query('all_items', 'SELECT id, owner FROM items ORDER BY id');
+SELECT pg_dash.define_query('echo', 'SELECT :v::text AS v, :n::int AS n');
+SELECT pg_dash.define_query('secret', 'SELECT secret FROM secrets');
+SELECT pg_dash.define_query('slow', 'SELECT pg_sleep(:s::float8) AS slept');
+SELECT pg_dash.define_query('series', 'SELECT g AS i, md5(g::text) AS h FROM generate_series(1, :n::int) g');
+SELECT pg_dash.define_query('cached', 'SELECT count(*) AS n, clock_timestamp() AS at FROM items', cache_ttl => 2, refresh_on => ARRAY['items_changed']);
+SQL
+
+my ($node, $port) = start_node('query', workers => 1, setup => $setup,
+	conf => "pg_dash.role = 'dash_reader'\npg_dash.statement_timeout = '1s'");
+
+sub get_json
+{
+	my ($path, %o) = @_;
+	my $r = http($port, $o{method} // 'GET', $path, %o);
+	$r->{json} = eval { json_decode($r->{body}) };
+	return $r;
+}
+
+# JSON, types
+my $r = get_json('/api/query/items?kind=a');
+is($r->{status}, 200, 'named query answers 200');
+like($r->{headers}{'content-type'}, qr{^application/json}, 'JSON content type');
+my $j = $r->{json};
+is_deeply([ map { $_->{name} } @{ $j->{columns} } ],
+	[qw(id kind price f ok doc raw ts d tags)], 'columns named in order');
+is($j->{columns}[2]{type}, 'numeric', 'column types reported');
+is($j->{row_count}, 2, 'row_count');
+ok(!$j->{truncated}, 'not truncated');
+like($r->{body}, qr/\[1,"a",12345678901234567890\.123456789,1\.5,true,\{"x": \[1, 2\]\},\{"y":null\},"2026-01-02T03:04:05\.678\+00:00","2026-01-02",\["red","blue green"\]\]/,
+	'numbers, numeric precision, booleans, json, jsonb, ISO 8601 times, arrays');
+like($r->{body}, qr/\[2,"a",0\.5,"NaN",false,null,null,null,null,\[\]\]/, 'NaN as a string, NULL as null');
+$r = get_json('/api/query/items?kind=b');
+is_deeply($r->{json}{rows}, [], 'row-level security hides rows of other owners')
+  if 0;
+is(scalar @{ $r->{json}{rows} }, 1, 'row-level security applies to pg_dash.role');
+like($r->{body}, qr/"Infinity"/, 'Infinity as a string');
+$r = get_json('/api/query/all_items');
+is_deeply([ map { $_->[0] } @{ $r->{json}{rows} } ], [ 1, 2, 3 ], 'RLS policy limits rows');
+
+# shapes and formats
+$r = get_json('/api/query/items?kind=a&shape=objects');
+is($r->{json}{rows}[0]{kind}, 'a', 'shape=objects gives objects');
+$r = http($port, 'GET', '/api/query/items?kind=b&format=csv');
+is($r->{status}, 200, 'CSV answered');
+like($r->{headers}{'content-type'}, qr{^text/csv}, 'CSV content type');
+like($r->{headers}{'content-disposition'}, qr/attachment; filename="items\.csv"/, 'CSV is a download');
+is($r->{body}, "id,kind,price,f,ok,doc,raw,ts,d,tags\r\n3,b,-1,Infinity,,\"\"\"s\"\"\",[],2026-06-01T00:00:00+00:00,2026-06-01,\r\n",
+	'CSV rows quoted per RFC 4180, NULL empty');
+$r = http($port, 'GET', '/api/query/items?kind=a', headers => ['Accept: text/csv']);
+like($r->{headers}{'content-type'}, qr{^text/csv}, 'format chosen by the Accept header');
+$r = http($port, 'GET', '/api/query/items?kind=a&format=ndjson');
+my @lines = split /\n/, $r->{body};
+is(scalar @lines, 2, 'NDJSON has a line per row');
+is(json_decode($lines[1])->{id}, 2, 'NDJSON lines are objects');
+$r = get_json('/api/query/items?kind=a&format=xml');
+is($r->{status}, 400, 'unknown format is 400');
+
+# POST with a JSON body, paging, ordering, count
+$r = get_json('/api/query/echo', method => 'POST', body => '{"v": "hi", "n": 7}',
+	headers => ['Content-Type: application/json']);
+is_deeply($r->{json}{rows}, [ [ 'hi', 7 ] ], 'POST body parameters');
+$r = get_json('/api/query/series?n=10&limit=3&offset=2&order=i.desc&count=exact');
+is_deeply([ map { $_->[0] } @{ $r->{json}{rows} } ], [ 8, 7, 6 ], 'limit, offset and order');
+is($r->{json}{total}, 10, 'exact total count');
+$r = get_json('/api/query/series?n=3&order=nope');
+is($r->{status}, 400, 'ordering by a non-column is 400');
+
+# parameter errors name the parameter
+$r = get_json('/api/query/items');
+is($r->{status}, 400, 'missing parameter is 400');
+like($r->{json}{error}{message}, qr/missing parameter "kind"/, 'missing parameter named');
+$r = get_json('/api/query/items?kind=a&color=red');
+is($r->{status}, 400, 'unknown parameter is 400');
+like($r->{json}{error}{message}, qr/unknown parameter "color"/, 'unknown parameter named');
+$r = get_json('/api/query/echo?v=x&n=seven');
+is($r->{status}, 400, 'unconvertible parameter is 400');
+like($r->{json}{error}{message}, qr/invalid value for parameter "n"/, 'unconvertible parameter named');
+like($r->{json}{error}{detail}, qr/integer/, 'the reason names the type');
+$r = get_json('/api/query/items?kind=%zz');
+is($r->{status}, 400, 'malformed query string is 400');
+$r = get_json('/api/query/echo', method => 'POST', body => 'not json');
+is($r->{status}, 400, 'non-JSON body is 400');
+
+# SQL injection comes back as data and changes nothing
+my $evil = "'; DROP TABLE items; --";
+(my $enc = $evil) =~ s/([^A-Za-z0-9])/sprintf('%%%02X', ord $1)/ge;
+$r = get_json("/api/query/echo?v=$enc&n=1");
+is($r->{json}{rows}[0][0], $evil, 'injection attempt returned as data');
+$r = get_json("/api/query/items?kind=$enc");
+is($r->{json}{row_count}, 0, 'injection attempt as a filter matches nothing');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM items'), '4', 'table intact');
+
+# errors map to statuses with SQLSTATE
+$r = get_json('/api/query/nope');
+is($r->{status}, 404, 'unknown query is 404');
+is($r->{json}{error}{code}, '42704', 'unknown query has its SQLSTATE');
+$r = get_json('/api/query/secret');
+is($r->{status}, 403, 'insufficient privilege is 403');
+is($r->{json}{error}{code}, '42501', 'with SQLSTATE 42501');
+$r = get_json('/api/query/slow?s=3');
+is($r->{status}, 504, 'statement timeout is 504');
+is($r->{json}{error}{code}, '57014', 'with SQLSTATE 57014');
+$r = get_json('/api/query/slow?s=0');
+is($r->{status}, 200, 'the next request works after a timeout');
+
+# max_rows cuts and says so
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.max_rows = 5");
+$node->reload;
+ok(wait_until(sub { get_json('/api/query/series?n=20')->{json}{truncated} }, 10), 'max_rows truncates');
+$r = get_json('/api/query/series?n=20');
+is($r->{json}{row_count}, 5, 'truncated to max_rows');
+is($r->{headers}{'x-pg-dash-truncated'}, 'true', 'truncation also in a header');
+$r = get_json('/api/query/series?n=5');
+ok(!$r->{json}{truncated}, 'exactly max_rows is not truncated');
+$node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.max_rows");
+$node->reload;
+wait_until(sub { !get_json('/api/query/series?n=20')->{json}{truncated} }, 10);
+
+# ETag and 304
+$r = http($port, 'GET', '/api/query/items?kind=a');
+my $etag = $r->{headers}{etag};
+ok($etag, 'results carry an ETag');
+$r = http($port, 'GET', '/api/query/items?kind=a', headers => ["If-None-Match: $etag"]);
+is($r->{status}, 304, 'If-None-Match answers 304');
+
+# cache: hit, invalidation by NOTIFY, TTL expiry
+get_json('/api/query/cached');    # first call makes the worker LISTEN
+sleep 0.3;
+my $first = get_json('/api/query/cached');
+my $second = get_json('/api/query/cached');
+is($second->{headers}{'x-pg-dash-cache'}, 'hit', 'second call served from the cache');
+is($second->{json}{rows}[0][1], $first->{json}{rows}[0][1], 'cached result is the same');
+like($first->{headers}{'cache-control'}, qr/max-age=2/, 'Cache-Control follows the TTL');
+$r = http($port, 'GET', '/api/query/cached', headers => ["If-None-Match: $second->{headers}{etag}"]);
+is($r->{status}, 304, 'cached result answers 304 too');
+$node->safe_psql('postgres', "INSERT INTO items VALUES (5, 'a', 1, 1, true, NULL, NULL, NULL, NULL, NULL, 'alice'); NOTIFY items_changed");
+ok(wait_until(sub { get_json('/api/query/cached')->{json}{rows}[0][0] == 4 }, 3),
+	'NOTIFY on a refresh_on channel invalidates the cache');
+$first = get_json('/api/query/cached');
+sleep 2.2;
+$second = get_json('/api/query/cached');
+isnt($second->{json}{rows}[0][1], $first->{json}{rows}[0][1], 'TTL expiry refreshes the result');
+
+# streaming a million rows: every row once, flat memory, others served while
+# it is sent (the query itself, materialized at commit, runs under the
+# statement timeout: raise it for this)
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.statement_timeout = '60s'");
+$node->reload;
+wait_until(sub { get_json('/api/query/slow?s=1.2')->{status} == 200 }, 10);
+my $pid = worker_pids($node)->{0};
+my $rss = sub { open my $f, '<', "/proc/$pid/status" or return 0; my ($kb) = join('', <$f>) =~ /VmRSS:\s+(\d+)/; return $kb };
+my $rss_before = $rss->();
+my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp') or die;
+print $sock "GET /api/query/series?n=1000000&format=csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+my $buf = '';
+sysread($sock, $buf, 65536, length $buf) for 1 .. 3;
+my $t0 = time;
+my $h = http($port, 'GET', '/healthz', timeout => 5);
+is($h->{status}, 200, 'another client is answered during a large download');
+cmp_ok(time - $t0, '<', 2, 'and promptly');
+my $peak = $rss->();
+while (1)
+{
+	my $n = sysread($sock, $buf, 1 << 20, length $buf);
+	last unless $n;
+	my $now = $rss->();
+	$peak = $now if $now > $peak;
+}
+close $sock;
+my ($head, $body) = split /\r\n\r\n/, $buf, 2;
+like($head, qr/Transfer-Encoding: chunked/i, 'large result streamed with chunked encoding');
+# decode the chunked body
+my $data = '';
+while ($body =~ /\G([0-9a-f]+)\r\n/gc)
+{
+	my $len = hex $1;
+	last if $len == 0;
+	$data .= substr($body, pos($body), $len);
+	pos($body) += $len + 2;
+}
+my @rows = split /\r\n/, $data;
+shift @rows;
+is(scalar @rows, 1_000_000, 'every row streamed');
+my %seen;
+my $dupes = grep { $seen{ (split /,/)[0] }++ } @rows;
+is($dupes, 0, 'each row exactly once');
+is((split /,/, $rows[-1])[0], 1000000, 'last row present');
+cmp_ok($peak - $rss_before, '<', 64 * 1024, "worker RSS grew by less than 64 MB (before $rss_before kB, peak $peak kB)");
+
+# free SQL: off by default, then on
+$r = get_json('/api/sql', method => 'POST', body => '{"sql":"SELECT 1 AS one"}');
+is($r->{status}, 403, 'free SQL off by default');
+like($r->{json}{error}{hint}, qr/pg_dash\.allow_sql/, 'hint names the setting');
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.allow_sql = on");
+$node->reload;
+ok(wait_until(sub { get_json('/api/sql', method => 'POST', body => '{"sql":"SELECT 1 AS one"}')->{status} == 200 }, 10),
+	'free SQL on');
+$r = get_json('/api/sql', method => 'POST', body => '{"sql":"DELETE FROM items"}');
+is($r->{status}, 400, 'free SQL refuses writes');
+$r = get_json('/api/sql', method => 'POST', body => '{"sql":"SELECT * FROM secrets"}');
+is($r->{status}, 403, 'free SQL runs as pg_dash.role');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM items'), '5', 'nothing deleted');
+
+# role checks: unset, missing, superuser
+for my $case ([ "''", 'not set' ], [ "'no_such_role'", 'does not exist' ], [ "'postgres'", 'superuser' ])
+{
+	$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.role = $case->[0]");
+	$node->reload;
+	ok(wait_until(sub { get_json('/api/query/items?kind=a')->{status} == 503 }, 10),
+		"503 when pg_dash.role is $case->[1]");
+	like(get_json('/api/query/items?kind=a')->{json}{error}{hint}, qr/pg_dash\.role/, 'hint says what to set');
+}
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.role = 'dash_reader'");
+$node->reload;
+wait_until(sub { get_json('/api/query/items?kind=a')->{status} == 200 }, 10);
+
+# the list of queries, stats and metrics
+$r = get_json('/api/queries');
+my ($items) = grep { $_->{name} eq 'items' } @{ $r->{json}{queries} };
+is_deeply($items->{params}, [ { name => 'kind', type => 'text' } ], '/api/queries lists parameters');
+is(scalar @{ $items->{columns} }, 10, '/api/queries lists columns');
+my $stats = $node->safe_psql('postgres', "SELECT calls > 0, errors > 0 FROM pg_dash.query_stats WHERE name = 'slow'");
+is($stats, 't|t', 'query_stats counts calls and errors');
+is($node->safe_psql('postgres', "SELECT cache_hits > 0 FROM pg_dash.query_stats WHERE name = 'cached'"), 't',
+	'query_stats counts cache hits');
+$r = http($port, 'GET', '/metrics');
+like($r->{body}, qr/^pg_dash_cache_hits_total [1-9]/m, 'cache hits in /metrics');
+like($r->{body}, qr/^pg_dash_errors_total\{class="57"\} [1-9]/m, 'errors by SQLSTATE class in /metrics');
+like($r->{body}, qr/^pg_dash_requests_total\{route="api",status="5xx"\} [1-9]/m, 'API 5xx counted');
+is($node->safe_psql('postgres', "SELECT value > 0 FROM pg_dash.stats WHERE metric = 'pg_dash_bytes_sent_total'"),
+	't', 'the same figures in pg_dash.stats');
+
+is(http($port, 'GET', '/healthz')->{status}, 200, 'worker survived every error');
+$node->stop;
+done_testing();

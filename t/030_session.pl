@@ -1,0 +1,329 @@
+# Session state over HTTP: cookie, round trips, concurrent merge patches,
+# notifications, expiry, rotation, bad cookies and bodies, cross-origin
+# refusal, clean restart and crash.
+use strict;
+use warnings;
+
+use Digest::SHA qw(sha256_hex);
+use IPC::Run;
+use MIME::Base64 qw(encode_base64url decode_base64url);
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(sleep time);
+use lib 't';
+use PgDashTest;
+
+my ($node, $port) = start_node('session',
+	conf => join("\n",
+		'pg_dash.session_sweep_interval = 1',
+		'pg_dash.session_max_bytes = 65536'));
+
+# The token in a response's Set-Cookie, or undef.
+sub token_of
+{
+	my ($r) = @_;
+	my $sc = $r->{headers}{'set-cookie'} // '';
+	return $sc =~ /^pg_dash_session=([A-Za-z0-9_-]+);/ ? $1 : undef;
+}
+
+# The session id (hex SHA-256 of the raw token) the table is keyed by.
+sub session_id { return sha256_hex(decode_base64url(shift)) }
+
+# One request with an optional session cookie and JSON body.
+sub req
+{
+	my ($method, $path, $token, %o) = @_;
+	my @h = @{ $o{headers} // [] };
+	push @h, "Cookie: pg_dash_session=$token" if defined $token;
+	push @h, 'Content-Type: application/json' if defined $o{body};
+	return http($port, $method, $path, headers => \@h, body => $o{body});
+}
+
+sub state_of { my ($r) = @_; return json_decode($r->{body})->{state} }
+
+sub rows_for
+{
+	my ($token) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_dash.session_state WHERE id = '" . session_id($token) . "'");
+}
+
+# --- a first visit gets a cookie with the right attributes
+my $r = req('GET', '/api/state');
+is($r->{status}, 200, 'GET /api/state without a cookie answers 200');
+is_deeply(state_of($r), {}, 'a new session has an empty state');
+my $cookie = $r->{headers}{'set-cookie'} // '';
+like($cookie, qr/^pg_dash_session=[A-Za-z0-9_-]{43}; /, 'cookie carries a 256-bit base64url token');
+like($cookie, qr/; HttpOnly(;|$)/, 'cookie is HttpOnly');
+like($cookie, qr/; SameSite=Lax(;|$)/, 'cookie is SameSite=Lax');
+like($cookie, qr/; Path=\/(;|$)/, 'cookie has Path=/');
+like($cookie, qr/; Max-Age=604800(;|$)/, 'Max-Age is pg_dash.session_ttl (7 days)');
+unlike($cookie, qr/Secure/, 'no Secure over plain HTTP');
+like($r->{headers}{'cache-control'} // '', qr/no-store/, 'state is not cached');
+my $token = token_of($r);
+is(rows_for($token), 1, 'the session row is keyed by the hash of the token');
+is($node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_dash.session_state s WHERE s::text LIKE '%$token%'"),
+	0, 'the token itself is stored nowhere in the table');
+is($node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_dash.sessions s WHERE s::text LIKE '%" . session_id($token) . "%'"),
+	0, 'the sessions view does not show the full id');
+
+$r = req('GET', '/api/state', undef, headers => ['X-Forwarded-Proto: https']);
+like($r->{headers}{'set-cookie'} // '', qr/; Secure(;|$)/, 'Secure behind a TLS-terminating proxy');
+
+# --- state round trip across requests
+$r = req('PUT', '/api/state/region', $token, body => '"North"');
+is($r->{status}, 200, 'PUT a key');
+is_deeply(state_of($r), { region => 'North' }, 'PUT answers the whole state');
+ok(!defined $r->{headers}{'set-cookie'}, 'a known, fresh session gets no new cookie');
+$r = req('GET', '/api/state/region', $token);
+is_deeply(json_decode($r->{body}), { key => 'region', value => 'North' }, 'GET one key');
+$r = req('GET', '/api/state/missing', $token);
+is($r->{status}, 404, 'an unset key is 404');
+is(json_decode($r->{body})->{error}{code}, 'not_found', '404 in the error format');
+$r = req('PATCH', '/api/state', $token, body => '{"n":1,"filters":{"year":2026}}');
+is($r->{status}, 200, 'PATCH a merge patch');
+$r = req('PATCH', '/api/state', $token, body => '{"n":null,"filters":{"month":1}}');
+is_deeply(state_of($r), { region => 'North', filters => { year => 2026, month => 1 } },
+	'merge patch: null removes, objects merge');
+$r = req('PUT', '/api/state/my%20key', $token, body => '[1,2,{"a":null}]');
+is_deeply(state_of($r)->{'my key'}, [ 1, 2, { a => undef } ], 'percent-encoded key, any JSON value');
+$r = req('DELETE', '/api/state/my%20key', $token);
+is_deeply(state_of($r), { region => 'North', filters => { year => 2026, month => 1 } }, 'DELETE one key');
+$r = req('GET', '/api/state', $token);
+is_deeply(state_of($r), { region => 'North', filters => { year => 2026, month => 1 } },
+	'the state persists across requests');
+$r = req('HEAD', '/api/state', $token);
+is($r->{status}, 200, 'HEAD /api/state');
+$r = req('POST', '/api/state', $token, body => '{}');
+is($r->{status}, 405, 'POST /api/state is 405');
+like($r->{headers}{allow} // '', qr/PATCH/, '405 names the allowed methods');
+$r = req('GET', '/api/session/rotate', $token);
+is($r->{status}, 405, 'GET /api/session/rotate is 405');
+
+# --- notifications on pg_dash_state for HTTP and SQL changes
+{
+	my ($in, $out, $err) = ("LISTEN pg_dash_state;\n", '', '');
+	my $psql = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres') ],
+		'<', \$in, '>', \$out, '2>', \$err);
+	my $wait_for = sub {
+		my ($re) = @_;
+		my $deadline = time + 10;
+		while ($out !~ $re && time < $deadline)
+		{
+			$in .= "SELECT 1;\n";
+			$psql->pump_nb;
+			sleep 0.1;
+		}
+		return $out =~ $re;
+	};
+	$wait_for->(qr/^1$/m);
+	my $id = session_id($token);
+	req('PATCH', '/api/state', $token, body => '{"from_http":{"x":1},"region":null}');
+	ok($wait_for->(qr/payload "\Q$id\E \{"region": null, "from_http": \{"x": 1\}\}"/),
+		'HTTP change announced as "<id> {changed keys}"');
+	$node->safe_psql('postgres',
+		"BEGIN; SET LOCAL pg_dash.session_id = '$id'; SELECT pg_dash.set_state('from_sql', '42'); COMMIT;");
+	ok($wait_for->(qr/payload "\Q$id\E \{"from_sql": 42\}"/), 'set_state() change announced');
+	req('PUT', '/api/state/big', $token, body => '"' . ('y' x 8000) . '"');
+	ok($wait_for->(qr/payload "\Q$id\E \{"\*":true\}"/), 'large change announced as {"*":true}');
+	req('DELETE', '/api/state/big', $token);
+	$r = req('GET', '/api/state', $token);
+	is_deeply(state_of($r), { from_http => { x => 1 }, from_sql => 42, filters => { year => 2026, month => 1 } },
+		'the SQL change is visible over HTTP');
+	$in .= "\\q\n";
+	$psql->finish;
+}
+
+# --- DELETE all
+$r = req('DELETE', '/api/state', $token);
+is_deeply(state_of($r), {}, 'DELETE /api/state empties the state');
+
+# --- two tabs of one session patching different keys at once lose nothing
+{
+	my @runs;
+	for my $prefix ('a', 'b')
+	{
+		my @cmd = ('curl', '--http1.1');
+		for my $i (1 .. 200)
+		{
+			push @cmd, '--next' if $i > 1;
+			push @cmd, '-s', '-o', '/dev/null', '-w', '%{http_code}\n', '-X', 'PATCH',
+			  '-H', "Cookie: pg_dash_session=$token", '-H', 'Content-Type: application/json',
+			  '--data-binary', "{\"$prefix$i\":$i}", "http://127.0.0.1:$port/api/state";
+		}
+		my $out = '';
+		push @runs, [ IPC::Run::start(\@cmd, '>', \$out), \$out ];
+	}
+	my @ok;
+	for my $run (@runs)
+	{
+		$run->[0]->finish;
+		push @ok, scalar(() = ${ $run->[1] } =~ /^200$/mg);
+	}
+	is_deeply(\@ok, [ 200, 200 ], 'two clients: 200 PATCHes each answered 200');
+	my $state = state_of(req('GET', '/api/state', $token));
+	is(scalar(keys %$state), 400, 'all 400 keys are in the state');
+	is_deeply($state, { map { my $i = $_; ("a$i" => $i, "b$i" => $i) } 1 .. 200 },
+		'every key has its value');
+	req('DELETE', '/api/state', $token);
+}
+
+# --- other origins may not change state
+$r = req('PATCH', '/api/state', $token, body => '{"evil":1}',
+	headers => ['Origin: http://evil.example']);
+is($r->{status}, 403, 'PATCH from another Origin is 403');
+is(json_decode($r->{body})->{error}{code}, 'forbidden', '403 in the error format');
+$r = req('PATCH', '/api/state', $token, body => '{"evil":1}', headers => ['Sec-Fetch-Site: cross-site']);
+is($r->{status}, 403, 'PATCH marked Sec-Fetch-Site: cross-site is 403');
+$r = req('DELETE', '/api/state', $token, headers => ['Origin: null']);
+is($r->{status}, 403, 'DELETE from Origin: null is 403');
+$r = req('POST', '/api/session/rotate', $token, headers => ["Origin: http://127.0.0.1:" . ($port + 1)]);
+is($r->{status}, 403, 'rotate from another port is 403');
+is_deeply(state_of(req('GET', '/api/state', $token)), {}, 'nothing was written by refused requests');
+$r = req('PATCH', '/api/state', $token, body => '{"ok":1}',
+	headers => [ "Origin: http://127.0.0.1:$port", 'Sec-Fetch-Site: same-origin' ]);
+is($r->{status}, 200, 'PATCH from the same origin is allowed');
+
+# --- bodies that are not JSON: 400; state over session_max_bytes: 413
+for my $case ([ 'PATCH', '/api/state', 'not json' ], [ 'PATCH', '/api/state', '[1,2]' ],
+	[ 'PATCH', '/api/state', '"x"' ], [ 'PUT', '/api/state/k', '{"a":' ],
+	[ 'PUT', '/api/state/k', '' ], [ 'PUT', '/api/state/k', '"\u0000"' ])
+{
+	$r = req($case->[0], $case->[1], $token, body => $case->[2]);
+	is($r->{status}, 400, "$case->[0] with body '$case->[2]' is 400");
+	ok(json_decode($r->{body})->{error}{message}, '400 says why');
+}
+$r = req('PUT', '/api/state/big', $token, body => '"' . ('x' x 70000) . '"');
+is($r->{status}, 413, 'PUT of a value over session_max_bytes is 413');
+$r = req('PUT', '/api/state/a', $token, body => '"' . ('x' x 40000) . '"');
+is($r->{status}, 200, 'PUT of 40 kB fits');
+$r = req('PATCH', '/api/state', $token, body => '{"b":"' . ('x' x 30000) . '","c":1}');
+is($r->{status}, 413, 'PATCH making the state larger than session_max_bytes is 413');
+is(json_decode($r->{body})->{error}{code}, 'state_too_large', '413 in the error format');
+$r = req('GET', '/api/state', $token);
+is_deeply([ sort keys %{ state_of($r) } ], [ 'a', 'ok' ], 'nothing of the refused patch was stored');
+req('DELETE', '/api/state', $token);
+
+# --- forged and malformed cookies get a fresh session, never an error
+my $forged = encode_base64url(join('', map { chr(int(rand(256))) } 1 .. 32));
+for my $case ([ 'unknown token', "pg_dash_session=$forged" ],
+	[ 'malformed token', 'pg_dash_session=!!!not-base64!!!' ],
+	[ 'truncated token', 'pg_dash_session=' . substr($token, 0, 42) ],
+	[ 'overlong token', 'pg_dash_session=' . ('A' x 3000) ],
+	[ 'empty token', 'pg_dash_session=' ],
+	[ 'token with padding', "pg_dash_session=$token=" ])
+{
+	$r = http($port, 'GET', '/api/state', headers => ["Cookie: $case->[1]"]);
+	is($r->{status}, 200, "$case->[0]: 200");
+	my $new = token_of($r);
+	ok(defined $new && $new ne $token && $new ne $forged, "$case->[0]: a fresh cookie");
+	is_deeply(state_of($r), {}, "$case->[0]: an empty state");
+}
+$r = http($port, 'PATCH', '/api/state', headers => ["Cookie: pg_dash_session=$forged"], body => '{"x":1}');
+is($r->{status}, 200, 'a write with an unknown token succeeds');
+ok(token_of($r) && token_of($r) ne $forged, '... in a fresh session with a new cookie');
+is(rows_for($forged), 0, 'the forged token never becomes a session');
+req('PUT', '/api/state/mine', $token, body => 'true');
+$r = http($port, 'GET', '/api/state', headers => ["Cookie: other=1; pg_dash_session=$token; theme=dark"]);
+is_deeply(state_of($r), { mine => JSON::PP::true }, 'the session cookie is found among others');
+ok(!defined $r->{headers}{'set-cookie'}, '... and kept');
+
+# --- a WebSocket handshake with a session cookie (hashed outside any transaction)
+for my $c ("pg_dash_session=$token", 'pg_dash_session=garbage', "pg_dash_session=$forged")
+{
+	$r = raw_request($port,
+		"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		  . "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+		  . "Cookie: $c\r\n\r\n", until => qr/\r\n\r\n/, timeout => 3);
+	like($r, qr{^HTTP/1\.1 101}, 'WebSocket upgrade with a cookie: ' . substr($c, 0, 24));
+}
+is(http($port, 'GET', '/healthz')->{status}, 200, 'workers healthy after WebSocket handshakes');
+
+# --- rotation: new token, same data, the old token stops working
+$r = req('POST', '/api/session/rotate', $token);
+is($r->{status}, 200, 'POST /api/session/rotate');
+my $rotated = token_of($r);
+ok(defined $rotated && $rotated ne $token, 'rotation sets a new cookie');
+is_deeply(state_of($r), { mine => JSON::PP::true }, 'rotation keeps the data');
+$r = req('GET', '/api/state', $rotated);
+is_deeply(state_of($r), { mine => JSON::PP::true }, 'the new token reaches the data');
+ok(!defined $r->{headers}{'set-cookie'}, '... without another cookie');
+$r = req('GET', '/api/state', $token);
+my $after_old = token_of($r);
+ok(defined $after_old && $after_old ne $rotated && $after_old ne $token, 'the old token gets a fresh session');
+is_deeply(state_of($r), {}, '... without the data');
+is(rows_for($token), 0, 'the old id is gone from the table');
+$token = $rotated;
+
+# --- an expired session is replaced, the expiry slides with use, the sweep removes rows
+{
+	my $t = token_of(req('GET', '/api/state'));
+	req('PUT', '/api/state/x', $t, body => '1');
+	$node->safe_psql('postgres',
+		"UPDATE pg_dash.session_state SET expires_at = now() - interval '1 second' WHERE id = '"
+		  . session_id($t) . "'");
+	$r = req('GET', '/api/state', $t);
+	ok(token_of($r) && token_of($r) ne $t, 'an expired token gets a fresh cookie');
+	is_deeply(state_of($r), {}, '... and an empty state');
+}
+$node->append_conf('postgresql.conf', "pg_dash.session_ttl = 2\n");
+$node->reload;
+ok(wait_until(sub { (req('GET', '/api/state')->{headers}{'set-cookie'} // '') =~ /Max-Age=2;/ }),
+	'session_ttl reloaded: Max-Age=2');
+ok(wait_until(sub {
+	my @ages = map { (req('GET', '/api/state')->{headers}{'set-cookie'} // '') =~ /Max-Age=(\d+);/ } 1 .. 6;
+	return !grep { $_ != 2 } @ages;
+}), 'every worker uses the reloaded TTL');
+{
+	my $t = token_of(req('GET', '/api/state'));
+	req('PUT', '/api/state/x', $t, body => '1');
+	my ($alive, $refreshed) = (1, 0);
+	my $start = time;
+	while (time - $start < 4)
+	{
+		sleep 0.4;
+		$r = req('GET', '/api/state', $t);
+		$alive = 0 unless $r->{status} == 200 && (state_of($r)->{x} // 0) == 1;
+		$refreshed++ if (token_of($r) // '') eq $t;
+	}
+	ok($alive, 'a session in use outlives its 2 s TTL');
+	ok($refreshed > 0, 'use refreshes the same cookie');
+	ok(wait_until(sub { rows_for($t) == 0 }, 10), 'the sweep deletes the idle session');
+	$r = req('GET', '/api/state', $t);
+	ok(token_of($r) && token_of($r) ne $t, 'the next request gets a new cookie');
+	is_deeply(state_of($r), {}, '... and an empty state');
+}
+$node->append_conf('postgresql.conf', "pg_dash.session_ttl = 3600\n");
+$node->reload;
+ok(wait_until(sub {
+	my @ages = map { (req('GET', '/api/state')->{headers}{'set-cookie'} // '') =~ /Max-Age=(\d+);/ } 1 .. 6;
+	return !grep { $_ != 3600 } @ages;
+}), 'session_ttl back to an hour');
+
+# --- a clean restart keeps sessions
+$token = token_of(req('GET', '/api/state'));
+req('PUT', '/api/state/keep', $token, body => '"me"');
+$node->restart;
+wait_for_workers($node, $port, 2);
+$r = req('GET', '/api/state', $token);
+is_deeply(state_of($r), { keep => 'me' }, 'clean restart keeps the state');
+ok(!defined $r->{headers}{'set-cookie'}, '... and the cookie');
+
+# --- a crash empties the UNLOGGED table; clients recover with fresh sessions
+$node->stop('immediate');
+$node->start;
+wait_for_workers($node, $port, 2);
+is($node->safe_psql('postgres', 'SELECT count(*) FROM pg_dash.session_state'), 0,
+	'crash recovery empties the sessions');
+$r = req('GET', '/api/state', $token);
+is($r->{status}, 200, 'after a crash the old cookie gets 200');
+ok(token_of($r) && token_of($r) ne $token, '... a fresh cookie');
+is_deeply(state_of($r), {}, '... and an empty state');
+$r = req('PATCH', '/api/state', $token, body => '{"again":1}');
+is($r->{status}, 200, 'a write with the lost cookie works too');
+is_deeply(state_of($r), { again => 1 }, '... in a fresh session');
+
+$node->stop;
+done_testing();
