@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include <ctype.h>
+#include <math.h>
 
 #include <cjson/cJSON.h>
 
@@ -35,6 +36,10 @@
 #include "portability/instr_time.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/float.h"
+#include "utils/timestamp.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -52,6 +57,7 @@
 #include "query_stats.h"
 #include "realtime.h"
 #include "result_writer.h"
+#include "lttb.h"
 #include "sha1.h"
 #include "session.h"
 #include "worker.h"
@@ -70,6 +76,9 @@ typedef struct QueryOptions
 	char	   *order_column;
 	bool		order_desc;
 	char	   *filename;
+	int64		downsample;		/* points wanted, 0: all rows */
+	char	   *x_column;		/* the series to downsample */
+	char	   *y_column;
 	List	   *names;			/* parameter names given (char *) */
 	List	   *values;			/* their text values, NULL for JSON null */
 } QueryOptions;
@@ -234,6 +243,23 @@ query_take_option(QueryOptions *opts, const char *key, const char *value, QueryF
 	}
 	else if (strcmp(key, "filename") == 0)
 		opts->filename = value ? pstrdup(value) : NULL;
+	else if (strcmp(key, "downsample") == 0)
+	{
+		if (value == NULL || !query_parse_count(value, &opts->downsample) ||
+			opts->downsample < 3 || opts->downsample > 1000000)
+			return query_bad_request(f, psprintf("invalid downsample \"%s\"", value ? value : "null"),
+									 "downsample is the number of points wanted, from 3 to 1000000.", NULL);
+	}
+	else if (strcmp(key, "x") == 0 || strcmp(key, "y") == 0)
+	{
+		if (value == NULL || value[0] == '\0')
+			return query_bad_request(f, psprintf("empty %s option", key), NULL,
+									 "Name the result column of the series.");
+		if (key[0] == 'x')
+			opts->x_column = pstrdup(value);
+		else
+			opts->y_column = pstrdup(value);
+	}
 	else if (query_param_name_reserved(key))
 	{
 		return query_bad_request(f, psprintf("option \"%s\" is not supported by this endpoint", key),
@@ -305,6 +331,25 @@ query_json_param_text(const cJSON *item)
 	}
 }
 
+/*
+ * Checks the downsampling options go together; a downsampled series is
+ * ordered by its x column.
+ */
+static bool
+query_check_downsample(QueryOptions *opts, QueryFailure *f)
+{
+	if (opts->downsample == 0 && opts->x_column == NULL && opts->y_column == NULL)
+		return true;
+	if (opts->downsample == 0 || opts->x_column == NULL || opts->y_column == NULL)
+		return query_bad_request(f, "downsample, x and y go together", NULL,
+								 "Use downsample=<points>&x=<column>&y=<column>.");
+	if (opts->format != RESULT_JSON)
+		return query_bad_request(f, "a downsampled series is only available as JSON", NULL, NULL);
+	if (opts->order_column == NULL)
+		opts->order_column = pstrdup(opts->x_column);
+	return true;
+}
+
 /* Default options: JSON rows as arrays, no paging. */
 static void
 query_options_init(QueryOptions *opts)
@@ -372,14 +417,14 @@ query_parse_request(HttpRequest *req, QueryOptions *opts, QueryFailure *f)
 		}
 		cJSON_Delete(body);
 	}
-	return true;
+	return query_check_downsample(opts, f);
 }
 
 /*
  * Checks pg_dash.role; returns its name, or NULL after answering 503.  Runs
  * inside a transaction (it reads the catalog).
  */
-static const char *
+const char *
 query_check_role(QueryFailure *f)
 {
 	Oid			roleid;
@@ -591,6 +636,160 @@ query_fetch_batch(Portal portal, ResultWriter *w, StringInfo out, uint64 max_row
 		return true;
 	}
 	return got < want;
+}
+
+/* The number a value of a series column stands for, or NaN. */
+static double
+query_series_value(Datum d, Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return DatumGetInt16(d);
+		case INT4OID:
+			return DatumGetInt32(d);
+		case INT8OID:
+			return (double) DatumGetInt64(d);
+		case FLOAT4OID:
+			return DatumGetFloat4(d);
+		case FLOAT8OID:
+			return DatumGetFloat8(d);
+		case NUMERICOID:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			return (double) DatumGetTimestamp(d);
+		case DATEOID:
+			return (double) DatumGetDateADT(d) * USECS_PER_DAY;
+		default:
+			return get_float8_nan();
+	}
+}
+
+/* The result column number of a name, or -1. */
+static int
+query_column_index(TupleDesc desc, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Reads a whole series from a portal and writes the Largest-Triangle-
+ * Three-Buckets selection of opts->downsample points as a two-column JSON
+ * result.  Holds 16 bytes per row while it works.  False with *f filled
+ * when x or y are not numeric, date or time columns of the result.
+ */
+static bool
+query_write_downsampled(Portal portal, QueryOptions *opts, StringInfo out,
+						const char *prefix, QueryFailure *f)
+{
+	TupleDesc	desc = portal->tupDesc;
+	int			xi = query_column_index(desc, opts->x_column);
+	int			yi = query_column_index(desc, opts->y_column);
+	Oid			xt;
+	Oid			yt;
+	size_t		cap = 1024;
+	size_t		n = 0;
+	double	   *xs;
+	double	   *ys;
+	size_t	   *picked;
+	size_t		npicked;
+	size_t		i;
+	MemoryContext series = AllocSetContextCreate(CurrentMemoryContext, "pg_dash series",
+												 ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt;
+
+	if (xi < 0 || yi < 0)
+		return query_bad_request(f, psprintf("no column \"%s\" in the result",
+											 xi < 0 ? opts->x_column : opts->y_column),
+								 NULL, "x and y name result columns of the query.");
+	xt = getBaseType(TupleDescAttr(desc, xi)->atttypid);
+	yt = getBaseType(TupleDescAttr(desc, yi)->atttypid);
+	if (isnan(query_series_value(0, xt)) && xt != FLOAT4OID && xt != FLOAT8OID)
+		return query_bad_request(f, psprintf("cannot downsample over column \"%s\" of type %s",
+											 opts->x_column, format_type_be(xt)),
+								 NULL, "x must be a number, date or timestamp; y a number.");
+	if (yt == TIMESTAMPOID || yt == TIMESTAMPTZOID || yt == DATEOID ||
+		(isnan(query_series_value(0, yt)) && yt != FLOAT4OID && yt != FLOAT8OID))
+		return query_bad_request(f, psprintf("cannot downsample column \"%s\" of type %s",
+											 opts->y_column, format_type_be(yt)),
+								 NULL, "y must be a number.");
+
+	oldcxt = MemoryContextSwitchTo(series);
+	xs = palloc(sizeof(double) * cap);
+	ys = palloc(sizeof(double) * cap);
+	for (;;)
+	{
+		uint64		k;
+
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		MemoryContextSwitchTo(series);
+		for (k = 0; k < SPI_processed; k++)
+		{
+			bool		xnull;
+			bool		ynull;
+			Datum		xd = SPI_getbinval(SPI_tuptable->vals[k], desc, xi + 1, &xnull);
+			Datum		yd = SPI_getbinval(SPI_tuptable->vals[k], desc, yi + 1, &ynull);
+
+			if (xnull || ynull)
+				continue;
+			if (n == cap)
+			{
+				cap *= 2;
+				xs = repalloc_huge(xs, sizeof(double) * cap);
+				ys = repalloc_huge(ys, sizeof(double) * cap);
+			}
+			xs[n] = query_series_value(xd, xt);
+			ys[n] = query_series_value(yd, yt);
+			if (!isnan(xs[n]) && !isnan(ys[n]))
+				n++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	picked = palloc_extended(sizeof(size_t) * Max(Min(n, (size_t) opts->downsample), 1), MCXT_ALLOC_HUGE);
+	npicked = lttb_select(xs, ys, n, (size_t) opts->downsample, picked);
+	MemoryContextSwitchTo(oldcxt);
+
+	appendStringInfoChar(out, '{');
+	if (prefix)
+		appendStringInfoString(out, prefix);
+	appendStringInfoString(out, "\"columns\":[{\"name\":");
+	escape_json(out, opts->x_column);
+	appendStringInfoString(out, ",\"type\":");
+	escape_json(out, format_type_be(xt));
+	appendStringInfoString(out, "},{\"name\":");
+	escape_json(out, opts->y_column);
+	appendStringInfoString(out, ",\"type\":\"double precision\"}],\"rows\":[");
+	for (i = 0; i < npicked; i++)
+	{
+		size_t		j = picked[i];
+
+		if (i > 0)
+			appendStringInfoChar(out, ',');
+		appendStringInfoChar(out, '[');
+		if (xt == TIMESTAMPOID || xt == TIMESTAMPTZOID || xt == DATEOID)
+		{
+			char		buf[MAXDATELEN + 1];
+			Oid			as = xt == DATEOID ? TIMESTAMPOID : xt;
+
+			appendStringInfo(out, "\"%s\"",
+							 JsonEncodeDateTime(buf, TimestampGetDatum((Timestamp) xs[j]), as, NULL));
+		}
+		else
+			appendStringInfo(out, "%.17g", xs[j]);
+		appendStringInfo(out, ",%.17g]", ys[j]);
+	}
+	appendStringInfo(out, "],\"row_count\":%zu,\"truncated\":false,\"downsampled_from\":%zu}",
+					 npicked, n);
+	MemoryContextDelete(series);
+	return true;
 }
 
 /* Closes a stream's cursor in a transaction of its own. */
@@ -1006,6 +1205,22 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 				http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
 						   run.cached_body.data, run.cached_body.len);
 		}
+		else if (opts->downsample > 0)
+		{
+			if (!query_write_downsampled(run.portal, opts, &body, NULL, &failure))
+			{
+				query_finish(&run, false);
+				failed = true;
+			}
+			else
+			{
+				SPI_cursor_close(run.portal);
+				query_finish(&run, true);
+				query_common_headers(&headers, opts, run.ttl, run.def->name);
+				http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
+						   body.data, body.len);
+			}
+		}
 		else
 		{
 			result_writer_init(&writer, run.portal->tupDesc, opts->format, opts->objects);
@@ -1123,6 +1338,8 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 	}
 	if (opts.format != RESULT_JSON)
 		return query_bad_request(f, "WebSocket results are always JSON", NULL, NULL);
+	if (!query_check_downsample(&opts, f))
+		return false;
 
 	PG_TRY();
 	{
@@ -1138,6 +1355,13 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 		{
 			query_finish(&run, false);
 			ok = false;
+		}
+		else if (opts.downsample > 0)
+		{
+			ok = query_write_downsampled(run.portal, &opts, out, prefix, f);
+			if (ok)
+				SPI_cursor_close(run.portal);
+			query_finish(&run, ok);
 		}
 		else
 		{
