@@ -198,13 +198,17 @@ json_append_field(StringInfo buf, const char *name, const char *value)
 	escape_json(buf, value);
 }
 
-/* Queues an error response in pg_dash's JSON error format. */
+/*
+ * Queues an error response in pg_dash's JSON error format, with extra
+ * header lines ("Name: value\r\n", or NULL) such as Allow or Set-Cookie.
+ */
 void
-http_reply_error(Conn *conn, const HttpRequest *req, int status,
-				 const char *code, const char *message,
-				 const char *detail, const char *hint)
+http_reply_error_with(Conn *conn, const HttpRequest *req, int status,
+					  const char *extra_headers, const char *code, const char *message,
+					  const char *detail, const char *hint)
 {
 	StringInfoData buf;
+	StringInfoData headers;
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"error\":{\"status\":%d", status);
@@ -213,6 +217,21 @@ http_reply_error(Conn *conn, const HttpRequest *req, int status,
 	json_append_field(&buf, "detail", detail);
 	json_append_field(&buf, "hint", hint);
 	appendStringInfoString(&buf, "}}");
-	http_reply_json(conn, req, status, &buf);
+	initStringInfo(&headers);
+	appendStringInfoString(&headers, "Cache-Control: no-store\r\n");
+	if (extra_headers)
+		appendStringInfoString(&headers, extra_headers);
+	http_reply(conn, req, status, "application/json; charset=utf-8", headers.data,
+			   buf.data, buf.len);
 	pfree(buf.data);
+	pfree(headers.data);
+}
+
+/* Queues an error response in pg_dash's JSON error format. */
+void
+http_reply_error(Conn *conn, const HttpRequest *req, int status,
+				 const char *code, const char *message,
+				 const char *detail, const char *hint)
+{
+	http_reply_error_with(conn, req, status, NULL, code, message, detail, hint);
 }

@@ -19,6 +19,10 @@ extern void http_reply_json(Conn *conn, const HttpRequest *req, int status,
 extern void http_reply_error(Conn *conn, const HttpRequest *req, int status,
 							 const char *code, const char *message,
 							 const char *detail, const char *hint);
+extern void http_reply_error_with(Conn *conn, const HttpRequest *req, int status,
+								  const char *extra_headers, const char *code,
+								  const char *message, const char *detail,
+								  const char *hint);
 extern void http_append_header_start(StringInfo buf, const HttpRequest *req,
 									 int status, const char *content_type,
 									 const char *extra_headers);

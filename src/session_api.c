@@ -47,41 +47,13 @@ typedef enum StateOp
 /* Longest key accepted in a path, in bytes. */
 #define STATE_MAX_KEY_LEN 1024
 
-/*
- * Queues an error in pg_dash's JSON error format (as http_reply_error) with
- * extra headers, so that a new session's cookie reaches the browser.
- */
+/* Queues an error, with a Set-Cookie or Allow header when given. */
 static void
 session_api_error(Conn *conn, HttpRequest *req, int status, const char *code,
 				  const char *message, const char *detail, const char *hint,
 				  const char *extra_headers)
 {
-	StringInfoData buf;
-	StringInfoData headers;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"error\":{\"status\":%d,\"code\":", status);
-	escape_json(&buf, code);
-	appendStringInfoString(&buf, ",\"message\":");
-	escape_json(&buf, message);
-	if (detail)
-	{
-		appendStringInfoString(&buf, ",\"detail\":");
-		escape_json(&buf, detail);
-	}
-	if (hint)
-	{
-		appendStringInfoString(&buf, ",\"hint\":");
-		escape_json(&buf, hint);
-	}
-	appendStringInfoString(&buf, "}}");
-
-	initStringInfo(&headers);
-	appendStringInfoString(&headers, "Cache-Control: no-store\r\n");
-	if (extra_headers)
-		appendStringInfoString(&headers, extra_headers);
-	http_reply(conn, req, status, "application/json; charset=utf-8", headers.data,
-			   buf.data, buf.len);
+	http_reply_error_with(conn, req, status, extra_headers, code, message, detail, hint);
 }
 
 /* Answers 405 naming the methods a resource supports. */

@@ -47,13 +47,8 @@ static void
 ws_refuse(Conn *conn, HttpRequest *req, int status, const char *message,
 		  const char *extra_headers)
 {
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"error\":{\"status\":%d,\"code\":\"%s\",\"message\":\"%s\"}}",
-					 status, http_status_code_name(status), message);
-	http_reply(conn, req, status, "application/json; charset=utf-8", extra_headers,
-			   buf.data, buf.len);
+	http_reply_error_with(conn, req, status, extra_headers, http_status_code_name(status),
+						  message, NULL, NULL);
 }
 
 /*
