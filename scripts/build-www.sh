@@ -5,7 +5,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-if [ ! -f node_modules/echarts/dist/echarts.min.js ]; then
+if [ ! -f node_modules/echarts/dist/echarts.min.js ] || [ ! -f node_modules/echarts-gl/dist/echarts-gl.min.js ] ||
+	[ ! -f node_modules/world-atlas/countries-110m.json ] || [ ! -f node_modules/topojson-client/dist/topojson-client.min.js ]; then
 	npm install --no-audit --no-fund --loglevel=error
 fi
 
@@ -14,9 +15,12 @@ mkdir -p build/www/vendor
 cp -R www/. build/www/
 cp node_modules/echarts/dist/echarts.min.js build/www/vendor/echarts.min.js
 cp node_modules/echarts/LICENSE build/www/vendor/echarts.LICENSE.txt
-if [ -f node_modules/echarts/map/json/world.json ]; then
-	cp node_modules/echarts/map/json/world.json build/www/vendor/world.json
-fi
+cp node_modules/echarts-gl/dist/echarts-gl.min.js build/www/vendor/echarts-gl.min.js
+cp node_modules/echarts-gl/LICENSE build/www/vendor/echarts-gl.LICENSE.txt
+cp node_modules/topojson-client/dist/topojson-client.min.js build/www/vendor/topojson-client.min.js
+cp node_modules/topojson-client/LICENSE build/www/vendor/topojson-client.LICENSE.txt
+cp node_modules/world-atlas/countries-110m.json build/www/vendor/countries-110m.json
+cp node_modules/world-atlas/LICENSE build/www/vendor/world-atlas.LICENSE.txt
 
 find build/www -type f \( -name '*.html' -o -name '*.js' -o -name '*.css' \
 	-o -name '*.json' -o -name '*.svg' -o -name '*.txt' \) -size +511c |

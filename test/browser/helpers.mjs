@@ -1,0 +1,95 @@
+// Shared helpers of the browser tests: chromium via playwright-core, the
+// server's URL (PG_DASH_URL, set by scripts/run-browser-tests.sh), SQL via
+// psql (PG_DASH_PSQL), screenshots and console-error collection.
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const BASE = process.env.PG_DASH_URL || 'http://127.0.0.1:8080';
+export const SHOTS = process.env.PG_DASH_SCREENSHOTS || 'artifacts/screenshots';
+export const FIXTURES = process.env.PG_DASH_FIXTURES || '/work/shared/fixtures/pages';
+
+// Launches headless chromium.
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+// A new page in its own context (own cookies, so its own session) whose
+// console errors and uncaught exceptions are collected in page.errors.
+export async function newPage(browser, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+  return page;
+}
+
+// Runs SQL in the test cluster.
+export function sql(text) {
+  const cmd = (process.env.PG_DASH_PSQL || 'psql -X -q').split(/\s+/);
+  return execFileSync(cmd[0], [...cmd.slice(1), '-v', 'ON_ERROR_STOP=1', '-At', '-c', text], { encoding: 'utf8' });
+}
+
+// Saves a full-page screenshot under artifacts/screenshots/.
+export async function shot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+// Waits for a page view to finish loading (or show an error).
+export async function openPage(page, pathAndQuery) {
+  await page.goto(`${BASE}${pathAndQuery}`);
+  await page.waitForSelector('article.page, .error-box', { timeout: 15000 });
+  const err = await page.$('main > .error-box');
+  if (err) throw new Error(`the page did not load: ${(await err.innerText()).replace(/\s+/g, ' ')}`);
+}
+
+// The ECharts series of a chart element: [{type, length}].
+export function chartSeries(page, selector) {
+  return page.evaluate((sel) => {
+    const el = document.querySelector(sel);
+    const box = el && el.querySelector('.chart-canvas');
+    const inst = box && window.echarts && window.echarts.getInstanceByDom(box);
+    if (!inst) return null;
+    return (inst.getOption().series || []).map((s) => ({ type: s.type, length: Array.isArray(s.data) ? s.data.length : 0, data: (s.data || []).slice(0, 200) }));
+  }, selector);
+}
+
+// Waits until the chart has a series with data; returns its series.
+export async function waitForChart(page, selector, timeout = 10000, pred = (s) => s && s.some((x) => x.length > 0)) {
+  const t0 = Date.now();
+  for (;;) {
+    const s = await chartSeries(page, selector);
+    if (pred(s)) return s;
+    if (Date.now() - t0 > timeout) {
+      const msg = await page.evaluate((sel) => document.querySelector(sel)?.innerText, selector);
+      throw new Error(`chart ${selector} has no data after ${timeout} ms (${JSON.stringify(s)?.slice(0, 200)}; ${msg})`);
+    }
+    await page.waitForTimeout(100);
+  }
+}
+
+// Whether the canvas of a chart shows something (pixel variance).
+export function canvasVariance(page, selector) {
+  return page.evaluate((sel) => {
+    const c = document.querySelector(`${sel} canvas`);
+    if (!c) return 0;
+    const g = c.getContext('2d');
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let sum = 0; let sum2 = 0; let n = 0;
+    for (let i = 0; i < d.length; i += 16) { const v = d[i] + d[i + 1] + d[i + 2] + d[i + 3]; sum += v; sum2 += v * v; n++; }
+    const mean = sum / n;
+    return sum2 / n - mean * mean;
+  }, selector);
+}
+
+// Rows of a table control as text.
+export function tableRows(page, selector) {
+  return page.$$eval(`${selector} tbody tr:not(.empty)`, (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+}

@@ -1,0 +1,155 @@
+// Pages render: the page list, a chart with data and a table, a selector
+// that changes only its own browser's chart, actions, widgets, and every
+// fixture page of /work/shared/fixtures/pages.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { launch, newPage, openPage, shot, waitForChart, chartSeries, canvasVariance, tableRows, BASE, FIXTURES } from './helpers.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+// The first y value of a chart's first series.
+const firstY = (series) => {
+  const d = series[0].data[0];
+  return Array.isArray(d) ? d[1] : d;
+};
+
+test('the page list links to the pages', async () => {
+  const page = await newPage(browser);
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('.page-list a, .error-box', { timeout: 10000 });
+  const links = await page.$$eval('.page-list a', (as) => as.map((a) => a.getAttribute('href')));
+  assert.ok(links.includes('/p/sales'), `links: ${links}`);
+  await shot(page, 'page-list');
+  await page.click('.page-list a[href="/p/sales"]');
+  await page.waitForSelector('article.page', { timeout: 10000 });
+  assert.equal(new URL(page.url()).pathname, '/p/sales');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('a page renders its chart with data and its table', async () => {
+  const page = await newPage(browser);
+  await openPage(page, '/p/sales?region=North');
+  const series = await waitForChart(page, '#sales_chart');
+  assert.equal(series[0].length, 24);
+  assert.equal(firstY(series), 100);
+  await page.waitForTimeout(300); // let ECharts paint
+  assert.ok(await canvasVariance(page, '#sales_chart') > 10, 'the chart canvas is blank');
+  await page.waitForFunction(() => document.querySelectorAll('#sales_table tbody tr:not(.empty)').length === 10, null, { timeout: 10000 });
+  const rows = await tableRows(page, '#sales_table');
+  assert.equal(rows[0][1], '100');
+  assert.equal(await page.$eval('h1', (e) => e.textContent), 'Sales 銷售');
+  // Markdown text is text: no <b> element from the page source.
+  assert.equal(await page.$$eval('article b', (bs) => bs.length), 0);
+  await shot(page, 'sales');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('a selector changes the chart for its own browser only', async () => {
+  const a = await newPage(browser);
+  const b = await newPage(browser);
+  await openPage(a, '/p/sales?region=North');
+  await openPage(b, '/p/sales?region=North');
+  await waitForChart(a, '#sales_chart');
+  await waitForChart(b, '#sales_chart');
+  await a.selectOption('#region_selector select', { label: 'South' });
+  const s = await waitForChart(a, '#sales_chart', 5000, (x) => x && x[0] && x[0].length && firstY(x) === 1000);
+  assert.equal(firstY(s), 1000);
+  const rows = await a.waitForFunction(() => document.querySelector('#sales_table tbody td:nth-child(2)')?.textContent === '1000', null, { timeout: 5000 });
+  assert.ok(rows);
+  await b.waitForTimeout(1000);
+  assert.equal(firstY(await chartSeries(b, '#sales_chart')), 100, 'the other browser changed too');
+  assert.equal((await tableRows(b, '#sales_table'))[0][1], '100');
+  // The state survives a reload of the first browser (session cookie).
+  await a.goto(`${BASE}/p/sales`);
+  await a.waitForSelector('article.page');
+  const s2 = await waitForChart(a, '#sales_chart', 5000, (x) => x && x[0] && x[0].length && firstY(x) === 1000);
+  assert.equal(firstY(s2), 1000);
+  await shot(a, 'sales-south');
+  assert.deepEqual(a.errors, []);
+  assert.deepEqual(b.errors, []);
+  await a.context().close();
+  await b.context().close();
+});
+
+test('a button runs its action, which updates the state and the page', async () => {
+  const page = await newPage(browser);
+  await openPage(page, '/p/actions');
+  await page.click('#bump_button button');
+  await page.waitForFunction(() => document.querySelector('#counter_text')?.textContent === '1', null, { timeout: 5000 });
+  await page.click('#bump_button button');
+  await page.waitForFunction(() => document.querySelector('#counter_text')?.textContent === '2', null, { timeout: 5000 });
+  assert.equal(await page.$eval('#message_text', (e) => e.textContent), 'bumped to 2');
+  // A failing action shows the server's message.
+  await page.click('#fail_button button');
+  await page.waitForSelector('#fail_button .action-status.error', { timeout: 5000 });
+  assert.match(await page.$eval('#fail_button .action-status', (e) => e.textContent), /failed on purpose/);
+  await shot(page, 'actions');
+  // The error reply is an expected 4xx/5xx: the browser logs it as a failed resource.
+  assert.deepEqual(page.errors.filter((e) => !/Failed to load resource/.test(e)), []);
+  await page.context().close();
+});
+
+test('widgets write the state and templates follow', async () => {
+  const page = await newPage(browser);
+  await openPage(page, '/p/widgets');
+  await page.fill('#name_input input', 'Ada');
+  await page.waitForFunction(() => document.querySelector('#greeting')?.textContent === 'Hello Ada!', null, { timeout: 5000 });
+  await page.waitForTimeout(500); // the PATCH is debounced
+  const state = await page.evaluate(() => fetch('/api/state').then((r) => r.json()));
+  assert.equal(state.state.name, 'Ada');
+  assert.match(await page.$eval('#csv_link', (a) => a.href), /\/api\/query\/items_all\?.*format=csv/);
+  await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((c) => Number(c.dataset.points) > 0), null, { timeout: 10000 });
+  assert.equal(await page.$$eval('.ctl-unknown, .ctl-error', (x) => x.length), 0);
+  await shot(page, 'widgets');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('the dark theme toggle is remembered', async () => {
+  const page = await newPage(browser);
+  await openPage(page, '/p/sales?region=North');
+  const before = await page.evaluate(() => document.documentElement.dataset.theme || 'auto');
+  await page.click('#theme-toggle');
+  const after1 = await page.evaluate(() => document.documentElement.dataset.theme);
+  assert.notEqual(after1, before);
+  await page.reload();
+  await page.waitForSelector('article.page');
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), after1);
+  await waitForChart(page, '#sales_chart');
+  await shot(page, `sales-${after1}`);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+const fixtures = fs.existsSync(FIXTURES) ? fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.md') && f !== 'README.md') : [];
+
+test('every fixture page renders', { skip: fixtures.length === 0 && `no fixtures in ${FIXTURES}` }, async (t) => {
+  for (const f of fixtures) {
+    const name = f.replace(/\.md$/, '');
+    await t.test(name, async () => {
+      const page = await newPage(browser);
+      await openPage(page, `/p/${name}`);
+      assert.equal(await page.$$eval('.ctl-unknown, .ctl-error', (x) => x.length), 0, 'unknown or failed controls');
+      // Every chart gets data; every table gets rows; no error box.
+      await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((c) => c.dataset.points !== undefined || c.querySelector('.error-box'))
+        && [...document.querySelectorAll('.table-wrap')].every((t) => t.dataset.total !== undefined || t.querySelector('.error-box')), null, { timeout: 15000 });
+      const errors = await page.$$eval('.error-box', (x) => x.map((e) => e.innerText));
+      assert.deepEqual(errors, []);
+      for (const c of await page.$$eval('.chart', (x) => x.map((e) => Number(e.dataset.points)))) assert.ok(c > 0, 'a chart has no points');
+      // Its headings (Chinese text included) are on the page.
+      const src = fs.readFileSync(`${FIXTURES}/${f}`, 'utf8');
+      const headings = [...src.matchAll(/^#+\s+(.*)$/gm)].map((m) => m[1].trim());
+      const shown = await page.$$eval('article h1, article h2, article h3', (hs) => hs.map((x) => x.textContent));
+      for (const hd of headings) assert.ok(shown.includes(hd), `heading "${hd}" missing (${shown})`);
+      await page.waitForTimeout(300);
+      await shot(page, `fixture-${name}`);
+      assert.deepEqual(page.errors, []);
+      await page.context().close();
+    });
+  }
+});

@@ -1,0 +1,54 @@
+// HTTP client for the pg_dash API (docs/api.md). Errors are thrown as
+// ApiError carrying the server's {message, detail, hint, code, status}.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `HTTP ${status}`);
+    this.status = e.status || status;
+    this.code = e.code;
+    this.detail = e.detail;
+    this.hint = e.hint;
+    this.body = body;
+  }
+}
+
+// Sends a request and returns the parsed JSON answer.
+export async function request(method, url, body) {
+  const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    throw new ApiError(0, { error: { message: 'The server cannot be reached', detail: String(err.message || err), code: 'network' } });
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = null; }
+  }
+  if (!res.ok) throw new ApiError(res.status, data || { error: { message: `HTTP ${res.status} ${res.statusText}`, detail: text.slice(0, 300) } });
+  return data;
+}
+
+export const get = (url) => request('GET', url);
+export const post = (url, body) => request('POST', url, body ?? {});
+export const patch = (url, body) => request('PATCH', url, body);
+
+// Builds "/api/query/<name>?p=v&..." from params and reserved options.
+export function queryUrl(name, params = {}, options = {}) {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined) continue;
+    qs.append(k, v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  }
+  for (const [k, v] of Object.entries(options)) {
+    if (v !== undefined && v !== null) qs.append(k, String(v));
+  }
+  const s = qs.toString();
+  return `/api/query/${encodeURIComponent(name)}${s ? `?${s}` : ''}`;
+}
