@@ -27,4 +27,10 @@ extern bool query_run_message(const char *name, struct cJSON *params, const char
 extern void query_failure_message(QueryFailure *f, const char *id_json, StringInfo out);
 extern int	query_http_status(int sqlerrcode);
 
+/*
+ * Checks pg_dash.role inside a transaction: returns its name, or NULL with
+ * *f filled (503) when it is unset, missing or a superuser.
+ */
+extern const char *query_check_role(QueryFailure *f);
+
 #endif							/* PG_DASH_QUERY_EXEC_H */

@@ -24,7 +24,9 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "common/jsonapi.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -35,6 +37,7 @@
 
 #include "metrics.h"
 #include "notify.h"
+#include "page_ws.h"
 #include "pg_dash.h"
 #include "query_cache.h"
 #include "query_exec.h"
@@ -647,6 +650,7 @@ realtime_forget(Conn *conn)
 	foreach(lc, ws->watches)
 		realtime_watch_remove((Watch *) lfirst(lc));
 	ws->watches = NIL;
+	page_ws_forget(conn);
 }
 
 /* Sends a watch's failure as an error frame. */
@@ -685,6 +689,8 @@ realtime_dispatch(Conn *conn, const char *type, cJSON *msg)
 		realtime_watch(conn, msg);
 	else if (strcmp(type, "unwatch") == 0)
 		realtime_unwatch(conn, msg);
+	else if (strcmp(type, "page") == 0)
+		page_ws_subscribe(conn, msg);
 	else
 		ws_send_error(conn, NULL, "unknown_type",
 					  psprintf("unknown message type \"%.64s\"", type), NULL,
@@ -728,21 +734,41 @@ realtime_fetch_stored(const char *id_text)
 	return payload;
 }
 
+/*
+ * True when a payload is exactly one JSON value: it is then passed through
+ * as is, so it must be JSON by the strict rules, not just by cJSON's.
+ */
+static bool
+realtime_payload_is_json(const char *payload)
+{
+	cJSON	   *parsed = cJSON_ParseWithOpts(payload, NULL, true);
+	JsonLexContext *lex;
+
+	/*
+	 * cJSON first: it rejects trailing text, and its nesting limit keeps
+	 * PostgreSQL's recursive parser below far from the stack limit.
+	 */
+	if (parsed == NULL)
+		return false;
+	cJSON_Delete(parsed);
+	/* cJSON accepts numbers JSON does not, such as 01, 1. and -.5 */
+	lex = makeJsonLexContextCstringLen(unconstify(char *, payload), strlen(payload),
+									   GetDatabaseEncoding(), false);
+	return pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS;
+}
+
 /* Builds the notify message a client receives. */
 static void
 realtime_build_notify(StringInfo buf, const char *channel, const char *payload)
 {
-	cJSON	   *parsed = cJSON_Parse(payload);
-
 	appendStringInfoString(buf, "{\"type\":\"notify\",\"channel\":");
 	escape_json(buf, channel);
 	appendStringInfoString(buf, ",\"payload\":");
 	/* JSON payloads are passed through as JSON, anything else as a string */
-	if (parsed != NULL)
+	if (realtime_payload_is_json(payload))
 		appendStringInfoString(buf, payload);
 	else
 		escape_json(buf, payload);
-	cJSON_Delete(parsed);
 	/* milliseconds since the Unix epoch, as JavaScript's Date wants */
 	appendStringInfo(buf, ",\"ts\":%.3f}",
 					 GetCurrentTimestamp() / 1000.0 +
@@ -778,6 +804,11 @@ realtime_deliver_notifications(void)
 		if (strcmp(n->channel, SESSION_STATE_CHANNEL) == 0)
 		{
 			realtime_state_changed(payload);
+			continue;
+		}
+		if (strcmp(n->channel, PAGE_CHANNEL) == 0)
+		{
+			page_ws_changed(payload);
 			continue;
 		}
 		entry = hash_search(realtime_channels(), n->channel, HASH_FIND, NULL);
@@ -846,11 +877,47 @@ realtime_start_pending_listens(void)
 	}
 }
 
+/*
+ * Tells every subscriber of this worker that notifications may have been
+ * lost (the path that receives them failed), so that clients re-read what
+ * they show.
+ */
+void
+realtime_report_missed(void)
+{
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &ws_connections)
+	{
+		WsConn	   *ws = dlist_container(WsConn, node, iter.cur);
+		StringInfoData msg;
+		ListCell   *lc;
+
+		if (ws->channels == NIL && ws->watches == NIL)
+			continue;
+		initStringInfo(&msg);
+		appendStringInfoString(&msg, "{\"type\":\"missed\",\"channels\":[");
+		foreach(lc, ws->channels)
+		{
+			if (lc != list_head(ws->channels))
+				appendStringInfoChar(&msg, ',');
+			escape_json(&msg, (char *) lfirst(lc));
+		}
+		appendStringInfoString(&msg, "]}");
+		ws_send_text(ws->conn, msg.data, msg.len);
+		pfree(msg.data);
+		foreach(lc, ws->watches)
+			realtime_watch_mark((Watch *) lfirst(lc));
+	}
+}
+
 /* LISTENs on pg_dash's own channels; called once when a worker starts. */
 void
 realtime_init(void)
 {
 	ChannelEntry *entry = realtime_channel_enter(SESSION_STATE_CHANNEL);
 
+	entry->internal = true;
+	entry = realtime_channel_enter(PAGE_CHANNEL);
 	entry->internal = true;
 }

@@ -11,6 +11,7 @@
 
 #include "health.h"
 #include "http_response.h"
+#include "page_api.h"
 #include "query_exec.h"
 #include "router.h"
 #include "session.h"
@@ -21,14 +22,8 @@
 static void
 router_method_not_allowed(Conn *conn, HttpRequest *req, const char *allow)
 {
-	static const char body[] =
-		"{\"error\":{\"status\":405,\"code\":\"method_not_allowed\","
-		"\"message\":\"method not allowed for this resource\"}}";
-	char		header[128];
-
-	snprintf(header, sizeof(header), "Allow: %s\r\n", allow);
-	http_reply(conn, req, 405, "application/json; charset=utf-8", header,
-			   body, sizeof(body) - 1);
+	http_reply_error_with(conn, req, 405, psprintf("Allow: %s\r\n", allow), "method_not_allowed",
+						  "method not allowed for this resource", NULL, NULL);
 }
 
 /* True for GET and HEAD, the methods of every read-only resource. */
@@ -73,6 +68,8 @@ router_dispatch(Conn *conn, HttpRequest *req)
 			router_method_not_allowed(conn, req, "GET");
 		return ROUTE_WS;
 	}
+	if (page_api_dispatch(conn, req))
+		return ROUTE_API;
 	if (query_api_dispatch(conn, req))
 		return ROUTE_API;
 	if (session_api_dispatch(conn, req))

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -142,8 +143,21 @@ worker_upkeep(void)
 	if (!PostmasterIsAlive())
 		proc_exit(1);
 
-	realtime_deliver_notifications();
-	realtime_run_dirty_watches();
+	PG_TRY();
+	{
+		realtime_deliver_notifications();
+		realtime_run_dirty_watches();
+	}
+	PG_CATCH();
+	{
+		/* the worker carries on; subscribers learn they may have missed messages */
+		EmitErrorReport();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		MemoryContextSwitchTo(TopMemoryContext);
+		realtime_report_missed();
+	}
+	PG_END_TRY();
 }
 
 /*

@@ -1,0 +1,421 @@
+/*
+ * action.c
+ *		POST /api/action/<name>: runs a registered action and merges its
+ *		result into the session state.
+ *
+ * An action is a function(state jsonb, payload jsonb) RETURNS jsonb that
+ * the database owner registered with pg_dash.define_action(); nothing else
+ * can be called this way.  Each call runs in its own READ WRITE transaction:
+ * the session is resolved as the worker's own role, then the function runs
+ * as pg_dash.role (SET LOCAL ROLE semantics, so GRANTs and row-level
+ * security apply) under pg_dash.statement_timeout, with the session's state
+ * and the request's "payload".  Its result, an object of the keys to change
+ * (null removes a key), is merged into the state (RFC 7386) and the reply is
+ * {"state":{...},"changes":{...}}; other tabs of the session hear the
+ * changes over WebSocket.  An error anywhere rolls back everything the
+ * function did and is answered with its SQLSTATE mapped to an HTTP status.
+ * Settings the function changes (even with a plain SET) are undone once it
+ * returns, so they can neither leak into the worker nor affect the state
+ * write.  Cross-origin calls are refused, as for the session API.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+
+#include "action.h"
+#include "guc.h"
+#include "http_response.h"
+#include "metrics.h"
+#include "query_exec.h"
+#include "session.h"
+#include "worker.h"
+
+/* Records a failure; returns false for convenience. */
+static bool
+action_fail(QueryFailure *f, int status, const char *code, const char *message,
+			const char *detail, const char *hint)
+{
+	f->status = status;
+	f->code = code;
+	f->message = message;
+	f->detail = detail;
+	f->hint = hint;
+	return false;
+}
+
+/* Length of an authority without the scheme's default port. */
+static size_t
+action_authority_len(const char *authority, size_t len, bool https)
+{
+	const char *port = https ? ":443" : ":80";
+	size_t		plen = strlen(port);
+
+	if (len > plen && memcmp(authority + len - plen, port, plen) == 0)
+		return len - plen;
+	return len;
+}
+
+/*
+ * True when the request may change state: not marked cross-site by the
+ * browser, and any Origin names the host the request was sent to (the rule
+ * of the session API, docs/api.md).  Clients without an Origin pass.
+ */
+static bool
+action_same_origin(HttpRequest *req)
+{
+	size_t		site_len;
+	const char *site = http_request_header(req, "Sec-Fetch-Site", &site_len);
+	size_t		origin_len;
+	const char *origin = http_request_header(req, "Origin", &origin_len);
+	size_t		host_len;
+	const char *host;
+	const char *authority;
+	size_t		authority_len;
+	bool		https;
+
+	if (site != NULL && site_len == 10 && pg_strncasecmp(site, "cross-site", 10) == 0)
+		return false;
+	if (origin == NULL)
+		return true;
+	if (origin_len > 7 && pg_strncasecmp(origin, "http://", 7) == 0)
+		https = false;
+	else if (origin_len > 8 && pg_strncasecmp(origin, "https://", 8) == 0)
+		https = true;
+	else
+		return false;			/* "null", or another scheme */
+	authority = origin + (https ? 8 : 7);
+	authority_len = origin_len - (authority - origin);
+	if (authority_len > 0 && authority[authority_len - 1] == '/')
+		authority_len--;
+	host = http_request_header(req, "Host", &host_len);
+	if (host == NULL)
+		return false;
+	authority_len = action_authority_len(authority, authority_len, https);
+	host_len = action_authority_len(host, host_len, https);
+	return authority_len == host_len && pg_strncasecmp(authority, host, host_len) == 0;
+}
+
+/* True when name could be an action name (an identifier of at most 63 bytes). */
+static bool
+action_name_valid(const char *name)
+{
+	const char *p;
+
+	if (name[0] == '\0' || strlen(name) >= NAMEDATALEN || (name[0] >= '0' && name[0] <= '9'))
+		return false;
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			  (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}
+
+/* A jsonb value from JSON text; errors (22P02) for invalid JSON. */
+static Jsonb *
+action_jsonb(const char *text)
+{
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+}
+
+/*
+ * The "payload" of the request body ({"payload": any}); JSON null when the
+ * body is empty or has no payload.  False with *f filled for a body that is
+ * not a JSON object; invalid JSON raises 22P02.
+ */
+static bool
+action_payload(HttpRequest *req, Jsonb **payload, QueryFailure *f)
+{
+	Jsonb	   *body;
+	JsonbValue	v;
+	const char *p;
+
+	*payload = action_jsonb("null");
+	for (p = req->body; p < req->body + req->body_len; p++)
+		if (!(*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+			break;
+	if (p == req->body + req->body_len)
+		return true;
+	if (strlen(req->body) != req->body_len ||
+		!pg_verifymbstr(req->body, (int) req->body_len, true))
+		return action_fail(f, 400, "bad_request", "request body is not valid text",
+						   "The body must be JSON in UTF-8.", NULL);
+	body = action_jsonb(req->body);
+	if (!JB_ROOT_IS_OBJECT(body) || JB_ROOT_IS_SCALAR(body))
+		return action_fail(f, 400, "bad_request", "request body must be a JSON object",
+						   NULL, "Send {\"payload\": any JSON value}.");
+	if (getKeyJsonValueFromContainer(&body->root, "payload", 7, &v) != NULL)
+		*payload = JsonbValueToJsonb(&v);
+	return true;
+}
+
+/*
+ * The qualified name of an action's function, or NULL with *f filled when
+ * there is no such action or its function is gone.
+ */
+static char *
+action_lookup(const char *name, QueryFailure *f)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	char	   *call = NULL;
+	bool		found = false;
+
+	values[0] = CStringGetTextDatum(name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT pg_catalog.quote_ident(n.nspname) || '.' || "
+							  "pg_catalog.quote_ident(p.proname) "
+							  "FROM pg_dash.actions a "
+							  "LEFT JOIN pg_catalog.pg_proc p ON p.oid = a.function "
+							  "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+							  "WHERE a.name = $1",
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up action \"%s\"", name);
+	if (SPI_processed == 1)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		found = true;
+		if (v)
+			call = MemoryContextStrdup(cxt, v);
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(cxt);
+	if (!found)
+		action_fail(f, 404, "not_found", psprintf("no action \"%s\"", name),
+					"Only functions registered as actions can be called.",
+					"Register one with SELECT pg_dash.define_action('name', 'my_function(jsonb, jsonb)'::regprocedure); "
+					"pg_dash.actions lists the actions.");
+	else if (call == NULL)
+		action_fail(f, 500, "undefined_function",
+					psprintf("the function of action \"%s\" no longer exists", name), NULL,
+					"Register the action again with pg_dash.define_action().");
+	return call;
+}
+
+/*
+ * Calls the action's function as pg_dash.role; returns its result in the
+ * caller's context (NULL for SQL NULL).  Every setting the function changed,
+ * and the role, are restored before returning.
+ */
+static Jsonb *
+action_call(const char *call, const char *role, Jsonb *state, Jsonb *payload,
+			volatile bool *timeout_on)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			argtypes[2] = {JSONBOID, JSONBOID};
+	Datum		values[2];
+	Jsonb	   *result = NULL;
+	int			nestlevel;
+
+	values[0] = JsonbPGetDatum(state);
+	values[1] = JsonbPGetDatum(payload);
+
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("role", role, PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, ERROR, false);
+	if (pg_dash_statement_timeout > 0)
+	{
+		enable_timeout_after(STATEMENT_TIMEOUT, pg_dash_statement_timeout);
+		*timeout_on = true;
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(psprintf("SELECT %s($1, $2)", call), 2, argtypes, values,
+							  NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not call %s", call);
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+		{
+			MemoryContext spicxt = MemoryContextSwitchTo(cxt);
+
+			result = DatumGetJsonbPCopy(d);
+			MemoryContextSwitchTo(spicxt);
+		}
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(cxt);
+	if (*timeout_on)
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	*timeout_on = false;
+	/* back to the worker's role and settings for the state write */
+	AtEOXact_GUC(false, nestlevel);
+	return result;
+}
+
+/*
+ * Runs an action inside the open transaction.  Returns true with *reply set,
+ * or false with *f filled; database errors are raised.
+ */
+static bool
+action_execute(HttpRequest *req, const char *name, StringInfo headers, char **reply,
+			   QueryFailure *f, volatile bool *timeout_on)
+{
+	Jsonb	   *payload;
+	Jsonb	   *state;
+	Jsonb	   *result;
+	Jsonb	   *changes = NULL;
+	const char *role;
+	char	   *call;
+	char	   *state_text;
+	Session    *session;
+
+	if (!action_payload(req, &payload, f))
+		return false;
+	role = query_check_role(f);
+	if (role == NULL)
+		return false;
+	call = action_lookup(name, f);
+	if (call == NULL)
+		return false;
+
+	session = session_resolve(req, headers);
+	state = session_read(session->id);
+	if (state == NULL)
+		state = action_jsonb("{}");
+	session_bind(session);
+
+	result = action_call(call, role, state, payload, timeout_on);
+
+	if (result != NULL && (!JB_ROOT_IS_OBJECT(result) || JB_ROOT_IS_SCALAR(result)))
+		return action_fail(f, 500, "invalid_action_result",
+						   psprintf("action \"%s\" did not return a JSON object", name),
+						   "An action returns an object of the state keys to change (null removes a key), or NULL for no change.",
+						   NULL);
+	if (result != NULL)
+	{
+		if (!session_write(session->id, SESSION_WRITE_MERGE, NULL, result, &state, &changes))
+		{
+			/* rotated or swept meanwhile: start afresh */
+			resetStringInfo(headers);
+			session = session_create(req, headers);
+			if (!session_write(session->id, SESSION_WRITE_MERGE, NULL, result, &state, &changes))
+				elog(ERROR, "pg_dash session vanished while being written");
+		}
+	}
+	else
+		state = session_read(session->id);
+	if (state == NULL)
+		state = action_jsonb("{}");
+	state_text = session_jsonb_text(state);
+	if (strlen(state_text) > (size_t) session_max_bytes)
+		return action_fail(f, 413, "state_too_large",
+						   "session state would exceed pg_dash.session_max_bytes",
+						   psprintf("The state would take %zu bytes; the limit is %d. Nothing was changed.",
+									strlen(state_text), session_max_bytes),
+						   "Keep large data in tables and only keys or choices in the session state.");
+	session_notify(session->id, changes);
+	*reply = psprintf("{\"state\":%s,\"changes\":%s}", state_text,
+					  changes ? session_jsonb_text(changes) : "{}");
+	return true;
+}
+
+/* Serves POST /api/action/<name>. */
+void
+action_http(Conn *conn, HttpRequest *req, const char *name)
+{
+	MemoryContext reqcxt = CurrentMemoryContext;
+	StringInfoData headers;
+	QueryFailure failure;
+	char	   *volatile reply = NULL;
+	volatile bool ok = false;
+	volatile bool timeout_on = false;
+
+	if (!http_method_is(req, "POST"))
+	{
+		static const char body[] =
+			"{\"error\":{\"status\":405,\"code\":\"method_not_allowed\","
+			"\"message\":\"use POST for /api/action/<name>\"}}";
+
+		http_reply(conn, req, 405, "application/json; charset=utf-8", "Allow: POST\r\n",
+				   body, sizeof(body) - 1);
+		return;
+	}
+	if (!action_same_origin(req))
+	{
+		http_reply_error(conn, req, 403, "forbidden", "cross-origin request refused",
+						 "Actions change session state and must come from pages of this server.",
+						 "Open the dashboard from this server's own address.");
+		return;
+	}
+	if (!action_name_valid(name))
+	{
+		http_reply_error(conn, req, 404, "not_found",
+						 psprintf("no action \"%.80s\"", name),
+						 "Action names are identifiers: letters, digits and underscores.",
+						 "pg_dash.actions lists the actions.");
+		return;
+	}
+
+	initStringInfo(&headers);
+	memset(&failure, 0, sizeof(failure));
+	PG_TRY();
+	{
+		char	   *out = NULL;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		pgstat_report_activity(STATE_RUNNING, psprintf("pg_dash action %s", name));
+		PushActiveSnapshot(GetTransactionSnapshot());
+		MemoryContextSwitchTo(reqcxt);
+		ok = action_execute(req, name, &headers, &out, &failure, &timeout_on);
+		reply = out;
+		MemoryContextSwitchTo(reqcxt);
+		PopActiveSnapshot();
+		if (ok)
+			CommitTransactionCommand();
+		else
+			AbortCurrentTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(reqcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		if (timeout_on)
+			disable_timeout(STATEMENT_TIMEOUT, false);
+		ok = false;
+		action_fail(&failure, query_http_status(edata->sqlerrcode),
+					unpack_sql_state(edata->sqlerrcode),
+					edata->message, edata->detail, edata->hint);
+		if (failure.status >= 500)
+			ereport(LOG,
+					(errmsg("pg_dash worker %d: action \"%s\" failed: %s",
+							worker_number, name, edata->message)));
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(reqcxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	if (ok)
+	{
+		appendStringInfoString(&headers, "Cache-Control: no-store\r\n");
+		http_reply(conn, req, 200, "application/json; charset=utf-8", headers.data,
+				   reply, strlen(reply));
+	}
+	else
+	{
+		metrics_error_class(strlen(failure.code) == 5 ? failure.code : "XX");
+		http_reply_error(conn, req, failure.status, failure.code, failure.message,
+						 failure.detail, failure.hint);
+	}
+}

@@ -1,0 +1,244 @@
+/*
+ * page_api.c
+ *		HTTP endpoints of dashboard pages (docs/api.md, docs/pages.md):
+ *
+ *	GET		/api/pages				{"pages":[{"path","title","description","updated_at"}]}
+ *	GET		/api/page/<path>		{"path","title","source","tree","updated_at"}
+ *	POST	/api/action/<name>		a registered action (action.c)
+ *	GET		/p/<path>				the front end's index.html, which shows the page
+ *
+ * Pages are not data: they are read in a short read-only transaction as
+ * the worker's own role, like the list of named queries.  The data a page
+ * shows comes from named queries, which run as pg_dash.role.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "action.h"
+#include "http_response.h"
+#include "page_api.h"
+#include "page_registry.h"
+#include "static_files.h"
+
+/* Answers 405 naming the methods a resource supports. */
+static void
+page_api_method_not_allowed(Conn *conn, HttpRequest *req, const char *allow)
+{
+	static const char body[] =
+		"{\"error\":{\"status\":405,\"code\":\"method_not_allowed\","
+		"\"message\":\"method not allowed for this resource\"}}";
+	char		header[128];
+
+	snprintf(header, sizeof(header), "Allow: %s\r\n", allow);
+	http_reply(conn, req, 405, "application/json; charset=utf-8", header,
+			   body, sizeof(body) - 1);
+}
+
+/*
+ * Runs one read-only statement with an optional text argument in a
+ * transaction of its own; returns the first column of the first row in the
+ * caller's context, or NULL when there is no row.
+ */
+static char *
+page_api_fetch(const char *sql, const char *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	char	   *result = NULL;
+
+	if (arg)
+		values[0] = CStringGetTextDatum(arg);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, "pg_dash pages");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(sql, arg ? 1 : 0, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the pages");
+	if (SPI_processed == 1)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (v)
+			result = MemoryContextStrdup(cxt, v);
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	MemoryContextSwitchTo(cxt);
+	return result;
+}
+
+/*
+ * Like page_api_fetch, but answers a database error as a JSON error and
+ * returns false; *result is NULL when there is no row.
+ */
+static bool
+page_api_fetch_or_reply(Conn *conn, HttpRequest *req, const char *sql, const char *arg,
+						char **result)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	*result = NULL;
+	PG_TRY();
+	{
+		*result = page_api_fetch(sql, arg);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		ok = false;
+		http_reply_error(conn, req, 500, unpack_sql_state(edata->sqlerrcode),
+						 edata->message, edata->detail, edata->hint);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	return ok;
+}
+
+/* Replies with a JSON body that must not be cached without revalidation. */
+static void
+page_api_reply_json(Conn *conn, HttpRequest *req, const char *json)
+{
+	http_reply(conn, req, 200, "application/json; charset=utf-8", "Cache-Control: no-cache\r\n",
+			   json, strlen(json));
+}
+
+/* The 404 of a page that does not exist. */
+static void
+page_api_not_found(Conn *conn, HttpRequest *req, const char *path)
+{
+	http_reply_error(conn, req, 404, "not_found",
+					 psprintf("no page \"%.140s\"", path), NULL,
+					 "GET /api/pages lists the pages; pg_dash.define_page() creates one.");
+}
+
+/* GET /api/pages. */
+static void
+page_api_list(Conn *conn, HttpRequest *req)
+{
+	char	   *json;
+
+	if (!page_api_fetch_or_reply(conn, req,
+								 "SELECT pg_catalog.jsonb_build_object('pages', "
+								 "coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+								 "'path', p.path, 'title', p.title, 'description', p.description, "
+								 "'updated_at', p.updated_at) ORDER BY p.path), '[]'))::text "
+								 "FROM pg_dash.pages p", NULL, &json))
+		return;
+	page_api_reply_json(conn, req, json);
+}
+
+/* GET /api/page/<path>. */
+static void
+page_api_get(Conn *conn, HttpRequest *req, const char *path)
+{
+	char	   *json;
+
+	if (!page_path_valid(path))
+	{
+		page_api_not_found(conn, req, path);
+		return;
+	}
+	if (!page_api_fetch_or_reply(conn, req,
+								 "SELECT pg_catalog.jsonb_build_object('path', p.path, 'title', p.title, "
+								 "'description', p.description, 'source', p.source, 'tree', p.tree, "
+								 "'updated_at', p.updated_at)::text "
+								 "FROM pg_dash.pages p WHERE p.path = $1", path, &json))
+		return;
+	if (json == NULL)
+		page_api_not_found(conn, req, path);
+	else
+		page_api_reply_json(conn, req, json);
+}
+
+/*
+ * GET /p/<path>: the front end, which loads the page from /api/page/<path>.
+ * A page that does not exist gets a small HTML 404 instead.
+ */
+static void
+page_api_view(Conn *conn, HttpRequest *req, const char *path)
+{
+	char	   *found = NULL;
+	StringInfoData html;
+
+	if (page_path_valid(path) &&
+		!page_api_fetch_or_reply(conn, req,
+								 "SELECT 't' FROM pg_dash.pages p WHERE p.path = $1", path, &found))
+		return;
+	if (found != NULL)
+	{
+		static_serve_file(conn, req, "index.html");
+		return;
+	}
+	initStringInfo(&html);
+	appendStringInfoString(&html,
+						   "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+						   "<title>Page not found</title></head>\n<body><h1>Page not found</h1>\n"
+						   "<p>There is no dashboard page at this address. "
+						   "<a href=\"/\">See the pages</a>.</p>\n</body></html>\n");
+	http_reply(conn, req, 404, "text/html; charset=utf-8", "Cache-Control: no-cache\r\n",
+			   html.data, html.len);
+}
+
+/* Serves the page endpoints; false when the path is none of them. */
+bool
+page_api_dispatch(Conn *conn, HttpRequest *req)
+{
+	const char *path = req->path;
+	bool		read = http_method_is(req, "GET") || http_method_is(req, "HEAD");
+
+	if (strcmp(path, "/api/pages") == 0)
+	{
+		if (read)
+			page_api_list(conn, req);
+		else
+			page_api_method_not_allowed(conn, req, "GET, HEAD");
+		return true;
+	}
+	if (strncmp(path, "/api/page/", 10) == 0)
+	{
+		if (read)
+			page_api_get(conn, req, path + 10);
+		else
+			page_api_method_not_allowed(conn, req, "GET, HEAD");
+		return true;
+	}
+	if (strncmp(path, "/api/action/", 12) == 0)
+	{
+		action_http(conn, req, path + 12);
+		return true;
+	}
+	if (strncmp(path, "/p/", 3) == 0)
+	{
+		char	   *page = pstrdup(path + 3);
+		size_t		len = strlen(page);
+
+		/* /p/sales/ is /p/sales */
+		if (len > 0 && page[len - 1] == '/')
+			page[len - 1] = '\0';
+		if (read)
+			page_api_view(conn, req, page);
+		else
+			page_api_method_not_allowed(conn, req, "GET, HEAD");
+		return true;
+	}
+	return false;
+}
