@@ -2,7 +2,10 @@
 -- parser's errors, the fixture pages, drop_page() and page_list,
 -- define_action() signature checks, and LTTB against reference output.
 SET client_min_messages = warning;
+-- quietly: the extension may exist already when the suites run together
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_dash;
+RESET client_min_messages;
 RESET client_min_messages;
 \set VERBOSITY default
 

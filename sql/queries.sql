@@ -1,5 +1,8 @@
 -- Named queries: definition, validation and type inference.
+-- quietly: the extension may exist already when the suites run together
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_dash;
+RESET client_min_messages;
 CREATE TABLE q_sales (id int PRIMARY KEY, region text, amount numeric, ts timestamptz);
 
 SELECT pg_dash.define_query('by_region', 'SELECT id, amount FROM q_sales WHERE region = :region AND amount > :min',

@@ -2,7 +2,10 @@
 -- pg_dash.session_id setting that simulates a request, the sessions view,
 -- purge_sessions() and the merge patch.
 SET client_min_messages = warning;
+-- quietly: the extension may exist already when the suites run together
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_dash;
+RESET client_min_messages;
 RESET client_min_messages;
 
 SHOW pg_dash.session_ttl;
