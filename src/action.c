@@ -42,71 +42,6 @@
 #include "session.h"
 #include "worker.h"
 
-/* Records a failure; returns false for convenience. */
-static bool
-action_fail(QueryFailure *f, int status, const char *code, const char *message,
-			const char *detail, const char *hint)
-{
-	f->status = status;
-	f->code = code;
-	f->message = message;
-	f->detail = detail;
-	f->hint = hint;
-	return false;
-}
-
-/* Length of an authority without the scheme's default port. */
-static size_t
-action_authority_len(const char *authority, size_t len, bool https)
-{
-	const char *port = https ? ":443" : ":80";
-	size_t		plen = strlen(port);
-
-	if (len > plen && memcmp(authority + len - plen, port, plen) == 0)
-		return len - plen;
-	return len;
-}
-
-/*
- * True when the request may change state: not marked cross-site by the
- * browser, and any Origin names the host the request was sent to (the rule
- * of the session API, docs/api.md).  Clients without an Origin pass.
- */
-static bool
-action_same_origin(HttpRequest *req)
-{
-	size_t		site_len;
-	const char *site = http_request_header(req, "Sec-Fetch-Site", &site_len);
-	size_t		origin_len;
-	const char *origin = http_request_header(req, "Origin", &origin_len);
-	size_t		host_len;
-	const char *host;
-	const char *authority;
-	size_t		authority_len;
-	bool		https;
-
-	if (site != NULL && site_len == 10 && pg_strncasecmp(site, "cross-site", 10) == 0)
-		return false;
-	if (origin == NULL)
-		return true;
-	if (origin_len > 7 && pg_strncasecmp(origin, "http://", 7) == 0)
-		https = false;
-	else if (origin_len > 8 && pg_strncasecmp(origin, "https://", 8) == 0)
-		https = true;
-	else
-		return false;			/* "null", or another scheme */
-	authority = origin + (https ? 8 : 7);
-	authority_len = origin_len - (authority - origin);
-	if (authority_len > 0 && authority[authority_len - 1] == '/')
-		authority_len--;
-	host = http_request_header(req, "Host", &host_len);
-	if (host == NULL)
-		return false;
-	authority_len = action_authority_len(authority, authority_len, https);
-	host_len = action_authority_len(host, host_len, https);
-	return authority_len == host_len && pg_strncasecmp(authority, host, host_len) == 0;
-}
-
 /* True when name could be an action name (an identifier of at most 63 bytes). */
 static bool
 action_name_valid(const char *name)
@@ -149,11 +84,11 @@ action_payload(HttpRequest *req, Jsonb **payload, QueryFailure *f)
 		return true;
 	if (strlen(req->body) != req->body_len ||
 		!pg_verifymbstr(req->body, (int) req->body_len, true))
-		return action_fail(f, 400, "bad_request", "request body is not valid text",
+		return query_fail(f, 400, "bad_request", "request body is not valid text",
 						   "The body must be JSON in UTF-8.", NULL);
 	body = action_jsonb(req->body);
 	if (!JB_ROOT_IS_OBJECT(body) || JB_ROOT_IS_SCALAR(body))
-		return action_fail(f, 400, "bad_request", "request body must be a JSON object",
+		return query_fail(f, 400, "bad_request", "request body must be a JSON object",
 						   NULL, "Send {\"payload\": any JSON value}.");
 	if (getKeyJsonValueFromContainer(&body->root, "payload", 7, &v) != NULL)
 		*payload = JsonbValueToJsonb(&v);
@@ -195,12 +130,12 @@ action_lookup(const char *name, QueryFailure *f)
 	SPI_finish();
 	MemoryContextSwitchTo(cxt);
 	if (!found)
-		action_fail(f, 404, "not_found", psprintf("no action \"%s\"", name),
+		query_fail(f, 404, "not_found", psprintf("no action \"%s\"", name),
 					"Only functions registered as actions can be called.",
 					"Register one with SELECT pg_dash.define_action('name', 'my_function(jsonb, jsonb)'::regprocedure); "
 					"pg_dash.actions lists the actions.");
 	else if (call == NULL)
-		action_fail(f, 500, "undefined_function",
+		query_fail(f, 500, "undefined_function",
 					psprintf("the function of action \"%s\" no longer exists", name), NULL,
 					"Register the action again with pg_dash.define_action().");
 	return call;
@@ -294,7 +229,7 @@ action_execute(HttpRequest *req, const char *name, StringInfo headers, char **re
 	result = action_call(call, role, state, payload, timeout_on);
 
 	if (result != NULL && (!JB_ROOT_IS_OBJECT(result) || JB_ROOT_IS_SCALAR(result)))
-		return action_fail(f, 500, "invalid_action_result",
+		return query_fail(f, 500, "invalid_action_result",
 						   psprintf("action \"%s\" did not return a JSON object", name),
 						   "An action returns an object of the state keys to change (null removes a key), or NULL for no change.",
 						   NULL);
@@ -315,7 +250,7 @@ action_execute(HttpRequest *req, const char *name, StringInfo headers, char **re
 		state = action_jsonb("{}");
 	state_text = session_jsonb_text(state);
 	if (strlen(state_text) > (size_t) session_max_bytes)
-		return action_fail(f, 413, "state_too_large",
+		return query_fail(f, 413, "state_too_large",
 						   "session state would exceed pg_dash.session_max_bytes",
 						   psprintf("The state would take %zu bytes; the limit is %d. Nothing was changed.",
 									strlen(state_text), session_max_bytes),
@@ -347,7 +282,7 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 				   body, sizeof(body) - 1);
 		return;
 	}
-	if (!action_same_origin(req))
+	if (!http_request_same_origin(req))
 	{
 		http_reply_error(conn, req, 403, "forbidden", "cross-origin request refused",
 						 "Actions change session state and must come from pages of this server.",
@@ -394,9 +329,9 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 		if (timeout_on)
 			disable_timeout(STATEMENT_TIMEOUT, false);
 		ok = false;
-		action_fail(&failure, query_http_status(edata->sqlerrcode),
-					unpack_sql_state(edata->sqlerrcode),
-					edata->message, edata->detail, edata->hint);
+		query_fail(&failure, query_http_status(edata->sqlerrcode),
+				   unpack_sql_state(edata->sqlerrcode),
+				   edata->message, edata->detail, edata->hint);
 		if (failure.status >= 500)
 			ereport(LOG,
 					(errmsg("pg_dash worker %d: action \"%s\" failed: %s",
@@ -413,9 +348,5 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 				   reply, strlen(reply));
 	}
 	else
-	{
-		metrics_error_class(strlen(failure.code) == 5 ? failure.code : "XX");
-		http_reply_error(conn, req, failure.status, failure.code, failure.message,
-						 failure.detail, failure.hint);
-	}
+		query_reply_failure(conn, req, &failure);
 }

@@ -191,19 +191,11 @@ conn_dispatch(Conn *conn, HttpRequest *req)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData  *edata = worker_catch_error();
 
-		MemoryContextSwitchTo(worker_request_context);
-		edata = CopyErrorData();
-		FlushErrorState();
-		if (IsTransactionState() || IsAbortedTransactionBlockState() ||
-			GetCurrentTransactionNestLevel() > 0)
-			AbortCurrentTransaction();
-		pgstat_report_activity(STATE_IDLE, NULL);
 		ereport(LOG,
 				(errmsg("pg_dash worker %d: error while serving %s %s: %s",
 						worker_number, req->method, req->path, edata->message)));
-		metrics_error_class(unpack_sql_state(edata->sqlerrcode));
 		http_reply_error(conn, req, 500, unpack_sql_state(edata->sqlerrcode),
 						 edata->message, edata->detail, edata->hint);
 	}

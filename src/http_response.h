@@ -27,5 +27,6 @@ extern void http_append_header_start(StringInfo buf, const HttpRequest *req,
 									 int status, const char *content_type,
 									 const char *extra_headers);
 extern bool http_method_is(const HttpRequest *req, const char *method);
+extern bool http_request_same_origin(const HttpRequest *req);
 
 #endif							/* PG_DASH_HTTP_RESPONSE_H */

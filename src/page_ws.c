@@ -34,20 +34,6 @@ typedef struct PageSubscription
 /* Every page subscription of this worker (PageSubscription *). */
 static List *page_subscriptions = NIL;
 
-/* Sends {"type":<type>,"path":<path>}. */
-static void
-page_ws_send(Conn *conn, const char *type, const char *path)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"type\":\"%s\",\"path\":", type);
-	escape_json(&buf, path);
-	appendStringInfoChar(&buf, '}');
-	ws_send_text(conn, buf.data, buf.len);
-	pfree(buf.data);
-}
-
 /* page {path}: subscribes the connection to changes of that page. */
 void
 page_ws_subscribe(Conn *conn, cJSON *msg)
@@ -77,7 +63,7 @@ page_ws_subscribe(Conn *conn, cJSON *msg)
 			continue;
 		if (strcmp(sub->path, path->valuestring) == 0)
 		{
-			page_ws_send(conn, "page_subscribed", sub->path);
+			ws_send_ack(conn, "page_subscribed", "path", sub->path);
 			return;
 		}
 		mine++;
@@ -98,7 +84,7 @@ page_ws_subscribe(Conn *conn, cJSON *msg)
 		page_subscriptions = lappend(page_subscriptions, sub);
 		MemoryContextSwitchTo(oldcxt);
 	}
-	page_ws_send(conn, "page_subscribed", sub->path);
+	ws_send_ack(conn, "page_subscribed", "path", sub->path);
 }
 
 /* Tells this worker's subscribers of a page that it changed. */
@@ -113,7 +99,7 @@ page_ws_changed(const char *path)
 		WsConn	   *ws = (WsConn *) sub->conn->ws;
 
 		if (strcmp(sub->path, path) == 0 && ws != NULL && !ws->closing)
-			page_ws_send(sub->conn, "page_changed", sub->path);
+			ws_send_ack(sub->conn, "page_changed", "path", sub->path);
 	}
 }
 

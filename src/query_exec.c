@@ -134,7 +134,7 @@ query_http_status(int sqlerrcode)
 }
 
 /* Records a failure; returns false for convenience. */
-static bool
+bool
 query_fail(QueryFailure *f, int status, const char *code, const char *message,
 		   const char *detail, const char *hint)
 {
@@ -154,7 +154,7 @@ query_bad_request(QueryFailure *f, const char *message, const char *detail, cons
 }
 
 /* Answers a failure over HTTP. */
-static void
+void
 query_reply_failure(Conn *conn, HttpRequest *req, QueryFailure *f)
 {
 	metrics_error_class(strlen(f->code) == 5 ? f->code : "XX");

@@ -22,6 +22,9 @@ typedef struct QueryFailure
 } QueryFailure;
 
 extern bool query_api_dispatch(Conn *conn, HttpRequest *req);
+extern bool query_fail(QueryFailure *f, int status, const char *code, const char *message,
+					   const char *detail, const char *hint);
+extern void query_reply_failure(Conn *conn, HttpRequest *req, QueryFailure *f);
 extern bool query_run_message(const char *name, struct cJSON *params, const char *session_id,
 							  const char *prefix, StringInfo out, QueryFailure *f);
 extern void query_failure_message(QueryFailure *f, const char *id_json, StringInfo out);

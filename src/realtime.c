@@ -184,19 +184,6 @@ realtime_message_channel(Conn *conn, cJSON *msg)
 	return channel->valuestring;
 }
 
-/* Sends {"type":<type>,"channel":<name>}. */
-static void
-realtime_ack(Conn *conn, const char *type, const char *channel)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"type\":\"%s\",\"channel\":", type);
-	escape_json(&buf, channel);
-	appendStringInfoChar(&buf, '}');
-	ws_send_text(conn, buf.data, buf.len);
-}
-
 /* subscribe {channel}: LISTEN in this worker if needed, then register. */
 static void
 realtime_subscribe(Conn *conn, cJSON *msg)
@@ -211,7 +198,7 @@ realtime_subscribe(Conn *conn, cJSON *msg)
 	entry = hash_search(realtime_channels(), name, HASH_FIND, NULL);
 	if (entry != NULL && list_member_ptr(entry->subscribers, conn))
 	{
-		realtime_ack(conn, "subscribed", name);
+		ws_send_ack(conn, "subscribed", "channel", name);
 		return;
 	}
 	if (!realtime_channel_allowed(name))
@@ -227,7 +214,7 @@ realtime_subscribe(Conn *conn, cJSON *msg)
 	MemoryContextSwitchTo(conn->ctx);
 	ws->channels = lappend(ws->channels, pstrdup(name));
 	MemoryContextSwitchTo(oldcxt);
-	realtime_ack(conn, "subscribed", name);
+	ws_send_ack(conn, "subscribed", "channel", name);
 }
 
 /* Finds or creates a channel's entry, LISTENing when it is new. */
@@ -303,7 +290,7 @@ realtime_unsubscribe(Conn *conn, cJSON *msg)
 			break;
 		}
 	}
-	realtime_ack(conn, "unsubscribed", name);
+	ws_send_ack(conn, "unsubscribed", "channel", name);
 }
 
 /* Detaches a watch from its channels and frees it. */

@@ -30,6 +30,7 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
+#include "metrics.h"
 #include "pg_dash.h"
 #include "query_registry.h"
 #include "realtime.h"
@@ -68,6 +69,28 @@ worker_register_all(void)
 		worker.bgw_notify_pid = 0;
 		RegisterBackgroundWorker(&worker);
 	}
+}
+
+/*
+ * Recovers from an error a request raised: copies it into the request
+ * context, aborts any transaction, counts it by SQLSTATE class.  Called
+ * in a PG_CATCH block; the worker then answers the client and carries on.
+ */
+ErrorData *
+worker_catch_error(void)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(worker_request_context);
+	edata = CopyErrorData();
+	FlushErrorState();
+	if (IsTransactionState() || IsAbortedTransactionBlockState() ||
+		GetCurrentTransactionNestLevel() > 0)
+		AbortCurrentTransaction();
+	MemoryContextSwitchTo(worker_request_context);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	metrics_error_class(unpack_sql_state(edata->sqlerrcode));
+	return edata;
 }
 
 /* Wakes the event loop; safe to call from a signal handler. */

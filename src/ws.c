@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cjson/cJSON.h>
@@ -23,6 +24,7 @@
 
 #include "access/xact.h"
 #include "pgstat.h"
+#include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -145,8 +147,25 @@ ws_send_frame(Conn *conn, int opcode, const char *data, size_t len)
 }
 
 /*
+ * True when the kernel would take more bytes for this client now: its queue
+ * then only waits for the event loop, not for a client that stopped reading.
+ */
+static bool
+ws_socket_writable(Conn *conn)
+{
+	struct pollfd pfd;
+
+	pfd.fd = conn->fd;
+	pfd.events = POLLOUT;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT) != 0;
+}
+
+/*
  * Sends a text message, or closes a client whose queue is over
- * pg_dash.ws_max_queue: it is not reading, and waiting would grow memory.
+ * pg_dash.ws_max_queue while its socket is full: it is not reading, and
+ * waiting would grow memory.  An empty queue takes any message, so one
+ * larger than the limit still reaches a client that reads.
  */
 void
 ws_send_text(Conn *conn, const char *data, size_t len)
@@ -155,7 +174,8 @@ ws_send_text(Conn *conn, const char *data, size_t len)
 
 	if (ws == NULL || ws->closing)
 		return;
-	if (conn->out_bytes + len > (size_t) pg_dash_ws_max_queue)
+	if (conn->out_bytes > 0 && conn->out_bytes + len > (size_t) pg_dash_ws_max_queue &&
+		!ws_socket_writable(conn))
 	{
 		metrics_count(METRIC_WS_SLOW_CLOSED, 1);
 		ws_close(conn, WS_CLOSE_POLICY, "client too slow: outgoing queue full");
@@ -163,6 +183,20 @@ ws_send_text(Conn *conn, const char *data, size_t len)
 	}
 	ws_send_frame(conn, WS_OP_TEXT, data, len);
 	metrics_count(METRIC_WS_MESSAGES_SENT, 1);
+}
+
+/* Sends {"type":<type>,<field>:<value>}, the acknowledgement of a request. */
+void
+ws_send_ack(Conn *conn, const char *type, const char *field, const char *value)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"type\":\"%s\",\"%s\":", type, field);
+	escape_json(&buf, value);
+	appendStringInfoChar(&buf, '}');
+	ws_send_text(conn, buf.data, buf.len);
+	pfree(buf.data);
 }
 
 /* Sends a cJSON object as a text message. */
@@ -256,16 +290,8 @@ ws_dispatch_safely(Conn *conn, const char *type, cJSON *msg)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData  *edata = worker_catch_error();
 
-		MemoryContextSwitchTo(worker_request_context);
-		edata = CopyErrorData();
-		FlushErrorState();
-		if (IsTransactionState() || IsAbortedTransactionBlockState() ||
-			GetCurrentTransactionNestLevel() > 0)
-			AbortCurrentTransaction();
-		pgstat_report_activity(STATE_IDLE, NULL);
-		metrics_error_class(unpack_sql_state(edata->sqlerrcode));
 		ws_send_error(conn, cJSON_IsString(id) ? id->valuestring : NULL,
 					  unpack_sql_state(edata->sqlerrcode),
 					  edata->message, edata->detail, edata->hint);

@@ -36,6 +36,7 @@ extern int	ws_on_read(Conn *conn, const char *data, size_t len);
 extern void ws_shutdown(Conn *conn);
 extern void ws_send_text(Conn *conn, const char *data, size_t len);
 extern void ws_send_json(Conn *conn, struct cJSON *msg);
+extern void ws_send_ack(Conn *conn, const char *type, const char *field, const char *value);
 extern void ws_send_error(Conn *conn, const char *id, const char *code,
 						  const char *message, const char *detail, const char *hint);
 extern void ws_close(Conn *conn, int code, const char *reason);
