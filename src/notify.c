@@ -54,6 +54,7 @@ static int
 capture_putmessage(char msgtype, const char *s, size_t len)
 {
 	Notification *n;
+	MemoryContext oldcxt;
 	const char *channel;
 	const char *payload;
 	size_t		chan_len;
@@ -70,11 +71,14 @@ capture_putmessage(char msgtype, const char *s, size_t len)
 	if (strnlen(payload, len - 4 - chan_len - 1) == len - 4 - chan_len - 1)
 		return 0;				/* payload not terminated */
 
-	n = MemoryContextAlloc(capture_context, sizeof(Notification));
+	/* the list too: this runs inside a transaction that ends before we read it */
+	oldcxt = MemoryContextSwitchTo(capture_context);
+	n = palloc(sizeof(Notification));
 	n->pid = (int32) pg_ntoh32(pid);
-	n->channel = MemoryContextStrdup(capture_context, channel);
-	n->payload = MemoryContextStrdup(capture_context, payload);
+	n->channel = pstrdup(channel);
+	n->payload = pstrdup(payload);
 	captured = lappend(captured, n);
+	MemoryContextSwitchTo(oldcxt);
 	return 0;
 }
 
@@ -141,6 +145,11 @@ notify_collect(void)
 	{
 		PqCommMethods = saved_methods;
 		whereToSendOutput = saved_dest;
+		/*
+		 * ProcessNotifyInterrupt reads in a transaction of its own, whose
+		 * commit leaves CurrentMemoryContext at TopMemoryContext.
+		 */
+		MemoryContextSwitchTo(capture_context);
 	}
 	PG_END_TRY();
 	result = captured;
