@@ -4,6 +4,8 @@
 set -u
 cd "$(dirname "$0")/.."
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
+# the WebSocket load test holds 1,000 clients in one process
+ulimit -n "$(ulimit -H -n)" 2>/dev/null || true
 mkdir -p artifacts
 passed=0
 failed=0
