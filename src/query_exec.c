@@ -93,6 +93,7 @@ typedef struct QueryStream
 	uint64		max_rows;		/* 0: no limit */
 	bool		truncated;
 	bool		chunked;		/* HTTP/1.1 chunked framing */
+	bool		keep_alive;		/* the connection stays open afterwards */
 	bool		done;
 	char		query_name[NAMEDATALEN];
 	instr_time	started;
@@ -332,8 +333,7 @@ query_json_param_text(const cJSON *item)
 }
 
 /*
- * Checks the downsampling options go together; a downsampled series is
- * ordered by its x column.
+ * Checks the downsampling options go together.
  */
 static bool
 query_check_downsample(QueryOptions *opts, QueryFailure *f)
@@ -345,8 +345,6 @@ query_check_downsample(QueryOptions *opts, QueryFailure *f)
 								 "Use downsample=<points>&x=<column>&y=<column>.");
 	if (opts->format != RESULT_JSON)
 		return query_bad_request(f, "a downsampled series is only available as JSON", NULL, NULL);
-	if (opts->order_column == NULL)
-		opts->order_column = pstrdup(opts->x_column);
 	return true;
 }
 
@@ -666,6 +664,53 @@ query_series_value(Datum d, Oid typid)
 	}
 }
 
+/* One point of a series, for sorting by x. */
+typedef struct SeriesPoint
+{
+	double		x;
+	double		y;
+} SeriesPoint;
+
+/* qsort comparator: by x. */
+static int
+query_point_cmp(const void *a, const void *b)
+{
+	double		xa = ((const SeriesPoint *) a)->x;
+	double		xb = ((const SeriesPoint *) b)->x;
+
+	return xa < xb ? -1 : xa > xb ? 1 : 0;
+}
+
+/*
+ * Puts a series in x order unless it already is (the common case: rows
+ * come in time order), which costs far less than asking the query for an
+ * ORDER BY.
+ */
+static void
+query_sort_series(double *xs, double *ys, size_t n)
+{
+	size_t		i;
+	SeriesPoint *pts;
+
+	for (i = 1; i < n && xs[i - 1] <= xs[i]; i++)
+		;
+	if (i >= n)
+		return;
+	pts = palloc_extended(sizeof(SeriesPoint) * n, MCXT_ALLOC_HUGE);
+	for (i = 0; i < n; i++)
+	{
+		pts[i].x = xs[i];
+		pts[i].y = ys[i];
+	}
+	qsort(pts, n, sizeof(SeriesPoint), query_point_cmp);
+	for (i = 0; i < n; i++)
+	{
+		xs[i] = pts[i].x;
+		ys[i] = pts[i].y;
+	}
+	pfree(pts);
+}
+
 /* The result column number of a name, or -1. */
 static int
 query_column_index(TupleDesc desc, const char *name)
@@ -753,6 +798,7 @@ query_write_downsampled(Portal portal, QueryOptions *opts, StringInfo out,
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
+	query_sort_series(xs, ys, n);
 	picked = palloc_extended(sizeof(size_t) * Max(Min(n, (size_t) opts->downsample), 1), MCXT_ALLOC_HUGE);
 	npicked = lttb_select(xs, ys, n, (size_t) opts->downsample, picked);
 	MemoryContextSwitchTo(oldcxt);
@@ -898,7 +944,7 @@ query_stream_produce(Conn *conn, void *arg)
 	query_write_chunk(conn, qs->chunked, out.data, out.len);
 	if (!more && qs->chunked)
 		conn_write(conn, "0\r\n\r\n", 5);
-	if (!more && !qs->chunked)
+	if (!more && !qs->keep_alive)
 		conn_close_when_flushed(conn);
 	MemoryContextSwitchTo(oldcxt);
 	return more;
@@ -1280,6 +1326,8 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 														  ALLOCSET_DEFAULT_SIZES);
 				qs->max_rows = pg_dash_max_rows;
 				qs->chunked = req->version_minor >= 1;
+				/* without chunked framing only the close ends the body */
+				qs->keep_alive = req->keep_alive && qs->chunked;
 				qs->started = started;
 				MemoryContextSwitchTo(connold);
 

@@ -188,6 +188,7 @@ my $h = http($port, 'GET', '/healthz', timeout => 5);
 is($h->{status}, 200, 'another client is answered during a large download');
 cmp_ok(time - $t0, '<', 2, 'and promptly');
 my $peak = $rss->();
+my $t_stream = time;
 while (1)
 {
 	my $n = sysread($sock, $buf, 1 << 20, length $buf);
@@ -195,6 +196,7 @@ while (1)
 	my $now = $rss->();
 	$peak = $now if $now > $peak;
 }
+cmp_ok(time - $t_stream, '<', 20, 'connection closed after the last chunk, as Connection: close asked');
 close $sock;
 my ($head, $body) = split /\r\n\r\n/, $buf, 2;
 like($head, qr/Transfer-Encoding: chunked/i, 'large result streamed with chunked encoding');
