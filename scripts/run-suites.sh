@@ -12,9 +12,9 @@ failed=0
 
 # add "N passed, N failed" found in the last line of a log
 tally() {
-	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
-	p=$(echo "$line" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1/p')
-	f=$(echo "$line" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\2/p')
+	line=$(grep -oE '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+	p=$(echo "$line" | awk '{print $1}')
+	f=$(echo "$line" | awk '{print $3}')
 	if [ -z "$p" ]; then failed=$((failed + 1)); echo "$2: no result line"; return; fi
 	passed=$((passed + p)); failed=$((failed + f))
 	if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); echo "$2: exited $3"; fi
