@@ -51,6 +51,7 @@
 #include "guc.h"
 #include "http_response.h"
 #include "metrics.h"
+#include "download.h"
 #include "query_cache.h"
 #include "query_exec.h"
 #include "query_registry.h"
@@ -98,6 +99,8 @@ typedef struct QueryStream
 	char		query_name[NAMEDATALEN];
 	instr_time	started;
 } QueryStream;
+
+static List *query_options_pairs(QueryOptions *opts);
 
 /* Maps an SQLSTATE to the HTTP status of the error response. */
 int
@@ -595,14 +598,20 @@ query_write_chunk(Conn *conn, bool chunked, const char *data, size_t len)
 		conn_write(conn, data, len);
 }
 
-/* Fetches up to n rows from a portal into the writer; returns rows fetched. */
+/*
+ * Fetches up to n rows from a portal into the writer; returns rows fetched.
+ * SPI leaves its procedure context current: the rows are serialized in the
+ * caller's context, so that a caller resetting it per batch stays flat.
+ */
 static uint64
 query_fetch_into(Portal portal, ResultWriter *w, StringInfo out, uint64 n)
 {
+	MemoryContext caller = CurrentMemoryContext;
 	uint64		i;
 	uint64		got;
 
 	SPI_cursor_fetch(portal, true, (long) n);
+	MemoryContextSwitchTo(caller);
 	got = SPI_processed;
 	for (i = 0; i < got; i++)
 		result_writer_row(w, out, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
@@ -968,6 +977,8 @@ typedef struct QueryRun
 	uint64		generation;
 	StringInfoData cached_body;
 	char		cached_etag[40];
+
+	char		session_id[65];	/* the session made known to SQL, or "" */
 } QueryRun;
 
 /*
@@ -1043,7 +1054,10 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 		MemoryContextSwitchTo(reqcxt);
 	}
 	if (session)
+	{
 		session_bind(session);
+		strlcpy(run->session_id, session->id, sizeof(run->session_id));
+	}
 
 	if (name != NULL)
 	{
@@ -1308,9 +1322,16 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 					http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
 							   body.data, body.len);
 			}
+			else if (download_start(conn, req, name, free_sql, query_options_pairs(opts),
+									run.session_id, result_content_type(opts->format), headers.data))
+			{
+				/* a download worker runs it again from the start and streams it */
+				SPI_cursor_close(run.portal);
+				query_finish(&run, true);
+			}
 			else
 			{
-				/* more to come: hold the cursor and stream the rest */
+				/* no worker to spare: hold the cursor and stream the rest */
 				QueryStream *qs;
 				StringInfoData head;
 				MemoryContext connold;
@@ -1457,6 +1478,121 @@ query_failure_message(QueryFailure *f, const char *id_json, StringInfo out)
 		escape_json(out, f->hint);
 	}
 	appendStringInfoString(out, "}}");
+}
+
+/*
+ * The options and parameters of a request as (key, value) pairs that
+ * query_take_option() reads back: how a download worker gets the request.
+ */
+static List *
+query_options_pairs(QueryOptions *opts)
+{
+	static const char *const formats[] = {"json", "csv", "ndjson"};
+	List	   *pairs = NIL;
+	ListCell   *ln;
+	ListCell   *lv;
+
+	pairs = lappend(pairs, list_make2(pstrdup("format"), pstrdup(formats[opts->format])));
+	pairs = lappend(pairs, list_make2(pstrdup("shape"), pstrdup(opts->objects ? "objects" : "arrays")));
+	if (opts->limit >= 0)
+		pairs = lappend(pairs, list_make2(pstrdup("limit"), psprintf(INT64_FORMAT, opts->limit)));
+	if (opts->offset > 0)
+		pairs = lappend(pairs, list_make2(pstrdup("offset"), psprintf(INT64_FORMAT, opts->offset)));
+	if (opts->count_exact)
+		pairs = lappend(pairs, list_make2(pstrdup("count"), pstrdup("exact")));
+	if (opts->order_column)
+		pairs = lappend(pairs, list_make2(pstrdup("order"),
+										  psprintf("%s.%s", opts->order_column, opts->order_desc ? "desc" : "asc")));
+	forboth(ln, opts->names, lv, opts->values)
+		pairs = lappend(pairs, list_make2(pstrdup(strVal(lfirst(ln))), lfirst(lv)));
+	return pairs;
+}
+
+/*
+ * Runs a request for a download worker (download.c): the whole body, in
+ * pieces handed to emit(), which may block while the client is slow.  The
+ * statement timeout counts only the time spent fetching rows, not the time
+ * spent waiting for the client.  False with *f filled when the request
+ * cannot run before any byte was emitted; later errors are thrown.
+ */
+bool
+query_run_download(const char *name, const char *free_sql, List *pairs,
+				   const char *session_id, QueryEmit emit, void *arg, QueryFailure *f)
+{
+	MemoryContext reqcxt = CurrentMemoryContext;
+	MemoryContext batch = AllocSetContextCreate(reqcxt, "pg_dash download batch",
+												ALLOCSET_DEFAULT_SIZES);
+	QueryOptions opts;
+	QueryRun	run;
+	Session		session;
+	ResultWriter writer;
+	StringInfoData out;
+	ListCell   *lc;
+	bool		done = false;
+	bool		truncated = false;
+	double		budget_ms = pg_dash_statement_timeout;
+
+	query_options_init(&opts);
+	foreach(lc, pairs)
+	{
+		List	   *pair = (List *) lfirst(lc);
+
+		if (!query_take_option(&opts, linitial(pair), lsecond(pair), f))
+			return false;
+	}
+	memset(&run, 0, sizeof(run));
+	memset(&session, 0, sizeof(session));
+	if (session_id && session_id[0])
+		strlcpy(session.id, session_id, sizeof(session.id));
+	if (!query_open(name, free_sql, &opts, session.id[0] ? &session : NULL, NULL, NULL, &run, f))
+	{
+		query_finish(&run, false);
+		return false;
+	}
+	if (run.timeout_on)
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	run.timeout_on = false;
+
+	initStringInfo(&out);
+	result_writer_init(&writer, run.portal->tupDesc, opts.format, opts.objects);
+	result_writer_begin(&writer, &out, NULL);
+	while (!done)
+	{
+		instr_time	t0;
+		instr_time	elapsed;
+
+		if (pg_dash_statement_timeout > 0)
+		{
+			if (budget_ms <= 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_QUERY_CANCELED),
+						 errmsg("canceling statement due to statement timeout")));
+			enable_timeout_after(STATEMENT_TIMEOUT, Max((int) budget_ms, 1));
+		}
+		INSTR_TIME_SET_CURRENT(t0);
+		MemoryContextSwitchTo(batch);
+		done = query_fetch_batch(run.portal, &writer, &out, pg_dash_max_rows, &truncated);
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, t0);
+		if (pg_dash_statement_timeout > 0)
+			disable_timeout(STATEMENT_TIMEOUT, false);
+		budget_ms -= INSTR_TIME_GET_MILLISEC(elapsed);
+		if (done)
+			result_writer_end(&writer, &out, truncated, run.total);
+		MemoryContextSwitchTo(reqcxt);
+		/* hand over pieces of a few hundred kB: fewer, larger messages */
+		if (done || out.len >= 256 * 1024)
+		{
+			emit(out.data, out.len, arg);
+			pfree(out.data);
+			MemoryContextReset(batch);
+			initStringInfo(&out);
+		}
+	}
+	SPI_cursor_close(run.portal);
+	query_finish(&run, true);
+	query_stats_record(name ? name : "(sql)", pg_dash_statement_timeout - budget_ms, writer.rows, false, false);
+	return true;
 }
 
 /* GET /api/queries: every named query with its parameters and columns. */

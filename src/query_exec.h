@@ -6,6 +6,7 @@
 #define PG_DASH_QUERY_EXEC_H
 
 #include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
 
 #include "conn.h"
 
@@ -21,7 +22,13 @@ typedef struct QueryFailure
 	const char *hint;
 } QueryFailure;
 
+/* Receives a piece of a result body being produced for a download. */
+typedef void (*QueryEmit) (const char *data, size_t len, void *arg);
+
 extern bool query_api_dispatch(Conn *conn, HttpRequest *req);
+extern bool query_run_download(const char *name, const char *free_sql, List *pairs,
+							   const char *session_id, QueryEmit emit, void *arg,
+							   QueryFailure *f);
 extern bool query_fail(QueryFailure *f, int status, const char *code, const char *message,
 					   const char *detail, const char *hint);
 extern void query_reply_failure(Conn *conn, HttpRequest *req, QueryFailure *f);

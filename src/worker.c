@@ -29,6 +29,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "download.h"
 #include "guc.h"
 #include "metrics.h"
 #include "pg_dash.h"
@@ -165,6 +166,8 @@ worker_upkeep(void)
 
 	if (!PostmasterIsAlive())
 		proc_exit(1);
+
+	download_poll();
 
 	PG_TRY();
 	{

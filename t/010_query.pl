@@ -171,52 +171,97 @@ $second = get_json('/api/query/cached');
 isnt($second->{json}{rows}[0][1], $first->{json}{rows}[0][1], 'TTL expiry refreshes the result');
 
 # streaming a million rows: every row once, flat memory, others served while
-# it is sent (the query itself, materialized at commit, runs under the
-# statement timeout: raise it for this)
+# it is produced (by a download worker) and sent
 $node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.statement_timeout = '60s'");
 $node->reload;
 wait_until(sub { get_json('/api/query/slow?s=1.2')->{status} == 200 }, 10);
-my $pid = worker_pids($node)->{0};
-my $rss = sub { open my $f, '<', "/proc/$pid/status" or return 0; my ($kb) = join('', <$f>) =~ /VmRSS:\s+(\d+)/; return $kb };
-my $rss_before = $rss->();
-my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp') or die;
-print $sock "GET /api/query/series?n=1000000&format=csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-my $buf = '';
-sysread($sock, $buf, 65536, length $buf) for 1 .. 3;
-my $t0 = time;
-my $h = http($port, 'GET', '/healthz', timeout => 5);
-is($h->{status}, 200, 'another client is answered during a large download');
-cmp_ok(time - $t0, '<', 2, 'and promptly');
-my $peak = $rss->();
-my $t_stream = time;
-while (1)
+
+# private resident memory (RssAnon, without shared buffers) in kB of a process
+sub rss_kb
 {
-	my $n = sysread($sock, $buf, 1 << 20, length $buf);
-	last unless $n;
-	my $now = $rss->();
-	$peak = $now if $now > $peak;
+	my ($p) = @_;
+	open my $f, '<', "/proc/$p/status" or return 0;
+	my ($kb) = join('', <$f>) =~ /RssAnon:\s+(\d+)/;
+	return $kb // 0;
 }
-cmp_ok(time - $t_stream, '<', 20, 'connection closed after the last chunk, as Connection: close asked');
-close $sock;
-my ($head, $body) = split /\r\n\r\n/, $buf, 2;
+
+# pids of this node's running download workers
+sub download_pids
+{
+	my @pids;
+	for my $c (glob '/proc/[0-9]*/cmdline')
+	{
+		my ($p) = $c =~ m{/proc/(\d+)/};
+		open my $f, '<', $c or next;
+		my $cmd = <$f> // '';
+		next unless $cmd =~ /pg_dash download/;
+		open my $st, '<', "/proc/$p/stat" or next;
+		my @stat = split / /, scalar <$st>;
+		push @pids, $p if $stat[3] == $node->{_pid};
+	}
+	return @pids;
+}
+
+# downloads n rows as CSV, reading slowly at first; returns the rows, the
+# peak RSS of the serving and download workers, and the time to close
+sub stream_csv
+{
+	my ($n, $during) = @_;
+	my $pid = worker_pids($node)->{0};
+	my %peak = (serving => rss_kb($pid), download => 0);
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp') or die;
+	print $sock "GET /api/query/series?n=$n&format=csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	my $buf = '';
+	sysread($sock, $buf, 65536, length $buf) for 1 .. 3;
+	$during->() if $during;
+	my $t0 = time;
+	while (1)
+	{
+		my $got = sysread($sock, $buf, 1 << 20, length $buf);
+		last unless $got;
+		my $s = rss_kb($pid);
+		$peak{serving} = $s if $s > $peak{serving};
+		for my $d (download_pids())
+		{
+			my $r = rss_kb($d);
+			$peak{download} = $r if $r > $peak{download};
+		}
+	}
+	my $closed_after = time - $t0;
+	close $sock;
+	my ($head, $body) = split /\r\n\r\n/, $buf, 2;
+	my $data = '';
+	while ($body =~ /\G([0-9a-f]+)\r\n/gc)
+	{
+		my $len = hex $1;
+		last if $len == 0;
+		$data .= substr($body, pos($body), $len);
+		pos($body) += $len + 2;
+	}
+	my @rows = split /\r\n/, $data;
+	shift @rows;
+	return ($head, \@rows, \%peak, $closed_after);
+}
+
+my $rss_before = rss_kb(worker_pids($node)->{0});
+my ($head, $rows, $peak, $closed_after) = stream_csv(1_000_000, sub {
+	my $t0 = time;
+	my $h = http($port, 'GET', '/healthz', timeout => 5);
+	is($h->{status}, 200, 'another client is answered during a large download');
+	cmp_ok(time - $t0, '<', 1, 'and promptly');
+});
 like($head, qr/Transfer-Encoding: chunked/i, 'large result streamed with chunked encoding');
-# decode the chunked body
-my $data = '';
-while ($body =~ /\G([0-9a-f]+)\r\n/gc)
-{
-	my $len = hex $1;
-	last if $len == 0;
-	$data .= substr($body, pos($body), $len);
-	pos($body) += $len + 2;
-}
-my @rows = split /\r\n/, $data;
-shift @rows;
-is(scalar @rows, 1_000_000, 'every row streamed');
+like($head, qr{Content-Type: text/csv}i, 'with its content type');
+cmp_ok($closed_after, '<', 20, 'connection closed after the last chunk, as Connection: close asked');
+is(scalar @$rows, 1_000_000, 'every row streamed');
 my %seen;
-my $dupes = grep { $seen{ (split /,/)[0] }++ } @rows;
+my $dupes = grep { $seen{ (split /,/)[0] }++ } @$rows;
 is($dupes, 0, 'each row exactly once');
-is((split /,/, $rows[-1])[0], 1000000, 'last row present');
-cmp_ok($peak - $rss_before, '<', 64 * 1024, "worker RSS grew by less than 64 MB (before $rss_before kB, peak $peak kB)");
+is((split /,/, $rows->[-1])[0], 1000000, 'last row present');
+cmp_ok($peak->{serving} - $rss_before, '<', 64 * 1024,
+	"serving worker memory grew by less than 64 MB (before $rss_before kB, peak $peak->{serving} kB)");
+cmp_ok($peak->{download}, '>', 0, 'a download worker produced the result');
+cmp_ok($peak->{download}, '<', 32 * 1024, "download worker memory stayed under 32 MB (peak $peak->{download} kB)");
 
 # free SQL: off by default, then on
 $r = get_json('/api/sql', method => 'POST', body => '{"sql":"SELECT 1 AS one"}');
@@ -262,5 +307,17 @@ is($node->safe_psql('postgres', "SELECT value > 0 FROM pg_dash.stats WHERE metri
 	't', 'the same figures in pg_dash.stats');
 
 is(http($port, 'GET', '/healthz')->{status}, 200, 'worker survived every error');
+
+# with no background worker slot to spare, the serving worker streams it
+# from a holdable cursor itself
+$node->safe_psql('postgres', "ALTER SYSTEM SET max_worker_processes = 2");
+$node->restart;
+wait_for_workers($node, $port, 1);
+($head, $rows, $peak) = stream_csv(200_000);
+is(scalar @$rows, 200_000, 'without a download worker every row is streamed too');
+is($peak->{download}, 0, 'and no download worker ran');
+$node->safe_psql('postgres', "ALTER SYSTEM RESET max_worker_processes");
+$node->restart;
+wait_for_workers($node, $port, 1);
 $node->stop;
 done_testing();

@@ -1,0 +1,17 @@
+/*
+ * download.h
+ *		Large query results produced by a dynamic background worker.
+ */
+#ifndef PG_DASH_DOWNLOAD_H
+#define PG_DASH_DOWNLOAD_H
+
+#include "conn.h"
+#include "nodes/pg_list.h"
+
+extern bool download_start(Conn *conn, HttpRequest *req, const char *name,
+						   const char *free_sql, List *pairs, const char *session_id,
+						   const char *content_type, const char *extra_headers);
+extern void download_poll(void);
+extern PGDLLEXPORT void pg_dash_download_main(Datum arg);
+
+#endif							/* PG_DASH_DOWNLOAD_H */
