@@ -1,0 +1,290 @@
+/*
+ * pglisten.c
+ *		PostgreSQL's own ceiling for notification delivery: one libpq
+ *		connection that LISTENs on a channel and records, for every
+ *		notification, the time from the send time in its payload ("t",
+ *		microseconds since the epoch) to its arrival.
+ *
+ * Speaks the same line protocol with bench/run.py as wsload.c (READY,
+ * ROUND <expected>, one JSON line per round, QUIT), with one "client".
+ *
+ * Usage: pglisten "conninfo" channel
+ */
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+typedef struct Lat
+{
+	uint32_t   *v;
+	size_t		n, cap;
+} Lat;
+
+static Lat	lat[2];
+
+/* per burst (phase 1): first send, last arrival, deliveries */
+#define MAX_BURSTS 64
+static double b_first[MAX_BURSTS], b_last[MAX_BURSTS];
+static long b_n[MAX_BURSTS];
+
+/* Notes one delivery of burst b. */
+static void
+burst_note(long long b, double sent, double t_recv)
+{
+	if (b < 0 || b >= MAX_BURSTS)
+		return;
+	if (b_first[b] == 0 || sent < b_first[b])
+		b_first[b] = sent;
+	if (t_recv > b_last[b])
+		b_last[b] = t_recv;
+	b_n[b]++;
+}
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double		x = *(const double *) a, y = *(const double *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Median over bursts of deliveries per second: a burst's deliveries over
+ * the time from its first send to its last arrival.  Resets the bursts.
+ */
+static double
+burst_rate_median(int *nbursts)
+{
+	double		r[MAX_BURSTS];
+	int			n = 0, i;
+
+	for (i = 0; i < MAX_BURSTS; i++)
+	{
+		if (b_n[i] > 0 && b_last[i] > b_first[i])
+			r[n++] = b_n[i] / (b_last[i] - b_first[i]);
+		b_first[i] = b_last[i] = 0;
+		b_n[i] = 0;
+	}
+	*nbursts = n;
+	if (n == 0)
+		return 0;
+	qsort(r, n, sizeof(double), cmp_dbl);
+	return n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+}
+
+static double first_sent[2], last_sent[2], last_recv_k[2];
+static long received, bad;
+
+/* Wall-clock time in seconds. */
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Reads an integer after "key": in a JSON text. */
+static int
+json_int(const char *s, const char *key, long long *out)
+{
+	const char *p = strstr(s, key);
+
+	if (!p)
+		return 0;
+	p += strlen(key);
+	while (*p == ' ' || *p == ':')
+		p++;
+	*out = strtoll(p, NULL, 10);
+	return 1;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t	x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Percentile of a sorted latency array, in milliseconds. */
+static double
+pct(Lat *l, double q)
+{
+	if (l->n == 0)
+		return -1;
+	return l->v[(size_t) (q * (l->n - 1) + 0.5)] / 1000.0;
+}
+
+/* Prints a round's result and resets. */
+static void
+report(const char *why, long expected)
+{
+	int			k;
+
+	printf("{\"end\":\"%s\",\"clients\":1,\"subscribed\":1,\"closed\":0,\"failed\":0,"
+		   "\"expected_per_client\":%ld,\"received\":%ld,\"clients_complete\":%d,\"bad_messages\":%ld",
+		   why, expected, received, received >= expected, bad);
+	{
+		int			nb;
+		double		rate = burst_rate_median(&nb);
+
+		printf(",\"bursts\":%d,\"burst_msgs_per_s\":%.1f", nb, rate);
+	}
+	for (k = 0; k < 2; k++)
+	{
+		Lat		   *l = &lat[k];
+		double		span = last_recv_k[k] - first_sent[k];
+
+		qsort(l->v, l->n, sizeof(uint32_t), cmp_u32);
+		printf(",\"k%d\":{\"n\":%zu,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
+			   "\"span_s\":%.6f,\"send_span_s\":%.6f,\"msgs_per_s\":%.1f}",
+			   k, l->n, pct(l, 0.5), pct(l, 0.99), pct(l, 1.0),
+			   l->n ? span : 0, l->n ? last_sent[k] - first_sent[k] : 0,
+			   (l->n && span > 0) ? l->n / span : 0);
+		l->n = 0;
+		first_sent[k] = last_sent[k] = last_recv_k[k] = 0;
+	}
+	printf("}\n");
+	fflush(stdout);
+	received = bad = 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	PGconn	   *conn;
+	PGresult   *res;
+	char		sql[256];
+	long		expected = -1;
+	double		round_start = 0, last_recv = 0;
+	char		line[256];
+	size_t		ll = 0;
+
+	if (argc != 3)
+	{
+		fprintf(stderr, "usage: pglisten conninfo channel\n");
+		return 2;
+	}
+	conn = PQconnectdb(argv[1]);
+	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		fprintf(stderr, "pglisten: %s", PQerrorMessage(conn));
+		return 1;
+	}
+	snprintf(sql, sizeof(sql), "LISTEN %s", argv[2]);
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		fprintf(stderr, "pglisten: %s", PQerrorMessage(conn));
+		return 1;
+	}
+	PQclear(res);
+	printf("READY 1 0\n");
+	fflush(stdout);
+
+	for (;;)
+	{
+		struct pollfd pfd[2];
+		PGnotify   *n;
+		double		t;
+
+		pfd[0].fd = PQsocket(conn);
+		pfd[0].events = POLLIN;
+		pfd[1].fd = 0;
+		pfd[1].events = POLLIN;
+		poll(pfd, 2, 100);
+		if (pfd[1].revents)
+		{
+			ssize_t		r = read(0, line + ll, sizeof(line) - 1 - ll);
+			char	   *nl;
+
+			if (r <= 0)
+				break;
+			ll += r;
+			line[ll] = '\0';
+			while ((nl = strchr(line, '\n')) != NULL)
+			{
+				*nl = '\0';
+				if (strncmp(line, "ROUND ", 6) == 0)
+				{
+					expected = atol(line + 6);
+					round_start = now_s();
+					last_recv = 0;
+				}
+				else if (strcmp(line, "QUIT") == 0)
+					goto done;
+				memmove(line, nl + 1, ll - (nl + 1 - line) + 1);
+				ll -= nl + 1 - line;
+			}
+		}
+		if (pfd[0].revents)
+		{
+			t = now_s();
+			if (!PQconsumeInput(conn))
+			{
+				fprintf(stderr, "pglisten: %s", PQerrorMessage(conn));
+				return 1;
+			}
+			while ((n = PQnotifies(conn)) != NULL)
+			{
+				long long	ts = 0, k = 0, b = 0;
+
+				received++;
+				last_recv = t;
+				if (json_int(n->extra, "\"t\"", &ts))
+				{
+					Lat		   *l;
+					double		sent = ts / 1e6, d;
+
+					json_int(n->extra, "\"k\"", &k);
+					if (k < 0 || k > 1)
+						k = 1;
+					if (k == 1 && json_int(n->extra, "\"b\"", &b))
+						burst_note(b, sent, t);
+					if (first_sent[k] == 0 || sent < first_sent[k])
+						first_sent[k] = sent;
+					if (sent > last_sent[k])
+						last_sent[k] = sent;
+					if (t > last_recv_k[k])
+						last_recv_k[k] = t;
+					l = &lat[k];
+					if (l->n == l->cap)
+					{
+						l->cap = l->cap ? l->cap * 2 : 1 << 16;
+						l->v = realloc(l->v, l->cap * sizeof(uint32_t));
+					}
+					d = (t - sent) * 1e6;
+					l->v[l->n++] = d < 0 ? 0 : (uint32_t) d;
+				}
+				else
+					bad++;
+				PQfreemem(n);
+			}
+		}
+		t = now_s();
+		if (expected >= 0)
+		{
+			if (received >= expected)
+			{
+				report("complete", expected);
+				expected = -1;
+			}
+			else if ((last_recv > 0 && t - last_recv > 5) || (last_recv == 0 && t - round_start > 30))
+			{
+				report("idle", expected);
+				expected = -1;
+			}
+		}
+	}
+done:
+	PQfinish(conn);
+	return 0;
+}

@@ -1,0 +1,870 @@
+#!/usr/bin/python3
+"""pg_dash benchmark driver (make bench; see bench/README.md).
+
+Expects a running throw-away cluster with pg_dash (scripts/bench.sh starts
+it): loads the data, defines the named queries, starts the peer, runs every
+benchmark, prints a table and writes bench/results/<time>.json.  Every figure
+is the median of at least 3 runs.  Load generators run on this machine too:
+the CPU that each side used is recorded beside each figure.
+
+Environment: BENCH_PGPORT, BENCH_HTTP_PORT, BENCH_PEER_PORT, BENCH_QUICK=1,
+BENCH_ONLY=point,agg,export,ws,state,browser
+"""
+import http.client
+import json
+import os
+import platform
+import re
+import resource
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+TMP = os.path.join(HERE, "tmp")
+sys.path.insert(0, HERE)
+from queries import QUERIES, sql_of  # noqa: E402
+
+PGPORT = os.environ.get("BENCH_PGPORT", "54329")
+HTTP = int(os.environ.get("BENCH_HTTP_PORT", "18080"))
+PEER = int(os.environ.get("BENCH_PEER_PORT", "18081"))
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+PY = "/usr/bin/python3"
+TICK = os.sysconf("SC_CLK_TCK")
+RUNS = 3
+
+if QUICK:
+    CFG = dict(items=100_000, sales=200_000, big=2_000_000, dur=3, warm=1, cached_ids=10_000,
+               ws=[(200, 50, 0.01, 3, 50, 0.01), (1000, 20, 0.05, 2, 20, 0.01)], listen=(50, 0.01, 3, 50, 0.01),
+               sessions=200)
+else:
+    # ws: (clients, spaced notifications, spacing s, bursts, notifications per burst, gap s)
+    CFG = dict(items=100_000, sales=1_000_000, big=10_000_000, dur=10, warm=2, cached_ids=10_000,
+               ws=[(1000, 100, 0.05, 5, 100, 0.01), (10000, 20, 0.25, 3, 20, 0.01)],
+               listen=(200, 0.01, 5, 100, 0.01),
+               sessions=1000)
+
+CHILDREN = []          # long-running processes we started (peer, ws clients)
+RESULTS = {"figures": [], "raw": {}}
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def want(name):
+    return not ONLY or name in ONLY
+
+
+# ---------------------------------------------------------------- database
+
+def psql(sql, check=True, user="postgres", vars=None):
+    cmd = ["psql", "-h", "127.0.0.1", "-p", PGPORT, "-U", user, "-d", "postgres", "-XAtq",
+           "-v", "ON_ERROR_STOP=1"]
+    for k, v in (vars or {}).items():
+        cmd += ["-v", "%s=%s" % (k, v)]
+    p = subprocess.run(cmd, input=sql, capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise RuntimeError("psql failed: " + p.stderr.strip())
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def sql_literal(s):
+    return "'" + s.replace("'", "''") + "'"
+
+
+def postmaster_pid():
+    with open(os.path.join(TMP, "data", "postmaster.pid")) as f:
+        return int(f.readline())
+
+
+def proc_stat(pid):
+    """(ppid, utime+stime seconds) of a process, or None when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    fields = s[s.rindex(")") + 2:].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK
+
+
+def server_pids():
+    """The postmaster and its children."""
+    pm = postmaster_pid()
+    pids = [pm]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            st = proc_stat(int(d))
+            if st and st[0] == pm:
+                pids.append(int(d))
+    return pids
+
+
+def worker_pids():
+    out = psql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_dash'", check=False)
+    return [int(x) for x in (out or "").split()]
+
+
+class Cpu:
+    """CPU seconds used during a measurement by the server side (the
+    cluster's processes, plus the peer when it is measured) and by the
+    load generators (waited-for children, plus given long-running pids)."""
+
+    def __init__(self, extra_server=(), gen_pids=()):
+        self.extra = list(extra_server)
+        self.gen_pids = list(gen_pids)
+        self.t0 = time.time()
+        self.srv0 = self._snap(server_pids() + self.extra)
+        self.gen0 = self._snap(self.gen_pids)
+        self.ru0 = self._ru()
+        # backends that exit during the measurement (pgbench's, COPY's) are
+        # seen by a sampler; their last reading counts
+        self.seen = dict(self.srv0)
+        self.born = set()
+        self.stop_ev = threading.Event()
+        self.th = threading.Thread(target=self._sample, daemon=True)
+        self.th.start()
+
+    def _sample(self):
+        while not self.stop_ev.wait(0.1):
+            for p, v in self._snap(server_pids() + self.extra).items():
+                if p not in self.srv0:
+                    self.born.add(p)
+                self.seen[p] = v
+
+    @staticmethod
+    def _snap(pids):
+        d = {}
+        for p in pids:
+            st = proc_stat(p)
+            if st:
+                d[p] = st[1]
+        return d
+
+    @staticmethod
+    def _ru():
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    def stop(self):
+        wall = time.time() - self.t0
+        self.stop_ev.set()
+        self.th.join()
+        self.seen.update(self._snap(server_pids() + self.extra))
+        srv = sum(v - self.srv0.get(p, 0) for p, v in self.seen.items())
+        gen1 = self._snap(self.gen_pids)
+        gen = sum(v - self.gen0.get(p, 0) for p, v in gen1.items()) + self._ru() - self.ru0
+        return {"wall_s": round(wall, 3), "server_cpu_s": round(srv, 3), "gen_cpu_s": round(gen, 3)}
+
+
+# ---------------------------------------------------------------- HTTP helpers
+
+def http_get(port, path, headers=None, method="GET", body=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+    except OSError as e:
+        return 0, {}, str(e).encode()
+    finally:
+        c.close()
+
+
+def parse_dur(s):
+    m = re.match(r"([\d.]+)(us|ms|s|m)", s)
+    v = float(m.group(1))
+    return {"us": v / 1000, "ms": v, "s": v * 1000, "m": v * 60000}[m.group(2)]
+
+
+def wrk(url, conns=64, dur=None, script=None, env=None):
+    dur = dur or CFG["dur"]
+    cmd = ["wrk", "-t2", "-c%d" % conns, "-d%ds" % dur, "--latency", "--timeout", "10s"]
+    if script:
+        cmd += ["-s", os.path.join(HERE, "wrk", script)]
+    cmd.append(url)
+    e = dict(os.environ, **(env or {}))
+    p = subprocess.run(cmd, capture_output=True, text=True, env=e)
+    out = p.stdout
+    r = {"rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "requests": 0}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if m:
+        r["rps"] = float(m.group(1))
+    m = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    if m:
+        r["p50_ms"] = parse_dur(m.group(1))
+    m = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    if m:
+        r["p99_ms"] = parse_dur(m.group(1))
+    m = re.search(r"(\d+) requests in", out)
+    if m:
+        r["requests"] = int(m.group(1))
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        r["errors"] += int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        r["errors"] += sum(int(x) for x in m.groups())
+    if r["rps"] is None:
+        r["error"] = (p.stderr or out).strip()[-300:]
+    return r
+
+
+def median_of(runs, key):
+    vals = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def measure(label, fn, runs=RUNS, extra_server=(), gen_pids=()):
+    """Runs fn() runs times, each inside a CPU meter; returns the median of
+    every numeric field and the raw runs."""
+    raw = []
+    for i in range(runs):
+        cpu = Cpu(extra_server, gen_pids)
+        r = fn()
+        r.update(cpu.stop())
+        raw.append(r)
+        log("  %s run %d: %s" % (label, i + 1, json.dumps(r)))
+    med = {}
+    for k in raw[0]:
+        if isinstance(raw[0][k], (int, float)) and not isinstance(raw[0][k], bool):
+            med[k] = median_of(raw, k)
+    med["runs"] = raw
+    RESULTS["raw"][label] = raw
+    return med
+
+
+# ---------------------------------------------------------------- figures
+
+def fig(section, figure, ours, other_label, other, unit, target="", higher_better=True,
+        ours_m=None, other_m=None, ratio=None, note=""):
+    """Records one row of the table.  ours/other: numbers or 'n/a: why'."""
+    if ratio is None and isinstance(ours, (int, float)) and isinstance(other, (int, float)) and other:
+        ratio = ours / other if higher_better else other / ours if ours else None
+    RESULTS["figures"].append(dict(section=section, figure=figure, unit=unit, pg_dash=ours,
+                                   other_label=other_label, other=other, ratio=ratio,
+                                   target=target, note=note,
+                                   pg_dash_cpu=cpu_str(ours_m), other_cpu=cpu_str(other_m)))
+
+
+def cpu_str(m):
+    if not m or not m.get("wall_s"):
+        return ""
+    return "%.2f/%.2f" % (m["server_cpu_s"] / m["wall_s"], m["gen_cpu_s"] / m["wall_s"])
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    if abs(v) >= 1000:
+        s = "{:,.0f}".format(v)
+    elif abs(v) >= 100:
+        s = "%.0f" % v
+    elif abs(v) >= 10:
+        s = "%.1f" % v
+    else:
+        s = "%.2f" % v
+    return s + (" " + unit if unit else "")
+
+
+def print_table():
+    rows = [("figure", "pg_dash", "peer or limit", "ratio", "target", "cpu srv/gen (pg_dash | other)")]
+    for f in RESULTS["figures"]:
+        ours = fmt(f["pg_dash"], f["unit"])
+        other = "%s %s" % (f["other_label"], fmt(f["other"], f["unit"])) if f["other_label"] else "-"
+        ratio = ("%.2fx" % f["ratio"]) if isinstance(f["ratio"], (int, float)) else (f["ratio"] or "-")
+        cpu = (f["pg_dash_cpu"] or "-") + " | " + (f["other_cpu"] or "-")
+        rows.append((f["figure"], ours, other, ratio, f["target"] or "", cpu if cpu != "- | -" else ""))
+    widths = [min(max(len(r[i]) for r in rows), 60) for i in range(len(rows[0]))]
+    for n, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    notes = [f for f in RESULTS["figures"] if f["note"]]
+    if notes:
+        print()
+        for f in notes:
+            print("  * %s: %s" % (f["figure"], f["note"]))
+
+
+# ---------------------------------------------------------------- setup
+
+def setup():
+    log("loading data (items=%d, sales=%d)" % (CFG["items"], CFG["sales"]))
+    t = time.time()
+    psql(open(os.path.join(HERE, "setup.sql")).read(),
+         vars={"items": CFG["items"], "sales": CFG["sales"]})
+    subprocess.run(["pgbench", "-i", "-q", "-s", "1", "-h", "127.0.0.1", "-p", PGPORT, "-U",
+                    "postgres", "postgres"], check=True, capture_output=True)
+    log("  %.1f s" % (time.time() - t))
+    have_define = psql("SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                       "WHERE n.nspname = 'pg_dash' AND p.proname = 'define_query'") != "0"
+    RESULTS["pg_dash_query_api"] = None
+    if have_define:
+        errs = []
+        for name in QUERIES:
+            sql, ttl, desc = sql_of(name, CFG["big"])
+            r = subprocess.run(["psql", "-h", "127.0.0.1", "-p", PGPORT, "-U", "postgres", "-XAtq",
+                                "-v", "ON_ERROR_STOP=1", "-c",
+                                "SELECT pg_dash.define_query(%s, %s, %s, %d)" % (
+                                    sql_literal(name), sql_literal(sql), sql_literal(desc), ttl)],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                errs.append("%s: %s" % (name, r.stderr.strip()))
+        if errs:
+            RESULTS["pg_dash_query_api"] = "define_query failed: " + "; ".join(errs)[:200]
+    else:
+        RESULTS["pg_dash_query_api"] = "pg_dash.define_query does not exist yet"
+    restart_cluster()
+    if RESULTS["pg_dash_query_api"] is None:
+        st, _, body = http_get(HTTP, "/api/query/point?id=1")
+        if st != 200:
+            RESULTS["pg_dash_query_api"] = "GET /api/query/point answered %d %s" % (
+                st, body[:120].decode("utf-8", "replace"))
+    if RESULTS["pg_dash_query_api"]:
+        log("  pg_dash query API unavailable: " + RESULTS["pg_dash_query_api"])
+
+
+def restart_cluster():
+    """Restarts the cluster so that the workers start on the loaded database
+    with the extension created, as in production (and with fresh memory
+    figures).  The workers inherit a raised open-files limit."""
+    data = os.path.join(TMP, "data")
+    subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c",
+                    "ulimit -n 65536 2>/dev/null; /usr/lib/postgresql/15/bin/pg_ctl -D '%s' -l '%s' "
+                    "-m fast -w restart >/dev/null" % (data, os.path.join(TMP, "postgres.log"))], check=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if len(worker_pids()) >= 2 and http_get(HTTP, "/healthz")[0] == 200:
+            return
+        time.sleep(0.2)
+    raise RuntimeError("pg_dash workers did not come up after the restart")
+
+
+def start_peer():
+    dsn = "postgresql://bench_anon@127.0.0.1:%s/postgres" % PGPORT
+    p = subprocess.Popen([PY, os.path.join(HERE, "peers", "tornado_peer.py"), "--port", str(PEER),
+                          "--dsn", dsn, "--big", str(CFG["big"])],
+                         stdout=subprocess.PIPE, stderr=open(os.path.join(TMP, "peer.log"), "w"),
+                         text=True)
+    CHILDREN.append(p)
+    r, _, _ = select.select([p.stdout], [], [], 30)
+    line = p.stdout.readline() if r else ""
+    if "READY" not in line:
+        raise RuntimeError("the tornado peer did not start; see bench/tmp/peer.log")
+    return p
+
+
+def na(why):
+    return "n/a: " + why
+
+
+# ---------------------------------------------------------------- 1. point
+
+def bench_point(peer):
+    api = RESULTS["pg_dash_query_api"]
+    url = "http://127.0.0.1:%d/" % HTTP
+    env = {"BENCH_PATH": "/api/query/point?id=", "BENCH_IDS": str(CFG["items"])}
+    envc = {"BENCH_PATH": "/api/query/point_cached?id=", "BENCH_IDS": str(CFG["cached_ids"])}
+    log("1. point query")
+    un = ca = None
+    if not api:
+        wrk(url, dur=CFG["warm"], script="random_id.lua", env=env)
+        un = measure("point.pg_dash.uncached", lambda: wrk(url, script="random_id.lua", env=env))
+        wrk(url, dur=CFG["warm"] * 2, script="random_id.lua", env=envc)
+        ca = measure("point.pg_dash.cached", lambda: wrk(url, script="random_id.lua", env=envc))
+    purl = "http://127.0.0.1:%d/" % PEER
+    wrk(purl, dur=CFG["warm"], script="random_id.lua", env=env)
+    pe = measure("point.peer", lambda: wrk(purl, script="random_id.lua", env=env),
+                 extra_server=[peer.pid])
+
+    def pgb():
+        p = subprocess.run(["pgbench", "-n", "-S", "-c", "8", "-j", "2", "-T", str(CFG["dur"]),
+                            "-h", "127.0.0.1", "-p", PGPORT, "-U", "postgres", "postgres"],
+                           capture_output=True, text=True)
+        m = re.search(r"tps = ([\d.]+)", p.stdout)
+        lat = re.search(r"latency average = ([\d.]+) ms", p.stdout)
+        return {"rps": float(m.group(1)) if m else None,
+                "avg_ms": float(lat.group(1)) if lat else None}
+    pg = measure("point.pgbench_S", pgb)
+
+    def v(m, k):
+        return na(api) if m is None else m[k]
+    fig(1, "1 point query uncached, req/s", v(un, "rps"), "pgbench -S", pg["rps"], "",
+        ">= 0.8x", ours_m=un, other_m=pg)
+    fig(1, "1 point query cached, req/s", v(ca, "rps"), "pgbench -S", pg["rps"], "",
+        ">= 1.5x", ours_m=ca, other_m=pg)
+    fig(1, "1 point query uncached, req/s", v(un, "rps"), "peer", pe["rps"], "",
+        ">= 8x", ours_m=un, other_m=pe)
+    fig(1, "1 point query uncached p50", v(un, "p50_ms"), "peer", pe["p50_ms"], "ms",
+        higher_better=False)
+    fig(1, "1 point query uncached p99", v(un, "p99_ms"), "peer", pe["p99_ms"], "ms",
+        "< 10 ms", higher_better=False)
+    fig(1, "1 point query cached p50/p99", na(api) if ca is None else
+        "%.2f/%.2f ms" % (ca["p50_ms"] or -1, ca["p99_ms"] or -1), "pgbench avg",
+        "%.2f ms" % pg["avg_ms"] if pg["avg_ms"] else None, "", "p99 < 10 ms", ratio="")
+    for m, who in ((un, "pg_dash uncached"), (ca, "pg_dash cached"), (pe, "peer")):
+        if m and m.get("errors"):
+            RESULTS["figures"][-1]["note"] += "%s: %d errors/non-2xx per run; " % (who, m["errors"])
+
+
+# ---------------------------------------------------------------- 2. aggregate
+
+def bench_agg(peer):
+    api = RESULTS["pg_dash_query_api"]
+    log("2. aggregate query")
+    ours = None
+    if not api:
+        u = "http://127.0.0.1:%d/api/query/agg" % HTTP
+        wrk(u, dur=CFG["warm"])
+        ours = measure("agg.pg_dash", lambda: wrk(u))
+    u = "http://127.0.0.1:%d/api/query/agg" % PEER
+    wrk(u, dur=CFG["warm"])
+    pe = measure("agg.peer", lambda: wrk(u), extra_server=[peer.pid])
+    fig(2, "2 aggregate (last day of %s rows), req/s" % short(CFG["sales"]),
+        na(api) if ours is None else ours["rps"], "peer", pe["rps"], "", "", ours_m=ours, other_m=pe)
+    fig(2, "2 aggregate p99", na(api) if ours is None else ours["p99_ms"], "peer", pe["p99_ms"], "ms",
+        higher_better=False)
+
+
+def short(n):
+    return "%gM" % (n / 1e6) if n >= 1e6 else "%gk" % (n / 1e3)
+
+
+# ---------------------------------------------------------------- 3. exports
+
+class RssSampler(threading.Thread):
+    """Peak VmHWM/VmRSS of some pids while a download runs (VmHWM is reset
+    first through /proc/<pid>/clear_refs when we may)."""
+
+    def __init__(self, pids):
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.peak = 0
+        self.stop_ev = threading.Event()
+        self.base = self._rss("RssAnon")
+        for p in pids:
+            try:
+                with open("/proc/%d/clear_refs" % p, "w") as f:
+                    f.write("5")
+            except OSError:
+                pass
+
+    def _rss(self, field):
+        best = 0
+        for p in self.pids:
+            try:
+                with open("/proc/%d/status" % p) as f:
+                    for line in f:
+                        if line.startswith(field + ":"):
+                            best = max(best, int(line.split()[1]))
+            except OSError:
+                pass
+        return best
+
+    def run(self):
+        while not self.stop_ev.wait(0.02):
+            self.peak = max(self.peak, self._rss("RssAnon"))
+
+    def finish(self):
+        """(peak private RSS, private RSS before, VmHWM) in MB.  Private
+        (RssAnon) because VmRSS/VmHWM also count the shared_buffers pages
+        a worker touched, which are not its memory."""
+        self.stop_ev.set()
+        self.join()
+        self.peak = max(self.peak, self._rss("RssAnon"))
+        return self.peak / 1024.0, self.base / 1024.0, self._rss("VmHWM") / 1024.0
+
+
+def download(port, path, pids):
+    s = RssSampler(pids)
+    s.start()
+    p = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total} %{size_download}",
+                        "--max-time", "600", "http://127.0.0.1:%d%s" % (port, path)],
+                       capture_output=True, text=True)
+    peak, base, hwm = s.finish()
+    code, secs, size = p.stdout.split()
+    secs, size = float(secs), int(size)
+    return {"status": int(code), "seconds": secs, "mb": size / 1e6, "mb_per_s": size / 1e6 / secs if secs else None,
+            "peak_rss_mb": peak, "base_rss_mb": base, "vmhwm_mb": hwm}
+
+
+def copy_out(sql):
+    t = time.time()
+    p = subprocess.run("psql -h 127.0.0.1 -p %s -U postgres -XAtq -c %s | wc -c" % (
+        PGPORT, sh_quote("COPY (%s) TO STDOUT WITH (FORMAT csv, HEADER)" % sql)),
+        shell=True, capture_output=True, text=True)
+    secs = time.time() - t
+    size = int(p.stdout.strip() or 0)
+    return {"status": 200 if size else 0, "seconds": secs, "mb": size / 1e6, "mb_per_s": size / 1e6 / secs}
+
+
+def sh_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def bench_export(peer):
+    api = RESULTS["pg_dash_query_api"]
+    log("3. exports")
+    n1 = short(CFG["sales"])
+    copy1 = measure("export.copy.rows_all", lambda: copy_out(sql_of("rows_all")[0]))
+    res = {}
+    for fmtn in ("json", "csv"):
+        q = "/api/query/rows_all" + ("?format=csv" if fmtn == "csv" else "")
+        if not api:
+            wp = worker_pids()
+            res[("pg", fmtn)] = measure("export.pg_dash.%s" % fmtn, lambda: download(HTTP, q, wp))
+        res[("peer", fmtn)] = measure("export.peer.%s" % fmtn, lambda: download(PEER, q, [peer.pid]),
+                                      extra_server=[peer.pid])
+    for fmtn, tgt in (("json", ">= 0.67x (1.5x COPY)"), ("csv", ">= 0.83x (1.2x COPY)")):
+        ours = res.get(("pg", fmtn))
+        o = na(api) if ours is None else ours["seconds"]
+        fig(3, "3 %s rows as %s, seconds" % (n1, fmtn.upper()), o, "COPY csv", copy1["seconds"], "s",
+            tgt, higher_better=False, ours_m=ours, other_m=copy1)
+        pe = res[("peer", fmtn)]
+        fig(3, "3 %s rows as %s, seconds" % (n1, fmtn.upper()), o, "peer", pe["seconds"], "s",
+            higher_better=False, ours_m=ours, other_m=pe)
+        fig(3, "3 %s rows as %s, MB/s" % (n1, fmtn.upper()), na(api) if ours is None else ours["mb_per_s"],
+            "COPY csv", copy1["mb_per_s"], "MB/s")
+        fig(3, "3 %s rows as %s, peak private RSS" % (n1, fmtn.upper()),
+            na(api) if ours is None else ours["peak_rss_mb"], "peer", pe["peak_rss_mb"], "MB",
+            higher_better=False, ratio="")
+    # the big series: memory stays flat
+    nb = short(CFG["big"])
+    copyb = measure("export.copy.series_big", lambda: copy_out(sql_of("series_big", CFG["big"])[0]))
+    for fmtn in ("json", "csv"):
+        q = "/api/query/series_big" + ("?format=csv" if fmtn == "csv" else "")
+        ours = None
+        if not api:
+            wp = worker_pids()
+            ours = measure("export.pg_dash.big.%s" % fmtn, lambda: download(HTTP, q, wp))
+        o = na(api) if ours is None else ours["seconds"]
+        fig(3, "3 %s rows as %s, seconds" % (nb, fmtn.upper()), o, "COPY csv", copyb["seconds"], "s",
+            higher_better=False, ours_m=ours, other_m=copyb)
+        small = res.get(("pg", fmtn))
+        if ours and small:
+            g_small = small["peak_rss_mb"] - small["base_rss_mb"]
+            g_big = ours["peak_rss_mb"] - ours["base_rss_mb"]
+            flat = g_big <= max(2 * g_small, g_small + 32)
+            fig(3, "3 %s rows as %s, peak private RSS" % (nb, fmtn.upper()), ours["peak_rss_mb"],
+                "at %s" % n1, small["peak_rss_mb"], "MB", "flat", ratio="",
+                note="growth over the idle worker: %.0f MB at %s, %.0f MB at %s: %s" % (
+                    g_small, n1, g_big, nb, "flat" if flat else "NOT flat"))
+        else:
+            fig(3, "3 %s rows as %s, peak private RSS" % (nb, fmtn.upper()),
+                na(api) if ours is None else ours["peak_rss_mb"], "", None, "MB", "flat", ratio="")
+
+
+# ---------------------------------------------------------------- 4. WebSocket
+
+def sender_script(spaced, spacing, bursts, per_burst, burst_gap):
+    """Phase 0: single notifications, spaced (latency).  Phase 1: bursts,
+    each one transaction of per_burst notifications (throughput); the pause
+    between bursts lets a burst drain, so each burst's rate is its own."""
+    pay = "json_build_object('k',%d,'b',%d,'s',%s,'t',(extract(epoch from clock_timestamp())*1e6)::bigint)::text"
+    lines = []
+    for i in range(spaced):
+        lines.append("SELECT pg_notify('bench', %s);" % (pay % (0, 0, i)))
+        lines.append("SELECT pg_sleep(%g);" % spacing)
+    for b in range(bursts):
+        lines.append("SELECT pg_notify('bench', %s) FROM generate_series(1, %d) g;" % (pay % (1, b, "g"), per_burst))
+        lines.append("SELECT pg_sleep(%g);" % burst_gap)
+    return "\n".join(lines) + "\n"
+
+
+class LoadClient:
+    """wsload or pglisten: READY, then ROUND/result lines."""
+
+    def __init__(self, cmd):
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=open(os.path.join(TMP, "wsload.log"), "a"), text=True, bufsize=1)
+        CHILDREN.append(self.p)
+
+    def line(self, timeout):
+        r, _, _ = select.select([self.p.stdout], [], [], timeout)
+        return self.p.stdout.readline().strip() if r else ""
+
+    def ready(self, timeout=240):
+        ln = self.line(timeout)
+        if not ln.startswith("READY"):
+            return None
+        _, ok, bad = ln.split()
+        return int(ok), int(bad)
+
+    def round(self, expected, script, timeout):
+        self.p.stdin.write("ROUND %d\n" % expected)
+        self.p.stdin.flush()
+        subprocess.run(["psql", "-h", "127.0.0.1", "-p", PGPORT, "-U", "postgres", "-XAtq", "-o", "/dev/null"],
+                       input=script, text=True, check=True)
+        ln = self.line(timeout)
+        return json.loads(ln) if ln else None
+
+    def close(self):
+        try:
+            self.p.stdin.write("QUIT\n")
+            self.p.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        CHILDREN.remove(self.p)
+
+
+def ws_rounds(label, client, n, spaced, spacing, bursts, per_burst, burst_gap, extra_server=()):
+    expected = spaced + bursts * per_burst
+    script = sender_script(spaced, spacing, bursts, per_burst, burst_gap)
+
+    def one():
+        r = client.round(expected, script, timeout=300)
+        if r is None:
+            return {"error": "no result"}
+        sent = expected
+        return {"delivered": r["received"], "expected_total": sent * r["subscribed"],
+                "subscribed": r["subscribed"], "closed": r["closed"],
+                "p50_ms": r["k0"]["p50_ms"], "p99_ms": r["k0"]["p99_ms"],
+                "burst_p99_ms": r["k1"]["p99_ms"], "msgs_per_s": r["k1"]["msgs_per_s"],
+                "per_burst_msgs_per_s": r["burst_msgs_per_s"],
+                "end": r["end"]}
+    m = measure(label, one, extra_server=extra_server, gen_pids=[client.p.pid])
+    for r in m["runs"]:
+        if r.get("delivered"):
+            r["server_us_per_msg"] = round(r["server_cpu_s"] * 1e6 / r["delivered"], 2)
+    m["server_us_per_msg"] = median_of(m["runs"], "server_us_per_msg")
+    m["all_delivered"] = all(r.get("delivered") == r.get("expected_total") for r in m["runs"])
+    return m
+
+
+def bench_ws(peer):
+    log("4. WebSocket fan-out")
+    wsload = os.path.join(TMP, "wsload")
+    lim = CFG["listen"]
+    lc = LoadClient([os.path.join(TMP, "pglisten"),
+                     "host=127.0.0.1 port=%s user=postgres dbname=postgres" % PGPORT, "bench"])
+    lc.ready(30)
+    lm = ws_rounds("ws.libpq_listener", lc, 1, *lim)
+    lc.close()
+    for n, spaced, spacing, bursts, per_burst, gap in CFG["ws"]:
+        res = {}
+        for who, port, extra in (("pg_dash", HTTP, ()), ("peer", PEER, (peer.pid,))):
+            log("  %s, %d clients" % (who, n))
+            c = LoadClient([wsload, "-h", "127.0.0.1", "-p", str(port), "-n", str(n), "-c", "bench",
+                            "-i", "20"])  # a round ends after 20 s without a message
+            t = time.time()
+            rd = c.ready()
+            if rd is None:
+                res[who] = na("the load client did not report READY")
+                c.close()
+                continue
+            log("    %d subscribed, %d failed, in %.1f s" % (rd[0], rd[1], time.time() - t))
+            if rd[0] == 0:
+                res[who] = na("no client could subscribe")
+                c.close()
+                continue
+            m = ws_rounds("ws.%s.%d" % (who, n), c, n, spaced, spacing, bursts, per_burst, gap, extra)
+            m["held"] = rd[0]
+            m["connect_s"] = time.time() - t
+            res[who] = m
+            c.close()
+        pg, pe = res["pg_dash"], res["peer"]
+
+        def g(m, k):
+            return m if isinstance(m, str) else m[k]
+        tag = "4 %s clients" % format(n, ",")
+        fig(4, tag + ": clients held", g(pg, "held"), "peer", g(pe, "held"), "",
+            "%d held" % n, ratio="")
+        dv = lambda m: m if isinstance(m, str) else "%d/%d%s" % (  # noqa: E731
+            m["delivered"], m["expected_total"], "" if m["all_delivered"] else " LOST")
+        fig(4, tag + ": delivered (median run)", dv(pg), "peer", dv(pe), "", "all", ratio="")
+        fig(4, tag + ": burst messages/s", g(pg, "msgs_per_s"), "peer", g(pe, "msgs_per_s"), "",
+            ours_m=None if isinstance(pg, str) else pg, other_m=None if isinstance(pe, str) else pe)
+        fig(4, tag + ": NOTIFY-to-client p50", g(pg, "p50_ms"), "peer", g(pe, "p50_ms"), "ms",
+            higher_better=False)
+        fig(4, tag + ": NOTIFY-to-client p99", g(pg, "p99_ms"), "peer", g(pe, "p99_ms"), "ms",
+            "< 50 ms" if n <= 1000 else "", higher_better=False)
+        fig(4, tag + ": p99 vs libpq listener", g(pg, "p99_ms"), "libpq LISTEN", lm["p99_ms"], "ms",
+            higher_better=False)
+        fig(4, tag + ": server CPU per delivered msg", g(pg, "server_us_per_msg"), "peer",
+            g(pe, "server_us_per_msg"), "us", higher_better=False)
+    fig(4, "4 libpq LISTEN (1 connection) p50/p99", "", "libpq LISTEN",
+        "%.3f/%.3f ms" % (lm["p50_ms"], lm["p99_ms"]), "", ratio="",
+        note="one libpq connection receives a burst at %s msgs/s (median per burst); all delivered: %s" % (
+            fmt(lm["per_burst_msgs_per_s"]), lm["all_delivered"]))
+
+
+# ---------------------------------------------------------------- 5. session state
+
+def bench_state():
+    log("5. session_state")
+    st, hdr, body = http_get(HTTP, "/api/state")
+    m = re.search(r"pg_dash_session=([^;]+)", hdr.get("set-cookie", ""))
+    if st != 200 or not m:
+        why = na("GET /api/state answered %d%s" % (st, "" if st != 200 else " without a pg_dash_session cookie"))
+        fig(5, "5 session_state PATCH, req/s", why, "", None, "", ratio="")
+        fig(5, "5 session_state GET, req/s", why, "", None, "", ratio="")
+        return
+    cookies = [m.group(1)]
+    c = http.client.HTTPConnection("127.0.0.1", HTTP, timeout=30)
+    for _ in range(CFG["sessions"] - 1):
+        c.request("GET", "/api/state")
+        r = c.getresponse()
+        r.read()
+        mm = re.search(r"pg_dash_session=([^;]+)", r.getheader("set-cookie") or "")
+        if mm:
+            cookies.append(mm.group(1))
+    c.close()
+    path = os.path.join(TMP, "cookies.txt")
+    with open(path, "w") as f:
+        f.write("\n".join(cookies) + "\n")
+    url = "http://127.0.0.1:%d/" % HTTP
+    res = {}
+    for meth in ("PATCH", "GET"):
+        env = {"BENCH_METHOD": meth, "BENCH_COOKIES": path}
+        wrk(url, dur=CFG["warm"], script="state.lua", env=env)
+        res[meth] = measure("state.%s" % meth, lambda: wrk(url, script="state.lua", env=env))
+        r = res[meth]
+        fig(5, "5 session_state %s (%d sessions), req/s" % (meth, len(cookies)), r["rps"], "", None, "",
+            ours_m=r, ratio="", note="%d errors/non-2xx per run" % r["errors"] if r["errors"] else "")
+        fig(5, "5 session_state %s p50/p99" % meth, "%.2f/%.2f ms" % (r["p50_ms"] or -1, r["p99_ms"] or -1),
+            "", None, "", ratio="")
+
+
+# ---------------------------------------------------------------- 6. browser
+
+def bench_browser():
+    log("6. browser")
+    pages = {"sales": "# Sales\n\n<|{sales_by_hour}|chart|type=line|x=hour|y=total|>\n",
+             "bench_series": "# Series\n\n<|{series_big}|chart|type=line|x=id|y=value|>\n"}
+    sig = psql("SELECT string_agg(pg_get_function_arguments(p.oid), ' | ') FROM pg_proc p "
+               "JOIN pg_namespace n ON n.oid = p.pronamespace "
+               "WHERE n.nspname = 'pg_dash' AND p.proname = 'define_page'", check=False)
+    why = None
+    if not sig:
+        # a page defined some other way (a demo) is still measured
+        if http_get(HTTP, "/api/page/sales")[0] == 200:
+            pages = {"sales": None}
+        else:
+            why = "pg_dash.define_page does not exist yet"
+    else:
+        for path, src in pages.items():
+            r = subprocess.run(["psql", "-h", "127.0.0.1", "-p", PGPORT, "-U", "postgres", "-XAtq",
+                                "-v", "ON_ERROR_STOP=1", "-c", "SELECT pg_dash.define_page(%s, %s)" % (
+                                    sql_literal(path), sql_literal(src))], capture_output=True, text=True)
+            if r.returncode != 0:
+                why = "define_page(%s): %s" % (sig, r.stderr.strip()[:150])
+    for path, label in (("sales", "demo sales page"), ("bench_series", "%s-point series" % short(CFG["big"]))):
+        figure = "6 browser: first chart with data, %s" % label
+        if not why and path not in pages:
+            fig(6, figure, na("pg_dash.define_page does not exist yet"), "", None, "ms", ratio="")
+            continue
+        if why:
+            fig(6, figure, na(why), "", None, "ms", ratio="")
+            continue
+        runs = []
+        reason = None
+        for _ in range(RUNS):
+            p = subprocess.run(["node", os.path.join(HERE, "browser.mjs"),
+                                "http://127.0.0.1:%d/p/%s" % (HTTP, path), "60000"],
+                               capture_output=True, text=True, timeout=180)
+            try:
+                r = json.loads(p.stdout.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                r = {"ok": False, "reason": (p.stderr or "no output").strip()[:150]}
+            runs.append(r)
+            if not r.get("ok"):
+                reason = r.get("reason")
+                break
+        RESULTS["raw"]["browser." + path] = runs
+        if reason:
+            fig(6, figure, na(reason), "", None, "ms", ratio="")
+        else:
+            fig(6, figure, statistics.median(r["ms"] for r in runs), "", None, "ms", ratio="",
+                note="detected by " + runs[0]["how"])
+
+
+# ---------------------------------------------------------------- main
+
+def cleanup(*_):
+    for p in list(CHILDREN):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def main():
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    t0 = time.time()
+    for src, out, extra in (("wsload.c", "wsload", []),
+                            ("pglisten.c", "pglisten", ["-I/usr/include/postgresql", "-lpq"])):
+        subprocess.run(["gcc", "-O2", "-Wall", "-o", os.path.join(TMP, out), os.path.join(HERE, src)] + extra,
+                       check=True)
+    setup()
+    peer = start_peer()
+    cpu_model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    RESULTS["machine"] = {"cpus": os.cpu_count(), "cpu": cpu_model, "kernel": platform.release(),
+                          "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)}
+    RESULTS["config"] = dict(CFG, quick=QUICK, runs=RUNS)
+    try:
+        if want("point"):
+            bench_point(peer)
+        if want("agg"):
+            bench_agg(peer)
+        if want("export"):
+            bench_export(peer)
+        if want("ws"):
+            bench_ws(peer)
+        if want("state"):
+            bench_state()
+        if want("browser"):
+            bench_browser()
+    finally:
+        cleanup()
+    RESULTS["duration_s"] = round(time.time() - t0, 1)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = os.path.join(HERE, "results", "bench-%s%s.json" % (stamp, "-quick" if QUICK else ""))
+    with open(out, "w") as f:
+        json.dump(RESULTS, f, indent=1, default=str)
+    print()
+    print("pg_dash benchmarks%s: %d CPUs (%s); median of %d runs per figure." % (
+        " (BENCH_QUICK: smaller data, fewer clients, shorter runs)" if QUICK else "",
+        os.cpu_count(), cpu_model, RUNS))
+    print("Load generators (wrk, pgbench, curl, psql, wsload, chromium) run on the SAME machine as the "
+          "server and compete with it for the CPUs.")
+    print("ratio > 1 means pg_dash is better (for times and latencies: other / pg_dash).")
+    print("cpu srv/gen = cores used by the server side (the cluster's processes, plus the Tornado "
+          "peer when it is measured) / by the load generator, during the figure's runs.")
+    if RESULTS["pg_dash_query_api"]:
+        print("pg_dash query API unavailable: " + RESULTS["pg_dash_query_api"])
+    print()
+    print_table()
+    print()
+    print("raw runs: %s (%.0f s)" % (os.path.relpath(out, TOP), RESULTS["duration_s"]))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        cleanup()
