@@ -1014,15 +1014,14 @@ query_cache_key(QueryRun *run, QueryOptions *opts, const char *role, Session *se
 /*
  * Starts the transaction of a request and opens its result: binds the
  * parameters, switches to pg_dash.role, read-only, under the statement
- * timeout.  The session (given, or for an HTTP request resolved from its
- * cookie, adding a Set-Cookie to headers) is made known to SQL.  Returns false
+ * timeout.  The session (given, or for an HTTP request named by its
+ * cookie) is made known to SQL.  Returns false
  * with *f filled when the request cannot run (the transaction is then
  * still open: the caller aborts it).  Errors from the database are thrown.
  */
 static bool
 query_open(const char *name, const char *free_sql, QueryOptions *opts,
-		   Session *session, HttpRequest *req, StringInfo headers,
-		   QueryRun *run, QueryFailure *f)
+		   Session *session, HttpRequest *req, QueryRun *run, QueryFailure *f)
 {
 	MemoryContext reqcxt = CurrentMemoryContext;
 	QueryDef   *def;
@@ -1049,9 +1048,18 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 		return false;
 	if (req != NULL)
 	{
-		/* looked up before the role changes: the sessions table is ours */
-		session = session_resolve(req, headers);
-		MemoryContextSwitchTo(reqcxt);
+		/*
+		 * A query only reads the session its cookie names (pg_dash.state()
+		 * gives {} for an unknown or expired one); sessions are created by
+		 * pages and the state API, not by every cookie-less GET.
+		 */
+		char	   *id = session_id_from_cookie(req);
+
+		if (id != NULL)
+		{
+			session = palloc0(sizeof(Session));
+			strlcpy(session->id, id, sizeof(session->id));
+		}
 	}
 	if (session)
 	{
@@ -1241,7 +1249,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 		bool		truncated = false;
 
 		run.use_cache = true;
-		if (!query_open(name, free_sql, opts, NULL, req, &headers, &run, &failure))
+		if (!query_open(name, free_sql, opts, NULL, req, &run, &failure))
 		{
 			query_finish(&run, false);
 			failed = true;
@@ -1420,7 +1428,7 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 		memset(&session, 0, sizeof(session));
 		if (session_id)
 			strlcpy(session.id, session_id, sizeof(session.id));
-		if (!query_open(name, NULL, &opts, session_id ? &session : NULL, NULL, NULL, &run, f))
+		if (!query_open(name, NULL, &opts, session_id ? &session : NULL, NULL, &run, f))
 		{
 			query_finish(&run, false);
 			ok = false;
@@ -1544,7 +1552,7 @@ query_run_download(const char *name, const char *free_sql, List *pairs,
 	memset(&session, 0, sizeof(session));
 	if (session_id && session_id[0])
 		strlcpy(session.id, session_id, sizeof(session.id));
-	if (!query_open(name, free_sql, &opts, session.id[0] ? &session : NULL, NULL, NULL, &run, f))
+	if (!query_open(name, free_sql, &opts, session.id[0] ? &session : NULL, NULL, &run, f))
 	{
 		query_finish(&run, false);
 		return false;

@@ -498,7 +498,10 @@ session_bind(const Session *session)
 							 true, 0, false);
 }
 
-/* The state of a session, in the caller's context; NULL when the session does not exist. */
+/*
+ * The state of a session, in the caller's context; NULL when the session
+ * does not exist or has expired (the sweep may not have removed it yet).
+ */
 Jsonb *
 session_read(const char *id)
 {
@@ -511,7 +514,8 @@ session_read(const char *id)
 	values[0] = CStringGetTextDatum(id);
 	pushed = session_spi_connect();
 	session_exec(session_plan(&plan_read,
-							  "SELECT s.data FROM pg_dash.session_state s WHERE s.id = $1",
+							  "SELECT s.data FROM pg_dash.session_state s "
+							  "WHERE s.id = $1 AND s.expires_at > pg_catalog.now()",
 							  1, types),
 				 values, NULL, false);
 	result = session_result_jsonb(1, cxt);

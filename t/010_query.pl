@@ -306,6 +306,9 @@ like($r->{body}, qr/^pg_dash_requests_total\{route="api",status="5xx"\} [1-9]/m,
 is($node->safe_psql('postgres', "SELECT value > 0 FROM pg_dash.stats WHERE metric = 'pg_dash_bytes_sent_total'"),
 	't', 'the same figures in pg_dash.stats');
 
+is($node->safe_psql('postgres', 'SELECT count(*) FROM pg_dash.session_state'), '0',
+	'cookie-less query requests create no sessions');
+ok(!defined get_json('/api/query/items?kind=a')->{headers}{'set-cookie'}, 'and set no cookie');
 is(http($port, 'GET', '/healthz')->{status}, 200, 'worker survived every error');
 
 # with no background worker slot to spare, the serving worker streams it
