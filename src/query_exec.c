@@ -645,6 +645,28 @@ query_fetch_batch(Portal portal, ResultWriter *w, StringInfo out, uint64 max_row
 	return got < want;
 }
 
+/* True for the types a series column may have (times only for x). */
+static bool
+query_series_type(Oid typid, bool x)
+{
+	switch (typid)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			return true;
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+		case DATEOID:
+			return x;
+		default:
+			return false;
+	}
+}
+
 /* The number a value of a series column stands for, or NaN. */
 static double
 query_series_value(Datum d, Oid typid)
@@ -764,12 +786,11 @@ query_write_downsampled(Portal portal, QueryOptions *opts, StringInfo out,
 								 NULL, "x and y name result columns of the query.");
 	xt = getBaseType(TupleDescAttr(desc, xi)->atttypid);
 	yt = getBaseType(TupleDescAttr(desc, yi)->atttypid);
-	if (isnan(query_series_value(0, xt)) && xt != FLOAT4OID && xt != FLOAT8OID)
+	if (!query_series_type(xt, true))
 		return query_bad_request(f, psprintf("cannot downsample over column \"%s\" of type %s",
 											 opts->x_column, format_type_be(xt)),
 								 NULL, "x must be a number, date or timestamp; y a number.");
-	if (yt == TIMESTAMPOID || yt == TIMESTAMPTZOID || yt == DATEOID ||
-		(isnan(query_series_value(0, yt)) && yt != FLOAT4OID && yt != FLOAT8OID))
+	if (!query_series_type(yt, false))
 		return query_bad_request(f, psprintf("cannot downsample column \"%s\" of type %s",
 											 opts->y_column, format_type_be(yt)),
 								 NULL, "y must be a number.");

@@ -31,6 +31,7 @@ SELECT pg_dash.define_query('echo', 'SELECT :v::text AS v, :n::int AS n');
 SELECT pg_dash.define_query('secret', 'SELECT secret FROM secrets');
 SELECT pg_dash.define_query('slow', 'SELECT pg_sleep(:s::float8) AS slept');
 SELECT pg_dash.define_query('series', 'SELECT g AS i, md5(g::text) AS h FROM generate_series(1, :n::int) g');
+SELECT pg_dash.define_query('wave', 'SELECT timestamptz ''2026-01-01 00:00+00'' + g * interval ''1 second'' AS ts, (sin(g / 50.0) * 100)::numeric(12,3) AS amount, g::float8 AS x, md5(g::text) AS h FROM generate_series(1, :n::int) g ORDER BY g DESC');
 SELECT pg_dash.define_query('cached', 'SELECT count(*) AS n, clock_timestamp() AS at FROM items', cache_ttl => 2, refresh_on => ARRAY['items_changed']);
 SQL
 
@@ -93,6 +94,26 @@ is_deeply([ map { $_->[0] } @{ $r->{json}{rows} } ], [ 8, 7, 6 ], 'limit, offset
 is($r->{json}{total}, 10, 'exact total count');
 $r = get_json('/api/query/series?n=3&order=nope');
 is($r->{status}, 400, 'ordering by a non-column is 400');
+
+# server-side downsampling (LTTB) keeps the shape: first and last points,
+# numeric and time columns, any input order
+$r = get_json('/api/query/wave?n=10000&downsample=50&x=ts&y=amount');
+is($r->{status}, 200, 'downsampled series answered');
+is($r->{json}{row_count}, 50, 'downsampled to the points asked for');
+is($r->{json}{downsampled_from}, 10000, 'from every row');
+is($r->{json}{rows}[0][0], '2026-01-01T00:00:01+00:00', 'first point kept, in x order');
+is($r->{json}{rows}[-1][0], '2026-01-01T02:46:40+00:00', 'last point kept');
+my @ys = map { $_->[1] } @{ $r->{json}{rows} };
+my ($max) = sort { $b <=> $a } @ys;
+cmp_ok($max, '>', 99, 'peaks kept');
+$r = get_json('/api/query/wave?n=10&downsample=50&x=x&y=amount');
+is($r->{json}{row_count}, 10, 'fewer rows than asked: all of them');
+$r = get_json('/api/query/wave?n=10&downsample=5&x=ts&y=h');
+is($r->{status}, 400, 'a text y cannot be downsampled');
+$r = get_json('/api/query/wave?n=10&downsample=5&x=ts');
+is($r->{status}, 400, 'downsample needs x and y');
+$r = get_json('/api/query/wave?n=10&downsample=5&x=nope&y=amount');
+is($r->{status}, 400, 'x must be a column');
 
 # parameter errors name the parameter
 $r = get_json('/api/query/items');
