@@ -15,6 +15,7 @@
 #include "storage/ipc.h"
 
 #include "guc.h"
+#include "listener.h"
 #include "metrics.h"
 #include "query_cache.h"
 #include "query_stats.h"
@@ -64,7 +65,8 @@ _PG_init(void)
 				 errhint("Add pg_dash to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	guc_define();
-	worker_register_all();
+	if (listener_claim_port(pg_dash_port))
+		worker_register_all();
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = pg_dash_shmem_request;

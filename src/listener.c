@@ -9,7 +9,9 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <netdb.h>
+#include <sys/file.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -143,4 +145,37 @@ listener_accept(int listen_fd)
 	}
 	(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
+}
+
+/*
+ * Claims pg_dash.port for this cluster, in the postmaster.  Workers share
+ * the port with SO_REUSEPORT, which would just as silently let a second
+ * cluster of the same OS user join and take half the connections.  An
+ * exclusive flock on /tmp/.pg_dash.<port>.lock, held by the postmaster for
+ * its lifetime (the kernel drops it when the process ends), tells the
+ * clusters apart.  Returns false, after a WARNING, when another running
+ * cluster holds the port.
+ */
+bool
+listener_claim_port(int port)
+{
+	char		path[MAXPGPATH];
+	int			fd;
+
+	snprintf(path, sizeof(path), "/tmp/.pg_dash.%d.lock", port);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return true;			/* another OS user's file: the kernel keeps
+								 * their sockets apart from ours anyway */
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+	{
+		close(fd);
+		ereport(WARNING,
+				(errmsg("pg_dash.port %d is already used by another PostgreSQL cluster; pg_dash will not start here", port),
+				 errdetail("Another running postmaster holds %s.", path),
+				 errhint("Give each cluster its own pg_dash.port.")));
+		return false;
+	}
+	/* kept open, and locked, until the postmaster exits */
+	return true;
 }

@@ -9,5 +9,6 @@
 
 extern int	listener_open_all(const char *addresses, int port, int *fds, int max_fds);
 extern int	listener_accept(int listen_fd);
+extern bool listener_claim_port(int port);
 
 #endif							/* PG_DASH_LISTENER_H */

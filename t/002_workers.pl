@@ -74,6 +74,22 @@ ok(wait_until(sub { !kill(0, $pids->{1}) }, 5), 'worker ended after SIGTERM');
 cmp_ok(time - $t0, '<', 1.0, 'SIGTERM handled within a second');
 ok(wait_until(sub { (worker_pids($node)->{1} // 0) > 0 }, 15), 'worker restarted after SIGTERM');
 
+# a second cluster configured with the same port does not take a share of
+# its connections (SO_REUSEPORT would let it): it refuses to start pg_dash
+my $other = PostgreSQL::Test::Cluster->new('other');
+$other->init;
+$other->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_dash'\npg_dash.port = $port\n"
+	  . "pg_dash.listen_addresses = '127.0.0.1'\n");
+$other->start;
+ok(wait_until(sub { slurp_file($other->logfile) =~ /pg_dash\.port $port is already used by another PostgreSQL cluster/ }, 10),
+	'a second cluster on the same port is refused with a warning');
+is($other->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_dash'"),
+	'0', 'and starts no pg_dash workers');
+my %ours = map { $_ => 1 } values %{ worker_pids($node) };
+my $foreign = grep { !$ours{ json_decode(http($port, 'GET', '/healthz')->{body})->{pid} } } 1 .. 20;
+is($foreign, 0, 'every connection still reaches the first cluster');
+$other->stop;
+
 # a clean stop does not hang, even with a client connected
 $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp');
 $t0 = time;
