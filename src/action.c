@@ -35,27 +35,13 @@
 #include "utils/timeout.h"
 
 #include "action.h"
+#include "identifier.h"
 #include "guc.h"
 #include "http_response.h"
 #include "metrics.h"
 #include "query_exec.h"
 #include "session.h"
 #include "worker.h"
-
-/* True when name could be an action name (an identifier of at most 63 bytes). */
-static bool
-action_name_valid(const char *name)
-{
-	const char *p;
-
-	if (name[0] == '\0' || strlen(name) >= NAMEDATALEN || (name[0] >= '0' && name[0] <= '9'))
-		return false;
-	for (p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			  (*p >= '0' && *p <= '9') || *p == '_'))
-			return false;
-	return true;
-}
 
 /* A jsonb value from JSON text; errors (22P02) for invalid JSON. */
 static Jsonb *
@@ -289,7 +275,7 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 						 "Open the dashboard from this server's own address.");
 		return;
 	}
-	if (!action_name_valid(name))
+	if (!identifier_valid(name, ""))
 	{
 		http_reply_error(conn, req, 404, "not_found",
 						 psprintf("no action \"%.80s\"", name),

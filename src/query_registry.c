@@ -30,6 +30,7 @@
 #include "utils/memutils.h"
 #include "utils/hsearch.h"
 
+#include "identifier.h"
 #include "query_registry.h"
 
 static HTAB *query_defs = NULL;
@@ -49,23 +50,6 @@ query_param_name_reserved(const char *name)
 		if (strcmp(name, reserved[i]) == 0)
 			return true;
 	return false;
-}
-
-/* True when a query or channel name is an identifier of at most 63 bytes. */
-static bool
-query_name_valid(const char *name)
-{
-	const char *p;
-
-	if (name[0] == '\0' || strlen(name) >= NAMEDATALEN)
-		return false;
-	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') || name[0] == '_'))
-		return false;
-	for (p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			  (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-			return false;
-	return true;
 }
 
 /* Drops every cached definition when pg_dash.queries changes. */
@@ -131,7 +115,7 @@ query_registry_lookup(const char *name)
 	int			nelems;
 	int			i;
 
-	if (!query_name_valid(name))
+	if (!identifier_valid(name, "-"))
 		return NULL;
 	if (!OidIsValid(queries_relid))
 		queries_relid = get_relname_relid("queries", get_namespace_oid("pg_dash", false));
@@ -279,7 +263,7 @@ pg_dash_define_query(PG_FUNCTION_ARGS)
 				 errmsg("query name and SQL must not be null")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (!query_name_valid(name))
+	if (!identifier_valid(name, "-"))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_NAME),
 				 errmsg("invalid query name \"%s\"", name),
@@ -300,7 +284,7 @@ pg_dash_define_query(PG_FUNCTION_ARGS)
 		{
 			char	   *ch = enulls[i] ? "" : TextDatumGetCString(elems[i]);
 
-			if (enulls[i] || !query_name_valid(ch) || strchr(ch, '-'))
+			if (enulls[i] || !identifier_valid(ch, ""))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_NAME),
 						 errmsg("invalid channel name \"%s\" in refresh_on", ch),

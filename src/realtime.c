@@ -35,6 +35,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "identifier.h"
 #include "metrics.h"
 #include "notify.h"
 #include "page_ws.h"
@@ -118,23 +119,6 @@ realtime_hello(Conn *conn)
 	pfree(buf.data);
 }
 
-/* True when a channel name is an identifier NOTIFY accepts unquoted. */
-static bool
-realtime_channel_name_valid(const char *name)
-{
-	const char *p;
-
-	if (name[0] == '\0' || strlen(name) >= NAMEDATALEN)
-		return false;
-	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') || name[0] == '_'))
-		return false;
-	for (p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			  (*p >= '0' && *p <= '9') || *p == '_'))
-			return false;
-	return true;
-}
-
 /* Asks the database whether clients may subscribe to a channel. */
 static bool
 realtime_channel_allowed(const char *name)
@@ -174,7 +158,7 @@ realtime_message_channel(Conn *conn, cJSON *msg)
 		ws_send_error(conn, NULL, "invalid_message", "message has no \"channel\" string", NULL, NULL);
 		return NULL;
 	}
-	if (!realtime_channel_name_valid(channel->valuestring))
+	if (!identifier_valid(channel->valuestring, ""))
 	{
 		ws_send_error(conn, NULL, "invalid_channel", "invalid channel name",
 					  psprintf("\"%.80s\" is not a valid channel name.", channel->valuestring),
