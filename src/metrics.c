@@ -41,6 +41,7 @@ typedef struct MetricsShared
 	pg_atomic_uint64 buckets[ROUTE_COUNT][METRIC_BUCKETS + 1];
 	pg_atomic_uint64 latency_sum_us[ROUTE_COUNT];
 	pg_atomic_uint64 errors[METRIC_SQLSTATE_CLASSES];
+	pg_atomic_uint64 sessions_active;
 	pg_atomic_uint32 http_connections[METRIC_MAX_WORKERS];
 	pg_atomic_uint32 ws_connections[METRIC_MAX_WORKERS];
 } MetricsShared;
@@ -136,6 +137,14 @@ metrics_error_class(const char *sqlstate)
 		pg_atomic_fetch_add_u64(&metrics->errors[idx], 1);
 }
 
+/* Publishes the number of unexpired sessions (counted by the sweep). */
+void
+metrics_set_sessions_active(uint64 n)
+{
+	if (metrics)
+		pg_atomic_write_u64(&metrics->sessions_active, n);
+}
+
 /* Publishes this worker's open connection counts. */
 void
 metrics_set_connections(int worker, int http, int websocket)
@@ -170,7 +179,11 @@ static const MetricFamily counter_info[METRIC_COUNTER_COUNT] = {
 	{"pg_dash_ws_messages_received_total", "counter", "WebSocket messages received."},
 	{"pg_dash_ws_slow_clients_closed_total", "counter", "WebSocket clients closed because their queue was full."},
 	{"pg_dash_connections_accepted_total", "counter", "Client connections accepted."},
+	{"pg_dash_sessions_created_total", "counter", "Browser sessions created."},
+	{"pg_dash_sessions_expired_total", "counter", "Expired sessions deleted by the sweep."},
 };
+
+static const MetricFamily fam_sessions = {"pg_dash_sessions_active", "gauge", "Unexpired sessions, as of the last sweep."};
 
 typedef void (*MetricEmit) (void *arg, const MetricFamily *family,
 							const char *suffix, const char *labels, double value);
@@ -226,6 +239,7 @@ metrics_foreach(MetricEmit emit, void *arg)
 		http += pg_atomic_read_u32(&metrics->http_connections[c]);
 		ws += pg_atomic_read_u32(&metrics->ws_connections[c]);
 	}
+	emit(arg, &fam_sessions, "", "", (double) pg_atomic_read_u64(&metrics->sessions_active));
 	emit(arg, &fam_connections, "", "kind=\"http\"", (double) http);
 	emit(arg, &fam_connections, "", "kind=\"websocket\"", (double) ws);
 }

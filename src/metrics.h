@@ -17,6 +17,8 @@ typedef enum MetricCounter
 	METRIC_WS_MESSAGES_RECEIVED,
 	METRIC_WS_SLOW_CLOSED,
 	METRIC_CONNECTIONS_ACCEPTED,
+	METRIC_SESSIONS_CREATED,
+	METRIC_SESSIONS_EXPIRED,
 	METRIC_COUNTER_COUNT
 } MetricCounter;
 
@@ -38,6 +40,7 @@ extern void metrics_count(MetricCounter counter, uint64 n);
 extern void metrics_request(MetricRoute route, int status, double seconds);
 extern void metrics_error_class(const char *sqlstate);
 extern void metrics_set_connections(int worker, int http, int websocket);
+extern void metrics_set_sessions_active(uint64 n);
 extern char *metrics_render_prometheus(void);
 
 #endif							/* PG_DASH_METRICS_H */

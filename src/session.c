@@ -46,6 +46,7 @@
 #include "utils/timestamp.h"
 
 #include "base64.h"
+#include "metrics.h"
 #include "session.h"
 #include "worker.h"
 
@@ -413,6 +414,7 @@ session_create(HttpRequest *req, StringInfo headers)
 							  2, types),
 				 values, NULL, false);
 	session_spi_finish(pushed);
+	metrics_count(METRIC_SESSIONS_CREATED, 1);
 
 	session_append_cookie(headers, req, token);
 	return session;
@@ -857,6 +859,42 @@ session_sweep_batch_logged(void)
 	return deleted;
 }
 
+/* Counts the unexpired sessions for /metrics; a failure only logs. */
+static void
+session_count_active(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_connect() == SPI_OK_CONNECT)
+		{
+			if (SPI_execute("SELECT count(*) FROM pg_dash.session_state WHERE expires_at > pg_catalog.now()",
+							true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+				metrics_set_sessions_active(isnull ? 0 : (uint64) DatumGetInt64(d));
+			}
+			SPI_finish();
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+}
+
 /* Deletes expired sessions, a batch per transaction, a bounded number of batches. */
 static void
 session_sweep(void)
@@ -872,6 +910,8 @@ session_sweep(void)
 		if (deleted < SESSION_SWEEP_BATCH)
 			break;
 	}
+	metrics_count(METRIC_SESSIONS_EXPIRED, total);
+	session_count_active();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	if (total > 0)
 		ereport(DEBUG1,

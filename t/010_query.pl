@@ -60,8 +60,6 @@ like($r->{body}, qr/\[1,"a",12345678901234567890\.123456789,1\.5,true,\{"x": \[1
 	'numbers, numeric precision, booleans, json, jsonb, ISO 8601 times, arrays');
 like($r->{body}, qr/\[2,"a",0\.5,"NaN",false,null,null,null,null,\[\]\]/, 'NaN as a string, NULL as null');
 $r = get_json('/api/query/items?kind=b');
-is_deeply($r->{json}{rows}, [], 'row-level security hides rows of other owners')
-  if 0;
 is(scalar @{ $r->{json}{rows} }, 1, 'row-level security applies to pg_dash.role');
 like($r->{body}, qr/"Infinity"/, 'Infinity as a string');
 $r = get_json('/api/query/all_items');

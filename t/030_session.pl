@@ -291,6 +291,11 @@ ok(wait_until(sub {
 	ok($alive, 'a session in use outlives its 2 s TTL');
 	ok($refreshed > 0, 'use refreshes the same cookie');
 	ok(wait_until(sub { rows_for($t) == 0 }, 10), 'the sweep deletes the idle session');
+	my $metrics = http($port, 'GET', '/metrics')->{body};
+	like($metrics, qr/^pg_dash_sessions_created_total [1-9]/m, 'sessions created counted in /metrics');
+	like($metrics, qr/^pg_dash_sessions_expired_total [1-9]/m, 'expired sessions counted in /metrics');
+	my ($active) = $metrics =~ /^pg_dash_sessions_active (\d+)/m;
+	ok(defined $active, 'the active-session gauge is in /metrics');
 	$r = req('GET', '/api/state', $t);
 	ok(token_of($r) && token_of($r) ne $t, 'the next request gets a new cookie');
 	is_deeply(state_of($r), {}, '... and an empty state');
