@@ -1003,7 +1003,8 @@ typedef struct QueryRun
 } QueryRun;
 
 /*
- * The cache key of a request: SHA-1 over the query, the role, the options
+ * The cache key of a request: SHA-1 over the query and when it was last
+ * defined (a redefinition must not serve old results), the role, the options
  * that shape the body, the parameters, and the session when the query
  * reads session state.
  */
@@ -1017,8 +1018,8 @@ query_cache_key(QueryRun *run, QueryOptions *opts, const char *role, Session *se
 	ListCell   *lv;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "%s%c%s%c%d/%d/" INT64_FORMAT "/" INT64_FORMAT "/%d/%s/%d/%s%c",
-					 run->def->name, 0, role, 0, (int) opts->format, (int) opts->objects,
+	appendStringInfo(&buf, "%s%c%s%c%s%c%d/%d/" INT64_FORMAT "/" INT64_FORMAT "/%d/%s/%d/%s%c",
+					 run->def->name, 0, run->def->version ? run->def->version : "", 0, role, 0, (int) opts->format, (int) opts->objects,
 					 opts->limit, opts->offset, (int) opts->count_exact,
 					 opts->order_column ? opts->order_column : "", (int) opts->order_desc,
 					 opts->filename ? opts->filename : "", 0);

@@ -9,16 +9,20 @@
  * stores all of it in pg_dash.queries.  Parameters whose type cannot be
  * inferred are text.
  *
- * Workers keep each definition with a prepared plan (SPI_keepplan).  A
- * relcache callback on pg_dash.queries drops them all whenever the table
- * changes, so a redefinition takes effect at the next request of every
- * worker; plans of unchanged queries are revalidated by the plan cache.
+ * Workers keep each definition with a prepared plan (SPI_keepplan).  Row
+ * changes do not invalidate a relation's cache entry by themselves, so a
+ * statement trigger on pg_dash.queries (pg_dash_queries_invalidate) sends
+ * a relcache invalidation of the table at commit; every worker's relcache
+ * callback then drops its definitions when it starts its next transaction,
+ * so a redefinition takes effect at the next request of every worker.  Plans
+ * of unchanged queries are revalidated by the plan cache.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "funcapi.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parser.h"
@@ -28,6 +32,7 @@
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/hsearch.h"
 
 #include "identifier.h"
@@ -132,7 +137,7 @@ query_registry_lookup(const char *name)
 	}
 
 	values[0] = CStringGetTextDatum(name);
-	if (SPI_execute_with_args("SELECT statement, NULL, coalesce(cache_ttl, -1), refresh_on, reads_state, "
+	if (SPI_execute_with_args("SELECT statement, updated_at::text, coalesce(cache_ttl, -1), refresh_on, reads_state, "
 							  "(SELECT array_agg((p->>'type_oid')::oid ORDER BY ord) "
 							  "   FROM jsonb_array_elements(params) WITH ORDINALITY AS e(p, ord)), "
 							  "(SELECT array_agg(p->>'name' ORDER BY ord) "
@@ -150,6 +155,7 @@ query_registry_lookup(const char *name)
 
 	oldcxt = MemoryContextSwitchTo(query_defs_context);
 	def->statement = SPI_getvalue(tup, desc, 1);
+	def->version = SPI_getvalue(tup, desc, 2);
 	def->cache_ttl = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
 	def->refresh_on = NIL;
 	d = SPI_getbinval(tup, desc, 4, &isnull);
@@ -231,6 +237,25 @@ query_analyze(const char *statement, int nparams, Oid **types)
 		if (i >= n || (*types)[i] == InvalidOid || (*types)[i] == UNKNOWNOID)
 			(*types)[i] = TEXTOID;
 	return linitial_node(Query, analyzed);
+}
+
+PG_FUNCTION_INFO_V1(pg_dash_queries_invalidate);
+
+/*
+ * Statement trigger on pg_dash.queries: invalidates the table's relcache
+ * entry at commit, which is what tells the workers to reload definitions.
+ */
+Datum
+pg_dash_queries_invalidate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("pg_dash_queries_invalidate must be called as a trigger")));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
 }
 
 PG_FUNCTION_INFO_V1(pg_dash_define_query);

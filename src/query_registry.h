@@ -14,6 +14,7 @@ typedef struct QueryDef
 {
 	char		name[NAMEDATALEN];	/* hash key */
 	char	   *statement;		/* SQL with $n */
+	char	   *version;		/* when it was last defined: part of cache keys */
 	int			nparams;
 	char	  **param_names;
 	Oid		   *param_types;

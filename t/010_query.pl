@@ -184,6 +184,9 @@ is($r->{status}, 304, 'cached result answers 304 too');
 $node->safe_psql('postgres', "INSERT INTO items VALUES (5, 'a', 1, 1, true, NULL, NULL, NULL, NULL, NULL, 'alice'); NOTIFY items_changed");
 ok(wait_until(sub { get_json('/api/query/cached')->{json}{rows}[0][0] == 4 }, 3),
 	'NOTIFY on a refresh_on channel invalidates the cache');
+$node->safe_psql('postgres', "SELECT pg_dash.define_query('cached', 'SELECT count(*) + 100 AS n, clock_timestamp() AS at FROM items', cache_ttl => 2, refresh_on => ARRAY['items_changed'])");
+ok(wait_until(sub { get_json('/api/query/cached')->{json}{rows}[0][0] == 104 }, 3),
+	'redefining a query does not serve results of the old definition');
 $first = get_json('/api/query/cached');
 sleep 2.2;
 $second = get_json('/api/query/cached');

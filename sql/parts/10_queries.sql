@@ -15,6 +15,16 @@ CREATE TABLE pg_dash.queries (
 );
 COMMENT ON TABLE pg_dash.queries IS 'Named queries served by pg_dash; change them with define_query() and drop_query()';
 
+-- Tells every worker to reload its named queries when the table changes.
+CREATE FUNCTION pg_dash.queries_invalidate()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pg_dash_queries_invalidate'
+LANGUAGE C;
+
+CREATE TRIGGER queries_invalidate
+AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pg_dash.queries
+FOR EACH STATEMENT EXECUTE FUNCTION pg_dash.queries_invalidate();
+
 -- Defines or replaces a named query after validating it.
 CREATE FUNCTION pg_dash.define_query(name text, sql text, description text DEFAULT NULL,
                                      cache_ttl integer DEFAULT NULL, refresh_on text[] DEFAULT '{}')
