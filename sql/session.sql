@@ -114,8 +114,8 @@ COMMIT;
 SELECT id_prefix FROM pg_dash.sessions WHERE id_prefix IN ('abababab', 'cdcdcdcd') ORDER BY 1;
 
 -- session figures beside pg_dash.stats
-SELECT metric, labels FROM pg_dash.session_stats WHERE metric LIKE 'pg_dash_sessions%' ORDER BY 1;
-SELECT value >= 1 AS has_active FROM pg_dash.session_stats WHERE metric = 'pg_dash_sessions_active';
+SELECT active >= 1 AS has_active, expired_awaiting_sweep >= 0 AS counted FROM pg_dash.session_counts;
+SELECT DISTINCT metric FROM pg_dash.stats WHERE metric LIKE 'pg_dash_sessions%' ORDER BY 1;
 
 -- JSON merge patch, the examples of RFC 7386 appendix A
 SELECT t, p, pg_dash.jsonb_merge_patch(t::jsonb, p::jsonb) AS result

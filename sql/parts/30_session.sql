@@ -98,14 +98,10 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION pg_dash.purge_sessions() FROM PUBLIC;
 
--- pg_dash.stats plus the session figures.
-CREATE VIEW pg_dash.session_stats AS
-SELECT metric, labels, value FROM pg_dash.stats
-UNION ALL
-SELECT 'pg_dash_sessions_active', '', count(*)::double precision
-FROM pg_dash.session_state WHERE expires_at > now()
-UNION ALL
-SELECT 'pg_dash_sessions_expired', '', count(*)::double precision
-FROM pg_dash.session_state WHERE expires_at <= now();
-COMMENT ON VIEW pg_dash.session_stats IS
-    'pg_dash.stats plus pg_dash_sessions_active and pg_dash_sessions_expired (awaiting the sweep)';
+-- Sessions right now (pg_dash.stats has the counters and the gauge of the last sweep).
+CREATE VIEW pg_dash.session_counts AS
+SELECT count(*) FILTER (WHERE expires_at > now()) AS active,
+       count(*) FILTER (WHERE expires_at <= now()) AS expired_awaiting_sweep
+FROM pg_dash.session_state;
+COMMENT ON VIEW pg_dash.session_counts IS
+    'Unexpired sessions, and expired ones the sweep has not deleted yet';
