@@ -96,12 +96,13 @@ function chart(node, ctx) {
       draw();
       return;
     }
+    // The server downsamples one series (x, y); a chart of several y columns
+    // or grouped by color gets the rows as they are, every column kept.
     let options = null;
-    if ((p.type === 'line' || p.type === 'area') && typeof p.x === 'string') {
+    const ys = yColumns(p);
+    if ((p.type === 'line' || p.type === 'area') && typeof p.x === 'string' && ys.length === 1 && !p.color) {
       const width = Math.max(100, Math.round(box.clientWidth || el.clientWidth || 800));
-      const y = yColumns(p)[0];
-      options = { downsample: 2 * width, x: p.x };
-      if (y) options.y = y;
+      options = { downsample: 2 * width, x: p.x, y: ys[0] };
     }
     const key = JSON.stringify(options);
     if (handle && key === handleKey) { draw(); return; }
