@@ -52,6 +52,11 @@ tf=$(grep -cE '^not ok' tmp_check/log/regress_log_* 2>/dev/null | awk -F: '{s+=$
 echo "tap: $((tp - tf)) passed, $tf failed" | tee -a artifacts/tap.log
 tally artifacts/tap.log tap 0
 
+echo "=== demo command twice, then stop (1 % of the data)"
+DEMO_TWICE=1 DEMO_SKIP_BUILD=1 sh test/demo_twice.sh > artifacts/demo.log 2>&1; rc=$?
+tail -n 20 artifacts/demo.log
+tally artifacts/demo.log demo $rc
+
 if [ -d test/browser ]; then
 	echo "=== browser (headless chromium)"
 	sh scripts/run-browser-tests.sh > artifacts/browser.log 2>&1; rc=$?
