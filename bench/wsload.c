@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "delivery_stats.h"
+
 enum state
 {
 	S_CONNECTING, S_UPGRADING, S_SUBSCRIBING, S_SUBSCRIBED, S_DEAD
@@ -56,12 +58,6 @@ typedef struct Client
 	long		received;		/* notify messages this round */
 } Client;
 
-typedef struct Lat
-{
-	uint32_t   *v;
-	size_t		n, cap;
-} Lat;
-
 static const char *host = "127.0.0.1";
 static int	port = 8080;
 static int	nclients = 1000;
@@ -74,68 +70,6 @@ static long expected_per_client = -1;	/* -1: no round running */
 static long total_received, bad_messages;
 static double round_start, last_recv;
 static double first_sent[2], last_sent[2], last_recv_k[2];
-static Lat	lat[2];
-
-/* per burst (phase 1): first send, last arrival, deliveries */
-#define MAX_BURSTS 64
-static double b_first[MAX_BURSTS], b_last[MAX_BURSTS];
-static long b_n[MAX_BURSTS];
-
-/* Notes one delivery of burst b. */
-static void
-burst_note(long long b, double sent, double t_recv)
-{
-	if (b < 0 || b >= MAX_BURSTS)
-		return;
-	if (b_first[b] == 0 || sent < b_first[b])
-		b_first[b] = sent;
-	if (t_recv > b_last[b])
-		b_last[b] = t_recv;
-	b_n[b]++;
-}
-
-static int
-cmp_dbl(const void *a, const void *b)
-{
-	double		x = *(const double *) a, y = *(const double *) b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * Median over bursts of deliveries per second: a burst's deliveries over
- * the time from its first send to its last arrival.  Resets the bursts.
- */
-static double
-burst_rate_median(int *nbursts)
-{
-	double		r[MAX_BURSTS];
-	int			n = 0, i;
-
-	for (i = 0; i < MAX_BURSTS; i++)
-	{
-		if (b_n[i] > 0 && b_last[i] > b_first[i])
-			r[n++] = b_n[i] / (b_last[i] - b_first[i]);
-		b_first[i] = b_last[i] = 0;
-		b_n[i] = 0;
-	}
-	*nbursts = n;
-	if (n == 0)
-		return 0;
-	qsort(r, n, sizeof(double), cmp_dbl);
-	return n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
-}
-
-
-/* Wall-clock time in seconds. */
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Appends to a growable byte buffer. */
 static void
@@ -512,26 +446,6 @@ client_writable(Client *c)
 		return;
 	}
 	c->st = S_UPGRADING;
-}
-
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t	x = *(const uint32_t *) a, y = *(const uint32_t *) b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Percentile of a sorted latency array, in milliseconds. */
-static double
-pct(Lat *l, double q)
-{
-	size_t		i;
-
-	if (l->n == 0)
-		return -1;
-	i = (size_t) (q * (l->n - 1) + 0.5);
-	return l->v[i] / 1000.0;
 }
 
 /* Prints the result of a round as one JSON line and resets the counters. */
