@@ -74,6 +74,39 @@ ok(wait_until(sub { !kill(0, $pids->{1}) }, 5), 'worker ended after SIGTERM');
 cmp_ok(time - $t0, '<', 1.0, 'SIGTERM handled within a second');
 ok(wait_until(sub { (worker_pids($node)->{1} // 0) > 0 }, 15), 'worker restarted after SIGTERM');
 
+# an idle keep-alive connection is closed after pg_dash.idle_timeout
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.idle_timeout = '1s'");
+$node->reload;
+sleep 0.5;
+$sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp') or die;
+print $sock "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+$read_response->();
+my $t_idle = time;
+my $eof = '';
+my $n = sysread($sock, $eof, 10);
+ok(defined $n && $n == 0, 'an idle keep-alive connection is closed');
+cmp_ok(time - $t_idle, '<', 5, 'after about pg_dash.idle_timeout');
+close $sock;
+$node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.idle_timeout");
+$node->reload;
+
+# past pg_dash.max_connections (per worker) a connection gets 503 and is closed
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.max_connections = 2");
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.workers = 1");
+$node->restart;
+wait_for_workers($node, $port, 1);
+my @held = map { IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp') } 1 .. 2;
+sleep 0.3;
+my $over = raw_request($port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+like($over, qr{^HTTP/1\.1 503}, 'a connection over pg_dash.max_connections gets 503');
+like($over, qr/too many connections/, 'with the reason');
+close $_ for @held;
+ok(wait_until(sub { http($port, 'GET', '/healthz')->{status} == 200 }, 5), 'served again once connections close');
+$node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.max_connections");
+$node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.workers");
+$node->restart;
+wait_for_workers($node, $port, 2);
+
 # a second cluster configured with the same port does not take a share of
 # its connections (SO_REUSEPORT would let it): it refuses to start pg_dash
 my $other = PostgreSQL::Test::Cluster->new('other');
