@@ -116,25 +116,6 @@ download_cleanup(Conn *conn, void *arg)
 	download_release((Download *) arg);
 }
 
-/* Writes a piece of the body, framed as an HTTP chunk when chunked. */
-static void
-download_write(Download *d, const char *data, size_t len)
-{
-	char		size[32];
-
-	if (len == 0)
-		return;
-	if (d->chunked)
-	{
-		snprintf(size, sizeof(size), "%zx\r\n", len);
-		conn_write(d->conn, size, strlen(size));
-		conn_write(d->conn, data, len);
-		conn_write(d->conn, "\r\n", 2);
-	}
-	else
-		conn_write(d->conn, data, len);
-}
-
 /* Ends the response after the last message, or after a failure. */
 static void
 download_finish(Download *d, bool ok)
@@ -182,7 +163,7 @@ download_produce(Conn *conn, void *arg)
 				conn_write(conn, d->head, strlen(d->head));
 				d->started = true;
 			}
-			download_write(d, msg + 1, nbytes - 1);
+			http_write_chunk(d->conn, d->chunked, msg + 1, nbytes - 1);
 		}
 		else if (msg[0] == 'Z')
 			download_finish(d, true);

@@ -294,3 +294,22 @@ http_request_same_origin(const HttpRequest *req)
 	host_len = http_authority_len(host, host_len, https);
 	return authority_len == host_len && pg_strncasecmp(authority, host, host_len) == 0;
 }
+
+/* Writes a chunk in chunked transfer encoding (or raw for HTTP/1.0). */
+void
+http_write_chunk(Conn *conn, bool chunked, const char *data, size_t len)
+{
+	char		head[32];
+
+	if (len == 0)
+		return;
+	if (chunked)
+	{
+		snprintf(head, sizeof(head), "%zx\r\n", len);
+		conn_write(conn, head, strlen(head));
+		conn_write(conn, data, len);
+		conn_write(conn, "\r\n", 2);
+	}
+	else
+		conn_write(conn, data, len);
+}

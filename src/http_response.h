@@ -26,6 +26,7 @@ extern void http_reply_error_with(Conn *conn, const HttpRequest *req, int status
 extern void http_append_header_start(StringInfo buf, const HttpRequest *req,
 									 int status, const char *content_type,
 									 const char *extra_headers);
+extern void http_write_chunk(Conn *conn, bool chunked, const char *data, size_t len);
 extern bool http_method_is(const HttpRequest *req, const char *method);
 extern bool http_request_same_origin(const HttpRequest *req);
 

@@ -22,7 +22,6 @@
 #include "postgres.h"
 
 #include <ctype.h>
-#include <math.h>
 
 #include <cjson/cJSON.h>
 
@@ -36,9 +35,6 @@
 #include "portability/instr_time.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/date.h"
-#include "utils/datetime.h"
-#include "utils/float.h"
 #include "utils/timestamp.h"
 #include "utils/guc.h"
 #include "utils/json.h"
@@ -54,11 +50,11 @@
 #include "download.h"
 #include "query_cache.h"
 #include "query_exec.h"
+#include "query_series.h"
 #include "query_registry.h"
 #include "query_stats.h"
 #include "realtime.h"
 #include "result_writer.h"
-#include "lttb.h"
 #include "sha1.h"
 #include "session.h"
 #include "worker.h"
@@ -579,25 +575,6 @@ query_common_headers(StringInfo headers, QueryOptions *opts, int ttl, const char
 	}
 }
 
-/* Writes a chunk in chunked transfer encoding (or raw for HTTP/1.0). */
-static void
-query_write_chunk(Conn *conn, bool chunked, const char *data, size_t len)
-{
-	char		head[32];
-
-	if (len == 0)
-		return;
-	if (chunked)
-	{
-		snprintf(head, sizeof(head), "%zx\r\n", len);
-		conn_write(conn, head, strlen(head));
-		conn_write(conn, data, len);
-		conn_write(conn, "\r\n", 2);
-	}
-	else
-		conn_write(conn, data, len);
-}
-
 /*
  * Fetches up to n rows from a portal into the writer; returns rows fetched.
  * SPI leaves its procedure context current: the rows are serialized in the
@@ -643,229 +620,6 @@ query_fetch_batch(Portal portal, ResultWriter *w, StringInfo out, uint64 max_row
 		return true;
 	}
 	return got < want;
-}
-
-/* True for the types a series column may have (times only for x). */
-static bool
-query_series_type(Oid typid, bool x)
-{
-	switch (typid)
-	{
-		case INT2OID:
-		case INT4OID:
-		case INT8OID:
-		case FLOAT4OID:
-		case FLOAT8OID:
-		case NUMERICOID:
-			return true;
-		case TIMESTAMPOID:
-		case TIMESTAMPTZOID:
-		case DATEOID:
-			return x;
-		default:
-			return false;
-	}
-}
-
-/* The number a value of a series column stands for, or NaN. */
-static double
-query_series_value(Datum d, Oid typid)
-{
-	switch (typid)
-	{
-		case INT2OID:
-			return DatumGetInt16(d);
-		case INT4OID:
-			return DatumGetInt32(d);
-		case INT8OID:
-			return (double) DatumGetInt64(d);
-		case FLOAT4OID:
-			return DatumGetFloat4(d);
-		case FLOAT8OID:
-			return DatumGetFloat8(d);
-		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
-		case TIMESTAMPOID:
-		case TIMESTAMPTZOID:
-			return (double) DatumGetTimestamp(d);
-		case DATEOID:
-			return (double) DatumGetDateADT(d) * USECS_PER_DAY;
-		default:
-			return get_float8_nan();
-	}
-}
-
-/* One point of a series, for sorting by x. */
-typedef struct SeriesPoint
-{
-	double		x;
-	double		y;
-} SeriesPoint;
-
-/* qsort comparator: by x. */
-static int
-query_point_cmp(const void *a, const void *b)
-{
-	double		xa = ((const SeriesPoint *) a)->x;
-	double		xb = ((const SeriesPoint *) b)->x;
-
-	return xa < xb ? -1 : xa > xb ? 1 : 0;
-}
-
-/*
- * Puts a series in x order unless it already is (the common case: rows
- * come in time order), which costs far less than asking the query for an
- * ORDER BY.
- */
-static void
-query_sort_series(double *xs, double *ys, size_t n)
-{
-	size_t		i;
-	SeriesPoint *pts;
-
-	for (i = 1; i < n && xs[i - 1] <= xs[i]; i++)
-		;
-	if (i >= n)
-		return;
-	pts = palloc_extended(sizeof(SeriesPoint) * n, MCXT_ALLOC_HUGE);
-	for (i = 0; i < n; i++)
-	{
-		pts[i].x = xs[i];
-		pts[i].y = ys[i];
-	}
-	qsort(pts, n, sizeof(SeriesPoint), query_point_cmp);
-	for (i = 0; i < n; i++)
-	{
-		xs[i] = pts[i].x;
-		ys[i] = pts[i].y;
-	}
-	pfree(pts);
-}
-
-/* The result column number of a name, or -1. */
-static int
-query_column_index(TupleDesc desc, const char *name)
-{
-	int			i;
-
-	for (i = 0; i < desc->natts; i++)
-		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
-			return i;
-	return -1;
-}
-
-/*
- * Reads a whole series from a portal and writes the Largest-Triangle-
- * Three-Buckets selection of opts->downsample points as a two-column JSON
- * result.  Holds 16 bytes per row while it works.  False with *f filled
- * when x or y are not numeric, date or time columns of the result.
- */
-static bool
-query_write_downsampled(Portal portal, QueryOptions *opts, StringInfo out,
-						const char *prefix, QueryFailure *f)
-{
-	TupleDesc	desc = portal->tupDesc;
-	int			xi = query_column_index(desc, opts->x_column);
-	int			yi = query_column_index(desc, opts->y_column);
-	Oid			xt;
-	Oid			yt;
-	size_t		cap = 1024;
-	size_t		n = 0;
-	double	   *xs;
-	double	   *ys;
-	size_t	   *picked;
-	size_t		npicked;
-	size_t		i;
-	MemoryContext series = AllocSetContextCreate(CurrentMemoryContext, "pg_dash series",
-												 ALLOCSET_DEFAULT_SIZES);
-	MemoryContext oldcxt;
-
-	if (xi < 0 || yi < 0)
-		return query_bad_request(f, psprintf("no column \"%s\" in the result",
-											 xi < 0 ? opts->x_column : opts->y_column),
-								 NULL, "x and y name result columns of the query.");
-	xt = getBaseType(TupleDescAttr(desc, xi)->atttypid);
-	yt = getBaseType(TupleDescAttr(desc, yi)->atttypid);
-	if (!query_series_type(xt, true))
-		return query_bad_request(f, psprintf("cannot downsample over column \"%s\" of type %s",
-											 opts->x_column, format_type_be(xt)),
-								 NULL, "x must be a number, date or timestamp; y a number.");
-	if (!query_series_type(yt, false))
-		return query_bad_request(f, psprintf("cannot downsample column \"%s\" of type %s",
-											 opts->y_column, format_type_be(yt)),
-								 NULL, "y must be a number.");
-
-	oldcxt = MemoryContextSwitchTo(series);
-	xs = palloc(sizeof(double) * cap);
-	ys = palloc(sizeof(double) * cap);
-	for (;;)
-	{
-		uint64		k;
-
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		MemoryContextSwitchTo(series);
-		for (k = 0; k < SPI_processed; k++)
-		{
-			bool		xnull;
-			bool		ynull;
-			Datum		xd = SPI_getbinval(SPI_tuptable->vals[k], desc, xi + 1, &xnull);
-			Datum		yd = SPI_getbinval(SPI_tuptable->vals[k], desc, yi + 1, &ynull);
-
-			if (xnull || ynull)
-				continue;
-			if (n == cap)
-			{
-				cap *= 2;
-				xs = repalloc_huge(xs, sizeof(double) * cap);
-				ys = repalloc_huge(ys, sizeof(double) * cap);
-			}
-			xs[n] = query_series_value(xd, xt);
-			ys[n] = query_series_value(yd, yt);
-			if (!isnan(xs[n]) && !isnan(ys[n]))
-				n++;
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	query_sort_series(xs, ys, n);
-	picked = palloc_extended(sizeof(size_t) * Max(Min(n, (size_t) opts->downsample), 1), MCXT_ALLOC_HUGE);
-	npicked = lttb_select(xs, ys, n, (size_t) opts->downsample, picked);
-	MemoryContextSwitchTo(oldcxt);
-
-	appendStringInfoChar(out, '{');
-	if (prefix)
-		appendStringInfoString(out, prefix);
-	appendStringInfoString(out, "\"columns\":[{\"name\":");
-	escape_json(out, opts->x_column);
-	appendStringInfoString(out, ",\"type\":");
-	escape_json(out, format_type_be(xt));
-	appendStringInfoString(out, "},{\"name\":");
-	escape_json(out, opts->y_column);
-	appendStringInfoString(out, ",\"type\":\"double precision\"}],\"rows\":[");
-	for (i = 0; i < npicked; i++)
-	{
-		size_t		j = picked[i];
-
-		if (i > 0)
-			appendStringInfoChar(out, ',');
-		appendStringInfoChar(out, '[');
-		if (xt == TIMESTAMPOID || xt == TIMESTAMPTZOID || xt == DATEOID)
-		{
-			char		buf[MAXDATELEN + 1];
-			Oid			as = xt == DATEOID ? TIMESTAMPOID : xt;
-
-			appendStringInfo(out, "\"%s\"",
-							 JsonEncodeDateTime(buf, TimestampGetDatum((Timestamp) xs[j]), as, NULL));
-		}
-		else
-			appendStringInfo(out, "%.17g", xs[j]);
-		appendStringInfo(out, ",%.17g]", ys[j]);
-	}
-	appendStringInfo(out, "],\"row_count\":%zu,\"truncated\":false,\"downsampled_from\":%zu}",
-					 npicked, n);
-	MemoryContextDelete(series);
-	return true;
 }
 
 /* Closes a stream's cursor in a transaction of its own. */
@@ -971,7 +725,7 @@ query_stream_produce(Conn *conn, void *arg)
 		INSTR_TIME_SUBTRACT(elapsed, qs->started);
 		query_stats_record(qs->query_name, INSTR_TIME_GET_MILLISEC(elapsed), qs->writer.rows, false, false);
 	}
-	query_write_chunk(conn, qs->chunked, out.data, out.len);
+	http_write_chunk(conn, qs->chunked, out.data, out.len);
 	if (!more && qs->chunked)
 		conn_write(conn, "0\r\n\r\n", 5);
 	if (!more && !qs->keep_alive)
@@ -1297,7 +1051,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 		}
 		else if (opts->downsample > 0)
 		{
-			if (!query_write_downsampled(run.portal, opts, &body, NULL, &failure))
+			if (!series_write_downsampled(run.portal, opts->x_column, opts->y_column, opts->downsample, &body, NULL, &failure))
 			{
 				query_finish(&run, false);
 				failed = true;
@@ -1390,7 +1144,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 				http_append_header_start(&head, req, 200, result_content_type(opts->format), headers.data);
 				appendStringInfoString(&head, qs->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
 				conn_write(conn, head.data, head.len);
-				query_write_chunk(conn, qs->chunked, body.data, body.len);
+				http_write_chunk(conn, qs->chunked, body.data, body.len);
 				conn_set_producer(conn, query_stream_produce, query_stream_cleanup, qs);
 			}
 		}
@@ -1457,7 +1211,7 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 		}
 		else if (opts.downsample > 0)
 		{
-			ok = query_write_downsampled(run.portal, &opts, out, prefix, f);
+			ok = series_write_downsampled(run.portal, opts.x_column, opts.y_column, opts.downsample, out, prefix, f);
 			if (ok)
 				SPI_cursor_close(run.portal);
 			query_finish(&run, ok);
