@@ -23,7 +23,6 @@
 #include "delivery_stats.h"
 
 
-static double first_sent[2], last_sent[2], last_recv_k[2];
 static long received, bad;
 
 
@@ -46,31 +45,10 @@ json_int(const char *s, const char *key, long long *out)
 static void
 report(const char *why, long expected)
 {
-	int			k;
-
 	printf("{\"end\":\"%s\",\"clients\":1,\"subscribed\":1,\"closed\":0,\"failed\":0,"
 		   "\"expected_per_client\":%ld,\"received\":%ld,\"clients_complete\":%d,\"bad_messages\":%ld",
 		   why, expected, received, received >= expected, bad);
-	{
-		int			nb;
-		double		rate = burst_rate_median(&nb);
-
-		printf(",\"bursts\":%d,\"burst_msgs_per_s\":%.1f", nb, rate);
-	}
-	for (k = 0; k < 2; k++)
-	{
-		Lat		   *l = &lat[k];
-		double		span = last_recv_k[k] - first_sent[k];
-
-		qsort(l->v, l->n, sizeof(uint32_t), cmp_u32);
-		printf(",\"k%d\":{\"n\":%zu,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
-			   "\"span_s\":%.6f,\"send_span_s\":%.6f,\"msgs_per_s\":%.1f}",
-			   k, l->n, pct(l, 0.5), pct(l, 0.99), pct(l, 1.0),
-			   l->n ? span : 0, l->n ? last_sent[k] - first_sent[k] : 0,
-			   (l->n && span > 0) ? l->n / span : 0);
-		l->n = 0;
-		first_sent[k] = last_sent[k] = last_recv_k[k] = 0;
-	}
+	delivery_print_and_reset();
 	printf("}\n");
 	fflush(stdout);
 	received = bad = 0;
@@ -160,28 +138,10 @@ main(int argc, char **argv)
 				last_recv = t;
 				if (json_int(n->extra, "\"t\"", &ts))
 				{
-					Lat		   *l;
-					double		sent = ts / 1e6, d;
-
 					json_int(n->extra, "\"k\"", &k);
-					if (k < 0 || k > 1)
-						k = 1;
-					if (k == 1 && json_int(n->extra, "\"b\"", &b))
-						burst_note(b, sent, t);
-					if (first_sent[k] == 0 || sent < first_sent[k])
-						first_sent[k] = sent;
-					if (sent > last_sent[k])
-						last_sent[k] = sent;
-					if (t > last_recv_k[k])
-						last_recv_k[k] = t;
-					l = &lat[k];
-					if (l->n == l->cap)
-					{
-						l->cap = l->cap ? l->cap * 2 : 1 << 16;
-						l->v = realloc(l->v, l->cap * sizeof(uint32_t));
-					}
-					d = (t - sent) * 1e6;
-					l->v[l->n++] = d < 0 ? 0 : (uint32_t) d;
+					if (!json_int(n->extra, "\"b\"", &b))
+						b = -1;
+					delivery_note(k, b, ts / 1e6, t);
 				}
 				else
 					bad++;

@@ -69,7 +69,6 @@ static int	n_subscribed, n_failed, n_closed;
 static long expected_per_client = -1;	/* -1: no round running */
 static long total_received, bad_messages;
 static double round_start, last_recv;
-static double first_sent[2], last_sent[2], last_recv_k[2];
 
 /* Appends to a growable byte buffer. */
 static void
@@ -231,9 +230,6 @@ static void
 on_notify(Client *c, const char *m, size_t n, double t_recv)
 {
 	long long	t = 0, k = 0, b = 0;
-	double		sent;
-	Lat		   *l;
-	double		d;
 
 	c->received++;
 	total_received++;
@@ -244,30 +240,9 @@ on_notify(Client *c, const char *m, size_t n, double t_recv)
 		return;
 	}
 	json_int(m, n, "\"k\"", &k);
-	if (k < 0 || k > 1)
-		k = 1;
-	sent = t / 1e6;
-	if (k == 1 && json_int(m, n, "\"b\"", &b))
-		burst_note(b, sent, t_recv);
-	if (first_sent[k] == 0 || sent < first_sent[k])
-		first_sent[k] = sent;
-	if (sent > last_sent[k])
-		last_sent[k] = sent;
-	if (t_recv > last_recv_k[k])
-		last_recv_k[k] = t_recv;
-	l = &lat[k];
-	if (l->n == l->cap)
-	{
-		l->cap = l->cap ? l->cap * 2 : 1 << 16;
-		l->v = realloc(l->v, l->cap * sizeof(uint32_t));
-		if (!l->v)
-		{
-			perror("realloc");
-			exit(2);
-		}
-	}
-	d = (t_recv - sent) * 1e6;
-	l->v[l->n++] = d < 0 ? 0 : (d > 4e9 ? 4000000000u : (uint32_t) d);
+	if (!json_int(m, n, "\"b\"", &b))
+		b = -1;
+	delivery_note(k, b, t / 1e6, t_recv);
 }
 
 /* Handles one complete text message. */
@@ -453,7 +428,7 @@ static void
 round_report(const char *why)
 {
 	long		complete = 0;
-	int			i, k;
+	int			i;
 
 	for (i = 0; i < nclients; i++)
 		if (clients[i].st == S_SUBSCRIBED && clients[i].received >= expected_per_client)
@@ -463,26 +438,7 @@ round_report(const char *why)
 		   "\"bad_messages\":%ld",
 		   why, nclients, n_subscribed, n_closed, n_failed, expected_per_client,
 		   total_received, complete, bad_messages);
-	{
-		int			nb;
-		double		rate = burst_rate_median(&nb);
-
-		printf(",\"bursts\":%d,\"burst_msgs_per_s\":%.1f", nb, rate);
-	}
-	for (k = 0; k < 2; k++)
-	{
-		Lat		   *l = &lat[k];
-		double		span = last_recv_k[k] - first_sent[k];
-
-		qsort(l->v, l->n, sizeof(uint32_t), cmp_u32);
-		printf(",\"k%d\":{\"n\":%zu,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
-			   "\"span_s\":%.6f,\"send_span_s\":%.6f,\"msgs_per_s\":%.1f}",
-			   k, l->n, pct(l, 0.5), pct(l, 0.99), pct(l, 1.0),
-			   l->n ? span : 0, l->n ? last_sent[k] - first_sent[k] : 0,
-			   (l->n && span > 0) ? l->n / span : 0);
-		l->n = 0;
-		first_sent[k] = last_sent[k] = last_recv_k[k] = 0;
-	}
+	delivery_print_and_reset();
 	printf("}\n");
 	fflush(stdout);
 	for (i = 0; i < nclients; i++)
