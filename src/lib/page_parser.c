@@ -1198,9 +1198,8 @@ page_check_utf8(PageParser *p, const char *text, size_t len)
 	while (i < len)
 	{
 		unsigned char c = u[i];
-		size_t		need = 0;
-		uint32_t	v = 0;
-		uint32_t	min = 0;
+		size_t		need;
+		uint32_t	cp;
 
 		if (c == '\n')
 		{
@@ -1214,49 +1213,16 @@ page_check_utf8(PageParser *p, const char *text, size_t len)
 			page_error_at(p, line, column, "page contains a NUL character");
 			return false;
 		}
-		if (c < 0x80)
+		need = strbuf_utf8_seq_len(u + i, len - i, &cp);
+		if (need == 0)
 		{
-			column++;
-			i++;
-			continue;
+			page_error_at(p, line, column, "invalid UTF-8 byte sequence");
+			page_error_detail(p, "The byte 0x%02x does not begin a valid UTF-8 character.", c);
+			page_error_hint(p, "Save the page as UTF-8.");
+			return false;
 		}
-		if (c >= 0xC2 && c <= 0xDF)
-		{
-			need = 2;
-			v = c & 0x1F;
-			min = 0x80;
-		}
-		else if (c >= 0xE0 && c <= 0xEF)
-		{
-			need = 3;
-			v = c & 0x0F;
-			min = 0x800;
-		}
-		else if (c >= 0xF0 && c <= 0xF4)
-		{
-			need = 4;
-			v = c & 0x07;
-			min = 0x10000;
-		}
-		if (need == 0 || len - i < need)
-			goto bad;
-		for (size_t k = 1; k < need; k++)
-		{
-			if ((u[i + k] & 0xC0) != 0x80)
-				goto bad;
-			v = (v << 6) | (u[i + k] & 0x3F);
-		}
-		if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-			goto bad;
 		column++;
 		i += need;
-		continue;
-
-bad:
-		page_error_at(p, line, column, "invalid UTF-8 byte sequence");
-		page_error_detail(p, "The byte 0x%02x does not begin a valid UTF-8 character.", c);
-		page_error_hint(p, "Save the page as UTF-8.");
-		return false;
 	}
 	return true;
 }

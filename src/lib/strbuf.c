@@ -120,8 +120,11 @@ strbuf_append_int(StrBuf *sb, long long v)
 		strbuf_append_len(sb, tmp, (size_t) n);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
-static size_t
+/*
+ * Length of the valid UTF-8 sequence at s (at most n bytes, n >= 1), or 0
+ * if invalid (overlong, surrogate, over U+10FFFF, truncated); sets *cp.
+ */
+size_t
 strbuf_utf8_seq_len(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	unsigned char c = s[0];

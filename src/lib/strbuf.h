@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct StrBuf
 {
@@ -48,6 +49,9 @@ extern void strbuf_append(StrBuf *sb, const char *s);
 
 /* Appends one byte. */
 extern void strbuf_append_char(StrBuf *sb, char c);
+
+/* Length of the valid UTF-8 sequence at s (n >= 1 bytes), or 0; sets *cp. */
+extern size_t strbuf_utf8_seq_len(const unsigned char *s, size_t n, uint32_t *cp);
 
 /* Appends the decimal text of v. */
 extern void strbuf_append_int(StrBuf *sb, long long v);
