@@ -302,14 +302,14 @@ conn_on_writeable(Conn *conn)
 	chunk = conn->out_head;
 	if (chunk != NULL)
 	{
-		unsigned char *buf;
-
 		n = Min(chunk->len - chunk->off, CONN_WRITE_MAX);
-		/* lws_write wants LWS_PRE bytes of headroom before the data */
-		buf = palloc(LWS_PRE + n);
-		memcpy(buf + LWS_PRE, chunk->data + chunk->off, n);
-		written = lws_write(conn->wsi, buf + LWS_PRE, n, LWS_WRITE_RAW);
-		pfree(buf);
+
+		/*
+		 * A raw socket has no framing role: lws writes buf as it is (or
+		 * copies what the socket did not take), so no LWS_PRE headroom and
+		 * no copy are needed.
+		 */
+		written = lws_write(conn->wsi, (unsigned char *) chunk->data + chunk->off, n, LWS_WRITE_RAW);
 		if (written < 0)
 			return -1;
 		metrics_count(METRIC_BYTES_SENT, n);
