@@ -1024,7 +1024,8 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 		bool		complete;
 		bool		truncated = false;
 
-		run.use_cache = true;
+		/* a downsampled series has another shape: it is neither read nor stored */
+		run.use_cache = opts->downsample == 0;
 		if (!query_open(name, free_sql, opts, NULL, req, &run, &failure))
 		{
 			query_finish(&run, false);

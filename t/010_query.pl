@@ -32,6 +32,7 @@ SELECT pg_dash.define_query('secret', 'SELECT secret FROM secrets');
 SELECT pg_dash.define_query('slow', 'SELECT pg_sleep(:s::float8) AS slept');
 SELECT pg_dash.define_query('series', 'SELECT g AS i, md5(g::text) AS h FROM generate_series(1, :n::int) g');
 SELECT pg_dash.define_query('wave', 'SELECT timestamptz ''2026-01-01 00:00+00'' + g * interval ''1 second'' AS ts, (sin(g / 50.0) * 100)::numeric(12,3) AS amount, g::float8 AS x, md5(g::text) AS h FROM generate_series(1, :n::int) g ORDER BY g DESC');
+SELECT pg_dash.define_query('wave_cached', 'SELECT g AS x, (g % 7)::float8 AS y FROM generate_series(1, 500) g', cache_ttl => 60);
 SELECT pg_dash.define_query('cached', 'SELECT count(*) AS n, clock_timestamp() AS at FROM items', cache_ttl => 2, refresh_on => ARRAY['items_changed']);
 SQL
 
@@ -104,6 +105,11 @@ is($r->{json}{rows}[-1][0], '2026-01-01T02:46:40+00:00', 'last point kept');
 my @ys = map { $_->[1] } @{ $r->{json}{rows} };
 my ($max) = sort { $b <=> $a } @ys;
 cmp_ok($max, '>', 99, 'peaks kept');
+get_json('/api/query/wave_cached') for 1 .. 3;    # cached in its full shape
+$r = get_json('/api/query/wave_cached?downsample=10&x=x&y=y');
+is($r->{json}{row_count}, 10, 'a downsampled request is not answered from the cache of the full result');
+is($r->{json}{downsampled_from}, 500, '... it is downsampled');
+is(get_json('/api/query/wave_cached')->{json}{row_count}, 500, 'and the full result stays whole');
 $r = get_json('/api/query/wave?n=10&downsample=50&x=x&y=amount');
 is($r->{json}{row_count}, 10, 'fewer rows than asked: all of them');
 $r = get_json('/api/query/wave?n=10&downsample=5&x=ts&y=h');
@@ -184,7 +190,8 @@ is($r->{status}, 304, 'cached result answers 304 too');
 $node->safe_psql('postgres', "INSERT INTO items VALUES (5, 'a', 1, 1, true, NULL, NULL, NULL, NULL, NULL, 'alice'); NOTIFY items_changed");
 ok(wait_until(sub { get_json('/api/query/cached')->{json}{rows}[0][0] == 4 }, 3),
 	'NOTIFY on a refresh_on channel invalidates the cache');
-$node->safe_psql('postgres', "SELECT pg_dash.define_query('cached', 'SELECT count(*) + 100 AS n, clock_timestamp() AS at FROM items', cache_ttl => 2, refresh_on => ARRAY['items_changed'])");
+$node->safe_psql('postgres', "SELECT pg_dash.define_query('wave_cached', 'SELECT g AS x, (g % 7)::float8 AS y FROM generate_series(1, 500) g', cache_ttl => 60);
+SELECT pg_dash.define_query('cached', 'SELECT count(*) + 100 AS n, clock_timestamp() AS at FROM items', cache_ttl => 2, refresh_on => ARRAY['items_changed'])");
 ok(wait_until(sub { get_json('/api/query/cached')->{json}{rows}[0][0] == 104 }, 3),
 	'redefining a query does not serve results of the old definition');
 $first = get_json('/api/query/cached');
