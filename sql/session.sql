@@ -1,5 +1,5 @@
--- Session state from SQL: pg_dash.state(), pg_dash.set_state(), the
--- pg_dash.session_id setting that simulates a request, the sessions view,
+-- Session state from SQL: pg_dash.state(), pg_dash.set_state(),
+-- pg_dash.bind_session() that simulates a request, the sessions view,
 -- purge_sessions() and the merge patch.
 SET client_min_messages = warning;
 -- quietly: the extension may exist already when the suites run together
@@ -13,19 +13,20 @@ SHOW pg_dash.session_sweep_interval;
 SHOW pg_dash.session_max_bytes;
 SET pg_dash.session_ttl = 5;
 
--- outside a request: clear errors
+-- outside a request: clear errors; no setting carries a session
 SHOW pg_dash.session_id;
+SELECT count(*) FROM pg_settings WHERE name LIKE 'pg_dash.session_id%';
 SELECT pg_dash.state();
 SELECT pg_dash.state('region');
 SELECT pg_dash.set_state('region', '"North"');
 
 -- a session id is 64 lowercase hex digits
-SET pg_dash.session_id = 'not-a-session';
-SET pg_dash.session_id = 'ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB';
+SELECT pg_dash.bind_session('not-a-session');
+SELECT pg_dash.bind_session('ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB');
 
--- inside a simulated request (pg_dash does this with session_bind())
+-- inside a simulated request (the request pipeline does this in C)
 BEGIN;
-SET LOCAL pg_dash.session_id = 'abababababababababababababababababababababababababababababababab';
+SELECT pg_dash.bind_session('abababababababababababababababababababababababababababababababab');
 SELECT pg_dash.state();
 SELECT pg_dash.set_state('region', '"North"');
 SELECT pg_dash.set_state('n', '42');
@@ -35,26 +36,25 @@ SELECT pg_dash.state('region'), pg_dash.state('region') ->> 0 AS text, pg_dash.s
 SELECT pg_dash.set_state('n', NULL);
 COMMIT;
 BEGIN;
-SET LOCAL pg_dash.session_id = 'abababababababababababababababababababababababababababababababab';
+SELECT pg_dash.bind_session('abababababababababababababababababababababababababababababababab');
 SELECT pg_dash.set_state(NULL, '1');
 ROLLBACK;
 
--- the setting ended with the transaction
-SHOW pg_dash.session_id;
+-- the binding ended with the transaction
 SELECT pg_dash.state();
 
 -- the state outlives the request; a named query may filter on it
 CREATE TEMP TABLE sales (region text, amount int);
 INSERT INTO sales VALUES ('North', 10), ('South', 20), ('North', 5);
 BEGIN;
-SET LOCAL pg_dash.session_id = 'abababababababababababababababababababababababababababababababab';
+SELECT pg_dash.bind_session('abababababababababababababababababababababababababababababababab');
 SELECT pg_dash.state();
 SELECT region, sum(amount) FROM sales WHERE region = pg_dash.state('region') ->> 0 GROUP BY region;
 COMMIT;
 
 -- writes in a rolled-back savepoint are not seen afterwards
 BEGIN;
-SET LOCAL pg_dash.session_id = 'abababababababababababababababababababababababababababababababab';
+SELECT pg_dash.bind_session('abababababababababababababababababababababababababababababababab');
 SAVEPOINT s;
 SELECT pg_dash.set_state('draft', 'true');
 SELECT pg_dash.state('draft');
@@ -64,13 +64,13 @@ COMMIT;
 
 -- over pg_dash.session_max_bytes: refused, nothing stored
 BEGIN;
-SET LOCAL pg_dash.session_id = 'abababababababababababababababababababababababababababababababab';
+SELECT pg_dash.bind_session('abababababababababababababababababababababababababababababababab');
 SELECT pg_dash.set_state('big', to_jsonb(repeat('x', 1100000)));
 ROLLBACK;
 
 -- another session is separate
 BEGIN;
-SET LOCAL pg_dash.session_id = 'cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd';
+SELECT pg_dash.bind_session('cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd');
 SELECT pg_dash.state();
 SELECT pg_dash.set_state('region', '"South"');
 COMMIT;
@@ -80,23 +80,17 @@ COMMIT;
 CREATE ROLE session_reader NOLOGIN;
 GRANT USAGE ON SCHEMA pg_dash TO session_reader;
 SET ROLE session_reader;
-SET pg_dash.session_id = 'cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd';
-SELECT set_config('pg_dash.session_id', 'cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd', true);
+SELECT pg_dash.bind_session('cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd');
 SELECT count(*) FROM pg_dash.session_state;
 SELECT count(*) FROM pg_dash.sessions;
 SELECT pg_dash.purge_sessions();
 RESET ROLE;
 BEGIN;
-SET LOCAL pg_dash.session_id = 'abababababababababababababababababababababababababababababababab';
+SELECT pg_dash.bind_session('abababababababababababababababababababababababababababababababab');
 SET LOCAL ROLE session_reader;
 SELECT pg_dash.state('region');
 SELECT pg_dash.set_state('seen_by', '"session_reader"') -> 'seen_by';
 COMMIT;
-BEGIN;
-SET LOCAL pg_dash.session_id = 'abababababababababababababababababababababababababababababababab';
-SET LOCAL ROLE session_reader;
-RESET pg_dash.session_id;
-ROLLBACK;
 
 -- the admin view shows no ids, only a prefix of the hash
 SELECT column_name FROM information_schema.columns

@@ -5,10 +5,10 @@
  *
  * An action is a function(state jsonb, payload jsonb) RETURNS jsonb that
  * the database owner registered with pg_dash.define_action(); nothing else
- * can be called this way.  Each call runs in its own READ WRITE transaction:
- * the session is resolved as the worker's own role, then the function runs
- * as pg_dash.role (SET LOCAL ROLE semantics, so GRANTs and row-level
- * security apply) under pg_dash.statement_timeout, with the session's state
+ * can be called this way.  Each call runs in its own READ WRITE request
+ * transaction (request.c): the session is resolved as the worker's own role,
+ * then the function runs as pg_dash.role (GRANTs and row-level security
+ * apply, and SQL cannot switch back) under pg_dash.statement_timeout, with the session's state
  * and the request's "payload".  Its result, an object of the keys to change
  * (null removes a key), is merged into the state (RFC 7386) and the reply is
  * {"state":{...},"changes":{...}}; other tabs of the session hear the
@@ -70,11 +70,11 @@ action_payload(HttpRequest *req, Jsonb **payload, QueryFailure *f)
 		return true;
 	if (strlen(req->body) != req->body_len ||
 		!pg_verifymbstr(req->body, (int) req->body_len, true))
-		return query_fail(f, 400, "bad_request", "request body is not valid text",
+		return request_fail(f, 400, "bad_request", "request body is not valid text",
 						   "The body must be JSON in UTF-8.", NULL);
 	body = action_jsonb(req->body);
 	if (!JB_ROOT_IS_OBJECT(body) || JB_ROOT_IS_SCALAR(body))
-		return query_fail(f, 400, "bad_request", "request body must be a JSON object",
+		return request_fail(f, 400, "bad_request", "request body must be a JSON object",
 						   NULL, "Send {\"payload\": any JSON value}.");
 	if (getKeyJsonValueFromContainer(&body->root, "payload", 7, &v) != NULL)
 		*payload = JsonbValueToJsonb(&v);
@@ -116,12 +116,12 @@ action_lookup(const char *name, QueryFailure *f)
 	SPI_finish();
 	MemoryContextSwitchTo(cxt);
 	if (!found)
-		query_fail(f, 404, "not_found", psprintf("no action \"%s\"", name),
+		request_fail(f, 404, "not_found", psprintf("no action \"%s\"", name),
 					"Only functions registered as actions can be called.",
 					"Register one with SELECT pg_dash.define_action('name', 'my_function(jsonb, jsonb)'::regprocedure); "
 					"pg_dash.actions lists the actions.");
 	else if (call == NULL)
-		query_fail(f, 500, "undefined_function",
+		request_fail(f, 500, "undefined_function",
 					psprintf("the function of action \"%s\" no longer exists", name), NULL,
 					"Register the action again with pg_dash.define_action().");
 	return call;
@@ -133,28 +133,17 @@ action_lookup(const char *name, QueryFailure *f)
  * and the role, are restored before returning.
  */
 static Jsonb *
-action_call(const char *call, const char *role, Jsonb *state, Jsonb *payload,
-			volatile bool *timeout_on)
+action_call(RequestTxn *txn, const char *call, Jsonb *state, Jsonb *payload)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	Oid			argtypes[2] = {JSONBOID, JSONBOID};
 	Datum		values[2];
 	Jsonb	   *result = NULL;
-	int			nestlevel;
 
 	values[0] = JsonbPGetDatum(state);
 	values[1] = JsonbPGetDatum(payload);
 
-	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("role", role, PGC_SUSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, ERROR, false);
-	if (pg_dash_statement_timeout > 0)
-	{
-		enable_timeout_after(STATEMENT_TIMEOUT, pg_dash_statement_timeout);
-		*timeout_on = true;
-	}
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	request_enter_role(txn, false);
 	if (SPI_execute_with_args(psprintf("SELECT %s($1, $2)", call), 2, argtypes, values,
 							  NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not call %s", call);
@@ -170,13 +159,9 @@ action_call(const char *call, const char *role, Jsonb *state, Jsonb *payload,
 			MemoryContextSwitchTo(spicxt);
 		}
 	}
-	SPI_finish();
 	MemoryContextSwitchTo(cxt);
-	if (*timeout_on)
-		disable_timeout(STATEMENT_TIMEOUT, false);
-	*timeout_on = false;
 	/* back to the worker's role and settings for the state write */
-	AtEOXact_GUC(false, nestlevel);
+	request_leave_role(txn);
 	return result;
 }
 
@@ -185,22 +170,20 @@ action_call(const char *call, const char *role, Jsonb *state, Jsonb *payload,
  * or false with *f filled; database errors are raised.
  */
 static bool
-action_execute(HttpRequest *req, const char *name, StringInfo headers, char **reply,
-			   QueryFailure *f, volatile bool *timeout_on)
+action_execute(RequestTxn *txn, HttpRequest *req, const char *name, StringInfo headers,
+			   char **reply, QueryFailure *f)
 {
 	Jsonb	   *payload;
 	Jsonb	   *state;
 	Jsonb	   *result;
 	Jsonb	   *changes = NULL;
-	const char *role;
 	char	   *call;
 	char	   *state_text;
 	Session    *session;
 
 	if (!action_payload(req, &payload, f))
 		return false;
-	role = query_check_role(f);
-	if (role == NULL)
+	if (!request_resolve_role(txn, f))
 		return false;
 	call = action_lookup(name, f);
 	if (call == NULL)
@@ -210,12 +193,12 @@ action_execute(HttpRequest *req, const char *name, StringInfo headers, char **re
 	state = session_read(session->id);
 	if (state == NULL)
 		state = action_jsonb("{}");
-	session_bind(session);
+	session_bind(session->id);
 
-	result = action_call(call, role, state, payload, timeout_on);
+	result = action_call(txn, call, state, payload);
 
 	if (result != NULL && (!JB_ROOT_IS_OBJECT(result) || JB_ROOT_IS_SCALAR(result)))
-		return query_fail(f, 500, "invalid_action_result",
+		return request_fail(f, 500, "invalid_action_result",
 						   psprintf("action \"%s\" did not return a JSON object", name),
 						   "An action returns an object of the state keys to change (null removes a key), or NULL for no change.",
 						   NULL);
@@ -236,12 +219,11 @@ action_execute(HttpRequest *req, const char *name, StringInfo headers, char **re
 		state = action_jsonb("{}");
 	state_text = session_jsonb_text(state);
 	if (strlen(state_text) > (size_t) session_max_bytes)
-		return query_fail(f, 413, "state_too_large",
+		return request_fail(f, 413, "state_too_large",
 						   "session state would exceed pg_dash.session_max_bytes",
 						   psprintf("The state would take %zu bytes; the limit is %d. Nothing was changed.",
 									strlen(state_text), session_max_bytes),
 						   "Keep large data in tables and only keys or choices in the session state.");
-	session_notify(session->id, changes);
 	*reply = psprintf("{\"state\":%s,\"changes\":%s}", state_text,
 					  changes ? session_jsonb_text(changes) : "{}");
 	return true;
@@ -256,7 +238,7 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 	QueryFailure failure;
 	char	   *volatile reply = NULL;
 	volatile bool ok = false;
-	volatile bool timeout_on = false;
+	RequestTxn	txn;
 
 	if (!http_method_is(req, "POST"))
 	{
@@ -286,46 +268,27 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 
 	initStringInfo(&headers);
 	memset(&failure, 0, sizeof(failure));
+	memset(&txn, 0, sizeof(txn));
+	txn.cxt = reqcxt;
 	PG_TRY();
 	{
 		char	   *out = NULL;
 
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		pgstat_report_activity(STATE_RUNNING, psprintf("pg_dash action %s", name));
-		PushActiveSnapshot(GetTransactionSnapshot());
-		MemoryContextSwitchTo(reqcxt);
-		ok = action_execute(req, name, &headers, &out, &failure, &timeout_on);
+		request_begin(&txn, psprintf("pg_dash action %s", name), NULL);
+		ok = action_execute(&txn, req, name, &headers, &out, &failure);
 		reply = out;
-		MemoryContextSwitchTo(reqcxt);
-		PopActiveSnapshot();
 		if (ok)
-			CommitTransactionCommand();
+			request_commit(&txn);
 		else
-			AbortCurrentTransaction();
+			request_abort(&txn);
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(reqcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		if (timeout_on)
-			disable_timeout(STATEMENT_TIMEOUT, false);
+		request_catch(&txn, psprintf("action \"%s\"", name), &failure);
 		ok = false;
-		query_fail(&failure, query_http_status(edata->sqlerrcode),
-				   unpack_sql_state(edata->sqlerrcode),
-				   edata->message, edata->detail, edata->hint);
-		if (failure.status >= 500)
-			ereport(LOG,
-					(errmsg("pg_dash worker %d: action \"%s\" failed: %s",
-							worker_number, name, edata->message)));
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(reqcxt);
-	pgstat_report_activity(STATE_IDLE, NULL);
 
 	if (ok)
 	{

@@ -176,7 +176,7 @@ download_produce(Conn *conn, void *arg)
 			if (!d->started)
 			{
 				/* nothing sent yet: the client still gets a proper error */
-				http_reply_error(conn, NULL, query_http_status(MAKE_SQLSTATE(code[0], code[1], code[2], code[3], code[4])),
+				http_reply_error(conn, NULL, request_http_status(MAKE_SQLSTATE(code[0], code[1], code[2], code[3], code[4])),
 								 code, text, NULL, NULL);
 				d->finished = true;
 			}

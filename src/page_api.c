@@ -25,6 +25,7 @@
 #include "http_response.h"
 #include "page_api.h"
 #include "page_registry.h"
+#include "request.h"
 #include "static_files.h"
 
 /* Answers 405 naming the methods a resource supports. */
@@ -47,21 +48,15 @@ page_api_method_not_allowed(Conn *conn, HttpRequest *req, const char *allow)
  * caller's context, or NULL when there is no row.
  */
 static char *
-page_api_fetch(const char *sql, const char *arg)
+page_api_fetch(RequestTxn *txn, const char *sql, const char *arg)
 {
-	MemoryContext cxt = CurrentMemoryContext;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	char	   *result = NULL;
 
 	if (arg)
 		values[0] = CStringGetTextDatum(arg);
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	pgstat_report_activity(STATE_RUNNING, "pg_dash pages");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	request_begin(txn, "pg_dash pages", NULL);
 	if (SPI_execute_with_args(sql, arg ? 1 : 0, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the pages");
 	if (SPI_processed == 1)
@@ -69,13 +64,9 @@ page_api_fetch(const char *sql, const char *arg)
 		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 
 		if (v)
-			result = MemoryContextStrdup(cxt, v);
+			result = MemoryContextStrdup(txn->cxt, v);
 	}
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	MemoryContextSwitchTo(cxt);
+	request_commit(txn);
 	return result;
 }
 
@@ -87,29 +78,23 @@ static bool
 page_api_fetch_or_reply(Conn *conn, HttpRequest *req, const char *sql, const char *arg,
 						char **result)
 {
-	MemoryContext cxt = CurrentMemoryContext;
 	volatile bool ok = true;
+	RequestTxn	txn;
+	QueryFailure failure;
 
 	*result = NULL;
+	request_init(&txn);
 	PG_TRY();
 	{
-		*result = page_api_fetch(sql, arg);
+		*result = page_api_fetch(&txn, sql, arg);
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		pgstat_report_activity(STATE_IDLE, NULL);
+		request_catch(&txn, "reading pages", &failure);
 		ok = false;
-		http_reply_error(conn, req, 500, unpack_sql_state(edata->sqlerrcode),
-						 edata->message, edata->detail, edata->hint);
+		http_reply_error(conn, req, 500, failure.code, failure.message, failure.detail, failure.hint);
 	}
 	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
 	return ok;
 }
 

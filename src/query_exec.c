@@ -2,9 +2,10 @@
  * query_exec.c
  *		GET /api/queries, GET|POST /api/query/<name> and POST /api/sql.
  *
- * Every request runs in its own transaction, READ ONLY, as pg_dash.role
- * (SET LOCAL ROLE semantics, so GRANTs and row-level security apply), under
- * pg_dash.statement_timeout, with typed parameters bound through SPI.
+ * Every request runs through the request pipeline (request.c): its own
+ * transaction, READ ONLY, as pg_dash.role (so GRANTs and row-level security
+ * apply, and SQL cannot switch back), under pg_dash.statement_timeout, with
+ * typed parameters bound through SPI.
  * pg_dash never serves data as a superuser: without a suitable role, data
  * endpoints answer 503 saying what to set.
  *
@@ -54,6 +55,7 @@
 #include "query_registry.h"
 #include "query_stats.h"
 #include "realtime.h"
+#include "request.h"
 #include "result_writer.h"
 #include "sha1.h"
 #include "session.h"
@@ -98,59 +100,11 @@ typedef struct QueryStream
 
 static List *query_options_pairs(QueryOptions *opts);
 
-/* Maps an SQLSTATE to the HTTP status of the error response. */
-int
-query_http_status(int sqlerrcode)
-{
-	char	   *state = unpack_sql_state(sqlerrcode);
-
-	switch (sqlerrcode)
-	{
-		case ERRCODE_INSUFFICIENT_PRIVILEGE:
-		case ERRCODE_READ_ONLY_SQL_TRANSACTION:
-			return 403;
-		case ERRCODE_UNDEFINED_OBJECT:
-			return 404;
-		case ERRCODE_QUERY_CANCELED:
-			return 504;
-		case ERRCODE_T_R_SERIALIZATION_FAILURE:
-		case ERRCODE_T_R_DEADLOCK_DETECTED:
-		case ERRCODE_LOCK_NOT_AVAILABLE:
-			return 409;
-		case ERRCODE_RAISE_EXCEPTION:
-			return 400;
-		default:
-			break;
-	}
-	if (strncmp(state, "22", 2) == 0 || strncmp(state, "42", 2) == 0 ||
-		strncmp(state, "23", 2) == 0)
-		return 400;
-	if (strncmp(state, "28", 2) == 0)
-		return 403;
-	if (strncmp(state, "53", 2) == 0 || strncmp(state, "57", 2) == 0 ||
-		strncmp(state, "08", 2) == 0)
-		return 503;
-	return 500;
-}
-
-/* Records a failure; returns false for convenience. */
-bool
-query_fail(QueryFailure *f, int status, const char *code, const char *message,
-		   const char *detail, const char *hint)
-{
-	f->status = status;
-	f->code = code;
-	f->message = message;
-	f->detail = detail;
-	f->hint = hint;
-	return false;
-}
-
 /* Records a 400 for a bad request option or parameter. */
 static bool
 query_bad_request(QueryFailure *f, const char *message, const char *detail, const char *hint)
 {
-	return query_fail(f, 400, "22023", message, detail, hint);
+	return request_fail(f, 400, "22023", message, detail, hint);
 }
 
 /* Answers a failure over HTTP. */
@@ -418,42 +372,6 @@ query_parse_request(HttpRequest *req, QueryOptions *opts, QueryFailure *f)
 }
 
 /*
- * Checks pg_dash.role; returns its name, or NULL after answering 503.  Runs
- * inside a transaction (it reads the catalog).
- */
-const char *
-query_check_role(QueryFailure *f)
-{
-	Oid			roleid;
-
-	if (pg_dash_role == NULL || pg_dash_role[0] == '\0')
-	{
-		query_fail(f, 503, "unavailable", "pg_dash.role is not set",
-				   "pg_dash serves data as pg_dash.role, never as a superuser.",
-				   "Create a role without superuser rights, GRANT it what dashboards may read, "
-				   "set pg_dash.role to it in postgresql.conf and reload.");
-		return NULL;
-	}
-	roleid = get_role_oid(pg_dash_role, true);
-	if (!OidIsValid(roleid))
-	{
-		query_fail(f, 503, "unavailable",
-				   psprintf("pg_dash.role \"%s\" does not exist", pg_dash_role), NULL,
-				   "Create the role, or set pg_dash.role to an existing role and reload.");
-		return NULL;
-	}
-	if (superuser_arg(roleid))
-	{
-		query_fail(f, 503, "unavailable",
-				   psprintf("pg_dash.role \"%s\" is a superuser", pg_dash_role),
-				   "pg_dash never serves data as a superuser.",
-				   "Set pg_dash.role to a role without superuser rights and reload.");
-		return NULL;
-	}
-	return pg_dash_role;
-}
-
-/*
  * Converts the request's parameters to the query's typed values; false
  * after answering 400 naming the parameter.
  */
@@ -624,18 +542,15 @@ query_fetch_batch(Portal portal, ResultWriter *w, StringInfo out, uint64 max_row
 
 /* Closes a stream's cursor in a transaction of its own. */
 static void
-query_stream_close(QueryStream *qs)
+query_stream_close(RequestTxn *txn, QueryStream *qs)
 {
-	StartTransactionCommand();
-	if (SPI_connect() == SPI_OK_CONNECT)
-	{
-		Portal		portal = SPI_cursor_find(qs->portal_name);
+	Portal		portal;
 
-		if (portal)
-			SPI_cursor_close(portal);
-		SPI_finish();
-	}
-	CommitTransactionCommand();
+	request_begin(txn, "pg_dash: closing a streamed result", NULL);
+	portal = SPI_cursor_find(qs->portal_name);
+	if (portal)
+		SPI_cursor_close(portal);
+	request_commit(txn);
 }
 
 /* Frees the cursor of a stream whose client went away. */
@@ -643,18 +558,20 @@ static void
 query_stream_cleanup(Conn *conn, void *arg)
 {
 	QueryStream *qs = (QueryStream *) arg;
+	RequestTxn	txn;
+	QueryFailure f;
 
 	if (qs->done)
 		return;
 	qs->done = true;
+	request_init(&txn);
 	PG_TRY();
 	{
-		query_stream_close(qs);
+		query_stream_close(&txn, qs);
 	}
 	PG_CATCH();
 	{
-		FlushErrorState();
-		AbortCurrentTransaction();
+		request_catch(&txn, "closing a streamed result", &f);
 	}
 	PG_END_TRY();
 }
@@ -671,43 +588,33 @@ query_stream_produce(Conn *conn, void *arg)
 	MemoryContext oldcxt;
 	StringInfoData out;
 	volatile bool more = true;
+	RequestTxn	txn;
+	QueryFailure f;
 
 	if (qs->done)
 		return false;
 	MemoryContextReset(qs->batch_context);
 	oldcxt = MemoryContextSwitchTo(qs->batch_context);
 	initStringInfo(&out);
+	request_init(&txn);
 	PG_TRY();
 	{
 		Portal		portal;
 
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		request_begin(&txn, psprintf("pg_dash query %s (streaming)", qs->query_name), NULL);
 		portal = SPI_cursor_find(qs->portal_name);
 		if (portal == NULL)
 			elog(ERROR, "cursor of a streamed result is gone");
-		MemoryContextSwitchTo(qs->batch_context);
 		if (query_fetch_batch(portal, &qs->writer, &out, qs->max_rows, &qs->truncated))
 		{
 			SPI_cursor_close(portal);
 			more = false;
 		}
-		SPI_finish();
-		CommitTransactionCommand();
+		request_commit(&txn);
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(qs->batch_context);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		ereport(LOG,
-				(errmsg("pg_dash worker %d: streaming query \"%s\" failed: %s",
-						worker_number, qs->query_name, edata->message)));
+		request_catch(&txn, psprintf("streaming query \"%s\"", qs->query_name), &f);
 		qs->done = true;
 		conn->close_when_flushed = true;
 		MemoryContextSwitchTo(oldcxt);
@@ -737,18 +644,24 @@ query_stream_produce(Conn *conn, void *arg)
 /* A query opened for reading: transaction, role and portal in place. */
 typedef struct QueryRun
 {
+	RequestTxn	txn;
 	QueryDef   *def;
 	QueryDef	adhoc;			/* the definition of free SQL */
 	Portal		portal;
 	int64		total;			/* count=exact, or -1 */
 	int			ttl;
-	bool		timeout_on;
 
-	/* the shared cache, for HTTP requests of queries with a TTL */
+	/*
+	 * The shared cache, for HTTP requests of queries with a TTL.  Whether a
+	 * result may be shared between sessions is learnt from its execution:
+	 * one that used the session state functions is stored under a key that
+	 * includes the session (session_key), any other under the shared key.
+	 */
 	bool		use_cache;		/* the caller wants it */
 	bool		cacheable;		/* this result may be stored */
 	bool		cached;			/* served from the cache: no portal */
 	unsigned char cache_key[QUERY_CACHE_KEY_LEN];
+	unsigned char session_key[QUERY_CACHE_KEY_LEN];
 	uint64		generation;
 	StringInfoData cached_body;
 	char		cached_etag[40];
@@ -757,14 +670,12 @@ typedef struct QueryRun
 } QueryRun;
 
 /*
- * The cache key of a request: SHA-1 over the query and when it was last
+ * The cache keys of a request: SHA-1 over the query and when it was last
  * defined (a redefinition must not serve old results), the role, the options
- * that shape the body, the parameters, and the session when the query
- * reads session state.
+ * that shape the body and the parameters; the session key adds the session.
  */
 static void
-query_cache_key(QueryRun *run, QueryOptions *opts, const char *role, Session *session,
-				unsigned char *key)
+query_cache_keys(QueryRun *run, QueryOptions *opts, const char *role)
 {
 	StringInfoData buf;
 	Sha1Context ctx;
@@ -780,11 +691,32 @@ query_cache_key(QueryRun *run, QueryOptions *opts, const char *role, Session *se
 	forboth(ln, opts->names, lv, opts->values)
 		appendStringInfo(&buf, "%s=%c%s%c", strVal(lfirst(ln)), lfirst(lv) ? 'v' : 'n',
 						 lfirst(lv) ? (char *) lfirst(lv) : "", 0);
-	if (run->def->reads_state && session)
-		appendStringInfoString(&buf, session->id);
 	sha1_init(&ctx);
 	sha1_update(&ctx, buf.data, buf.len);
-	sha1_final(&ctx, key);
+	sha1_final(&ctx, run->cache_key);
+	appendStringInfo(&buf, "session%c%s", 0, run->session_id);
+	sha1_init(&ctx);
+	sha1_update(&ctx, buf.data, buf.len);
+	sha1_final(&ctx, run->session_key);
+}
+
+/* Looks a request up in the cache under its shared key, then its session key. */
+static bool
+query_cache_lookup(QueryRun *run)
+{
+	initStringInfo(&run->cached_body);
+	return query_cache_get(run->cache_key, run->generation, &run->cached_body,
+						   run->cached_etag, sizeof(run->cached_etag)) ||
+		query_cache_get(run->session_key, run->generation, &run->cached_body,
+						run->cached_etag, sizeof(run->cached_etag));
+}
+
+/* Stores a result under the key that what its execution read allows. */
+static void
+query_cache_store(QueryRun *run, const char *body, size_t len, const char *etag)
+{
+	query_cache_put(run->txn.read_state ? run->session_key : run->cache_key,
+					run->generation, run->ttl, body, len, etag);
 }
 
 /*
@@ -797,59 +729,41 @@ query_cache_key(QueryRun *run, QueryOptions *opts, const char *role, Session *se
  */
 static bool
 query_open(const char *name, const char *free_sql, QueryOptions *opts,
-		   Session *session, HttpRequest *req, QueryRun *run, QueryFailure *f)
+		   const char *session_id, HttpRequest *req, QueryRun *run, QueryFailure *f)
 {
 	MemoryContext reqcxt = CurrentMemoryContext;
 	QueryDef   *def;
 	SPIPlanPtr	plan;
 	Datum	   *values;
 	char	   *nulls;
-	const char *role;
 
 	bool		use_cache = run->use_cache;
 
 	memset(run, 0, sizeof(*run));
 	run->use_cache = use_cache;
 	run->total = -1;
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	pgstat_report_activity(STATE_RUNNING, name ? psprintf("pg_dash query %s", name) : "pg_dash sql");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(reqcxt);
 
-	role = query_check_role(f);
-	if (role == NULL)
-		return false;
+	/*
+	 * A query only reads the session its cookie names (pg_dash.state() gives
+	 * {} for an unknown or expired one); sessions are created by pages and
+	 * the state API, not by every cookie-less GET.
+	 */
 	if (req != NULL)
-	{
-		/*
-		 * A query only reads the session its cookie names (pg_dash.state()
-		 * gives {} for an unknown or expired one); sessions are created by
-		 * pages and the state API, not by every cookie-less GET.
-		 */
-		char	   *id = session_id_from_cookie(req);
-
-		if (id != NULL)
-		{
-			session = palloc0(sizeof(Session));
-			strlcpy(session->id, id, sizeof(session->id));
-		}
-	}
-	if (session)
-	{
-		session_bind(session);
-		strlcpy(run->session_id, session->id, sizeof(run->session_id));
-	}
+		session_id = session_id_from_cookie(req);
+	if (session_id != NULL)
+		strlcpy(run->session_id, session_id, sizeof(run->session_id));
+	request_begin(&run->txn, name ? psprintf("pg_dash query %s", name) : "pg_dash sql",
+				  run->session_id);
+	if (!request_resolve_role(&run->txn, f))
+		return false;
 
 	if (name != NULL)
 	{
 		def = query_registry_lookup(name);
 		MemoryContextSwitchTo(reqcxt);
 		if (def == NULL)
-			return query_fail(f, 404, "42704", psprintf("no named query \"%s\"", name), NULL,
-							  "GET /api/queries lists the named queries.");
+			return request_fail(f, 404, "42704", psprintf("no named query \"%s\"", name), NULL,
+								"GET /api/queries lists the named queries.");
 	}
 	else
 	{
@@ -871,11 +785,9 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 	{
 		ListCell   *lc;
 
-		query_cache_key(run, opts, role, session, run->cache_key);
+		query_cache_keys(run, opts, run->txn.role_name);
 		run->generation = query_cache_generation(def->refresh_on);
-		initStringInfo(&run->cached_body);
-		if (query_cache_get(run->cache_key, run->generation, &run->cached_body,
-							run->cached_etag, sizeof(run->cached_etag)))
+		if (query_cache_lookup(run))
 		{
 			run->cached = true;
 			return true;
@@ -888,14 +800,7 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 	}
 
 	/* run as pg_dash.role, read-only, under the statement timeout */
-	(void) set_config_option("role", role, PGC_SUSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, ERROR, false);
-	XactReadOnly = true;
-	if (pg_dash_statement_timeout > 0)
-	{
-		enable_timeout_after(STATEMENT_TIMEOUT, pg_dash_statement_timeout);
-		run->timeout_on = true;
-	}
+	request_enter_role(&run->txn, true);
 
 	if (opts->count_exact)
 	{
@@ -958,41 +863,20 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 static void
 query_finish(QueryRun *run, bool commit)
 {
-	MemoryContext reqcxt = CurrentMemoryContext;
-
 	if (commit)
-	{
-		SPI_finish();
-		PopActiveSnapshot();
-		/* the timeout also covers materializing a held cursor at commit */
-		CommitTransactionCommand();
-	}
+		request_commit(&run->txn);
 	else
-		AbortCurrentTransaction();
-	if (run->timeout_on)
-		disable_timeout(STATEMENT_TIMEOUT, false);
-	run->timeout_on = false;
-	pgstat_report_activity(STATE_IDLE, NULL);
-	MemoryContextSwitchTo(reqcxt);
+		request_abort(&run->txn);
 }
 
 /* Turns a caught database error into a failure; aborts the transaction. */
 static void
 query_catch(QueryRun *run, MemoryContext reqcxt, const char *stats_name, QueryFailure *f)
 {
-	ErrorData  *edata;
-
-	MemoryContextSwitchTo(reqcxt);
-	edata = CopyErrorData();
-	FlushErrorState();
-	query_finish(run, false);
+	if (run->txn.cxt == NULL)
+		run->txn.cxt = reqcxt;
+	request_catch(&run->txn, psprintf("query \"%s\"", stats_name), f);
 	query_stats_record(stats_name, 0, 0, false, true);
-	query_fail(f, query_http_status(edata->sqlerrcode), unpack_sql_state(edata->sqlerrcode),
-			   edata->message, edata->detail, edata->hint);
-	if (f->status >= 500)
-		ereport(LOG,
-				(errmsg("pg_dash worker %d: query \"%s\" failed: %s",
-						worker_number, stats_name, edata->message)));
 }
 
 /*
@@ -1092,7 +976,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 				appendStringInfo(&headers, "ETag: %s\r\n", etag);
 				if (run.cacheable)
 				{
-					query_cache_put(run.cache_key, run.generation, run.ttl, body.data, body.len, etag);
+					query_cache_store(&run, body.data, body.len, etag);
 					appendStringInfoString(&headers, "X-Pg-Dash-Cache: miss\r\n");
 				}
 				if (truncated)
@@ -1166,10 +1050,11 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
  * {"type":"result","id":...,"name":...,"columns":...,"rows":...}.  Returns
  * false with *f filled on failure.  The result is bounded by
  * pg_dash.max_rows; what does not fit the client's queue closes it.
+ * *read_state (unless NULL) tells whether the run used the session state.
  */
 bool
 query_run_message(const char *name, cJSON *params, const char *session_id,
-				  const char *prefix, StringInfo out, QueryFailure *f)
+				  const char *prefix, StringInfo out, QueryFailure *f, bool *read_state)
 {
 	MemoryContext reqcxt = CurrentMemoryContext;
 	QueryOptions opts;
@@ -1197,15 +1082,11 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 
 	PG_TRY();
 	{
-		Session		session;
 		ResultWriter writer;
 		bool		truncated = false;
 		instr_time	elapsed;
 
-		memset(&session, 0, sizeof(session));
-		if (session_id)
-			strlcpy(session.id, session_id, sizeof(session.id));
-		if (!query_open(name, NULL, &opts, session_id ? &session : NULL, NULL, &run, f))
+		if (!query_open(name, NULL, &opts, session_id, NULL, &run, f))
 		{
 			query_finish(&run, false);
 			ok = false;
@@ -1238,6 +1119,9 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(reqcxt);
+	/* a failed run tells nothing: assume the worst */
+	if (read_state)
+		*read_state = !ok || run.txn.read_state;
 	return ok;
 }
 
@@ -1309,7 +1193,6 @@ query_run_download(const char *name, const char *free_sql, List *pairs,
 												ALLOCSET_DEFAULT_SIZES);
 	QueryOptions opts;
 	QueryRun	run;
-	Session		session;
 	ResultWriter writer;
 	StringInfoData out;
 	ListCell   *lc;
@@ -1326,17 +1209,13 @@ query_run_download(const char *name, const char *free_sql, List *pairs,
 			return false;
 	}
 	memset(&run, 0, sizeof(run));
-	memset(&session, 0, sizeof(session));
-	if (session_id && session_id[0])
-		strlcpy(session.id, session_id, sizeof(session.id));
-	if (!query_open(name, free_sql, &opts, session.id[0] ? &session : NULL, NULL, &run, f))
+	if (!query_open(name, free_sql, &opts, session_id, NULL, &run, f))
 	{
 		query_finish(&run, false);
 		return false;
 	}
-	if (run.timeout_on)
-		disable_timeout(STATEMENT_TIMEOUT, false);
-	run.timeout_on = false;
+	/* the budget below counts only the time spent producing rows */
+	request_disarm_timeout(&run.txn);
 
 	initStringInfo(&out);
 	result_writer_init(&writer, run.portal->tupDesc, opts.format, opts.objects);
@@ -1384,14 +1263,11 @@ query_run_download(const char *name, const char *free_sql, List *pairs,
 static void
 query_list(Conn *conn, HttpRequest *req)
 {
-	MemoryContext reqcxt = CurrentMemoryContext;
 	StringInfoData buf;
+	RequestTxn	txn;
 
 	initStringInfo(&buf);
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	request_begin(&txn, "pg_dash: listing the named queries", NULL);
 	if (SPI_execute("SELECT coalesce(jsonb_agg(jsonb_build_object("
 					"'name', name, 'description', description, "
 					"'params', (SELECT coalesce(jsonb_agg(p - 'type_oid'), '[]') FROM jsonb_array_elements(params) p), "
@@ -1399,13 +1275,10 @@ query_list(Conn *conn, HttpRequest *req)
 					"'reads_state', reads_state, 'updated_at', updated_at) ORDER BY name), '[]')::text "
 					"FROM pg_dash.queries", true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not list the named queries");
-	MemoryContextSwitchTo(reqcxt);
+	MemoryContextSwitchTo(txn.cxt);
 	appendStringInfo(&buf, "{\"queries\":%s}",
 					 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(reqcxt);
+	request_commit(&txn);
 	http_reply_json(conn, req, 200, &buf);
 }
 

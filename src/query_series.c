@@ -159,17 +159,17 @@ series_write_downsampled(Portal portal, const char *x_column, const char *y_colu
 	MemoryContext oldcxt;
 
 	if (xi < 0 || yi < 0)
-		return query_fail(f, 400, "22023", psprintf("no column \"%s\" in the result",
+		return request_fail(f, 400, "22023", psprintf("no column \"%s\" in the result",
 											 xi < 0 ? x_column : y_column),
 								 NULL, "x and y name result columns of the query.");
 	xt = getBaseType(TupleDescAttr(desc, xi)->atttypid);
 	yt = getBaseType(TupleDescAttr(desc, yi)->atttypid);
 	if (!series_type(xt, true))
-		return query_fail(f, 400, "22023", psprintf("cannot downsample over column \"%s\" of type %s",
+		return request_fail(f, 400, "22023", psprintf("cannot downsample over column \"%s\" of type %s",
 											 x_column, format_type_be(xt)),
 								 NULL, "x must be a number, date or timestamp; y a number.");
 	if (!series_type(yt, false))
-		return query_fail(f, 400, "22023", psprintf("cannot downsample column \"%s\" of type %s",
+		return request_fail(f, 400, "22023", psprintf("cannot downsample column \"%s\" of type %s",
 											 y_column, format_type_be(yt)),
 								 NULL, "y must be a number.");
 

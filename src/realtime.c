@@ -43,6 +43,7 @@
 #include "query_cache.h"
 #include "query_exec.h"
 #include "realtime.h"
+#include "request.h"
 #include "server.h"
 #include "session.h"
 #include "worker.h"
@@ -126,13 +127,10 @@ realtime_channel_allowed(const char *name)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	bool		allowed = false;
+	RequestTxn	txn;
 
 	values[0] = CStringGetTextDatum(name);
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	request_begin(&txn, "pg_dash: subscribe", NULL);
 	if (SPI_execute_with_args("SELECT pg_dash.channel_allowed($1)", 1, argtypes, values,
 							  NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
@@ -141,9 +139,7 @@ realtime_channel_allowed(const char *name)
 
 		allowed = !isnull && DatumGetBool(d);
 	}
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	request_commit(&txn);
 	return allowed;
 }
 
@@ -329,7 +325,7 @@ realtime_send_result(Conn *conn, const char *id_json, const char *name, cJSON *p
 	appendStringInfo(&prefix, "\"type\":\"result\",\"id\":%s,\"name\":", id_json ? id_json : "null");
 	escape_json(&prefix, name);
 	appendStringInfoChar(&prefix, ',');
-	if (query_run_message(name, params, ws->session, prefix.data, &out, &failure))
+	if (query_run_message(name, params, ws->session, prefix.data, &out, &failure, NULL))
 		ws_send_text(conn, out.data, out.len);
 	else
 	{
@@ -355,24 +351,21 @@ realtime_query(Conn *conn, cJSON *msg)
 						 cJSON_GetObjectItemCaseSensitive(msg, "params"));
 }
 
-/* Reads the refresh_on channels and state use of a named query. */
+/* Reads the refresh_on channels of a named query; false when there is no such query. */
 static bool
-realtime_query_channels(const char *name, List **channels_out, bool *reads_state)
+realtime_query_channels(const char *name, List **channels_out)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	MemoryContext caller = CurrentMemoryContext;
 	bool		found = false;
+	RequestTxn	txn;
 
 	values[0] = CStringGetTextDatum(name);
 	*channels_out = NIL;
-	*reads_state = false;
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT unnest(refresh_on || '{}'::text[]), reads_state FROM pg_dash.queries WHERE name = $1 "
-							  "UNION ALL SELECT NULL, reads_state FROM pg_dash.queries WHERE name = $1",
+	request_begin(&txn, "pg_dash: watch", NULL);
+	if (SPI_execute_with_args("SELECT unnest(refresh_on || '{}'::text[]) FROM pg_dash.queries WHERE name = $1 "
+							  "UNION ALL SELECT NULL FROM pg_dash.queries WHERE name = $1",
 							  1, argtypes, values, NULL, true, 0) == SPI_OK_SELECT)
 	{
 		uint64		i;
@@ -380,19 +373,13 @@ realtime_query_channels(const char *name, List **channels_out, bool *reads_state
 		for (i = 0; i < SPI_processed; i++)
 		{
 			char	   *ch = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-			char	   *rs = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 
 			found = true;
-			if (rs && rs[0] == 't')
-				*reads_state = true;
 			if (ch)
 				*channels_out = lappend(*channels_out, MemoryContextStrdup(caller, ch));
 		}
 	}
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(caller);
+	request_commit(&txn);
 	return found;
 }
 
@@ -405,7 +392,6 @@ realtime_watch(Conn *conn, cJSON *msg)
 	cJSON	   *params = cJSON_GetObjectItemCaseSensitive(msg, "params");
 	char	   *id_json = realtime_message_id(msg);
 	List	   *chans;
-	bool		reads_state;
 	Watch	   *w;
 	ListCell   *lc;
 	MemoryContext oldcxt;
@@ -422,7 +408,7 @@ realtime_watch(Conn *conn, cJSON *msg)
 						  "Send unwatch first, or use another id.");
 			return;
 		}
-	if (!realtime_query_channels(name->valuestring, &chans, &reads_state))
+	if (!realtime_query_channels(name->valuestring, &chans))
 	{
 		/* the result message carries the 404 */
 		realtime_send_result(conn, id_json, name->valuestring, params);
@@ -441,7 +427,8 @@ realtime_watch(Conn *conn, cJSON *msg)
 		w->params_json = pstrdup(printed);
 		cJSON_free(printed);
 	}
-	w->reads_state = reads_state;
+	/* until a run shows that the query does not read the session state */
+	w->reads_state = true;
 	foreach(lc, chans)
 		w->channels = lappend(w->channels, pstrdup((char *) lfirst(lc)));
 	ws->watches = lappend(ws->watches, w);
@@ -500,27 +487,81 @@ realtime_watch_mark(Watch *w)
 }
 
 /*
- * Marks the live queries that read a session's state for a re-run and tells
- * that session's tabs about the change.  The payload is "<session id>
- * <json of the changed keys>".
+ * Reads the id and current state of the session whose notify_id a
+ * notification names; false when there is none (expired, or a forged
+ * number).  The state is read from the table, never taken from the
+ * notification: any role can NOTIFY.
+ */
+static bool
+realtime_read_changed_session(const char *payload, char *id, StringInfo state)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1];
+	char	   *end;
+	long long	notify_id;
+	RequestTxn	txn;
+	QueryFailure failure;
+	volatile bool found = false;
+
+	errno = 0;
+	notify_id = strtoll(payload, &end, 10);
+	if (*end != '\0' || end == payload || errno != 0)
+		return false;
+	values[0] = Int64GetDatum(notify_id);
+	request_init(&txn);
+	PG_TRY();
+	{
+		request_begin(&txn, "pg_dash: reading a changed session", NULL);
+		if (SPI_execute_with_args("SELECT id, data::text FROM pg_dash.session_state "
+								  "WHERE notify_id = $1 AND expires_at > now()",
+								  1, argtypes, values, NULL, true, 1) == SPI_OK_SELECT &&
+			SPI_processed == 1)
+		{
+			strlcpy(id, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), 65);
+			appendStringInfoString(state, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+			found = true;
+		}
+		request_commit(&txn);
+	}
+	PG_CATCH();
+	{
+		request_catch(&txn, "reading a changed session", &failure);
+		found = false;
+	}
+	PG_END_TRY();
+	return found;
+}
+
+/*
+ * Marks the live queries that read a session's state for a re-run and sends
+ * that session's tabs its current state.  The payload is the session's
+ * notify_id.
  */
 static void
 realtime_state_changed(const char *payload)
 {
-	const char *space = strchr(payload, ' ');
-	size_t		idlen = space ? (size_t) (space - payload) : strlen(payload);
+	char		id[65];
 	dlist_iter	iter;
+	StringInfoData state;
 	StringInfoData msg;
+	bool		any = false;
+
+	/* most workers have no tab of the session: ask the table only when some tab has a session */
+	dlist_foreach(iter, &ws_connections)
+		if (dlist_container(WsConn, node, iter.cur)->session != NULL)
+			any = true;
+	initStringInfo(&state);
+	if (!any || !realtime_read_changed_session(payload, id, &state))
+		return;
 
 	initStringInfo(&msg);
-	appendStringInfo(&msg, "{\"type\":\"state\",\"changes\":%s}", space ? space + 1 : "{}");
+	appendStringInfo(&msg, "{\"type\":\"state\",\"state\":%s}", state.data);
 	dlist_foreach(iter, &ws_connections)
 	{
 		WsConn	   *ws = dlist_container(WsConn, node, iter.cur);
 		ListCell   *lc;
 
-		if (ws->session == NULL || strlen(ws->session) != idlen ||
-			strncmp(ws->session, payload, idlen) != 0 || ws->closing)
+		if (ws->session == NULL || strcmp(ws->session, id) != 0 || ws->closing)
 			continue;
 		ws_send_text(ws->conn, msg.data, msg.len);
 		foreach(lc, ws->watches)
@@ -558,6 +599,7 @@ realtime_run_dirty_watches(void)
 		{
 			Watch	   *w = (Watch *) lfirst(lc);
 			char	   *key;
+			char	   *session_key;
 			char	   *body = NULL;
 			ListCell   *k;
 			ListCell   *b;
@@ -569,27 +611,34 @@ realtime_run_dirty_watches(void)
 			w->dirty = false;
 			dirty_watches--;
 			w->last_run = now;
-			key = psprintf("%s\x1f%s\x1f%s", w->name, w->params_json ? w->params_json : "",
-						   w->reads_state && ws->session ? ws->session : "");
+			/*
+			 * A run is shared with the watches of other sessions only when
+			 * it did not use the session state.
+			 */
+			key = psprintf("%s\x1f%s\x1f", w->name, w->params_json ? w->params_json : "");
+			session_key = psprintf("%s%s", key, ws->session ? ws->session : "");
 			forboth(k, done_keys, b, done_bodies)
-				if (strcmp((char *) lfirst(k), key) == 0)
+				if (strcmp((char *) lfirst(k), key) == 0 ||
+					strcmp((char *) lfirst(k), session_key) == 0)
 					body = (char *) lfirst(b);
 			if (body == NULL)
 			{
 				cJSON	   *params = w->params_json ? cJSON_Parse(w->params_json) : NULL;
 				StringInfoData out;
 				QueryFailure failure;
+				bool		read_state = true;
 
 				initStringInfo(&out);
-				if (query_run_message(w->name, params, ws->session, "", &out, &failure))
+				if (query_run_message(w->name, params, ws->session, "", &out, &failure, &read_state))
 					body = out.data;
 				else
 				{
 					realtime_send_failure(w, &failure);
 					body = "";
 				}
+				w->reads_state = read_state;
 				cJSON_Delete(params);
-				done_keys = lappend(done_keys, key);
+				done_keys = lappend(done_keys, read_state ? session_key : key);
 				done_bodies = lappend(done_bodies, body);
 			}
 			if (body[0] == '\0')
@@ -669,39 +718,38 @@ realtime_dispatch(Conn *conn, const char *type, cJSON *msg)
 }
 
 /*
- * Reads the payload of a stored message; NULL when it has expired or the
- * marker is malformed.
+ * Reads the payload of a message stored for a channel; NULL when it has
+ * expired, the marker is malformed, or the message was stored for another
+ * channel (any role can NOTIFY: a forged marker must not replay another
+ * channel's message).
  */
 static char *
-realtime_fetch_stored(const char *id_text)
+realtime_fetch_stored(const char *channel, const char *id_text)
 {
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1];
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
 	char	   *payload = NULL;
 	char	   *end;
-	long long	id = strtoll(id_text, &end, 10);
-	MemoryContext caller = CurrentMemoryContext;
+	long long	id;
+	RequestTxn	txn;
 
-	if (*end != '\0' || end == id_text)
+	errno = 0;
+	id = strtoll(id_text, &end, 10);
+	if (*end != '\0' || end == id_text || errno != 0)
 		return NULL;
 	values[0] = Int64GetDatum(id);
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT payload FROM pg_dash.messages WHERE id = $1",
-							  1, argtypes, values, NULL, true, 1) == SPI_OK_SELECT &&
+	values[1] = CStringGetTextDatum(channel);
+	request_begin(&txn, "pg_dash: reading a stored message", NULL);
+	if (SPI_execute_with_args("SELECT payload FROM pg_dash.messages WHERE id = $1 AND channel = $2",
+							  2, argtypes, values, NULL, true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
 	{
 		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 
 		if (v)
-			payload = MemoryContextStrdup(caller, v);
+			payload = MemoryContextStrdup(txn.cxt, v);
 	}
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(caller);
+	request_commit(&txn);
 	return payload;
 }
 
@@ -791,11 +839,11 @@ realtime_deliver_notifications(void)
 			continue;
 		if (strncmp(payload, REALTIME_STORED_MARKER, strlen(REALTIME_STORED_MARKER)) == 0)
 		{
-			payload = realtime_fetch_stored(payload + strlen(REALTIME_STORED_MARKER));
+			payload = realtime_fetch_stored(n->channel, payload + strlen(REALTIME_STORED_MARKER));
 			if (payload == NULL)
 			{
 				ereport(LOG,
-						(errmsg("pg_dash worker %d: stored message for channel \"%s\" has expired",
+						(errmsg("pg_dash worker %d: stored message for channel \"%s\" has expired or belongs to another channel",
 								worker_number, n->channel)));
 				continue;
 			}

@@ -14,10 +14,13 @@
  * the cookie's Max-Age) only once more than a tenth of pg_dash.session_ttl has
  * passed since the last refresh, so most requests only read the row.
  *
- * SQL learns the request's session from pg_dash.session_id, a PGC_SUSET
- * setting that session_bind() sets for the current transaction only.  The
- * role queries run as is not a superuser and so cannot change it; a superuser
- * can, which is how the regression tests simulate a request.
+ * SQL learns the request's session only through the state functions: the
+ * request pipeline binds the session for the current transaction with
+ * session_bind() (a C variable, never a setting SQL could read or set), and
+ * the state functions mark that they used it, so the pipeline knows from
+ * what the request actually did whether its result depends on the session.
+ * A superuser can bind a session by hand with pg_dash.bind_session(), which
+ * is how the regression tests simulate a request.
  *
  * Worker 0 deletes expired sessions every pg_dash.session_sweep_interval, in
  * batches of SESSION_SWEEP_BATCH rows, one short transaction per batch, with
@@ -28,7 +31,6 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "commands/async.h"
 #include "common/cryptohash.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -53,6 +55,7 @@
 PG_FUNCTION_INFO_V1(pg_dash_state);
 PG_FUNCTION_INFO_V1(pg_dash_state_key);
 PG_FUNCTION_INFO_V1(pg_dash_set_state);
+PG_FUNCTION_INFO_V1(pg_dash_bind_session);
 
 /* Random bytes in a token, and the length of their base64url form. */
 #define SESSION_TOKEN_BYTES 32
@@ -65,7 +68,18 @@ PG_FUNCTION_INFO_V1(pg_dash_set_state);
 int			session_ttl = 7 * 86400;
 int			session_sweep_interval = 60;
 int			session_max_bytes = 1024 * 1024;
-char	   *session_current_id = NULL;
+
+/*
+ * The session bound to the current top-level transaction, and whether the
+ * state functions used it.  Valid only while MyProc->lxid equals lxid, so a
+ * binding never outlives its transaction, however that ends.
+ */
+static struct
+{
+	LocalTransactionId lxid;
+	char		id[65];
+	bool		used;
+}			bound;
 
 /* Prepared statements, kept for the life of the worker (or backend). */
 static SPIPlanPtr plan_lookup = NULL;
@@ -95,26 +109,6 @@ static struct
 	Jsonb	   *data;			/* in TopTransactionContext */
 }			state_cache;
 
-/* check_hook of pg_dash.session_id: empty, or 64 lowercase hex digits. */
-static bool
-session_check_id(char **newval, void **extra, GucSource source)
-{
-	const char *p = *newval;
-	int			n = 0;
-
-	if (p == NULL || *p == '\0')
-		return true;
-	for (; *p; p++, n++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			break;
-	if (*p != '\0' || n != 64)
-	{
-		GUC_check_errdetail("A session id is 64 lowercase hexadecimal digits.");
-		return false;
-	}
-	return true;
-}
-
 /* Defines the pg_dash.session_* settings. */
 void
 session_define_gucs(void)
@@ -143,14 +137,6 @@ session_define_gucs(void)
 							PGC_SIGHUP, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 
-	DefineCustomStringVariable("pg_dash.session_id",
-							   "Session of the request being served (set by pg_dash for one transaction).",
-							   "Read by pg_dash.state() and pg_dash.set_state(); only superusers can set it.",
-							   &session_current_id,
-							   "",
-							   PGC_SUSET,
-							   GUC_NO_SHOW_ALL | GUC_NO_RESET_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
-							   session_check_id, NULL, NULL);
 }
 
 /*
@@ -491,13 +477,64 @@ session_resolve(HttpRequest *req, StringInfo headers)
 	return session;
 }
 
-/* Makes the session known to SQL for the rest of the current transaction. */
-void
-session_bind(const Session *session)
+/* True when id is a session id: 64 lowercase hexadecimal digits. */
+static bool
+session_id_valid(const char *id)
 {
-	(void) set_config_option("pg_dash.session_id", session->id,
-							 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
-							 true, 0, false);
+	int			n = 0;
+
+	for (; *id; id++, n++)
+		if (!((*id >= '0' && *id <= '9') || (*id >= 'a' && *id <= 'f')))
+			return false;
+	return n == 64;
+}
+
+/* Makes a session (NULL or "": none) known to SQL for the rest of the current transaction. */
+void
+session_bind(const char *id)
+{
+	Assert(id == NULL || id[0] == '\0' || session_id_valid(id));
+	bound.lxid = MyProc->lxid;
+	strlcpy(bound.id, id ? id : "", sizeof(bound.id));
+	bound.used = false;
+}
+
+/*
+ * Whether the state functions used the session of the last session_bind(),
+ * asked after its transaction ended (a holdable cursor may call them during
+ * COMMIT).
+ */
+bool
+session_bound_used(void)
+{
+	return bound.used;
+}
+
+/*
+ * SQL pg_dash.bind_session(id): binds a session to the current transaction
+ * by hand, as a request would.  Superusers only: a request's SQL runs as the
+ * served role and so can never choose another session.
+ */
+Datum
+pg_dash_bind_session(PG_FUNCTION_ARGS)
+{
+	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to bind a session"),
+				 errdetail("Only superusers can choose the session of a transaction.")));
+	if (!session_id_valid(id))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid session id \"%s\"", id),
+				 errdetail("A session id is 64 lowercase hexadecimal digits.")));
+	if (!IsTransactionBlock())
+		ereport(WARNING,
+				(errmsg("pg_dash.bind_session() outside a transaction block lasts only for this statement")));
+	session_bind(id);
+	PG_RETURN_VOID();
 }
 
 /*
@@ -644,35 +681,21 @@ session_jsonb_text(Jsonb *value)
 }
 
 /*
- * Announces changed keys to every worker: "<session id> <changes>", or
- * {"*":true} when the changes are too large for a notification.  Sent when
- * the transaction commits, dropped when it aborts.
+ * The session bound to this transaction, marked as used; a clear error
+ * outside a request.
  */
-void
-session_notify(const char *id, Jsonb *changes)
-{
-	char	   *text;
-
-	if (changes == NULL)
-		return;
-	text = session_jsonb_text(changes);
-	if (strlen(text) > SESSION_NOTIFY_MAX_CHANGES)
-		text = "{\"*\":true}";
-	Async_Notify(SESSION_STATE_CHANNEL, psprintf("%s %s", id, text));
-}
-
-/* The session bound to this transaction; a clear error outside a request. */
 static const char *
 session_require_bound(const char *function)
 {
-	if (session_current_id == NULL || session_current_id[0] == '\0')
+	if (bound.lxid != MyProc->lxid || bound.id[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s can only be used while pg_dash serves a request", function),
 				 errdetail("No browser session is bound to the current transaction."),
 				 errhint("Call it from a named query, page or action served by pg_dash. "
-						 "To try it by hand, a superuser can run SET LOCAL pg_dash.session_id = '<id>' in a transaction.")));
-	return session_current_id;
+						 "To try it by hand, a superuser can run SELECT pg_dash.bind_session('<id>') in a transaction.")));
+	bound.used = true;
+	return bound.id;
 }
 
 /* The bound session's whole state, read once per transaction. */
@@ -726,8 +749,8 @@ pg_dash_state_key(PG_FUNCTION_ARGS)
 
 /*
  * SQL pg_dash.set_state(key, value): sets one key of the request's session
- * state (a NULL value removes it), announces the change and returns the new
- * state.  Refused when the state would exceed pg_dash.session_max_bytes.
+ * state (a NULL value removes it) and returns the new state; the table's
+ * trigger announces the change.  Refused when the state would exceed pg_dash.session_max_bytes.
  */
 Datum
 pg_dash_set_state(PG_FUNCTION_ARGS)
@@ -739,7 +762,6 @@ pg_dash_set_state(PG_FUNCTION_ARGS)
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 	MemoryContext cxt = CurrentMemoryContext;
 	Jsonb	   *state;
-	Jsonb	   *changes;
 	size_t		bytes;
 
 	if (PG_ARGISNULL(0))
@@ -765,7 +787,6 @@ pg_dash_set_state(PG_FUNCTION_ARGS)
 							  4, types),
 				 values, nulls, false);
 	state = session_result_jsonb(1, cxt);
-	changes = session_result_jsonb(2, cxt);
 	session_spi_finish(pushed);
 
 	bytes = strlen(session_jsonb_text(state));
@@ -775,7 +796,6 @@ pg_dash_set_state(PG_FUNCTION_ARGS)
 				 errmsg("session state would exceed pg_dash.session_max_bytes"),
 				 errdetail("The state would take %zu bytes; the limit is %d.", bytes, session_max_bytes),
 				 errhint("Keep large data in tables and only keys or choices in the session state.")));
-	session_notify(id, changes);
 
 	/* what this transaction now sees */
 	state_cache.data = MemoryContextAlloc(TopTransactionContext, VARSIZE(state));

@@ -12,17 +12,14 @@
 
 #include "conn.h"
 
-/* The internal channel on which state changes are announced to all workers. */
+/*
+ * The internal channel on which state changes are announced to all workers
+ * (by a trigger on pg_dash.session_state; the payload is the row's notify_id).
+ */
 #define SESSION_STATE_CHANNEL "pg_dash_state"
 
 /* The cookie that carries the session token. */
 #define SESSION_COOKIE_NAME "pg_dash_session"
-
-/*
- * Notification payloads above this many bytes of changes announce
- * {"*":true} instead.
- */
-#define SESSION_NOTIFY_MAX_CHANGES 7000
 
 typedef struct Session
 {
@@ -36,13 +33,6 @@ extern int	session_sweep_interval;
 extern int	session_max_bytes;
 
 /*
- * pg_dash.session_id: the session of the request being served, set
- * transaction-locally by session_bind(); "" outside a request.  PGC_SUSET,
- * so the unprivileged role queries run as cannot forge it.
- */
-extern char *session_current_id;
-
-/*
  * Finds the request's session from its cookie, or creates a fresh one when
  * the cookie is absent, malformed, unknown or expired.  Appends a Set-Cookie
  * header line to headers when the browser must store a (new or refreshed)
@@ -52,10 +42,14 @@ extern char *session_current_id;
 extern Session *session_resolve(HttpRequest *req, StringInfo headers);
 
 /*
- * Makes the session known to SQL (pg_dash.state(), pg_dash.set_state()) for
- * the rest of the current transaction.
+ * Makes the session (NULL or "": none) known to SQL (pg_dash.state(),
+ * pg_dash.set_state()) for the rest of the current transaction.  Only the
+ * request pipeline calls it.
  */
-extern void session_bind(const Session *session);
+extern void session_bind(const char *id);
+
+/* Whether the state functions used the session of the last session_bind(), even after its transaction. */
+extern bool session_bound_used(void);
 
 /* The session id of a request's cookie, without creating or touching anything; NULL when none. */
 extern char *session_id_from_cookie(HttpRequest *req);
@@ -105,9 +99,6 @@ extern bool session_write(const char *id, SessionWriteOp op, const char *key,
  */
 extern bool session_rotate(Session *session, HttpRequest *req, StringInfo headers,
 						   Jsonb **state);
-
-/* Announces changed keys on SESSION_STATE_CHANNEL (sent at commit); no-op for NULL. */
-extern void session_notify(const char *id, Jsonb *changes);
 
 /* A jsonb value as JSON text. */
 extern char *session_jsonb_text(Jsonb *value);

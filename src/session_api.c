@@ -262,7 +262,6 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 		}
 		else
 		{
-			session_notify(session->id, changes);
 			reply = session_api_state_body(state_text);
 		}
 	}

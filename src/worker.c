@@ -113,6 +113,22 @@ worker_sigterm(SIGNAL_ARGS)
 	errno = save_errno;
 }
 
+/*
+ * SIGINT (pg_cancel_backend): PostgreSQL's cancel handler, then wake the
+ * loop.  A cancel cancels the request running at the time, if any; one that
+ * arrives between requests is dropped (worker_upkeep(), request_begin()),
+ * so it never ends the worker nor hits a later request.
+ */
+static void
+worker_sigint(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	StatementCancelHandler(postgres_signal_arg);
+	worker_wake();
+	errno = save_errno;
+}
+
 /* SIGHUP: flag a configuration reload, then wake the loop. */
 static void
 worker_sighup(SIGNAL_ARGS)
@@ -155,6 +171,8 @@ worker_raise_fd_limit(void)
 static void
 worker_upkeep(void)
 {
+	/* no request is running: a cancel has nothing to cancel */
+	QueryCancelPending = false;
 	CHECK_FOR_INTERRUPTS();
 
 	if (ConfigReloadPending)
@@ -205,6 +223,7 @@ pg_dash_worker_main(Datum arg)
 
 	pqsignal(SIGTERM, worker_sigterm);
 	pqsignal(SIGHUP, worker_sighup);
+	pqsignal(SIGINT, worker_sigint);
 	pqsignal(SIGUSR1, worker_sigusr1);
 	BackgroundWorkerUnblockSignals();
 

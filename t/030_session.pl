@@ -102,7 +102,9 @@ like($r->{headers}{allow} // '', qr/PATCH/, '405 names the allowed methods');
 $r = req('GET', '/api/session/rotate', $token);
 is($r->{status}, 405, 'GET /api/session/rotate is 405');
 
-# --- notifications on pg_dash_state for HTTP and SQL changes
+# --- notifications on pg_dash_state for HTTP and SQL changes: any role can
+# LISTEN there, so they carry only the row's opaque notify_id, never the
+# session id nor a state value
 {
 	my ($in, $out, $err) = ("LISTEN pg_dash_state;\n", '', '');
 	my $psql = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres') ],
@@ -120,18 +122,32 @@ is($r->{status}, 405, 'GET /api/session/rotate is 405');
 	};
 	$wait_for->(qr/^1$/m);
 	my $id = session_id($token);
+	my $notify_id = $node->safe_psql('postgres',
+		"SELECT notify_id FROM pg_dash.session_state WHERE id = '$id'");
+	like($notify_id, qr/^\d+$/, 'the session has a notify_id');
 	req('PATCH', '/api/state', $token, body => '{"from_http":{"x":1},"region":null}');
-	ok($wait_for->(qr/payload "\Q$id\E \{"region": null, "from_http": \{"x": 1\}\}"/),
-		'HTTP change announced as "<id> {changed keys}"');
+	ok($wait_for->(qr/payload "\Q$notify_id\E"/), 'HTTP change announced by notify_id');
 	$node->safe_psql('postgres',
-		"BEGIN; SET LOCAL pg_dash.session_id = '$id'; SELECT pg_dash.set_state('from_sql', '42'); COMMIT;");
-	ok($wait_for->(qr/payload "\Q$id\E \{"from_sql": 42\}"/), 'set_state() change announced');
+		"BEGIN; SELECT pg_dash.bind_session('$id'); SELECT pg_dash.set_state('from_sql', '42'); COMMIT;");
+	$out = '';
+	ok($wait_for->(qr/payload "\Q$notify_id\E"/), 'set_state() change announced');
+	$out = '';
 	req('PUT', '/api/state/big', $token, body => '"' . ('y' x 8000) . '"');
-	ok($wait_for->(qr/payload "\Q$id\E \{"\*":true\}"/), 'large change announced as {"*":true}');
+	ok($wait_for->(qr/payload "\Q$notify_id\E"/), 'a large change is announced the same way');
+	$out = '';
+	$node->safe_psql('postgres',
+		"UPDATE pg_dash.session_state SET data = data || '{\"by_admin\":1}' WHERE id = '$id'");
+	ok($wait_for->(qr/payload "\Q$notify_id\E"/), 'an administrator\'s UPDATE is announced too');
+	$node->safe_psql('postgres',
+		"UPDATE pg_dash.session_state SET data = data - 'by_admin' WHERE id = '$id'");
 	req('DELETE', '/api/state/big', $token);
 	$r = req('GET', '/api/state', $token);
 	is_deeply(state_of($r), { from_http => { x => 1 }, from_sql => 42, filters => { year => 2026, month => 1 } },
 		'the SQL change is visible over HTTP');
+	$in .= "SELECT 'done';\n";
+	$wait_for->(qr/^done$/m);
+	unlike($out, qr/\Q$id\E|\Q$token\E|from_http|from_sql|yyyy/,
+		'no notification carried the session id, token or a state value');
 	$in .= "\\q\n";
 	$psql->finish;
 }

@@ -8,9 +8,12 @@ CREATE UNLOGGED TABLE pg_dash.session_state (
     data        jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(data) = 'object'),
     created_at  timestamptz NOT NULL DEFAULT now(),
     last_seen   timestamptz NOT NULL DEFAULT now(),  -- refreshed at most every session_ttl / 10
-    expires_at  timestamptz NOT NULL
+    expires_at  timestamptz NOT NULL,
+    -- what state-change notifications carry instead of the id (see below)
+    notify_id   bigint GENERATED ALWAYS AS IDENTITY
 ) WITH (fillfactor = 70);
 CREATE INDEX session_state_expires_at_idx ON pg_dash.session_state (expires_at);
+CREATE UNIQUE INDEX session_state_notify_id_idx ON pg_dash.session_state (notify_id);
 COMMENT ON TABLE pg_dash.session_state IS
     'pg_dash browser sessions (UNLOGGED); read it through pg_dash.sessions';
 REVOKE ALL ON pg_dash.session_state FROM PUBLIC;
@@ -58,10 +61,34 @@ AS $$
 $$;
 COMMENT ON FUNCTION pg_dash.jsonb_merge_patch(jsonb, jsonb) IS 'Applies a JSON merge patch (RFC 7386)';
 
+-- Every change of a session's state, however it is made (the state API,
+-- an action, set_state(), or an administrator's UPDATE), tells the workers
+-- on channel pg_dash_state.  Any role can LISTEN or NOTIFY there, so the
+-- payload is only the row's notify_id: a worker reads the session's current
+-- state from the table and sends it to that session's tabs.  A forged
+-- notification can make a worker re-read, never deliver anything false.
+CREATE FUNCTION pg_dash.session_state_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_notify('pg_dash_state', NEW.notify_id::text);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER session_state_inserted
+    AFTER INSERT ON pg_dash.session_state
+    FOR EACH ROW WHEN (NEW.data <> '{}'::jsonb)
+    EXECUTE FUNCTION pg_dash.session_state_changed();
+CREATE TRIGGER session_state_changed
+    AFTER UPDATE OF data ON pg_dash.session_state
+    FOR EACH ROW WHEN (OLD.data IS DISTINCT FROM NEW.data)
+    EXECUTE FUNCTION pg_dash.session_state_changed();
+
 -- The state of the session of the request being served.  SECURITY DEFINER:
 -- queries run as an unprivileged role that cannot read the table; the
--- session comes from pg_dash.session_id, which only pg_dash (a superuser)
--- sets.
+-- session is bound by the request pipeline in C, never through a setting.
 CREATE FUNCTION pg_dash.state()
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'pg_dash_state'
@@ -86,6 +113,15 @@ COMMENT ON FUNCTION pg_dash.set_state(text, jsonb) IS 'Sets one key of the sessi
 
 GRANT EXECUTE ON FUNCTION pg_dash.state(), pg_dash.state(text),
     pg_dash.set_state(text, jsonb) TO PUBLIC;
+
+-- Binds a session to the current transaction by hand, as a request would
+-- (superusers only: for trying state() and set_state() in psql and tests).
+CREATE FUNCTION pg_dash.bind_session(id text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_dash_bind_session'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_dash.bind_session(text) IS 'Binds a session to the current transaction, as a request would (superusers only)';
+REVOKE ALL ON FUNCTION pg_dash.bind_session(text) FROM PUBLIC;
 
 -- Deletes expired sessions now (worker 0 also does it every
 -- pg_dash.session_sweep_interval); returns how many.

@@ -38,7 +38,10 @@ const hub = new DataHub(socket, store);
 const app$ = { socket, store, hub, ctx: null, path: null };
 window.pgDash = app$; // for debugging and the browser tests
 
-socket.on('state', (m) => store.apply(m.changes));
+// The server sends the session's whole current state, read from the table
+// (never taken from a notification); a write of ours still in flight answers
+// with the state too, so it is not overwritten meanwhile.
+socket.on('state', (m) => { if (store.pending === 0) store.replace(m.state || {}); });
 socket.on('hello', () => {});
 socket.on('open', () => { if (app$.path) socket.send({ type: 'page', path: app$.path }); });
 socket.on('page_changed', (m) => {
