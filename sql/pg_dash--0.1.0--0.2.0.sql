@@ -15,3 +15,26 @@
 -- with the 0.1.0 objects until then: a C function whose SQL declaration
 -- gains arguments checks PG_NARGS(), code that uses a new column checks that
 -- it exists (as src/query_registry.c does for param_types).
+
+-- 1. Backups keep every definition.  The registry tables become extension
+-- configuration tables, so pg_dump saves their rows (the extension itself
+-- creates none, hence no filter).  No sequence is involved: their keys are
+-- names.  pg_dash.messages and pg_dash.session_state are transient
+-- (UNLOGGED) and are not dumped.
+SELECT pg_catalog.pg_extension_config_dump('pg_dash.queries', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_dash.channels', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_dash.pages', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_dash.actions', '');
+
+-- 2. Parameter types survive a dump and restore.  0.1.0 kept each type as an
+-- OID inside params ("type_oid"); a user-defined type (an enum) has another
+-- OID after a restore.  0.2.0 keeps them in param_types regtype[], which
+-- pg_dump writes as type names, and params keeps the names and the types as
+-- text.
+ALTER TABLE pg_dash.queries ADD COLUMN param_types regtype[] NOT NULL DEFAULT '{}';
+UPDATE pg_dash.queries q
+SET param_types = ARRAY(SELECT (e.p ->> 'type_oid')::oid::regtype
+                        FROM jsonb_array_elements(q.params) WITH ORDINALITY AS e(p, ord)
+                        ORDER BY e.ord),
+    params = (SELECT coalesce(jsonb_agg(e.p - 'type_oid' ORDER BY e.ord), '[]')
+              FROM jsonb_array_elements(q.params) WITH ORDINALITY AS e(p, ord));
