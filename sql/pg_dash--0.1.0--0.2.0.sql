@@ -38,3 +38,46 @@ SET param_types = ARRAY(SELECT (e.p ->> 'type_oid')::oid::regtype
                         ORDER BY e.ord),
     params = (SELECT coalesce(jsonb_agg(e.p - 'type_oid' ORDER BY e.ord), '[]')
               FROM jsonb_array_elements(q.params) WITH ORDINALITY AS e(p, ord));
+
+-- 3. pg_dash.export(): every definition as one SQL script, for version
+-- control (sql/parts/90_export.sql has the commented original).
+CREATE FUNCTION pg_dash.export()
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH calls (rank, key, function, args) AS (
+        SELECT 1, c.name, 'define_channel',
+               ARRAY[['name', c.name], ['description', c.description]]
+        FROM pg_dash.channels c
+        UNION ALL
+        SELECT 2, q.name, 'define_query',
+               ARRAY[['name', q.name], ['sql', q.sql], ['description', q.description],
+                     ['cache_ttl', q.cache_ttl::text], ['refresh_on', q.refresh_on::text]]
+        FROM pg_dash.queries q
+        UNION ALL
+        SELECT 3, a.name, 'define_action',
+               ARRAY[['name', a.name], ['function', a.function::text], ['description', a.description]]
+        FROM pg_dash.actions a
+        UNION ALL
+        SELECT 4, p.path, 'define_page',
+               ARRAY[['path', p.path], ['source', p.source], ['title', p.title],
+                     ['description', p.description]]
+        FROM pg_dash.pages p
+    )
+    SELECT format('-- pg_dash %s definitions, written by pg_dash.export().',
+                  (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pg_dash'))
+        || E'\n-- Run it with psql --single-transaction in a database with pg_dash;'
+        || E'\n-- the tables, types and functions the definitions use must exist there.\n'
+        || coalesce(string_agg(
+               format(E'\nSELECT pg_dash.%s(\n%s);\n', c.function,
+                      (SELECT string_agg(format('    %s => %L', c.args[i][1], c.args[i][2]),
+                                         E',\n' ORDER BY i)
+                       FROM generate_subscripts(c.args, 1) AS i)),
+               '' ORDER BY c.rank, c.key COLLATE "C"), '')
+    FROM calls c
+$$;
+COMMENT ON FUNCTION pg_dash.export() IS
+    'Every pg_dash definition as a SQL script of define_*() calls, for version control';
+
+REVOKE ALL ON FUNCTION pg_dash.export() FROM PUBLIC;
