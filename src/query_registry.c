@@ -308,8 +308,8 @@ pg_dash_define_query(PG_FUNCTION_ARGS)
 	StringInfoData columns;
 	int			i;
 	bool		first = true;
-	Oid			argtypes[10] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID, INT4OID, TEXTARRAYOID, BOOLOID,
-	REGTYPEARRAYOID};
+	Oid			argtypes[10] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID, INT4OID,
+								TEXTARRAYOID, BOOLOID, REGTYPEARRAYOID};
 	Datum		values[10];
 	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *statement;
