@@ -15,9 +15,14 @@ SERVER_SRCS = $(wildcard src/*.c)
 LIB_SRCS    = $(wildcard src/lib/*.c)
 OBJS = pg_dash.o $(SERVER_SRCS:.c=.o) $(LIB_SRCS:.c=.o)
 
-# The extension script is assembled from sql/parts/*.sql, one file per
-# module, in name order.
-DATA_built = sql/pg_dash--0.1.0.sql
+# The install script of the current version (default_version in
+# pg_dash.control) is assembled from sql/parts/*.sql, one file per module, in
+# name order.  The install scripts of released versions, frozen as they
+# shipped, and the upgrade scripts between versions (pg_dash--A--B.sql) are
+# checked in under sql/ and installed as they are.
+EXTVERSION := $(shell sed -n "s/^default_version = '\([^']*\)'.*/\1/p" pg_dash.control)
+DATA_built = sql/pg_dash--$(EXTVERSION).sql
+DATA       = $(filter-out $(DATA_built),$(wildcard sql/pg_dash--*.sql))
 
 PG_CPPFLAGS = -Isrc -Isrc/lib
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
@@ -36,7 +41,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-sql/pg_dash--0.1.0.sql: $(sort $(wildcard sql/parts/*.sql))
+$(DATA_built): $(sort $(wildcard sql/parts/*.sql))
 	cat $^ > $@
 
 # The front end: www/ plus the npm libraries it uses, with a precompressed

@@ -7,16 +7,16 @@ CREATE TABLE q_sales (id int PRIMARY KEY, region text, amount numeric, ts timest
 
 SELECT pg_dash.define_query('by_region', 'SELECT id, amount FROM q_sales WHERE region = :region AND amount > :min',
                             description => 'Sales of a region', cache_ttl => 30, refresh_on => ARRAY['sales']);
-SELECT name, statement, params, columns, description, cache_ttl, refresh_on, reads_state
+SELECT name, statement, params, param_types, columns, description, cache_ttl, refresh_on, reads_state
 FROM pg_dash.queries WHERE name = 'by_region';
 
 -- the same parameter twice is one parameter; casts are not parameters
 SELECT pg_dash.define_query('since', 'SELECT count(*) AS n FROM q_sales WHERE ts > :t::timestamptz - :gap::interval OR ts > :t');
-SELECT statement, params FROM pg_dash.queries WHERE name = 'since';
+SELECT statement, params, param_types FROM pg_dash.queries WHERE name = 'since';
 
 -- a parameter whose type cannot be inferred is text
 SELECT pg_dash.define_query('echo', 'SELECT :anything AS v');
-SELECT params, columns FROM pg_dash.queries WHERE name = 'echo';
+SELECT params, param_types, columns FROM pg_dash.queries WHERE name = 'echo';
 
 -- replace keeps one row and takes the new text
 SELECT pg_dash.define_query('echo', 'SELECT :anything::int + 1 AS v');

@@ -5,7 +5,7 @@
 #ifndef PG_DASH_H
 #define PG_DASH_H
 
-#define PG_DASH_VERSION "0.1.0"
+#define PG_DASH_VERSION "0.2.0"
 
 /* The name under which every module reports itself in logs and errors. */
 #define PG_DASH_NAME "pg_dash"

@@ -7,7 +7,14 @@
  * statement with PostgreSQL's variable-parameter analysis (as PREPARE does
  * without types) to infer each parameter's type and the result columns, and
  * stores all of it in pg_dash.queries.  Parameters whose type cannot be
- * inferred are text.
+ * inferred are text.  Parameter types are kept as regtype[], which pg_dump
+ * writes as type names: a restored query finds a user-defined type again
+ * under its new OID.
+ *
+ * The library also serves a pg_dash.queries still of version 0.1.0 (the
+ * library is replaced before ALTER EXTENSION pg_dash UPDATE runs), whose
+ * params elements carry each type as "type_oid" and which has no
+ * param_types column.
  *
  * Workers keep each definition with a prepared plan (SPI_keepplan).  Row
  * changes do not invalidate a relation's cache entry by themselves, so a
@@ -55,6 +62,18 @@ query_param_name_reserved(const char *name)
 		if (strcmp(name, reserved[i]) == 0)
 			return true;
 	return false;
+}
+
+/*
+ * True when pg_dash.queries has the param_types column (version 0.2.0 on);
+ * false for a table still of version 0.1.0.
+ */
+static bool
+query_registry_has_param_types(void)
+{
+	Oid			relid = get_relname_relid("queries", get_namespace_oid("pg_dash", false));
+
+	return OidIsValid(relid) && get_attnum(relid, "param_types") != InvalidAttrNumber;
 }
 
 /* Drops every cached definition when pg_dash.queries changes. */
@@ -137,12 +156,15 @@ query_registry_lookup(const char *name)
 	}
 
 	values[0] = CStringGetTextDatum(name);
-	if (SPI_execute_with_args("SELECT statement, updated_at::text, coalesce(cache_ttl, -1), refresh_on, reads_state, "
-							  "(SELECT array_agg((p->>'type_oid')::oid ORDER BY ord) "
-							  "   FROM jsonb_array_elements(params) WITH ORDINALITY AS e(p, ord)), "
-							  "(SELECT array_agg(p->>'name' ORDER BY ord) "
-							  "   FROM jsonb_array_elements(params) WITH ORDINALITY AS e(p, ord)) "
-							  "FROM pg_dash.queries WHERE name = $1",
+	if (SPI_execute_with_args(psprintf("SELECT statement, updated_at::text, coalesce(cache_ttl, -1), refresh_on, reads_state, "
+									   "%s, "
+									   "(SELECT array_agg(p->>'name' ORDER BY ord) "
+									   "   FROM jsonb_array_elements(params) WITH ORDINALITY AS e(p, ord)) "
+									   "FROM pg_dash.queries WHERE name = $1",
+									   query_registry_has_param_types() ?
+									   "nullif(param_types, '{}')::oid[]" :
+									   "(SELECT array_agg((p->>'type_oid')::oid ORDER BY ord) "
+									   "   FROM jsonb_array_elements(params) WITH ORDINALITY AS e(p, ord))"),
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_dash.queries");
 	if (SPI_processed == 0)
@@ -178,8 +200,17 @@ query_registry_lookup(const char *name)
 
 		arr = DatumGetArrayTypeP(d);
 		deconstruct_array(arr, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elems, NULL, &nelems);
-		arr = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 7, &isnull));
-		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &names, NULL, &nnames);
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		nnames = 0;
+		if (!isnull)
+			deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+							  &names, NULL, &nnames);
+		if (nnames != nelems)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("named query \"%s\" has %d parameter names but %d parameter types",
+							name, nnames, nelems),
+					 errhint("Define the query again with pg_dash.define_query().")));
 		def->nparams = nelems;
 		def->param_types = palloc(sizeof(Oid) * nelems);
 		def->param_names = palloc(sizeof(char *) * nelems);
@@ -277,10 +308,13 @@ pg_dash_define_query(PG_FUNCTION_ARGS)
 	StringInfoData columns;
 	int			i;
 	bool		first = true;
-	Oid			argtypes[9] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID, INT4OID, TEXTARRAYOID, BOOLOID};
-	Datum		values[9];
-	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[10] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID, INT4OID,
+								TEXTARRAYOID, BOOLOID, REGTYPEARRAYOID};
+	Datum		values[10];
+	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *statement;
+	Datum	   *type_datums;
+	bool		legacy = !query_registry_has_param_types();
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -335,6 +369,7 @@ pg_dash_define_query(PG_FUNCTION_ARGS)
 
 	initStringInfo(&params);
 	appendStringInfoChar(&params, '[');
+	type_datums = palloc(sizeof(Datum) * Max(sp.count, 1));
 	for (i = 0; i < sp.count; i++)
 	{
 		if (i > 0)
@@ -343,7 +378,10 @@ pg_dash_define_query(PG_FUNCTION_ARGS)
 		escape_json(&params, sp.names[i]);
 		appendStringInfoString(&params, ",\"type\":");
 		escape_json(&params, format_type_be(types[i]));
-		appendStringInfo(&params, ",\"type_oid\":%u}", types[i]);
+		if (legacy)
+			appendStringInfo(&params, ",\"type_oid\":%u", types[i]);
+		appendStringInfoChar(&params, '}');
+		type_datums[i] = ObjectIdGetDatum(types[i]);
 	}
 	appendStringInfoChar(&params, ']');
 
@@ -388,17 +426,23 @@ pg_dash_define_query(PG_FUNCTION_ARGS)
 		nulls[7] = 'n';
 	else
 		values[7] = PG_GETARG_DATUM(4);
+	values[9] = PointerGetDatum(construct_array(type_datums, sp.count, REGTYPEOID,
+												sizeof(Oid), true, TYPALIGN_INT));
 
+	/* a 0.1.0 table has no param_types: $10 is then left out */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("INSERT INTO pg_dash.queries AS q "
-							  "(name, sql, statement, params, columns, description, cache_ttl, refresh_on, reads_state) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, '{}'), $9) "
-							  "ON CONFLICT (name) DO UPDATE SET sql = EXCLUDED.sql, statement = EXCLUDED.statement, "
-							  "params = EXCLUDED.params, columns = EXCLUDED.columns, description = EXCLUDED.description, "
-							  "cache_ttl = EXCLUDED.cache_ttl, refresh_on = EXCLUDED.refresh_on, "
-							  "reads_state = EXCLUDED.reads_state, updated_at = now()",
-							  9, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_with_args(psprintf("INSERT INTO pg_dash.queries AS q "
+									   "(name, sql, statement, params, columns, description, cache_ttl, refresh_on, reads_state%s) "
+									   "VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, '{}'), $9%s) "
+									   "ON CONFLICT (name) DO UPDATE SET sql = EXCLUDED.sql, statement = EXCLUDED.statement, "
+									   "params = EXCLUDED.params, columns = EXCLUDED.columns, description = EXCLUDED.description, "
+									   "cache_ttl = EXCLUDED.cache_ttl, refresh_on = EXCLUDED.refresh_on, "
+									   "reads_state = EXCLUDED.reads_state%s, updated_at = now()",
+									   legacy ? "" : ", param_types",
+									   legacy ? "" : ", $10",
+									   legacy ? "" : ", param_types = EXCLUDED.param_types"),
+							  legacy ? 9 : 10, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store named query \"%s\"", name);
 	SPI_finish();
 	PG_RETURN_VOID();

@@ -21,6 +21,8 @@ our @EXPORT = qw(start_node http raw_request wait_for_workers json_decode worker
   wait_until);
 
 # Creates, configures and starts a node with pg_dash; returns ($node, $http_port).
+# Options: workers, conf (postgresql.conf lines), setup (SQL run once the
+# extension exists), create_extension => 0 (setup creates it, or a restore).
 sub start_node
 {
 	my ($name, %opts) = @_;
@@ -35,7 +37,7 @@ sub start_node
 		"pg_dash.listen_addresses = '127.0.0.1'",
 		($opts{conf} // ''), ''));
 	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION pg_dash');
+	$node->safe_psql('postgres', 'CREATE EXTENSION pg_dash') if $opts{create_extension} // 1;
 	$node->safe_psql('postgres', $opts{setup}) if $opts{setup};
 	wait_for_workers($node, $port, $workers);
 	return ($node, $port);

@@ -1,4 +1,4 @@
--- pg_dash 0.1.0: the SQL surface of pg_dash.
+-- pg_dash 0.2.0: the SQL surface of pg_dash.
 \echo Use "CREATE EXTENSION pg_dash" to load this file. \quit
 
 -- Schema names starting with pg_ are reserved; creating this one needs

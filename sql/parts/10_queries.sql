@@ -4,16 +4,23 @@ CREATE TABLE pg_dash.queries (
     name        text PRIMARY KEY,
     sql         text NOT NULL,          -- as written, with :name parameters
     statement   text NOT NULL,          -- the same with $n parameters
-    params      jsonb NOT NULL,         -- [{"name":..., "type":..., "type_oid":...}]
+    params      jsonb NOT NULL,         -- [{"name":..., "type":...}], in $n order
     columns     jsonb NOT NULL,         -- [{"name":..., "type":...}]
     description text,
     cache_ttl   integer CHECK (cache_ttl >= 0),  -- seconds; NULL: pg_dash.cache_ttl
     refresh_on  text[] NOT NULL DEFAULT '{}',
     reads_state boolean NOT NULL DEFAULT false,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    -- The type of each $n parameter.  regtype, not oid: pg_dump writes it as
+    -- a type name, so a parameter of a user-defined type (an enum) finds its
+    -- type again after a restore, where the type has another OID.  Last
+    -- because 0.1.0 -> 0.2.0 added it (an upgraded table equals a new one).
+    param_types regtype[] NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE pg_dash.queries IS 'Named queries served by pg_dash; change them with define_query() and drop_query()';
+-- pg_dump saves the definitions (the extension creates no rows of its own).
+SELECT pg_catalog.pg_extension_config_dump('pg_dash.queries', '');
 
 -- Tells every worker to reload its named queries when the table changes.
 CREATE FUNCTION pg_dash.queries_invalidate()

@@ -7,6 +7,7 @@ CREATE TABLE pg_dash.channels (
     description text,
     created_at  timestamptz NOT NULL DEFAULT now()
 );
+SELECT pg_catalog.pg_extension_config_dump('pg_dash.channels', '');
 
 -- Opens a channel to WebSocket clients.
 CREATE FUNCTION pg_dash.define_channel(name text, description text DEFAULT NULL)

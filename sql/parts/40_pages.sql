@@ -21,6 +21,7 @@ CREATE TABLE pg_dash.pages (
 );
 CREATE INDEX pages_bindings_idx ON pg_dash.pages USING gin (bindings);
 COMMENT ON TABLE pg_dash.pages IS 'Dashboard pages served by pg_dash; change them with define_page() and drop_page()';
+SELECT pg_catalog.pg_extension_config_dump('pg_dash.pages', '');
 
 -- Parses, validates and stores a page (replacing one with the same path);
 -- the title defaults to the page's first markdown heading.  Announces the

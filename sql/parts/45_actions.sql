@@ -12,6 +12,7 @@ CREATE TABLE pg_dash.actions (
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE pg_dash.actions IS 'Functions pages may call at /api/action/<name>; change them with define_action() and drop_action()';
+SELECT pg_catalog.pg_extension_config_dump('pg_dash.actions', '');
 
 -- Registers (or re-points) an action after checking the function's
 -- signature: function(state jsonb, payload jsonb) RETURNS jsonb.

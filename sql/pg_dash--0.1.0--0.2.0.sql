@@ -1,0 +1,83 @@
+-- pg_dash 0.1.0 -> 0.2.0, run by ALTER EXTENSION pg_dash UPDATE.
+\echo Use "ALTER EXTENSION pg_dash UPDATE TO '0.2.0'" to load this file. \quit
+
+-- How this file grows: every change made to sql/parts/*.sql for 0.2.0 adds
+-- here the statements that bring an installed 0.1.0 to the same state, so
+-- that an updated install equals a new one: the same objects, columns in the
+-- same order, defaults, constraints, comments and grants (t/060_backup.pl
+-- compares the two object by object).  Append one section per change,
+-- headed by a comment saying what changes and why.  A new column goes last
+-- in its CREATE TABLE in sql/parts too, since ALTER TABLE ADD COLUMN appends.
+-- A new table that holds definitions is marked with
+-- pg_extension_config_dump() in both places.
+--
+-- The library is replaced before this script runs, so C code must also work
+-- with the 0.1.0 objects until then: a C function whose SQL declaration
+-- gains arguments checks PG_NARGS(), code that uses a new column checks that
+-- it exists (as src/query_registry.c does for param_types).
+
+-- 1. Backups keep every definition.  The registry tables become extension
+-- configuration tables, so pg_dump saves their rows (the extension itself
+-- creates none, hence no filter).  No sequence is involved: their keys are
+-- names.  pg_dash.messages and pg_dash.session_state are transient
+-- (UNLOGGED) and are not dumped.
+SELECT pg_catalog.pg_extension_config_dump('pg_dash.queries', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_dash.channels', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_dash.pages', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_dash.actions', '');
+
+-- 2. Parameter types survive a dump and restore.  0.1.0 kept each type as an
+-- OID inside params ("type_oid"); a user-defined type (an enum) has another
+-- OID after a restore.  0.2.0 keeps them in param_types regtype[], which
+-- pg_dump writes as type names, and params keeps the names and the types as
+-- text.
+ALTER TABLE pg_dash.queries ADD COLUMN param_types regtype[] NOT NULL DEFAULT '{}';
+UPDATE pg_dash.queries q
+SET param_types = ARRAY(SELECT (e.p ->> 'type_oid')::oid::regtype
+                        FROM jsonb_array_elements(q.params) WITH ORDINALITY AS e(p, ord)
+                        ORDER BY e.ord),
+    params = (SELECT coalesce(jsonb_agg(e.p - 'type_oid' ORDER BY e.ord), '[]')
+              FROM jsonb_array_elements(q.params) WITH ORDINALITY AS e(p, ord));
+
+-- 3. pg_dash.export(): every definition as one SQL script, for version
+-- control (sql/parts/90_export.sql has the commented original).
+CREATE FUNCTION pg_dash.export()
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH calls (rank, key, function, args) AS (
+        SELECT 1, c.name, 'define_channel',
+               ARRAY[['name', c.name], ['description', c.description]]
+        FROM pg_dash.channels c
+        UNION ALL
+        SELECT 2, q.name, 'define_query',
+               ARRAY[['name', q.name], ['sql', q.sql], ['description', q.description],
+                     ['cache_ttl', q.cache_ttl::text], ['refresh_on', q.refresh_on::text]]
+        FROM pg_dash.queries q
+        UNION ALL
+        SELECT 3, a.name, 'define_action',
+               ARRAY[['name', a.name], ['function', a.function::text], ['description', a.description]]
+        FROM pg_dash.actions a
+        UNION ALL
+        SELECT 4, p.path, 'define_page',
+               ARRAY[['path', p.path], ['source', p.source], ['title', p.title],
+                     ['description', p.description]]
+        FROM pg_dash.pages p
+    )
+    SELECT format('-- pg_dash %s definitions, written by pg_dash.export().',
+                  (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pg_dash'))
+        || E'\n-- Run it with psql --single-transaction in a database with pg_dash;'
+        || E'\n-- the tables, types and functions the definitions use must exist there.\n'
+        || coalesce(string_agg(
+               format(E'\nSELECT pg_dash.%s(\n%s);\n', c.function,
+                      (SELECT string_agg(format('    %s => %L', c.args[i][1], c.args[i][2]),
+                                         E',\n' ORDER BY i)
+                       FROM generate_subscripts(c.args, 1) AS i)),
+               '' ORDER BY c.rank, c.key COLLATE "C"), '')
+    FROM calls c
+$$;
+COMMENT ON FUNCTION pg_dash.export() IS
+    'Every pg_dash definition as a SQL script of define_*() calls, for version control';
+
+REVOKE ALL ON FUNCTION pg_dash.export() FROM PUBLIC;
