@@ -81,3 +81,40 @@ COMMENT ON FUNCTION pg_dash.export() IS
     'Every pg_dash definition as a SQL script of define_*() calls, for version control';
 
 REVOKE ALL ON FUNCTION pg_dash.export() FROM PUBLIC;
+
+-- 4. Least privilege (request.c): the request's session no longer reaches SQL
+-- through the setting pg_dash.session_id (request SQL could read it, and a
+-- superuser session could set it); the state functions read a binding the
+-- request pipeline makes in C.  bind_session() is the superuser's way to
+-- simulate a request by hand.
+CREATE FUNCTION pg_dash.bind_session(id text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_dash_bind_session'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_dash.bind_session(text) IS 'Binds a session to the current transaction, as a request would (superusers only)';
+REVOKE ALL ON FUNCTION pg_dash.bind_session(text) FROM PUBLIC;
+
+-- 5. State-change notifications carry no secrets.  0.1.0 announced
+-- "<session id> <changed keys>" on pg_dash_state, which any role can LISTEN
+-- to (and NOTIFY forged changes on).  Now a trigger announces only the row's
+-- opaque notify_id, and workers read the session's true state from the table.
+ALTER TABLE pg_dash.session_state ADD COLUMN notify_id bigint GENERATED ALWAYS AS IDENTITY;
+CREATE UNIQUE INDEX session_state_notify_id_idx ON pg_dash.session_state (notify_id);
+CREATE FUNCTION pg_dash.session_state_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_notify('pg_dash_state', NEW.notify_id::text);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER session_state_inserted
+    AFTER INSERT ON pg_dash.session_state
+    FOR EACH ROW WHEN (NEW.data <> '{}'::jsonb)
+    EXECUTE FUNCTION pg_dash.session_state_changed();
+CREATE TRIGGER session_state_changed
+    AFTER UPDATE OF data ON pg_dash.session_state
+    FOR EACH ROW WHEN (OLD.data IS DISTINCT FROM NEW.data)
+    EXECUTE FUNCTION pg_dash.session_state_changed();
