@@ -14,6 +14,7 @@
 
 #include "storage/ipc.h"
 
+#include "executor.h"
 #include "guc.h"
 #include "listener.h"
 #include "metrics.h"
@@ -35,6 +36,7 @@ pg_dash_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	metrics_shmem_request();
+	executor_shmem_request();
 	query_stats_shmem_request();
 	query_cache_shmem_request();
 }
@@ -46,6 +48,7 @@ pg_dash_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	metrics_shmem_startup();
+	executor_shmem_startup();
 	query_stats_shmem_startup();
 	query_cache_shmem_startup();
 }
@@ -66,7 +69,10 @@ _PG_init(void)
 
 	guc_define();
 	if (listener_claim_port(pg_dash_port))
+	{
 		worker_register_all();
+		executor_register_all();
+	}
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = pg_dash_shmem_request;

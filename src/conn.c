@@ -202,7 +202,9 @@ conn_dispatch(Conn *conn, HttpRequest *req)
 	PG_END_TRY();
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
-	metrics_request(route, conn->last_status, INSTR_TIME_GET_DOUBLE(elapsed));
+	/* a request handed to an executor is counted there */
+	if (route != ROUTE_NONE)
+		metrics_request(route, conn->last_status, INSTR_TIME_GET_DOUBLE(elapsed));
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(worker_request_context);
 }
@@ -326,11 +328,13 @@ conn_on_writeable(Conn *conn)
 			conn_touch(conn);
 	}
 
-	if (conn->out_head != NULL || conn->producer != NULL)
+	if (conn->out_head != NULL || (conn->producer != NULL && !conn->producer_waiting))
 	{
 		lws_callback_on_writable(conn->wsi);
 		return 0;
 	}
+	if (conn->producer != NULL)
+		return 0;				/* it asks for a callback when it has more */
 
 	if (conn->close_when_flushed)
 	{

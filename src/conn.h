@@ -57,6 +57,8 @@ typedef struct Conn
 	uint64		requests;
 	int			last_status;	/* status of the latest response */
 	bool		sent_continue;	/* 100 Continue sent for the current request */
+	bool		producer_waiting;	/* the producer has nothing now and asks
+									 * for a writeable callback when it has */
 } Conn;
 
 /* The output queue is refilled by a producer below this many bytes. */

@@ -14,6 +14,7 @@
 #include "utils/guc.h"
 
 #include "guc.h"
+#include "executor.h"
 #include "request.h"
 #include "session.h"
 
@@ -206,5 +207,6 @@ guc_define(void)
 
 	session_define_gucs();
 	request_define_gucs();
+	executor_define_gucs();
 	MarkGUCPrefixReserved("pg_dash");
 }

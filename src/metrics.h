@@ -25,6 +25,7 @@ typedef enum MetricCounter
 /* Routes requests are counted by. */
 typedef enum MetricRoute
 {
+	ROUTE_NONE = -1,			/* not counted here (handed to an executor) */
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
 	ROUTE_STATIC,

@@ -49,6 +49,7 @@
 #include "http_response.h"
 #include "metrics.h"
 #include "download.h"
+#include "executor.h"
 #include "query_cache.h"
 #include "query_exec.h"
 #include "query_series.h"
@@ -991,7 +992,8 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 					http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
 							   body.data, body.len);
 			}
-			else if (download_start(conn, req, name, free_sql, query_options_pairs(opts),
+			else if (!executor_am_executor &&
+					 download_start(conn, req, name, free_sql, query_options_pairs(opts),
 									run.session_id, result_content_type(opts->format), headers.data))
 			{
 				/* a download worker runs it again from the start and streams it */

@@ -24,6 +24,7 @@
 #include "session.h"
 #include "worker.h"
 
+bool		request_drop_stray_cancels = true;
 bool		request_allow_privileged_role = false;
 bool		request_client_error_detail = false;
 
@@ -113,7 +114,8 @@ request_begin(RequestTxn *r, const char *activity, const char *session_id)
 
 	request_init(r);
 	/* a cancel that arrived before this request began was not meant for it */
-	QueryCancelPending = false;
+	if (request_drop_stray_cancels)
+		QueryCancelPending = false;
 	INSTR_TIME_SET_CURRENT(r->started);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();

@@ -48,6 +48,13 @@ typedef struct RequestTxn
 	instr_time	started;
 } RequestTxn;
 
+/*
+ * Whether request_begin() drops a cancel that arrived before the request
+ * began (serving workers: it was meant for an earlier request).  Executors
+ * turn it off: a cancel they see is always for the job they run.
+ */
+extern bool request_drop_stray_cancels;
+
 /* Settings (pg_dash.allow_privileged_role, pg_dash.client_error_detail). */
 extern bool request_allow_privileged_role;
 extern bool request_client_error_detail;

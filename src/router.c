@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include "executor.h"
 #include "health.h"
 #include "http_response.h"
 #include "page_api.h"
@@ -67,6 +68,13 @@ router_dispatch(Conn *conn, HttpRequest *req)
 		else
 			router_method_not_allowed(conn, req, "GET");
 		return ROUTE_WS;
+	}
+	if ((strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0) &&
+		!executor_am_executor && executor_available())
+	{
+		/* user SQL never runs in the event loop */
+		executor_offload(conn, req);
+		return ROUTE_NONE;
 	}
 	if (page_api_dispatch(conn, req))
 		return ROUTE_API;

@@ -176,6 +176,8 @@ server_wake_timer(lws_sorted_usec_list_t *sul)
 void
 server_wake_after(int ms)
 {
+	if (server_context == NULL)
+		return;					/* an executor: its loop wakes every second */
 	lws_sul_schedule(server_context, 0, &wake_timer, server_wake_timer,
 					 (lws_usec_t) ms * LWS_US_PER_MS);
 }

@@ -30,6 +30,7 @@
 #include "utils/timestamp.h"
 
 #include "download.h"
+#include "executor.h"
 #include "guc.h"
 #include "metrics.h"
 #include "pg_dash.h"
@@ -186,6 +187,7 @@ worker_upkeep(void)
 		proc_exit(1);
 
 	download_poll();
+	executor_poll();
 
 	PG_TRY();
 	{
@@ -238,6 +240,7 @@ pg_dash_worker_main(Datum arg)
 												   ALLOCSET_DEFAULT_SIZES);
 	query_registry_init();
 	realtime_init();
+	executor_register_serving_worker();
 	worker_raise_fd_limit();
 	server_start(wake_fd);
 

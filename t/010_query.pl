@@ -223,7 +223,7 @@ sub download_pids
 		my ($p) = $c =~ m{/proc/(\d+)/};
 		open my $f, '<', $c or next;
 		my $cmd = <$f> // '';
-		next unless $cmd =~ /pg_dash download/;
+		next unless $cmd =~ /pg_dash (download|executor)/;
 		open my $st, '<', "/proc/$p/stat" or next;
 		my @stat = split / /, scalar <$st>;
 		push @pids, $p if $stat[3] == $node->{_pid};
@@ -289,8 +289,8 @@ is($dupes, 0, 'each row exactly once');
 is((split /,/, $rows->[-1])[0], 1000000, 'last row present');
 cmp_ok($peak->{serving} - $rss_before, '<', 64 * 1024,
 	"serving worker memory grew by less than 64 MB (before $rss_before kB, peak $peak->{serving} kB)");
-cmp_ok($peak->{download}, '>', 0, 'a download worker produced the result');
-cmp_ok($peak->{download}, '<', 32 * 1024, "download worker memory stayed under 32 MB (peak $peak->{download} kB)");
+cmp_ok($peak->{download}, '>', 0, 'an executor produced the result');
+cmp_ok($peak->{download}, '<', 32 * 1024, "its memory stayed under 32 MB (peak $peak->{download} kB)");
 
 # free SQL: off by default, then on
 $r = get_json('/api/sql', method => 'POST', body => '{"sql":"SELECT 1 AS one"}');

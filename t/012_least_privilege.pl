@@ -241,7 +241,7 @@ is(get_json('/api/query/whoami')->{status}, 503, 'but never a superuser');
 reconfigure("ALTER SYSTEM RESET pg_dash.allow_privileged_role; ALTER SYSTEM SET pg_dash.role = 'dash_reader'");
 is(get_json('/api/query/whoami')->{status}, 200, 'back to dash_reader');
 
-# --- pg_cancel_backend() cancels the running request, never the worker
+# --- pg_cancel_backend() cancels the running request, never the process
 my ($pid) = values %{ worker_pids($node) };
 $node->safe_psql('postgres', "SELECT pg_cancel_backend($pid)");
 sleep 0.3;
@@ -253,16 +253,23 @@ is(get_json('/api/query/whoami')->{status}, 200, 'and the next request is not ca
 	my $t0 = time;
 	my $h = IPC::Run::start([ 'curl', '-s', '-o', '/dev/stdout', '-w', '\n%{http_code}',
 		"http://127.0.0.1:$port/api/query/slow?s=5" ], '>', \$out);
-	ok(wait_until(sub { $node->safe_psql('postgres',
-		"SELECT count(*) FROM pg_stat_activity WHERE pid = $pid AND query LIKE '%slow%'") == 1 }, 5),
+	my $runner;
+	ok(wait_until(sub { $runner = $node->safe_psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE query LIKE 'pg_dash query slow%'"); $runner ne '' }, 5),
 		'the slow query runs');
 	$node->safe_psql('postgres', "SELECT pg_cancel_backend($pid)");
+	sleep 0.3;
+	ok($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $runner") == 1,
+		'cancelling the serving worker does not touch the query its executor runs');
+	$node->safe_psql('postgres', "SELECT pg_cancel_backend($runner)");
 	$h->finish;
 	like($out, qr/57014/, 'the cancelled request answers 57014');
 	like($out, qr/\n504$/, 'with 504');
 	ok(time - $t0 < 4, 'without waiting for the query');
 	is((values %{ worker_pids($node) })[0], $pid, 'the worker lives on');
-	is(get_json('/api/query/whoami')->{status}, 200, 'and serves the next request');
+	is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $runner"), '1',
+		'so does the executor');
+	is(get_json('/api/query/whoami')->{status}, 200, 'and the next request is served');
 }
 
 # --- forged internal notifications deliver nothing false
