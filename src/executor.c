@@ -306,6 +306,28 @@ executor_slot_unref(ExecSlot *slot)
 	slot->job_id = 0;
 }
 
+/* The pool's series for /metrics and pg_dash.stats. */
+void
+executor_metrics(MetricEmit emit, void *arg)
+{
+	static const MetricFamily fam_executors = {"pg_dash_executors", "gauge", "Executors running, and how many are running a request now."};
+	static const MetricFamily fam_queue = {"pg_dash_executor_queue_depth", "gauge", "Requests waiting for an executor."};
+	static const MetricFamily fam_jobs = {"pg_dash_executor_jobs_total", "counter", "Requests taken by executors."};
+	static const MetricFamily fam_rejected = {"pg_dash_executor_rejected_total", "counter", "Requests refused with 503 because the run queue was full."};
+	static const MetricFamily fam_wait = {"pg_dash_executor_wait_seconds_total", "counter", "Time requests waited in the run queue."};
+	static const MetricFamily fam_busy = {"pg_dash_executor_busy_seconds_total", "counter", "Time executors spent running requests."};
+	ExecutorFigures f;
+
+	executor_figures(&f);
+	emit(arg, &fam_executors, "", "state=\"running\"", f.executors);
+	emit(arg, &fam_executors, "", "state=\"busy\"", f.busy);
+	emit(arg, &fam_queue, "", "", f.queued);
+	emit(arg, &fam_jobs, "", "", (double) f.jobs);
+	emit(arg, &fam_rejected, "", "", (double) f.rejected);
+	emit(arg, &fam_wait, "", "", f.wait_seconds);
+	emit(arg, &fam_busy, "", "", f.busy_seconds);
+}
+
 /* Figures for /metrics. */
 void
 executor_figures(ExecutorFigures *out)

@@ -13,6 +13,7 @@
 #define PG_DASH_EXECUTOR_H
 
 #include "conn.h"
+#include "metrics.h"
 
 /* Settings (PGC_POSTMASTER: they size shared memory and the workers). */
 extern int	pg_dash_executors;
@@ -55,6 +56,7 @@ typedef struct ExecutorFigures
 } ExecutorFigures;
 
 extern void executor_figures(ExecutorFigures *out);
+extern void executor_metrics(MetricEmit emit, void *arg);
 
 extern PGDLLEXPORT void pg_dash_executor_main(Datum arg);
 

@@ -156,12 +156,6 @@ metrics_set_connections(int worker, int http, int websocket)
 }
 
 /* One metric family: HELP and TYPE are printed once per family. */
-typedef struct MetricFamily
-{
-	const char *name;
-	const char *type;
-	const char *help;
-} MetricFamily;
 
 static const MetricFamily fam_requests = {"pg_dash_requests_total", "counter", "HTTP requests by route and status class."};
 static const MetricFamily fam_duration = {"pg_dash_request_duration_seconds", "histogram", "Time from a complete request to its response being queued."};
@@ -185,8 +179,18 @@ static const MetricFamily counter_info[METRIC_COUNTER_COUNT] = {
 
 static const MetricFamily fam_sessions = {"pg_dash_sessions_active", "gauge", "Unexpired sessions, as of the last sweep."};
 
-typedef void (*MetricEmit) (void *arg, const MetricFamily *family,
-							const char *suffix, const char *labels, double value);
+/* Series other modules add (metrics_add_source), in registration order. */
+#define METRIC_MAX_SOURCES 8
+static MetricSource metric_sources[METRIC_MAX_SOURCES];
+static int	metric_nsources = 0;
+
+/* Adds a module's series; called from _PG_init, so every backend has it. */
+void
+metrics_add_source(MetricSource source)
+{
+	if (metric_nsources < METRIC_MAX_SOURCES)
+		metric_sources[metric_nsources++] = source;
+}
 
 /* Walks every series once, in Prometheus exposition order. */
 static void
@@ -242,6 +246,8 @@ metrics_foreach(MetricEmit emit, void *arg)
 	emit(arg, &fam_sessions, "", "", (double) pg_atomic_read_u64(&metrics->sessions_active));
 	emit(arg, &fam_connections, "", "kind=\"http\"", (double) http);
 	emit(arg, &fam_connections, "", "kind=\"websocket\"", (double) ws);
+	for (c = 0; c < metric_nsources; c++)
+		metric_sources[c] (emit, arg);
 }
 
 typedef struct PromState

@@ -35,6 +35,22 @@ typedef enum MetricRoute
 	ROUTE_COUNT
 } MetricRoute;
 
+/* A series family: name, Prometheus type and help text. */
+typedef struct MetricFamily
+{
+	const char *name;
+	const char *type;
+	const char *help;
+} MetricFamily;
+
+/* Receives one series: its family, a name suffix ("_sum"...), its labels and value. */
+typedef void (*MetricEmit) (void *arg, const MetricFamily *family,
+							const char *suffix, const char *labels, double value);
+
+/* A module's series, walked by /metrics and pg_dash.stats. */
+typedef void (*MetricSource) (MetricEmit emit, void *arg);
+
+extern void metrics_add_source(MetricSource source);
 extern void metrics_shmem_request(void);
 extern void metrics_shmem_startup(void);
 extern void metrics_count(MetricCounter counter, uint64 n);
