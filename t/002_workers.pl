@@ -91,7 +91,9 @@ $node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.idle_timeout");
 $node->reload;
 
 # past pg_dash.max_connections (per worker) a connection gets 503 and is closed
+# (the per-address cap, half of it by default, is lifted to test this one alone)
 $node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.max_connections = 2");
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.max_connections_per_ip = 0");
 $node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.workers = 1");
 $node->restart;
 wait_for_workers($node, $port, 1);
@@ -103,6 +105,7 @@ like($over, qr/too many connections/, 'with the reason');
 close $_ for @held;
 ok(wait_until(sub { http($port, 'GET', '/healthz')->{status} == 200 }, 5), 'served again once connections close');
 $node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.max_connections");
+$node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.max_connections_per_ip");
 $node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.workers");
 $node->restart;
 wait_for_workers($node, $port, 2);
