@@ -73,6 +73,7 @@ _PG_init(void)
 		worker_register_all();
 		executor_register_all();
 	}
+	metrics_add_source(executor_metrics);
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = pg_dash_shmem_request;

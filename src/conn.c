@@ -12,10 +12,21 @@
  * Output is written only from the writeable callback, one chunk per call,
  * so lws never buffers more than one chunk of ours.  A streamed response
  * (ConnProducer) is refilled when the queue runs low, which is how a slow
- * client slows the producer instead of growing the worker's memory.
+ * client slows the producer instead of growing the worker's memory.  For
+ * the same reason a connection is not read while a producer streams or
+ * while more than pg_dash.http_max_queue of output waits for the client: a
+ * client that pipelines requests without reading the answers is slowed by
+ * TCP instead of having them all built in memory.
+ *
+ * A request's head (its line and headers) must arrive within
+ * pg_dash.header_timeout of its first byte, or of the connection's opening
+ * for the first request; bytes arriving do not extend it.  Between requests
+ * pg_dash.idle_timeout applies.
  */
 #include "postgres.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,6 +39,7 @@
 #include "utils/memutils.h"
 
 #include "conn.h"
+#include "guard.h"
 #include "guc.h"
 #include "http_response.h"
 #include "metrics.h"
@@ -41,6 +53,14 @@
 
 /* Seconds a closing connection may take to send its last bytes. */
 #define CONN_LINGER_SECONDS 2
+
+/* The deadline of a request head, an lws timer of the connection. */
+typedef struct ConnTimer
+{
+	lws_sorted_usec_list_t sul;
+	Conn	   *conn;
+	bool		armed;
+} ConnTimer;
 
 static void conn_process_requests(Conn *conn);
 
@@ -65,9 +85,54 @@ conn_init_parser(Conn *conn)
 	http_parser_init(&conn->http, &limits);
 }
 
-/* Allocates a connection for an accepted socket. */
+/*
+ * Records the client's address as the per-address limits count it: IPv4 as
+ * it is (also when mapped into IPv6), IPv6 by its /64.
+ */
+static void
+conn_set_peer(Conn *conn, const struct sockaddr *addr)
+{
+	if (addr == NULL)
+		return;
+	if (addr->sa_family == AF_INET)
+	{
+		const struct sockaddr_in *in = (const struct sockaddr_in *) addr;
+
+		conn->peer.family = AF_INET;
+		memcpy(conn->peer.addr, &in->sin_addr, 4);
+	}
+	else if (addr->sa_family == AF_INET6)
+	{
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+		{
+			conn->peer.family = AF_INET;
+			memcpy(conn->peer.addr, in6->sin6_addr.s6_addr + 12, 4);
+		}
+		else
+		{
+			conn->peer.family = AF_INET6;
+			memcpy(conn->peer.addr, in6->sin6_addr.s6_addr, 8);
+		}
+	}
+}
+
+/* The address of a client as text ("192.0.2.1", "2001:db8::/64"), palloc'd. */
+char *
+conn_peer_text(const ConnPeer *peer)
+{
+	char		text[INET6_ADDRSTRLEN];
+
+	if (peer->family == 0 ||
+		inet_ntop(peer->family, peer->addr, text, sizeof(text)) == NULL)
+		return pstrdup("an unknown address");
+	return peer->family == AF_INET6 ? psprintf("%s/64", text) : pstrdup(text);
+}
+
+/* Allocates a connection for an accepted socket from addr (may be NULL). */
 Conn *
-conn_create(int fd)
+conn_create(int fd, const struct sockaddr *addr)
 {
 	MemoryContext ctx;
 	Conn	   *conn;
@@ -78,36 +143,146 @@ conn_create(int fd)
 	conn->ctx = ctx;
 	conn->fd = fd;
 	conn->state = CONN_HTTP;
+	conn->head_timer = MemoryContextAllocZero(ctx, sizeof(ConnTimer));
+	conn->head_timer->conn = conn;
+	conn_set_peer(conn, addr);
 	conn_init_parser(conn);
 	return conn;
 }
 
+/* True when more output waits than pg_dash.http_max_queue allows. */
+static bool
+conn_output_full(Conn *conn)
+{
+	return conn->out_bytes > (size_t) pg_dash_http_max_queue;
+}
+
+/*
+ * Reads the socket only while the connection can take requests: not while a
+ * producer streams a response, nor while its queued output is over
+ * pg_dash.http_max_queue.  TCP then holds back a client that sends faster
+ * than it reads.
+ */
+static void
+conn_update_reading(Conn *conn)
+{
+	bool		pause = conn->state == CONN_HTTP && !conn->close_when_flushed &&
+		((conn->producer != NULL &&
+		  (!conn->producer_reads || http_parser_buffered(&conn->http) > CONN_MAX_WAITING_INPUT)) ||
+		 conn_output_full(conn));
+
+	if (conn->wsi == NULL || pause == conn->read_paused)
+		return;
+	conn->read_paused = pause;
+	lws_rx_flow_control(conn->wsi, pause ? 0 : 1);
+	if (pause && conn->producer == NULL)
+		metrics_count(METRIC_OUTPUT_PAUSES, 1);
+}
+
+/*
+ * The request head's deadline passed: 408 and close when part of a request
+ * came, a quiet close (as for an idle connection) when nothing did.
+ */
+static void
+conn_head_timeout(lws_sorted_usec_list_t *sul)
+{
+	ConnTimer  *timer = lws_container_of(sul, ConnTimer, sul);
+	Conn	   *conn = timer->conn;
+	MemoryContext oldcxt;
+
+	timer->armed = false;
+	if (conn->wsi == NULL || conn->state != CONN_HTTP || conn->close_when_flushed)
+		return;
+	metrics_count(METRIC_HEADER_TIMEOUTS, 1);
+	if (!conn->head_started)
+	{
+		lws_set_timeout(conn->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	oldcxt = MemoryContextSwitchTo(worker_request_context);
+	http_reply_error(conn, NULL, 408, "request_timeout",
+					 "request head not received in time",
+					 psprintf("The request line and headers must arrive within %d seconds.",
+							  pg_dash_header_timeout),
+					 "Send the whole request head at once; pg_dash.header_timeout sets the limit.");
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(worker_request_context);
+}
+
+/* Drops the request head's deadline: the head is complete, or not awaited. */
+static void
+conn_cancel_head_deadline(Conn *conn)
+{
+	if (conn->head_timer->armed)
+		lws_sul_cancel(&conn->head_timer->sul);
+	conn->head_timer->armed = false;
+	conn->head_started = false;
+}
+
+/*
+ * Keeps the request head's deadline in step with the connection: armed when
+ * the connection opens and when the first byte of a request arrives, never
+ * moved by later bytes, dropped once the head is complete.  A connection
+ * that is not being read has no deadline.
+ */
+static void
+conn_update_head_deadline(Conn *conn)
+{
+	ConnTimer  *timer = conn->head_timer;
+	bool		pending = conn->wsi != NULL && conn->state == CONN_HTTP &&
+		!conn->close_when_flushed && !conn->read_paused &&
+		conn->http.state == HTTP_PARSE_INCOMPLETE && !conn->http.headers_done;
+
+	if (!pending)
+	{
+		conn_cancel_head_deadline(conn);
+		return;
+	}
+	if (http_parser_buffered(&conn->http) > 0)
+		conn->head_started = true;
+	if (!timer->armed && (conn->head_started || conn->requests == 0))
+	{
+		lws_sul_schedule(lws_get_context(conn->wsi), 0, &timer->sul, conn_head_timeout,
+						 (lws_usec_t) pg_dash_header_timeout * LWS_US_PER_SEC);
+		timer->armed = true;
+	}
+}
+
 /*
  * Registers a connection once lws has adopted it; one over
- * pg_dash.max_connections is answered 503 and closed.
+ * pg_dash.max_connections is answered 503, one over its address's share
+ * 429, and closed.
  */
 void
 conn_opened(Conn *conn)
 {
+	MemoryContext oldcxt;
+
 	dlist_push_tail(&server_connections, &conn->node);
 	server_connection_count++;
 	metrics_count(METRIC_CONNECTIONS_ACCEPTED, 1);
 
+	oldcxt = MemoryContextSwitchTo(worker_request_context);
 	if (server_connection_count > pg_dash_max_connections)
-	{
 		http_reply_error(conn, NULL, 503, "too_many_connections",
 						 "too many connections to this pg_dash worker",
 						 psprintf("This worker already serves %d connections.", pg_dash_max_connections),
 						 "Retry later, or raise pg_dash.max_connections or pg_dash.workers.");
-		return;
+	else if (guard_admit_connection(conn))
+	{
+		conn_touch(conn);
+		conn_update_head_deadline(conn);
 	}
-	conn_touch(conn);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(worker_request_context);
 }
 
 /* Frees a connection after lws has closed its socket. */
 void
 conn_destroy(Conn *conn)
 {
+	lws_sul_cancel(&conn->head_timer->sul);
+	guard_release_connection(conn);
 	if (conn->producer_cleanup)
 		conn->producer_cleanup(conn, conn->producer_arg);
 	if (conn->ws)
@@ -149,6 +324,7 @@ void
 conn_close_when_flushed(Conn *conn)
 {
 	conn->close_when_flushed = true;
+	conn_update_reading(conn);
 	if (conn->wsi)
 		lws_callback_on_writable(conn->wsi);
 }
@@ -159,16 +335,16 @@ conn_close_when_flushed(Conn *conn)
  */
 void
 conn_set_producer(Conn *conn, ConnProducer producer,
-				  ConnProducerCleanup cleanup, void *arg)
+				  ConnProducerCleanup cleanup, void *arg, bool reads)
 {
 	conn->producer = producer;
 	conn->producer_cleanup = cleanup;
 	conn->producer_arg = arg;
+	conn->producer_reads = reads;
+	conn_update_reading(conn);
+	conn_update_head_deadline(conn);
 	if (conn->wsi)
-	{
-		lws_rx_flow_control(conn->wsi, 0);
 		lws_callback_on_writable(conn->wsi);
-	}
 }
 
 /*
@@ -187,7 +363,8 @@ conn_dispatch(Conn *conn, HttpRequest *req)
 	conn->requests++;
 	PG_TRY();
 	{
-		route = router_dispatch(conn, req);
+		if (guard_admit_request(conn, req))
+			route = router_dispatch(conn, req);
 	}
 	PG_CATCH();
 	{
@@ -211,7 +388,8 @@ conn_dispatch(Conn *conn, HttpRequest *req)
 
 /*
  * Answers every complete request in the parser's buffer, in order, until one
- * starts a streamed response, upgrades the connection, or closes it.
+ * starts a streamed response, upgrades the connection, or closes it, or the
+ * queued output is over its bound; then decides whether to read on.
  */
 static void
 conn_process_requests(Conn *conn)
@@ -222,21 +400,29 @@ conn_process_requests(Conn *conn)
 	{
 		if (st == HTTP_PARSE_ERROR)
 		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(worker_request_context);
+
+			metrics_count(METRIC_MALFORMED_REQUESTS, 1);
 			http_reply_error(conn, NULL, conn->http.error_status,
 							 http_status_code_name(conn->http.error_status),
 							 conn->http.error_reason, NULL, NULL);
-			return;
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(worker_request_context);
+			break;
 		}
-		if (st != HTTP_PARSE_DONE)
-			return;
+		if (st != HTTP_PARSE_DONE || conn_output_full(conn))
+			break;
+		conn_cancel_head_deadline(conn);
 		conn_dispatch(conn, &conn->http.req);
 		if (conn->state != CONN_HTTP || conn->close_when_flushed)
-			return;
+			break;
 		if (conn->producer != NULL)
-			return;				/* the next request waits for the stream */
+			break;				/* the next request waits for the stream */
 		conn->sent_continue = false;
 		st = http_parser_next(&conn->http);
 	}
+	conn_update_reading(conn);
+	conn_update_head_deadline(conn);
 }
 
 /* Handles bytes received from the client. */
@@ -249,6 +435,9 @@ conn_on_read(Conn *conn, const char *data, size_t len)
 			conn_touch(conn);
 			if (conn->close_when_flushed)
 				return 0;
+			/* bytes while a head is awaited belong to it: its deadline runs */
+			if (len > 0 && conn->http.state == HTTP_PARSE_INCOMPLETE && !conn->http.headers_done)
+				conn->head_started = true;
 			if (http_parser_feed(&conn->http, data, len) == HTTP_PARSE_INCOMPLETE &&
 				conn->http.headers_done && !conn->sent_continue &&
 				http_request_has_token(&conn->http.req, "Expect", "100-continue"))
@@ -291,13 +480,12 @@ conn_on_writeable(Conn *conn)
 			conn->producer = NULL;
 			conn->producer_cleanup = NULL;
 			conn->producer_arg = NULL;
-			lws_rx_flow_control(conn->wsi, 1);
 			if (conn->state == CONN_HTTP && !conn->close_when_flushed)
 			{
 				conn->sent_continue = false;
 				(void) http_parser_next(&conn->http);
-				conn_process_requests(conn);
 			}
+			conn_process_requests(conn);
 		}
 	}
 
@@ -328,6 +516,10 @@ conn_on_writeable(Conn *conn)
 			conn_touch(conn);
 	}
 
+	/* the client took enough of its answers: read its next requests */
+	if (conn->read_paused && conn->producer == NULL && !conn_output_full(conn))
+		conn_process_requests(conn);
+
 	if (conn->out_head != NULL || (conn->producer != NULL && !conn->producer_waiting))
 	{
 		lws_callback_on_writable(conn->wsi);
@@ -350,6 +542,7 @@ conn_on_writeable(Conn *conn)
 		 */
 		shutdown(conn->fd, SHUT_WR);
 		conn->state = CONN_DRAINING;
+		conn_update_reading(conn);
 		lws_set_timeout(conn->wsi, PENDING_TIMEOUT_USER_OK, CONN_LINGER_SECONDS);
 	}
 	return 0;

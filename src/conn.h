@@ -10,7 +10,9 @@
 #include "http_parser.h"
 
 struct lws;
+struct sockaddr;
 struct Conn;
+struct ConnTimer;
 
 /*
  * Fills the output queue of a streamed response a piece at a time; called
@@ -30,6 +32,16 @@ typedef struct OutChunk
 	size_t		off;
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } OutChunk;
+
+/*
+ * A client's address as the per-address limits count it: an IPv4 address,
+ * or the /64 prefix of an IPv6 one (what one subscriber is given).
+ */
+typedef struct ConnPeer
+{
+	uint8		family;			/* AF_INET or AF_INET6; 0 when unknown */
+	uint8		addr[16];		/* 4 bytes for IPv4, 8 for IPv6, rest zero */
+} ConnPeer;
 
 typedef enum ConnState
 {
@@ -59,22 +71,38 @@ typedef struct Conn
 	bool		sent_continue;	/* 100 Continue sent for the current request */
 	bool		producer_waiting;	/* the producer has nothing now and asks
 									 * for a writeable callback when it has */
+	bool		producer_reads; /* the socket is read while it produces */
+	ConnPeer	peer;
+	bool		peer_counted;	/* counted by guard.c's per-address limits */
+	bool		read_paused;	/* socket not read: a producer streams, or
+								 * the output queue is over its bound */
+	bool		head_started;	/* bytes of the current request head came */
+	struct ConnTimer *head_timer;	/* the request head's deadline */
 } Conn;
+
+/* Bytes of further requests read while a reading producer runs. */
+#define CONN_MAX_WAITING_INPUT (64 * 1024)
 
 /* The output queue is refilled by a producer below this many bytes. */
 #define CONN_LOW_WATER (64 * 1024)
 
-extern Conn *conn_create(int fd);
+extern Conn *conn_create(int fd, const struct sockaddr *addr);
 extern void conn_opened(Conn *conn);
 extern void conn_destroy(Conn *conn);
 extern int	conn_on_read(Conn *conn, const char *data, size_t len);
 extern int	conn_on_writeable(Conn *conn);
 extern void conn_write(Conn *conn, const char *data, size_t len);
 extern void conn_close_when_flushed(Conn *conn);
+/*
+ * Installs a producer that streams the rest of a response.  reads: the
+ * socket stays read meanwhile (up to CONN_MAX_WAITING_INPUT bytes of
+ * further requests), so that a client that goes away is noticed at once.
+ */
 extern void conn_set_producer(Conn *conn, ConnProducer producer,
-							  ConnProducerCleanup cleanup, void *arg);
+							  ConnProducerCleanup cleanup, void *arg, bool reads);
 extern void conn_close_all_for_shutdown(void);
 extern void conn_reload(void);
 extern void conn_publish_counts(void);
+extern char *conn_peer_text(const ConnPeer *peer);
 
 #endif							/* PG_DASH_CONN_H */

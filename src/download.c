@@ -279,7 +279,7 @@ download_start(Conn *conn, HttpRequest *req, const char *name, const char *free_
 	downloads = lappend(downloads, d);
 	MemoryContextSwitchTo(oldcxt);
 
-	conn_set_producer(conn, download_produce, download_cleanup, d);
+	conn_set_producer(conn, download_produce, download_cleanup, d, false);
 	return true;
 }
 

@@ -142,11 +142,11 @@ executor_slot_size(void)
 	return MAXALIGN(sizeof(ExecSlot)) + MAXALIGN(EXEC_QUEUE_SIZE);
 }
 
-/* The number of slots (the run queue's length). */
+/* The number of slots: one per executor, plus the run queue. */
 static int
 executor_slot_count(void)
 {
-	return pg_dash_executor_queue;
+	return pg_dash_executors + pg_dash_executor_queue;
 }
 
 /* Bytes of the shared state. */
@@ -514,8 +514,11 @@ executor_offload(Conn *conn, HttpRequest *req)
 			index = i;
 			break;
 		}
-	if (index < 0)
+	if (index < 0 || exec_shared->queue_len >= pg_dash_executor_queue)
+	{
+		index = -1;
 		exec_shared->rejected++;
+	}
 	else
 	{
 		slot = executor_slot(index);
@@ -589,7 +592,7 @@ executor_offload(Conn *conn, HttpRequest *req)
 	if (wake)
 		SetLatch(wake);
 
-	conn_set_producer(conn, executor_relay_produce, executor_relay_cleanup, r);
+	conn_set_producer(conn, executor_relay_produce, executor_relay_cleanup, r, true);
 }
 
 /* After a wake-up: every relay may have something new to copy. */
@@ -832,7 +835,11 @@ executor_finish_job(TimestampTz started)
 	ExecSlot   *slot = my_slot;
 
 	if (my_mqh)
+	{
+		/* a serving worker waiting for more must notice the end */
 		shm_mq_detach(my_mqh);
+		executor_signal_submitter();
+	}
 	my_mqh = NULL;
 	LWLockAcquire(exec_lock, LW_EXCLUSIVE);
 	my_slot = NULL;

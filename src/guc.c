@@ -13,6 +13,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "guard.h"
 #include "guc.h"
 #include "executor.h"
 #include "request.h"
@@ -37,6 +38,12 @@ int			pg_dash_max_rows = 0;
 int			pg_dash_cache_ttl = 0;
 int			pg_dash_cache_size = 64;
 bool		pg_dash_allow_sql = false;
+char	   *pg_dash_hosts = NULL;
+int			pg_dash_header_timeout = 10;
+int			pg_dash_max_connections_per_ip = -1;
+int			pg_dash_rate_limit_per_ip = 0;
+int			pg_dash_rate_limit_burst = 100;
+int			pg_dash_http_max_queue = 1024 * 1024;
 
 /* The installed front end: <sharedir>/pg_dash/www, computed once. */
 static char default_www_dir[MAXPGPATH];
@@ -204,6 +211,54 @@ guc_define(void)
 							 false,
 							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_dash.hosts",
+							   "Host names pg_dash answers to, besides IP addresses, localhost, the machine's name and pg_dash.listen_addresses.",
+							   "Comma-separated; \".example.com\" allows a domain and its subdomains; * allows any Host. Other Host headers get 421.",
+							   &pg_dash_hosts,
+							   "",
+							   PGC_SIGHUP, GUC_LIST_INPUT,
+							   guard_check_hosts, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.header_timeout",
+							"Seconds a client has to send a request's line and headers; bytes arriving do not extend it.",
+							"A request head not complete in time gets 408 and the connection is closed.",
+							&pg_dash_header_timeout,
+							10, 1, 3600,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.max_connections_per_ip",
+							"Most open connections one client address may have to one worker; -1 means half of pg_dash.max_connections, 0 no limit.",
+							"IPv6 clients are counted by their /64. Connections over the limit get 429 and are closed.",
+							&pg_dash_max_connections_per_ip,
+							-1, -1, 100000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.rate_limit_per_ip",
+							"Requests per second one client address may make to one worker, on average; 0 disables.",
+							"Requests over the limit get 429 with Retry-After.",
+							&pg_dash_rate_limit_per_ip,
+							0, 0, 1000000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.rate_limit_burst",
+							"Requests one client address may make at once before pg_dash.rate_limit_per_ip applies.",
+							NULL,
+							&pg_dash_rate_limit_burst,
+							100, 1, 1000000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.http_max_queue",
+							"Bytes of responses that may wait for one HTTP client; over it, its further requests are not read until it has taken them.",
+							NULL,
+							&pg_dash_http_max_queue,
+							1024 * 1024, 64 * 1024, 1024 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
 
 	session_define_gucs();
 	request_define_gucs();

@@ -52,6 +52,8 @@ http_status_text(int status)
 			return "URI Too Long";
 		case 415:
 			return "Unsupported Media Type";
+		case 421:
+			return "Misdirected Request";
 		case 422:
 			return "Unprocessable Content";
 		case 426:
@@ -89,10 +91,16 @@ http_status_code_name(int status)
 			return "not_found";
 		case 405:
 			return "method_not_allowed";
+		case 408:
+			return "request_timeout";
 		case 413:
 			return "body_too_large";
 		case 414:
 			return "uri_too_long";
+		case 421:
+			return "misdirected_request";
+		case 429:
+			return "too_many_requests";
 		case 431:
 			return "headers_too_large";
 		case 501:
@@ -234,65 +242,6 @@ http_reply_error(Conn *conn, const HttpRequest *req, int status,
 				 const char *detail, const char *hint)
 {
 	http_reply_error_with(conn, req, status, NULL, code, message, detail, hint);
-}
-
-/* Length of an authority without a default port (":80" for http, ":443" for https). */
-static size_t
-http_authority_len(const char *authority, size_t len, bool https)
-{
-	const char *port = https ? ":443" : ":80";
-	size_t		plen = strlen(port);
-
-	if (len > plen && memcmp(authority + len - plen, port, plen) == 0)
-		return len - plen;
-	return len;
-}
-
-/*
- * True when a state-changing request may proceed: not marked cross-site by
- * the browser, and any Origin names the host the request was sent to.
- * Clients that send no Origin (curl, scripts) are not browsers acting for
- * another site and pass.
- */
-bool
-http_request_same_origin(const HttpRequest *req)
-{
-	size_t		site_len;
-	const char *site = http_request_header(req, "Sec-Fetch-Site", &site_len);
-	size_t		origin_len;
-	const char *origin = http_request_header(req, "Origin", &origin_len);
-	size_t		host_len;
-	const char *host;
-	const char *authority;
-	size_t		authority_len;
-	bool		https;
-
-	if (site != NULL && site_len == 10 && pg_strncasecmp(site, "cross-site", 10) == 0)
-		return false;
-	if (origin == NULL)
-		return true;
-	if (origin_len > 7 && pg_strncasecmp(origin, "http://", 7) == 0)
-	{
-		https = false;
-		authority = origin + 7;
-	}
-	else if (origin_len > 8 && pg_strncasecmp(origin, "https://", 8) == 0)
-	{
-		https = true;
-		authority = origin + 8;
-	}
-	else
-		return false;			/* "null", or another scheme */
-	authority_len = origin_len - (authority - origin);
-	if (authority_len > 0 && authority[authority_len - 1] == '/')
-		authority_len--;
-
-	host = http_request_header(req, "Host", &host_len);
-	if (host == NULL)
-		return false;
-	authority_len = http_authority_len(authority, authority_len, https);
-	host_len = http_authority_len(host, host_len, https);
-	return authority_len == host_len && pg_strncasecmp(authority, host, host_len) == 0;
 }
 
 /* Writes a chunk in chunked transfer encoding (or raw for HTTP/1.0). */

@@ -28,6 +28,5 @@ extern void http_append_header_start(StringInfo buf, const HttpRequest *req,
 									 const char *extra_headers);
 extern void http_write_chunk(Conn *conn, bool chunked, const char *data, size_t len);
 extern bool http_method_is(const HttpRequest *req, const char *method);
-extern bool http_request_same_origin(const HttpRequest *req);
 
 #endif							/* PG_DASH_HTTP_RESPONSE_H */

@@ -121,18 +121,22 @@ listener_open_all(const char *addresses, int port, int *fds, int max_fds)
 
 /*
  * Accepts one pending connection as a non-blocking socket with TCP_NODELAY
- * (lws does not apply its socket options to adopted sockets).  Returns -1
- * when nothing is pending.
+ * (lws does not apply its socket options to adopted sockets), storing the
+ * client's address in addr.  Returns -1 when nothing is pending.
  */
 int
-listener_accept(int listen_fd)
+listener_accept(int listen_fd, struct sockaddr_storage *addr)
 {
 	int			fd;
 	int			one = 1;
+	socklen_t	addr_len;
 
 	for (;;)
 	{
-		fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		addr_len = sizeof(*addr);
+		memset(addr, 0, sizeof(*addr));
+		fd = accept4(listen_fd, (struct sockaddr *) addr, &addr_len,
+					 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0)
 			break;
 		if (errno == EINTR || errno == ECONNABORTED)

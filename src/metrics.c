@@ -175,6 +175,13 @@ static const MetricFamily counter_info[METRIC_COUNTER_COUNT] = {
 	{"pg_dash_connections_accepted_total", "counter", "Client connections accepted."},
 	{"pg_dash_sessions_created_total", "counter", "Browser sessions created."},
 	{"pg_dash_sessions_expired_total", "counter", "Expired sessions deleted by the sweep."},
+	{"pg_dash_malformed_requests_total", "counter", "Requests refused by the HTTP parser (400, 413, 414, 431, 501, 505)."},
+	{"pg_dash_host_refused_total", "counter", "Requests refused with 421 because their Host is not one pg_dash answers to (pg_dash.hosts)."},
+	{"pg_dash_origin_refused_total", "counter", "State-changing requests and WebSocket upgrades refused with 403 for another Origin."},
+	{"pg_dash_header_timeouts_total", "counter", "Connections closed because a request head took longer than pg_dash.header_timeout."},
+	{"pg_dash_ip_connections_refused_total", "counter", "Connections refused with 429 over pg_dash.max_connections_per_ip."},
+	{"pg_dash_ip_rate_limited_total", "counter", "Requests refused with 429 over pg_dash.rate_limit_per_ip."},
+	{"pg_dash_output_queue_pauses_total", "counter", "Times a connection stopped being read because its queued output exceeded pg_dash.http_max_queue."},
 };
 
 static const MetricFamily fam_sessions = {"pg_dash_sessions_active", "gauge", "Unexpired sessions, as of the last sweep."};

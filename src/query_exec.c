@@ -1032,7 +1032,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 				appendStringInfoString(&head, qs->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
 				conn_write(conn, head.data, head.len);
 				http_write_chunk(conn, qs->chunked, body.data, body.len);
-				conn_set_producer(conn, query_stream_produce, query_stream_cleanup, qs);
+				conn_set_producer(conn, query_stream_produce, query_stream_cleanup, qs, false);
 			}
 		}
 	}

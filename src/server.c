@@ -25,6 +25,7 @@
 #include "storage/ipc.h"
 
 #include "conn.h"
+#include "guard.h"
 #include "guc.h"
 #include "listener.h"
 #include "server.h"
@@ -115,6 +116,7 @@ server_start(int wake_fd)
 	int			i;
 
 	lws_set_log_level(LLL_ERR, server_lws_log);
+	guard_reload();
 
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
@@ -154,14 +156,15 @@ server_start(int wake_fd)
 }
 
 /*
- * Once a second: WebSocket keepalive and publishing this worker's
- * connection counts.
+ * Once a second: WebSocket keepalive, publishing this worker's connection
+ * counts, forgetting idle client addresses.
  */
 static void
 server_tick(lws_sorted_usec_list_t *sul)
 {
 	ws_tick();
 	conn_publish_counts();
+	guard_tick();
 	session_sweep_tick();
 	lws_sul_schedule(server_context, 0, &tick_timer, server_tick, LWS_US_PER_SEC);
 }
@@ -193,6 +196,7 @@ server_service(void)
 void
 server_reload(void)
 {
+	guard_reload();
 	conn_reload();
 }
 
@@ -202,10 +206,11 @@ server_accept_all(struct lws *listener_wsi)
 {
 	int			listen_fd = lws_get_socket_fd(listener_wsi);
 	int			fd;
+	struct sockaddr_storage addr;
 
-	while ((fd = listener_accept(listen_fd)) >= 0)
+	while ((fd = listener_accept(listen_fd, &addr)) >= 0)
 	{
-		Conn	   *conn = conn_create(fd);
+		Conn	   *conn = conn_create(fd, (struct sockaddr *) &addr);
 		lws_adopt_desc_t desc;
 
 		memset(&desc, 0, sizeof(desc));

@@ -58,7 +58,7 @@ is($err->{error}{status}, 404, 'error object carries the status');
 like($err->{error}{message}, qr{/api/no/such/thing}, 'error message names the path');
 $r = http($port, 'GET', '/no-such-file.js');
 is($r->{status}, 404, 'missing file is 404');
-$r = raw_request($port, "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+$r = raw_request($port, "GET /../../etc/passwd HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
 like($r, qr{^HTTP/1\.1 404}, 'path traversal refused');
 $r = http($port, 'DELETE', '/healthz');
 is($r->{status}, 405, 'wrong method is 405');
@@ -72,9 +72,9 @@ $r = http($port, 'GET', '/' . ('a' x 10000));
 is($r->{status}, 414, 'oversized URL answered 414');
 $r = raw_request($port, "GARBAGE\r\n\r\n");
 like($r, qr{^HTTP/1\.1 400}, 'malformed request line answered 400');
-$r = raw_request($port, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n");
+$r = raw_request($port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999\r\n\r\n");
 like($r, qr{^HTTP/1\.1 413}, 'oversized body answered 413');
-$r = raw_request($port, "GET / HTTP/3.0\r\nHost: x\r\n\r\n");
+$r = raw_request($port, "GET / HTTP/3.0\r\nHost: 127.0.0.1\r\n\r\n");
 like($r, qr{^HTTP/1\.1 505}, 'unsupported HTTP version answered 505');
 $r = raw_request($port, "\x00\xff\x13garbage\r\n\r\n");
 like($r, qr{^HTTP/1\.1 400}, 'binary garbage answered 400');
@@ -85,8 +85,8 @@ for (1 .. 10)
 
 # keep-alive and pipelining on one connection
 $r = raw_request($port,
-	"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-	  . "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+	  . "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
 my @statuses = $r =~ m{HTTP/1\.1 (\d+)}g;
 is_deeply(\@statuses, [ 200, 200, 200 ], 'three pipelined requests answered in order');
 

@@ -36,12 +36,12 @@ my $read_response = sub {
 	}
 	return $buf;
 };
-print $sock "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+print $sock "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 unlike($read_response->(), qr/reloaded page/, 'installed start page before reload');
 $node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.www_dir = '$dir'");
 $node->reload;
 my $ok = wait_until(sub {
-	print $sock "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	print $sock "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 	return $read_response->() =~ /reloaded page/;
 }, 10);
 ok($ok, 'reloaded www_dir served on the same keep-alive connection');
@@ -79,7 +79,7 @@ $node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.idle_timeout = '1s'");
 $node->reload;
 sleep 0.5;
 $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp') or die;
-print $sock "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+print $sock "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 $read_response->();
 my $t_idle = time;
 my $eof = '';
@@ -91,18 +91,21 @@ $node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.idle_timeout");
 $node->reload;
 
 # past pg_dash.max_connections (per worker) a connection gets 503 and is closed
+# (the per-address cap, half of it by default, is lifted to test this one alone)
 $node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.max_connections = 2");
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.max_connections_per_ip = 0");
 $node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.workers = 1");
 $node->restart;
 wait_for_workers($node, $port, 1);
 my @held = map { IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp') } 1 .. 2;
 sleep 0.3;
-my $over = raw_request($port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+my $over = raw_request($port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 like($over, qr{^HTTP/1\.1 503}, 'a connection over pg_dash.max_connections gets 503');
 like($over, qr/too many connections/, 'with the reason');
 close $_ for @held;
 ok(wait_until(sub { http($port, 'GET', '/healthz')->{status} == 200 }, 5), 'served again once connections close');
 $node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.max_connections");
+$node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.max_connections_per_ip");
 $node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.workers");
 $node->restart;
 wait_for_workers($node, $port, 2);

@@ -239,7 +239,7 @@ sub stream_csv
 	my $pid = worker_pids($node)->{0};
 	my %peak = (serving => rss_kb($pid), download => 0);
 	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp') or die;
-	print $sock "GET /api/query/series?n=$n&format=csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	print $sock "GET /api/query/series?n=$n&format=csv HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 	my $buf = '';
 	sysread($sock, $buf, 65536, length $buf) for 1 .. 3;
 	$during->() if $during;

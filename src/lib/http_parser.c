@@ -10,6 +10,11 @@
  * req.body as they arrive and dropped from the buffer too, which keeps the
  * buffer no larger than about one header section plus one read.
  *
+ * The parser is strict where leniency lets a proxy and a server read one
+ * byte stream as different requests (request smuggling): every line must
+ * end with CRLF, and an HTTP/1.1 request must carry exactly one valid Host
+ * header (RFC 9112 2.2 and 3.2).
+ *
  * The result must not depend on how the input is split.  Errors that are
  * reported before a line is complete (414, 431, a too-long method) are
  * therefore computed from the bytes received so far only, and the same
@@ -18,6 +23,7 @@
  */
 #include "http_parser.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -787,6 +793,46 @@ http_check_framing(HttpParser *p)
 }
 
 /*
+ * RFC 9112 3.2: an HTTP/1.1 request has exactly one Host header, and a
+ * present one must be valid; an HTTP/1.0 request may have none.  Records
+ * the parsed Host.  Returns false when an error was set.
+ */
+static bool
+http_check_host(HttpParser *p)
+{
+	HttpRequest *r = &p->req;
+	const HttpHeader *host = NULL;
+
+	for (int i = 0; i < r->nheaders; i++)
+	{
+		const HttpHeader *h = &r->headers[i];
+
+		if (h->name_len == 4 && http_equal_ci(h->name, "Host", 4))
+		{
+			if (host != NULL)
+			{
+				http_set_error(p, 400, "more than one Host header");
+				return false;
+			}
+			host = h;
+		}
+	}
+	if (host == NULL)
+	{
+		if (r->version_minor == 0)
+			return true;
+		http_set_error(p, 400, "missing Host header");
+		return false;
+	}
+	if (!http_parse_authority(host->value, host->value_len, &r->host))
+	{
+		http_set_error(p, 400, "invalid Host header");
+		return false;
+	}
+	return true;
+}
+
+/*
  * The request is complete: terminate the body and report DONE.
  */
 static void
@@ -844,7 +890,7 @@ http_finish_head(HttpParser *p, size_t total)
 		}
 	}
 
-	if (!http_check_framing(p))
+	if (!http_check_framing(p) || !http_check_host(p))
 		return;
 
 	if (r->version_minor == 0)
@@ -928,14 +974,27 @@ http_find_line(HttpParser *p)
 	return (size_t) (lf - (d + p->line_off)) + 1;
 }
 
-/* Length of a line's content: without its LF and a CR before it. */
-static inline size_t
-http_content_len(const char *line, size_t n)
+/* A line ended with LF alone. */
+static void
+http_error_bare_lf(HttpParser *p)
 {
-	n--;
-	if (n > 0 && line[n - 1] == '\r')
-		n--;
-	return n;
+	http_set_error(p, 400, "line ends with a bare LF; HTTP requires CRLF");
+}
+
+/*
+ * Find the content length of a complete line of n bytes (LF included):
+ * without its CRLF.  A bare LF is an error; returns false once it is set.
+ */
+static bool
+http_line_content(HttpParser *p, const char *line, size_t n, size_t *clen)
+{
+	if (n < 2 || line[n - 2] != '\r')
+	{
+		http_error_bare_lf(p);
+		return false;
+	}
+	*clen = n - 2;
+	return true;
 }
 
 /*
@@ -1026,19 +1085,25 @@ http_parse(HttpParser *p)
 		size_t		avail = p->wpos - p->rpos;
 		const char *d = p->buf + p->rpos;
 		size_t		n;
+		size_t		clen;
 
 		switch (p->phase)
 		{
 			case PHASE_START:
-				/* RFC 9112 2.2: ignore empty lines before a request. */
-				while (avail > 0 && (*d == '\r' || *d == '\n'))
+				/* RFC 9112 2.2: ignore empty lines (CRLF) before a request. */
+				while (avail >= 2 && d[0] == '\r' && d[1] == '\n')
 				{
-					d++;
-					avail--;
-					p->rpos++;
+					d += 2;
+					avail -= 2;
+					p->rpos += 2;
 				}
-				if (avail == 0)
+				if (avail == 0 || (avail == 1 && d[0] == '\r'))
 					return;
+				if (d[0] == '\n')
+				{
+					http_error_bare_lf(p);
+					return;
+				}
 				p->phase = PHASE_REQUEST_LINE;
 				p->line_off = 0;
 				p->scan_off = 0;
@@ -1053,7 +1118,8 @@ http_parse(HttpParser *p)
 				}
 				if (http_request_line_early(p, d, n))
 					return;
-				if (!http_parse_request_line(p, d, http_content_len(d, n)))
+				if (!http_line_content(p, d, n, &clen) ||
+					!http_parse_request_line(p, d, clen))
 					return;
 				p->line_off = n;
 				p->phase = PHASE_HEADERS;
@@ -1062,8 +1128,7 @@ http_parse(HttpParser *p)
 			case PHASE_HEADERS:
 				{
 					const char *line = d + p->line_off;
-					size_t		clen,
-								nlen,
+					size_t		nlen,
 								vs,
 								vlen;
 
@@ -1079,7 +1144,8 @@ http_parse(HttpParser *p)
 						http_error_header_bytes(p);
 						return;
 					}
-					clen = http_content_len(line, n);
+					if (!http_line_content(p, line, n, &clen))
+						return;
 					if (clen == 0)
 					{
 						http_finish_head(p, p->line_off + n);
@@ -1122,7 +1188,8 @@ http_parse(HttpParser *p)
 					http_set_error(p, 400, "chunk size line is too long");
 					return;
 				}
-				if (!http_parse_chunk_size(p, d, http_content_len(d, n)))
+				if (!http_line_content(p, d, n, &clen) ||
+					!http_parse_chunk_size(p, d, clen))
 					return;
 				p->rpos += n;
 				p->line_off = 0;
@@ -1142,7 +1209,10 @@ http_parse(HttpParser *p)
 				if (avail == 0)
 					return;
 				if (d[0] == '\n')
-					p->rpos++;
+				{
+					http_error_bare_lf(p);
+					return;
+				}
 				else if (d[0] == '\r')
 				{
 					if (avail < 2)
@@ -1166,8 +1236,7 @@ http_parse(HttpParser *p)
 
 			case PHASE_TRAILERS:
 				{
-					size_t		clen,
-								nlen,
+					size_t		nlen,
 								vs,
 								vlen;
 
@@ -1185,7 +1254,8 @@ http_parse(HttpParser *p)
 						return;
 					}
 					p->head_bytes += n;
-					clen = http_content_len(d, n);
+					if (!http_line_content(p, d, n, &clen))
+						return;
 					if (clen > 0 &&
 						!http_parse_field_line(p, d, clen, &nlen, &vs, &vlen))
 						return;
@@ -1373,4 +1443,162 @@ http_query_next(const char **cursor, const char *end, char **key, char **value,
 		return false;
 	}
 	return true;
+}
+
+/* Is c allowed in a label of a host name? */
+static inline bool
+http_is_label_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		(c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/*
+ * Is s a host name: dot-separated labels of 1 to 63 label characters, 253
+ * bytes at most, one trailing dot allowed?
+ */
+static bool
+http_valid_host_name(const char *s, size_t len)
+{
+	size_t		label = 0;
+
+	if (len == 0 || len > 254 || (len == 254 && s[253] != '.'))
+		return false;
+	for (size_t i = 0; i < len; i++)
+	{
+		if (s[i] == '.')
+		{
+			if (label == 0)
+				return false;
+			label = 0;
+		}
+		else if (!http_is_label_char((unsigned char) s[i]) || ++label > 63)
+			return false;
+	}
+	return true;
+}
+
+/* Is s[0..len) an address of the family, as inet_pton reads it? */
+static bool
+http_is_address(int family, const char *s, size_t len)
+{
+	char		text[INET6_ADDRSTRLEN + 1];
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (len == 0 || len >= sizeof(text))
+		return false;
+	memcpy(text, s, len);
+	text[len] = '\0';
+	return inet_pton(family, text, addr) == 1;
+}
+
+/*
+ * Parse "host[:port]" strictly.
+ */
+bool
+http_parse_authority(const char *s, size_t len, HttpAuthority *out)
+{
+	size_t		hlen;
+
+	memset(out, 0, sizeof(*out));
+	out->port = -1;
+	if (s == NULL || len == 0)
+		return false;
+	if (s[0] == '[')
+	{
+		const char *close = memchr(s, ']', len);
+
+		if (close == NULL)
+			return false;
+		hlen = (size_t) (close - s) + 1;
+		if (!http_is_address(AF_INET6, s + 1, hlen - 2))
+			return false;
+		out->is_ip = true;
+	}
+	else
+	{
+		const char *colon = memchr(s, ':', len);
+
+		hlen = colon ? (size_t) (colon - s) : len;
+		if (!http_valid_host_name(s, hlen))
+			return false;
+		out->is_ip = http_is_address(AF_INET, s, hlen);
+	}
+	if (hlen < len)
+	{
+		size_t		plen = len - hlen - 1;
+		long		port = 0;
+
+		if (s[hlen] != ':' || plen == 0 || plen > 5)
+			return false;
+		for (size_t i = hlen + 1; i < len; i++)
+		{
+			if (s[i] < '0' || s[i] > '9')
+				return false;
+			port = port * 10 + (s[i] - '0');
+		}
+		if (port > 65535)
+			return false;
+		out->port = (int) port;
+	}
+	out->host = s;
+	out->host_len = hlen;
+	return true;
+}
+
+/*
+ * Parse a serialized Origin.
+ */
+bool
+http_parse_origin(const char *s, size_t len, bool *https, HttpAuthority *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->port = -1;
+	if (s != NULL && len > 7 && http_equal_ci(s, "http://", 7))
+	{
+		*https = false;
+		return http_parse_authority(s + 7, len - 7, out);
+	}
+	if (s != NULL && len > 8 && http_equal_ci(s, "https://", 8))
+	{
+		*https = true;
+		return http_parse_authority(s + 8, len - 8, out);
+	}
+	return false;
+}
+
+/*
+ * Do two authorities name the same host and port?
+ */
+bool
+http_same_authority(const HttpAuthority *a, const HttpAuthority *b, int default_port)
+{
+	int			pa = a->port >= 0 ? a->port : default_port;
+	int			pb = b->port >= 0 ? b->port : default_port;
+
+	return a->host != NULL && b->host != NULL && pa == pb &&
+		a->host_len == b->host_len && http_equal_ci(a->host, b->host, a->host_len);
+}
+
+/*
+ * Does a host name match an allowed-host pattern?
+ */
+bool
+http_host_matches(const char *host, size_t len, const char *pattern)
+{
+	size_t		plen = strlen(pattern);
+	bool		domain = plen > 0 && pattern[0] == '.';
+
+	if (len > 0 && host[len - 1] == '.')
+		len--;
+	if (plen > 0 && pattern[plen - 1] == '.')
+		plen--;
+	if (domain)
+	{
+		/* ".example.com": the domain itself, or a name ending in it */
+		if (len == plen - 1 && http_equal_ci(host, pattern + 1, len))
+			return true;
+		return len > plen && http_equal_ci(host + len - plen, pattern, plen);
+	}
+	return len == plen && len > 0 && http_equal_ci(host, pattern, len);
 }

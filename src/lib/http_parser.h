@@ -45,6 +45,19 @@ typedef struct HttpLimits
 	size_t		max_body;		/* decoded body bytes; over -> 413 */
 } HttpLimits;
 
+/*
+ * A host and optional port, as in a Host header ("example.com:8080",
+ * "[::1]") or the authority of an Origin.  host points into the parsed text
+ * and is not NUL-terminated; an IPv6 address keeps its brackets.
+ */
+typedef struct HttpAuthority
+{
+	const char *host;			/* NULL when there is none */
+	size_t		host_len;
+	int			port;			/* -1 when absent */
+	bool		is_ip;			/* an IPv4 address or a bracketed IPv6 one */
+} HttpAuthority;
+
 typedef struct HttpHeader
 {
 	const char *name;			/* as sent, not NUL-terminated */
@@ -79,6 +92,8 @@ typedef struct HttpRequest
 	bool		keep_alive;		/* from version and Connection header */
 	bool		upgrade_websocket;	/* Upgrade: websocket and Connection:
 									 * upgrade */
+	HttpAuthority host;			/* the Host header; host.host is NULL only
+								 * for an HTTP/1.0 request without one */
 	char	   *body;			/* decoded body, NUL-terminated, never NULL
 								 * once DONE */
 	size_t		body_len;
@@ -176,5 +191,35 @@ extern bool http_query_next(const char **cursor, const char *end,
  * escape, %00 or a raw NUL byte (or out of memory).
  */
 extern char *http_percent_decode(const char *s, size_t len, bool plus_is_space);
+
+/*
+ * Parse "host[:port]" strictly: a DNS name (letters, digits, "-", "_",
+ * dot-separated labels, one trailing dot allowed), an IPv4 address or a
+ * bracketed IPv6 address, and an optional port of 1 to 5 digits up to
+ * 65535.  Returns false for anything else (an empty string included).
+ */
+extern bool http_parse_authority(const char *s, size_t len, HttpAuthority *out);
+
+/*
+ * Parse a serialized Origin ("http://host[:port]" or "https://...", as
+ * browsers send it: no path, no user info).  Returns false for anything
+ * else, "null" included; *https tells the scheme.
+ */
+extern bool http_parse_origin(const char *s, size_t len, bool *https, HttpAuthority *out);
+
+/*
+ * True when two authorities name the same host (ASCII case-insensitive) and
+ * port, an absent port counting as default_port.
+ */
+extern bool http_same_authority(const HttpAuthority *a, const HttpAuthority *b,
+								int default_port);
+
+/*
+ * True when a host name matches a pattern: the same name (ASCII
+ * case-insensitive; one trailing dot ignored on either), or, for a pattern
+ * starting with ".", that domain or any name under it (".example.com"
+ * matches "example.com" and "a.example.com").
+ */
+extern bool http_host_matches(const char *host, size_t len, const char *pattern);
 
 #endif							/* PGDASH_HTTP_PARSER_H */

@@ -6,7 +6,8 @@
  * request stream, fed in pieces of those sizes (cycling).  The same stream is
  * also fed in one piece, and the two parses must agree exactly: feeding must
  * not depend on how the bytes were split.  Every finished request is run
- * through the query iterator and the header helpers.
+ * through the query iterator, the header helpers and the Host and Origin
+ * checks.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,6 +60,27 @@ fuzz_request(uint64_t h, const HttpRequest *r)
 		h = fuzz_hash(h, r->headers[i].value, r->headers[i].value_len);
 	}
 	h = fuzz_hash(h, r->body, r->body_len + 1);
+	if (r->host.host)
+	{
+		h = fuzz_hash(h, r->host.host, r->host.host_len);
+		h = fuzz_hash(h, &r->host.port, sizeof(r->host.port));
+		h = fuzz_hash(h, &r->host.is_ip, sizeof(r->host.is_ip));
+		if (http_host_matches(r->host.host, r->host.host_len, ".localhost"))
+			h = fuzz_hash(h, "lh", 2);
+	}
+	val = http_request_header(r, "Origin", &len);
+	if (val)
+	{
+		HttpAuthority origin;
+		bool		https;
+
+		if (http_parse_origin(val, len, &https, &origin))
+		{
+			h = fuzz_hash(h, origin.host, origin.host_len);
+			if (r->host.host && http_same_authority(&origin, &r->host, https ? 443 : 80))
+				h = fuzz_hash(h, "so", 2);
+		}
+	}
 
 	while (http_query_next(&cur, end, &k, &v, &err))
 	{

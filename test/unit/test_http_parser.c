@@ -188,23 +188,27 @@ test_simple_get(void)
 	CHECK_INT(p.req.nheaders, 0);
 	http_parser_free(&p);
 
-	/* no query, bare LF line endings, leading empty lines, OPTIONS * */
-	CHECK_INT(parse_str(&p, NULL, "\r\n\n\r\nGET / HTTP/1.0\nHost: x\n\n"), HTTP_PARSE_DONE);
+	/* no query, leading empty lines, no Host in HTTP/1.0, OPTIONS * */
+	CHECK_INT(parse_str(&p, NULL, "\r\n\r\nGET / HTTP/1.0\r\n\r\n"), HTTP_PARSE_DONE);
 	CHECK_STR(p.req.path, "/");
+	CHECK(p.req.host.host == NULL);
 	CHECK(p.req.query != NULL);
 	CHECK_INT(p.req.query_len, 0);
 	CHECK_INT(p.req.version_minor, 0);
 	CHECK(!p.req.keep_alive);
 	http_parser_free(&p);
 
-	CHECK_INT(parse_str(&p, NULL, "OPTIONS * HTTP/1.1\r\n\r\n"), HTTP_PARSE_DONE);
+	CHECK_INT(parse_str(&p, NULL, "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"), HTTP_PARSE_DONE);
 	CHECK_STR(p.req.path, "*");
+	CHECK_INT(p.req.nheaders, 1);
+	http_parser_free(&p);
+	CHECK_INT(parse_str(&p, NULL, "OPTIONS * HTTP/1.0\r\n\r\n"), HTTP_PARSE_DONE);
 	CHECK_INT(p.req.nheaders, 0);
 	CHECK(p.req.headers == NULL);
 	http_parser_free(&p);
 
 	/* HTTP/1.2 is answered as 1.1 */
-	CHECK_INT(parse_str(&p, NULL, "GET / HTTP/1.2\r\n\r\n"), HTTP_PARSE_DONE);
+	CHECK_INT(parse_str(&p, NULL, "GET / HTTP/1.2\r\nHost: h\r\n\r\n"), HTTP_PARSE_DONE);
 	CHECK_INT(p.req.version_minor, 1);
 	http_parser_free(&p);
 
@@ -224,7 +228,7 @@ test_post_content_length(void)
 {
 	HttpParser	p;
 
-	CHECK_INT(parse_str(&p, NULL, "POST /submit HTTP/1.1\r\nContent-Length: 11\r\n"
+	CHECK_INT(parse_str(&p, NULL, "POST /submit HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n"
 						"Content-Type: text/plain\r\n\r\nhello"), HTTP_PARSE_INCOMPLETE);
 	CHECK(p.headers_done);
 	CHECK_INT(p.req.content_length, 11);
@@ -235,16 +239,16 @@ test_post_content_length(void)
 	CHECK_STR(p.req.body, "hello world");
 	CHECK_INT(http_parser_buffered(&p), 3);
 	CHECK_INT(http_parser_next(&p), HTTP_PARSE_INCOMPLETE);
-	CHECK_INT(http_parser_feed(&p, " / HTTP/1.1\r\n\r\n", 15), HTTP_PARSE_DONE);
+	CHECK_INT(http_parser_feed(&p, " / HTTP/1.1\r\nHost: h\r\n\r\n", 24), HTTP_PARSE_DONE);
 	CHECK_STR(p.req.method, "GET");
 	http_parser_free(&p);
 
 	/* identical duplicate Content-Length is accepted; zero means no body */
-	CHECK_INT(parse_str(&p, NULL, "POST / HTTP/1.1\r\nContent-Length: 3\r\n"
+	CHECK_INT(parse_str(&p, NULL, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
 						"content-length: 3\r\n\r\nabc"), HTTP_PARSE_DONE);
 	CHECK_STR(p.req.body, "abc");
 	http_parser_free(&p);
-	CHECK_INT(parse_str(&p, NULL, "POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
+	CHECK_INT(parse_str(&p, NULL, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"),
 			  HTTP_PARSE_DONE);
 	CHECK_INT(p.req.content_length, 0);
 	CHECK_INT(p.req.body_len, 0);
@@ -254,7 +258,7 @@ test_post_content_length(void)
 	{
 		char		req[2048];
 		int			n = snprintf(req, sizeof(req),
-								 "POST / HTTP/1.1\r\nContent-Length: 1024\r\n\r\n");
+								 "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1024\r\n\r\n");
 
 		memset(req + n, 'z', 1024);
 		CHECK_INT(parse_str(&p, &small_limits, "") , HTTP_PARSE_INCOMPLETE);
@@ -272,10 +276,10 @@ test_chunked(void)
 	HttpParser	p;
 
 	CHECK_INT(parse_str(&p, NULL,
-						"POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+						"POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
 						"5;name=value\r\nhello\r\n"
 						"1 ; a=\"b\"\r\n \r\n"
-						"00000a\r\n0123456789\n"
+						"00000a\r\n0123456789\r\n"
 						"0\r\nX-Trailer: yes\r\nX-Other: 1\r\n\r\n"), HTTP_PARSE_DONE);
 	CHECK(p.req.chunked);
 	CHECK_INT(p.req.content_length, -1);
@@ -283,11 +287,11 @@ test_chunked(void)
 	CHECK_STR(p.req.body, "hello 0123456789");
 	/* trailers are ignored: not among the headers */
 	CHECK(http_request_header(&p.req, "X-Trailer", NULL) == NULL);
-	CHECK_INT(p.req.nheaders, 1);
+	CHECK_INT(p.req.nheaders, 2);
 	http_parser_free(&p);
 
 	/* gzip, chunked is an unsupported coding; uppercase chunked works */
-	CHECK_INT(parse_str(&p, NULL, "POST / HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n"
+	CHECK_INT(parse_str(&p, NULL, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: CHUNKED\r\n\r\n"
 						"0\r\n\r\n"), HTTP_PARSE_DONE);
 	CHECK_INT(p.req.body_len, 0);
 	CHECK_STR(p.req.body, "");
@@ -297,7 +301,7 @@ test_chunked(void)
 	{
 		char		req[4096];
 		int			n = snprintf(req, sizeof(req),
-								 "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+								 "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
 								 "200\r\n");
 
 		memset(req + n, 'a', 512);
@@ -321,8 +325,8 @@ test_pipelining(void)
 	HttpParser	p;
 	const char *three =
 		"GET /one HTTP/1.1\r\nHost: a\r\n\r\n"
-		"POST /two HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"
-		"PUT /three HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+		"POST /two HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi"
+		"PUT /three HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
 		"GET /fo";
 
 	CHECK_INT(parse_str(&p, NULL, three), HTTP_PARSE_DONE);
@@ -338,7 +342,7 @@ test_pipelining(void)
 		const char *host = http_request_header(&p.req, "Host", NULL);
 
 		memset(big, 'x', 100000);
-		CHECK_INT(http_parser_feed(&p, "ur HTTP/1.1\r\n\r\n", 15), HTTP_PARSE_DONE);
+		CHECK_INT(http_parser_feed(&p, "ur HTTP/1.1\r\nHost: h\r\n\r\n", 24), HTTP_PARSE_DONE);
 		CHECK_INT(http_parser_feed(&p, big, 0), HTTP_PARSE_DONE);
 		CHECK(p.req.target == target);
 		CHECK(memcmp(target, "/one", 4) == 0);
@@ -360,16 +364,16 @@ test_pipelining(void)
 	http_parser_free(&p);
 
 	/* empty lines between pipelined requests are skipped */
-	CHECK_INT(parse_str(&p, NULL, "GET /a HTTP/1.1\r\n\r\n\r\n\r\nGET /b HTTP/1.1\r\n\r\n"),
+	CHECK_INT(parse_str(&p, NULL, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n"),
 			  HTTP_PARSE_DONE);
 	CHECK_INT(http_parser_next(&p), HTTP_PARSE_DONE);
 	CHECK_STR(p.req.path, "/b");
 	http_parser_free(&p);
 
 	/* ERROR is sticky: next and feed change nothing */
-	CHECK_INT(parse_str(&p, NULL, "get / HTTP/1.1\r\n\r\n"), HTTP_PARSE_ERROR);
+	CHECK_INT(parse_str(&p, NULL, "get / HTTP/1.1\r\nHost: h\r\n\r\n"), HTTP_PARSE_ERROR);
 	CHECK_INT(http_parser_next(&p), HTTP_PARSE_ERROR);
-	CHECK_INT(http_parser_feed(&p, "GET / HTTP/1.1\r\n\r\n", 18), HTTP_PARSE_ERROR);
+	CHECK_INT(http_parser_feed(&p, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 18), HTTP_PARSE_ERROR);
 	CHECK_INT(p.error_status, 400);
 	http_parser_free(&p);
 }
@@ -381,23 +385,30 @@ test_splitting(void)
 	static const char *inputs[] = {
 		"GET /x?a=1 HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
 		"\r\n\nPOST /p HTTP/1.0\nContent-Length: 5\nConnection: keep-alive\n\n12345"
-		"GET /q HTTP/1.1\r\n\r\n",
-		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nwiki\r\n5\r\npedia"
-		"\r\n0\r\nT: v\r\n\r\nGET /after HTTP/1.1\r\n\r\nGET /partial",
-		"GET /ok HTTP/1.1\r\n\r\nGET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"aaaaaa HTTP/1.1\r\n\r\n",
-		"GETTTTTTTTTTTTTTTTTTT / HTTP/1.1\r\n\r\n",
-		"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\n\r\n",
-		"GET / HTTP/1.1\r\n folded\r\n\r\n",
-		"POST / HTTP/1.1\r\nContent-Length: 2000\r\n\r\nabc",
-		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n",
-		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nTrailer: x\r\n",
-		"GET /%zz HTTP/1.1\r\n\r\n",
+		"GET /q HTTP/1.1\r\nHost: h\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nwiki\r\n5\r\npedia"
+		"\r\n0\r\nT: v\r\n\r\nGET /after HTTP/1.1\r\nHost: h\r\n\r\nGET /partial",
+		"GET /ok HTTP/1.1\r\nHost: h\r\n\r\nGET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaa HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GETTTTTTTTTTTTTTTTTTT / HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2000\r\n\r\nabc",
+		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nTrailer: x\r\n",
+		"GET /%zz HTTP/1.1\r\nHost: h\r\n\r\n",
 		"GET / HTTP/2.0\r\n\r\n",
 		"GET / HTTP/1.1\r\r\n\r\n",
-		"GET /a\rb HTTP/1.1\r\n\r\n",
-		"G\nET / HTTP/1.1\r\n\r\n",
+		"GET /a\rb HTTP/1.1\r\nHost: h\r\n\r\n",
+		"G\nET / HTTP/1.1\r\nHost: h\r\n\r\n",
+		"\r\n\r\nGET /a HTTP/1.1\r\nHost: h\r\n\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n",
+		"\r\rGET / HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h\r\n\r\n\r\n\n",
+		"GET / HTTP/1.1\r\nHost: h\nX: 1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: 1\r\n\r\nGET / HTTP/1.0\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\nGET / HTTP/1.1\r\nHost: a b\r\n\r\n",
 		"GET\r\n\r\n",
 	};
 
@@ -410,7 +421,7 @@ test_splitting(void)
 		HttpLimits	lim = small_limits;
 
 		memset(buf, 0, sizeof(buf));
-		strcpy(buf, "GET / HTTP/1.1\r\nX: ");
+		strcpy(buf, "GET / HTTP/1.1\r\nHost: h\r\nX: ");
 		memset(buf + strlen(buf), 'v', 512 - strlen(buf) - 4);
 		strcat(buf, "\r\n\r\n");
 		CHECK_INT(strlen(buf), 512);
@@ -423,11 +434,11 @@ test_splitting(void)
 		check_splits(&lim, buf);
 		lim.max_header_bytes = 20;
 		lim.max_url = 4;
-		check_splits(&lim, "GET /abcdefgh HTTP/1.1\r\n\r\n");
-		check_splits(&lim, "get /abcdefgh HTTP/1.1\r\n\r\n");
+		check_splits(&lim, "GET /abcdefgh HTTP/1.1\r\nHost: h\r\n\r\n");
+		check_splits(&lim, "get /abcdefgh HTTP/1.1\r\nHost: h\r\n\r\n");
 		lim.max_header_bytes = 8;
-		check_splits(&lim, "GET /abcdefgh HTTP/1.1\r\n\r\n");
-		check_splits(&lim, "GETTTTTTTTTTTTTTTTTTTTTTT /abcdefgh HTTP/1.1\r\n\r\n");
+		check_splits(&lim, "GET /abcdefgh HTTP/1.1\r\nHost: h\r\n\r\n");
+		check_splits(&lim, "GETTTTTTTTTTTTTTTTTTTTTTT /abcdefgh HTTP/1.1\r\nHost: h\r\n\r\n");
 	}
 }
 
@@ -439,81 +450,81 @@ test_errors(void)
 	const HttpLimits *L = &small_limits;
 
 	/* 400 */
-	expect_error(L, "get / HTTP/1.1\r\n\r\n", 400, "invalid request method");
-	expect_error(L, "G(T / HTTP/1.1\r\n\r\n", 400, "invalid request method");
-	expect_error(L, " GET / HTTP/1.1\r\n\r\n", 400, "invalid request method");
+	expect_error(L, "get / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "invalid request method");
+	expect_error(L, "G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "invalid request method");
+	expect_error(L, " GET / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "invalid request method");
 	expect_error(L, "GET\r\n\r\n", 400, "malformed request line");
 	expect_error(L, "GET /\r\n\r\n", 400, "malformed request line");
-	expect_error(L, "GET  / HTTP/1.1\r\n\r\n", 400, "malformed request line");
-	expect_error(L, "GET http://x/ HTTP/1.1\r\n\r\n", 400,
+	expect_error(L, "GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "malformed request line");
+	expect_error(L, "GET http://x/ HTTP/1.1\r\nHost: h\r\n\r\n", 400,
 				 "request-target must start with \"/\"");
-	expect_error(L, "GET * HTTP/1.1\r\n\r\n", 400,
+	expect_error(L, "GET * HTTP/1.1\r\nHost: h\r\n\r\n", 400,
 				 "request-target \"*\" is only allowed with OPTIONS");
-	expect_error(L, "GET /\x01 HTTP/1.1\r\n\r\n", 400, "invalid character in request-target");
-	expect_error(L, "GET /\xc3\xa9 HTTP/1.1\r\n\r\n", 400, "invalid character in request-target");
+	expect_error(L, "GET /\x01 HTTP/1.1\r\nHost: h\r\n\r\n", 400, "invalid character in request-target");
+	expect_error(L, "GET /\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n", 400, "invalid character in request-target");
 	expect_error(L, "GET / HTTX/1.1\r\n\r\n", 400, "malformed HTTP version");
 	expect_error(L, "GET / HTTP/1.1 \r\n\r\n", 400, "malformed HTTP version");
 	expect_error(L, "GET / HTTP/1\r\n\r\n", 400, "malformed HTTP version");
 	expect_error(L, "GET / HTTP/1.10\r\n\r\n", 400, "malformed HTTP version");
 	expect_error(L, "GET / HTTP/1.1\r\r\n\r\n", 400, "malformed HTTP version");
-	expect_error(L, "GET /%00 HTTP/1.1\r\n\r\n", 400, "invalid percent-encoding in request path");
-	expect_error(L, "GET /a%2 HTTP/1.1\r\n\r\n", 400, "invalid percent-encoding in request path");
-	expect_error(L, "GET /a%g0 HTTP/1.1\r\n\r\n", 400, "invalid percent-encoding in request path");
-	expect_error(L, "GET / HTTP/1.1\r\nA: 1\r\n  folded\r\n\r\n", 400,
+	expect_error(L, "GET /%00 HTTP/1.1\r\nHost: h\r\n\r\n", 400, "invalid percent-encoding in request path");
+	expect_error(L, "GET /a%2 HTTP/1.1\r\nHost: h\r\n\r\n", 400, "invalid percent-encoding in request path");
+	expect_error(L, "GET /a%g0 HTTP/1.1\r\nHost: h\r\n\r\n", 400, "invalid percent-encoding in request path");
+	expect_error(L, "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\n  folded\r\n\r\n", 400,
 				 "obsolete header line folding is not allowed");
-	expect_error(L, "GET / HTTP/1.1\r\n\tfolded\r\n\r\n", 400,
+	expect_error(L, "GET / HTTP/1.1\r\nHost: h\r\n\tfolded\r\n\r\n", 400,
 				 "obsolete header line folding is not allowed");
-	expect_error(L, "GET / HTTP/1.1\r\nBad Name: 1\r\n\r\n", 400,
+	expect_error(L, "GET / HTTP/1.1\r\nHost: h\r\nBad Name: 1\r\n\r\n", 400,
 				 "invalid character in header field name");
 	expect_error(L, "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400,
 				 "invalid character in header field name");
-	expect_error(L, "GET / HTTP/1.1\r\nA(b): 1\r\n\r\n", 400,
+	expect_error(L, "GET / HTTP/1.1\r\nHost: h\r\nA(b): 1\r\n\r\n", 400,
 				 "invalid character in header field name");
-	expect_error(L, "GET / HTTP/1.1\r\n: 1\r\n\r\n", 400, "empty header field name");
-	expect_error(L, "GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400, "header line without a colon");
-	expect_error(L, "GET / HTTP/1.1\r\nA: x\ry\r\n\r\n", 400,
+	expect_error(L, "GET / HTTP/1.1\r\nHost: h\r\n: 1\r\n\r\n", 400, "empty header field name");
+	expect_error(L, "GET / HTTP/1.1\r\nHost: h\r\nNoColon\r\n\r\n", 400, "header line without a colon");
+	expect_error(L, "GET / HTTP/1.1\r\nHost: h\r\nA: x\ry\r\n\r\n", 400,
 				 "invalid character in header field value");
-	expect_error(L, "GET / HTTP/1.1\r\nA: x\x7fy\r\n\r\n", 400,
+	expect_error(L, "GET / HTTP/1.1\r\nHost: h\r\nA: x\x7fy\r\n\r\n", 400,
 				 "invalid character in header field value");
-	expect_error(L, "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
 				 400, "both Content-Length and Transfer-Encoding are present");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
 				 400, "both Content-Length and Transfer-Encoding are present");
-	expect_error(L, "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
 				 400, "conflicting Content-Length headers");
-	expect_error(L, "POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400, "invalid Content-Length");
-	expect_error(L, "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, "invalid Content-Length");
-	expect_error(L, "POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\n", 400, "invalid Content-Length");
-	expect_error(L, "POST / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", 400, "invalid Content-Length");
-	expect_error(L, "POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 400, "invalid Content-Length");
-	expect_error(L, "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", 400,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: abc\r\n\r\n", 400, "invalid Content-Length");
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400, "invalid Content-Length");
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +1\r\n\r\n", 400, "invalid Content-Length");
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1 2\r\n\r\n", 400, "invalid Content-Length");
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length:\r\n\r\n", 400, "invalid Content-Length");
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", 400,
 				 "invalid Content-Length");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400,
 				 "invalid Transfer-Encoding");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n", 400,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \r\n\r\n", 400,
 				 "invalid Transfer-Encoding");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", 400,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", 400,
 				 "invalid chunk size");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5x\r\n", 400,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5x\r\n", 400,
 				 "invalid chunk size");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\n", 400,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\n", 400,
 				 "invalid chunk size");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n", 400,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n", 400,
 				 "invalid chunk size");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;a\x01\r\n", 400,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;a\x01\r\n", 400,
 				 "invalid chunk extension");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd", 400,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd", 400,
 				 "missing line break after chunk data");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\rd", 400,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\rd", 400,
 				 "missing line break after chunk data");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n bad\r\n\r\n",
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n bad\r\n\r\n",
 				 400, "obsolete header line folding is not allowed");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad\r\n\r\n",
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad\r\n\r\n",
 				 400, "header line without a colon");
 	{
 		char		big[HTTP_MAX_CHUNK_LINE + 200];
 		int			n = snprintf(big, sizeof(big),
-								 "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;");
+								 "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;");
 
 		/* detected before the line ends */
 		memset(big + n, 'e', HTTP_MAX_CHUNK_LINE);
@@ -522,18 +533,18 @@ test_errors(void)
 	}
 
 	/* 413: announced length rejected before any body byte arrives */
-	expect_error(L, "POST / HTTP/1.1\r\nContent-Length: 1025\r\n\r\n", 413,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1025\r\n\r\n", 413,
 				 "request body exceeds 1024 bytes");
-	expect_error(L, "POST / HTTP/1.1\r\nContent-Length: 9223372036854775807\r\n\r\n", 413,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775807\r\n\r\n", 413,
 				 "request body exceeds 1024 bytes");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n401\r\n", 413,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n401\r\n", 413,
 				 "request body exceeds 1024 bytes");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
 				 "ffffffffffffffffffffffffffffffff\r\n", 413, "request body exceeds 1024 bytes");
 	{
 		char		req[2048];
 		int			n = snprintf(req, sizeof(req),
-								 "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+								 "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
 								 "200\r\n");
 
 		memset(req + n, 'a', 512);
@@ -545,7 +556,7 @@ test_errors(void)
 	/* 414, also before the request line ends */
 	expect_error(L, "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 				 414, "request-target exceeds 64 bytes");
-	expect_error(L, "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n",
+	expect_error(L, "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: h\r\n\r\n",
 				 414, "request-target exceeds 64 bytes");
 	{
 		/* a 64-byte target is fine */
@@ -553,7 +564,7 @@ test_errors(void)
 
 		strcpy(req, "GET /");
 		memset(req + 5, 'a', 63);
-		strcpy(req + 68, " HTTP/1.1\r\n\r\n");
+		strcpy(req + 68, " HTTP/1.1\r\nHost: h\r\n\r\n");
 		CHECK_INT(parse_str(&p, L, req), HTTP_PARSE_DONE);
 		CHECK_INT(p.req.target_len, 64);
 		http_parser_free(&p);
@@ -563,18 +574,18 @@ test_errors(void)
 	{
 		char		big[1024];
 
-		strcpy(big, "GET / HTTP/1.1\r\nX-Big: ");
+		strcpy(big, "GET / HTTP/1.1\r\nHost: h\r\nX-Big: ");
 		memset(big + strlen(big), 'v', 600);
 		big[23 + 600] = '\0';
 		expect_error(L, big, 431, "request header fields exceed 512 bytes");
 	}
-	expect_error(L, "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\n"
+	expect_error(L, "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\n"
 				 "H: 8\r\nI: 9\r\n\r\n", 431, "more than 8 request header fields");
 	{
 		/* trailers count toward the header byte limit */
 		char		big[1024];
 		int			n = snprintf(big, sizeof(big),
-								 "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+								 "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
 								 "0\r\nT: ");
 
 		memset(big + n, 't', 500);
@@ -583,13 +594,13 @@ test_errors(void)
 	}
 
 	/* 501 */
-	expect_error(L, "ABCDEFGHIJKLMNOPQ / HTTP/1.1\r\n\r\n", 501, "request method is too long");
+	expect_error(L, "ABCDEFGHIJKLMNOPQ / HTTP/1.1\r\nHost: h\r\n\r\n", 501, "request method is too long");
 	expect_error(L, "ABCDEFGHIJKLMNOP", 501, "request method is too long");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501,
 				 "unsupported transfer coding");
-	expect_error(L, "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501,
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 501,
 				 "unsupported transfer coding");
-	CHECK_INT(parse_str(&p, L, "ABCDEFGHIJKLMNO / HTTP/1.1\r\n\r\n"), HTTP_PARSE_DONE);
+	CHECK_INT(parse_str(&p, L, "ABCDEFGHIJKLMNO / HTTP/1.1\r\nHost: h\r\n\r\n"), HTTP_PARSE_DONE);
 	CHECK_STR(p.req.method, "ABCDEFGHIJKLMNO");
 	http_parser_free(&p);
 
@@ -603,11 +614,11 @@ test_errors(void)
 	{
 		HttpLimits	z = {64, 512, 0, 0};
 
-		expect_error(&z, "GET / HTTP/1.1\r\nA: 1\r\n\r\n", 431, "more than 0 request header fields");
-		z.max_headers = 1;
-		expect_error(&z, "POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\n", 413,
+		expect_error(&z, "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\n\r\n", 431, "more than 0 request header fields");
+		z.max_headers = 2;
+		expect_error(&z, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\n", 413,
 					 "request body exceeds 0 bytes");
-		CHECK_INT(parse_str(&p, &z, "GET / HTTP/1.1\r\n\r\n"), HTTP_PARSE_DONE);
+		CHECK_INT(parse_str(&p, &z, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), HTTP_PARSE_DONE);
 		http_parser_free(&p);
 	}
 }
@@ -674,7 +685,7 @@ test_query(void)
 	{
 		HttpParser	p;
 
-		CHECK_INT(parse_str(&p, NULL, "GET /s?name=J%C3%B6rg+M HTTP/1.1\r\n\r\n"), HTTP_PARSE_DONE);
+		CHECK_INT(parse_str(&p, NULL, "GET /s?name=J%C3%B6rg+M HTTP/1.1\r\nHost: h\r\n\r\n"), HTTP_PARSE_DONE);
 		cur = p.req.query;
 		CHECK(http_query_next(&cur, p.req.query + p.req.query_len, &k, &v, &err));
 		CHECK_STR(k, "name");
@@ -747,20 +758,20 @@ test_connection(void)
 		bool		ka;
 		bool		ws;
 	}			cases[] = {
-		{"GET / HTTP/1.1\r\n\r\n", true, false},
-		{"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false, false},
-		{"GET / HTTP/1.1\r\nConnection: keep-alive, CLOSE\r\n\r\n", false, false},
+		{"GET / HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false, false},
+		{"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, CLOSE\r\n\r\n", false, false},
 		{"GET / HTTP/1.0\r\n\r\n", false, false},
 		{"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true, false},
 		{"GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", false, false},
-		{"GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n", true, true},
-		{"GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\n\r\n", true, true},
-		{"GET / HTTP/1.1\r\nConnection: x\r\nConnection: upgrade\r\nUpgrade: h2c, websocket\r\n\r\n", true, true},
-		{"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", true, false},
+		{"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n", true, true},
+		{"GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\n\r\n", true, true},
+		{"GET / HTTP/1.1\r\nHost: h\r\nConnection: x\r\nConnection: upgrade\r\nUpgrade: h2c, websocket\r\n\r\n", true, true},
+		{"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n", true, false},
 		{"POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false, false},
-		{"GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n", true, false},
-		{"GET / HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n", true, false},
-		{"GET / HTTP/1.1\r\nConnection: upgraded\r\nUpgrade: websocket\r\n\r\n", true, false},
+		{"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\n\r\n", true, false},
+		{"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n", true, false},
+		{"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgraded\r\nUpgrade: websocket\r\n\r\n", true, false},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -785,7 +796,7 @@ test_bounded_buffer(void)
 	char		chunk[100];
 
 	http_parser_init(&p, &lim);
-	CHECK_INT(http_parser_feed(&p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 47),
+	CHECK_INT(http_parser_feed(&p, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 56),
 			  HTTP_PARSE_INCOMPLETE);
 	memcpy(chunk, "5a\r\n", 4);
 	memset(chunk + 4, 'q', 90);
@@ -797,6 +808,161 @@ test_bounded_buffer(void)
 	CHECK_INT(p.req.body_len, 900000);
 	CHECK_INT(http_parser_feed(&p, "0\r\n\r\n", 5), HTTP_PARSE_DONE);
 	http_parser_free(&p);
+}
+
+/* CRLF line endings only; exactly one valid Host in HTTP/1.1. */
+static void
+test_strict(void)
+{
+	HttpParser	p;
+	const HttpLimits *L = &small_limits;
+	const char *bare = "line ends with a bare LF; HTTP requires CRLF";
+
+	/* a bare LF anywhere a line ends */
+	expect_error(L, "GET / HTTP/1.1\nHost: h\r\n\r\n", 400, bare);
+	expect_error(L, "GET / HTTP/1.1\r\nHost: h\n\r\n", 400, bare);
+	expect_error(L, "GET / HTTP/1.1\r\nHost: h\r\n\n", 400, bare);
+	expect_error(L, "\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", 400, bare);
+	expect_error(L, "\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", 400, bare);
+	expect_error(L, "GET / HTTP/1.0\n\n", 400, bare);
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n", 400, bare);
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\n", 400, bare);
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: 1\n\r\n", 400, bare);
+	expect_error(L, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\n", 400, bare);
+	/* a bare LF after a complete request fails the next one, not this one */
+	CHECK_INT(parse_str(&p, L, "GET / HTTP/1.1\r\nHost: h\r\n\r\n\n"), HTTP_PARSE_DONE);
+	CHECK_INT(http_parser_next(&p), HTTP_PARSE_ERROR);
+	CHECK_STR(p.error_reason, bare);
+	http_parser_free(&p);
+	/* a lone CR waits for its LF */
+	CHECK_INT(parse_str(&p, L, "\r"), HTTP_PARSE_INCOMPLETE);
+	CHECK_INT(http_parser_feed(&p, "\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", 28), HTTP_PARSE_DONE);
+	http_parser_free(&p);
+
+	/* Host: required in 1.1, unique, valid; optional in 1.0 */
+	expect_error(L, "GET / HTTP/1.1\r\n\r\n", 400, "missing Host header");
+	expect_error(L, "GET / HTTP/1.1\r\nX-Host: h\r\n\r\n", 400, "missing Host header");
+	expect_error(L, "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400, "more than one Host header");
+	expect_error(L, "GET / HTTP/1.0\r\nHost: a\r\nHOST: b\r\n\r\n", 400, "more than one Host header");
+	expect_error(L, "GET / HTTP/1.1\r\nHost:\r\n\r\n", 400, "invalid Host header");
+	expect_error(L, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "invalid Host header");
+	expect_error(L, "GET / HTTP/1.1\r\nHost: a,b\r\n\r\n", 400, "invalid Host header");
+	expect_error(L, "GET / HTTP/1.1\r\nHost: a:\r\n\r\n", 400, "invalid Host header");
+	expect_error(L, "GET / HTTP/1.1\r\nHost: a:99999\r\n\r\n", 400, "invalid Host header");
+	expect_error(L, "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400, "invalid Host header");
+	expect_error(L, "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400, "invalid Host header");
+	expect_error(L, "GET / HTTP/1.0\r\nHost: a/b\r\n\r\n", 400, "invalid Host header");
+	/* framing errors are reported before Host errors */
+	expect_error(L, "POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400, "invalid Content-Length");
+
+	CHECK_INT(parse_str(&p, L, "GET / HTTP/1.1\r\nHost: Example.COM:8080\r\n\r\n"), HTTP_PARSE_DONE);
+	CHECK_INT(p.req.host.host_len, 11);
+	CHECK(memcmp(p.req.host.host, "Example.COM", 11) == 0);
+	CHECK_INT(p.req.host.port, 8080);
+	CHECK(!p.req.host.is_ip);
+	http_parser_free(&p);
+	CHECK_INT(parse_str(&p, L, "GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n"), HTTP_PARSE_DONE);
+	CHECK_INT(p.req.host.host_len, 5);
+	CHECK_INT(p.req.host.port, -1);
+	CHECK(p.req.host.is_ip);
+	http_parser_free(&p);
+}
+
+/* Host and Origin parsing, comparison and allowed-host patterns. */
+static void
+test_authority(void)
+{
+	HttpAuthority a;
+	HttpAuthority b;
+	bool		https = false;
+	static const char *valid[] = {
+		"localhost", "localhost.", "a", "dash.example.com", "my_host-1", "a:1", "a:65535",
+		"127.0.0.1", "127.0.0.1:8080", "[::1]", "[::1]:8080", "[2001:db8::7]",
+		"[::ffff:192.0.2.1]", "999.1.1.1", "xn--bcher-kva.example",
+	};
+	static const char *invalid[] = {
+		"", ":80", "a:", "a:0x1", "a:123456", "a:65536", "a b", "a..b", ".a", "a:1:2",
+		"[::1]x", "[::1]:", "[]", "[::g]", "[fe80::1%25eth0]", "[127.0.0.1]", "a@b",
+		"a/b", "a?b", "a#b", "a\\b", "*", "a%2eb", "\xc3\xa9.example",
+	};
+
+	for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
+	{
+		bool		ok = http_parse_authority(valid[i], strlen(valid[i]), &a);
+
+		CHECK(ok);
+		if (!ok)
+			fprintf(stderr, "  should be valid: %s\n", valid[i]);
+	}
+	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+	{
+		bool		ok = http_parse_authority(invalid[i], strlen(invalid[i]), &a);
+
+		CHECK(!ok);
+		if (ok)
+			fprintf(stderr, "  should be invalid: %s\n", invalid[i]);
+	}
+	{
+		/* 63-byte labels and 253-byte names are the most DNS allows */
+		char		name[300];
+
+		memset(name, 'a', 63);
+		CHECK(http_parse_authority(name, 63, &a));
+		memset(name, 'a', 64);
+		CHECK(!http_parse_authority(name, 64, &a));
+		for (int i = 0; i < 300; i++)
+			name[i] = (i % 10 == 9) ? '.' : 'b';
+		CHECK(http_parse_authority(name, 253, &a));
+		name[253] = '.';
+		CHECK(http_parse_authority(name, 254, &a));
+		name[253] = 'b';
+		CHECK(!http_parse_authority(name, 254, &a));
+	}
+	CHECK(http_parse_authority("127.0.0.1:80", 12, &a) && a.is_ip && a.port == 80 && a.host_len == 9);
+	CHECK(http_parse_authority("999.1.1.1", 9, &a) && !a.is_ip);
+	CHECK(http_parse_authority("[::1]:0", 7, &a) && a.is_ip && a.port == 0 && a.host_len == 5);
+
+	/* Origin */
+	CHECK(http_parse_origin("http://127.0.0.1:8080", 21, &https, &a) && !https && a.port == 8080);
+	CHECK(http_parse_origin("HTTPS://Dash.example", 20, &https, &a) && https && a.port == -1);
+	CHECK(!http_parse_origin("null", 4, &https, &a));
+	CHECK(!http_parse_origin("http://", 7, &https, &a));
+	CHECK(!http_parse_origin("http://a/", 9, &https, &a));
+	CHECK(!http_parse_origin("http://a/b", 10, &https, &a));
+	CHECK(!http_parse_origin("http://u@a", 10, &https, &a));
+	CHECK(!http_parse_origin("ftp://a", 7, &https, &a));
+	CHECK(!http_parse_origin("file://", 7, &https, &a));
+	CHECK(!http_parse_origin("http://a http://b", 17, &https, &a));
+	CHECK(!http_parse_origin(NULL, 0, &https, &a));
+
+	/* same authority: host case-insensitive, absent port = the default */
+	http_parse_authority("Dash.Example:80", 15, &a);
+	http_parse_authority("dash.example", 12, &b);
+	CHECK(http_same_authority(&a, &b, 80));
+	CHECK(!http_same_authority(&a, &b, 443));
+	http_parse_authority("dash.example:8080", 17, &b);
+	CHECK(!http_same_authority(&a, &b, 80));
+	http_parse_authority("dash.example.org:80", 19, &b);
+	CHECK(!http_same_authority(&a, &b, 80));
+	http_parse_authority("[::1]:80", 8, &a);
+	http_parse_authority("[::1]", 5, &b);
+	CHECK(http_same_authority(&a, &b, 80));
+	memset(&b, 0, sizeof(b));
+	CHECK(!http_same_authority(&a, &b, 80));
+
+	/* allowed-host patterns */
+	CHECK(http_host_matches("localhost", 9, "localhost"));
+	CHECK(http_host_matches("LocalHost.", 10, "localhost"));
+	CHECK(http_host_matches("localhost", 9, "localhost."));
+	CHECK(!http_host_matches("localhost2", 10, "localhost"));
+	CHECK(!http_host_matches("xlocalhost", 10, "localhost"));
+	CHECK(!http_host_matches("", 0, ""));
+	CHECK(http_host_matches("example.com", 11, ".example.com"));
+	CHECK(http_host_matches("a.b.Example.com", 15, ".example.com"));
+	CHECK(!http_host_matches("badexample.com", 14, ".example.com"));
+	CHECK(!http_host_matches("example.com.evil", 16, ".example.com"));
+	CHECK(!http_host_matches("com", 3, ".example.com"));
+	CHECK(http_host_matches("x.localhost", 11, ".localhost"));
 }
 
 int
@@ -812,5 +978,7 @@ main(void)
 	test_tokens();
 	test_connection();
 	test_bounded_buffer();
+	test_strict();
+	test_authority();
 	UNIT_DONE();
 }
