@@ -213,6 +213,8 @@ conn_head_timeout(lws_sorted_usec_list_t *sul)
 static void
 conn_cancel_head_deadline(Conn *conn)
 {
+	if (conn->head_timer == NULL)
+		return;					/* an executor's connection has no socket */
 	if (conn->head_timer->armed)
 		lws_sul_cancel(&conn->head_timer->sul);
 	conn->head_timer->armed = false;
