@@ -14,6 +14,7 @@
 #include "utils/guc.h"
 
 #include "guc.h"
+#include "http_response.h"
 #include "session.h"
 
 int			pg_dash_port = 8080;
@@ -204,5 +205,6 @@ guc_define(void)
 							 NULL, NULL, NULL);
 
 	session_define_gucs();
+	http_response_define_gucs();
 	MarkGUCPrefixReserved("pg_dash");
 }
