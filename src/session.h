@@ -19,6 +19,16 @@
 #define SESSION_COOKIE_NAME "pg_dash_session"
 
 /*
+ * The CSRF token of a session: hex SHA-256 of SESSION_CSRF_PREFIX and the
+ * session cookie's value, computed when needed and never stored.  It is set
+ * in a cookie the front end can read and must come back in the header on
+ * every cookie-authenticated request that changes something (docs/api.md).
+ */
+#define SESSION_CSRF_COOKIE_NAME "pg_dash_csrf"
+#define SESSION_CSRF_HEADER "X-CSRF-Token"
+#define SESSION_CSRF_PREFIX "pg_dash csrf:"
+
+/*
  * Notification payloads above this many bytes of changes announce
  * {"*":true} instead.
  */
@@ -56,6 +66,12 @@ extern Session *session_resolve(HttpRequest *req, StringInfo headers);
  * the rest of the current transaction.
  */
 extern void session_bind(const Session *session);
+
+/*
+ * False (with an error code and a sentence) when a request that changes
+ * something carries the session cookie without the session's CSRF token.
+ */
+extern bool session_csrf_check(HttpRequest *req, const char **code, const char **detail);
 
 /* The session id of a request's cookie, without creating or touching anything; NULL when none. */
 extern char *session_id_from_cookie(HttpRequest *req);

@@ -104,6 +104,42 @@ test('a button runs its action, which updates the state and the page', async () 
   await page.context().close();
 });
 
+test('state changes carry the session\'s CSRF token; a lost token cookie is set again', async () => {
+  const page = await newPage(browser);
+  const writes = [];
+  page.on('request', (r) => {
+    if (r.url().startsWith(`${BASE}/api/`) && !['GET', 'HEAD'].includes(r.method())) writes.push(r);
+  });
+  await openPage(page, '/p/actions');
+  await page.click('#bump_button button');
+  await page.waitForFunction(() => document.querySelector('#counter_text')?.textContent === '1', null, { timeout: 5000 });
+  const cookies = Object.fromEntries((await page.context().cookies()).map((c) => [c.name, c]));
+  assert.match(cookies.pg_dash_csrf?.value || '', /^[0-9a-f]{64}$/);
+  assert.equal(cookies.pg_dash_csrf.httpOnly, false, 'the page can read the token cookie');
+  assert.equal(cookies.pg_dash_csrf.sameSite, 'Strict');
+  assert.equal(cookies.pg_dash_session.httpOnly, true, 'but not the session cookie');
+  const action = writes.find((r) => r.url().includes('/api/action/bump'));
+  assert.ok(action, 'the action was posted');
+  assert.equal((await action.allHeaders())['x-csrf-token'], cookies.pg_dash_csrf.value);
+  // The server refuses a write of this session without the token, or with a wrong one.
+  const refused = await page.evaluate(async () => {
+    const send = (headers) => fetch('/api/action/bump', { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json', ...headers } })
+      .then(async (r) => [r.status, (await r.json()).error?.code]);
+    return [await send({}), await send({ 'X-CSRF-Token': '0'.repeat(64) })];
+  });
+  assert.deepEqual(refused, [[403, 'csrf_token_missing'], [403, 'csrf_token_invalid']]);
+  assert.equal(await page.$eval('#counter_text', (e) => e.textContent), '1', 'the refused requests did nothing');
+  // Without the token cookie the front end gets it again and the action runs.
+  await page.context().clearCookies({ name: 'pg_dash_csrf' });
+  await page.click('#bump_button button');
+  await page.waitForFunction(() => document.querySelector('#counter_text')?.textContent === '2', null, { timeout: 5000 });
+  const again = (await page.context().cookies()).find((c) => c.name === 'pg_dash_csrf');
+  assert.equal(again?.value, cookies.pg_dash_csrf.value, 'the same token, set again');
+  // The refused requests show as failed resources (403), nothing else.
+  assert.deepEqual(page.errors.filter((e) => !/Failed to load resource: the server responded with a status of 403/.test(e)), []);
+  await page.context().close();
+});
+
 test('a 3-D chart draws under its page\'s own policy; no other document allows eval', async () => {
   const page = await newPage(browser);
   const docs = [];
