@@ -95,6 +95,7 @@ test('url.js (in node): every bypass form is refused or harmless', () => {
     }
   }
   assert.equal(safeUrl('https://example.com/', 'script', base), null, 'unknown kinds are refused');
+  assert.equal(safeUrl('data:text/csv,x', 'constructor', base), null, '... inherited names too');
   assert.equal(safeUrl(42, 'link', base), null, 'only strings');
 });
 

@@ -33,7 +33,7 @@ function dataType(url) {
 // (kind "image"), or null when value must not become one. base defaults to
 // the document's base URL, the one the browser resolves the attribute with.
 export function safeUrl(value, kind = 'link', base = document.baseURI) {
-  if (typeof value !== 'string' || !DATA_TYPES[kind]) return null;
+  if (typeof value !== 'string' || !Object.hasOwn(DATA_TYPES, kind)) return null;
   // Only spaces and control characters: the browser would resolve it to
   // this very page.
   if (/^[\u0000-\u0020]*$/.test(value)) return null;
