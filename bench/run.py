@@ -10,6 +10,7 @@ the CPU that each side used is recorded beside each figure.
 Environment: BENCH_PGPORT, BENCH_HTTP_PORT, BENCH_PEER_PORT, BENCH_QUICK=1,
 BENCH_ONLY=point,agg,export,ws,state,browser
 """
+import hashlib
 import http.client
 import json
 import os
@@ -725,9 +726,12 @@ def bench_state():
         if mm:
             cookies.append(mm.group(1))
     c.close()
+    # each line: the session token and its CSRF token (docs/api.md), which
+    # a PATCH must send in X-CSRF-Token
     path = os.path.join(TMP, "cookies.txt")
     with open(path, "w") as f:
-        f.write("\n".join(cookies) + "\n")
+        f.write("".join("%s %s\n" % (c, hashlib.sha256(b"pg_dash csrf:" + c.encode()).hexdigest())
+                        for c in cookies))
     url = "http://127.0.0.1:%d/" % HTTP
     res = {}
     for meth in ("PATCH", "GET"):

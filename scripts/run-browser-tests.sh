@@ -7,7 +7,8 @@
 # shared_preload_libraries = 'pg_dash' on free ports, loads
 # test/browser/setup.sql, runs the tests with PG_DASH_URL set, saves
 # screenshots in artifacts/screenshots/, stops the cluster and prints
-# "N passed, N failed" last.
+# "N passed, N failed" last.  BROWSER_TESTS="test/browser/x.test.mjs ..."
+# runs only those files.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -112,7 +113,7 @@ until curl -fs "$PG_DASH_URL/healthz" >/dev/null 2>&1; do
 	sleep 0.1
 done
 
-node --test --test-concurrency=1 --test-timeout=120000 test/browser/ >"$WORK/node-test.log" 2>&1
+node --test --test-concurrency=1 --test-timeout=120000 ${BROWSER_TESTS:-test/browser/} >"$WORK/node-test.log" 2>&1
 rc=$?
 cat "$WORK/node-test.log"
 pass=$(sed -n 's/^# pass \([0-9][0-9]*\)$/\1/p' "$WORK/node-test.log" | tail -n 1)

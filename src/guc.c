@@ -17,6 +17,7 @@
 #include "guc.h"
 #include "executor.h"
 #include "request.h"
+#include "http_response.h"
 #include "session.h"
 
 int			pg_dash_port = 8080;
@@ -263,5 +264,6 @@ guc_define(void)
 	session_define_gucs();
 	request_define_gucs();
 	executor_define_gucs();
+	http_response_define_gucs();
 	MarkGUCPrefixReserved("pg_dash");
 }

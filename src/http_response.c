@@ -11,10 +11,66 @@
 
 #include <time.h>
 
+#include "utils/guc.h"
 #include "utils/json.h"
 
+#include "csp.h"
 #include "http_response.h"
 #include "pg_dash.h"
+
+/*
+ * The Content-Security-Policy of every response: script-src, the other
+ * directives, then the frame-ancestors sources of pg_dash.frame_ancestors.
+ * docs/api.md explains each directive and each exception the front end
+ * needs.
+ */
+#define HTTP_CSP_SCRIPT "default-src 'self'; script-src 'self'"
+#define HTTP_CSP_REST \
+	"; style-src 'self'; img-src 'self' data:; connect-src 'self'; " \
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors "
+
+/* pg_dash.frame_ancestors: who may show pg_dash's pages in a frame. */
+char	   *http_frame_ancestors = NULL;
+
+/* Whether the responses being built allow 'unsafe-eval' (http_csp_allow_eval). */
+static bool http_csp_eval = false;
+
+/*
+ * Adds 'unsafe-eval' to script-src in the responses built until it is called
+ * again with false: only for the document of a page whose 3-D charts need it
+ * (page_api.c).
+ */
+void
+http_csp_allow_eval(bool allow)
+{
+	http_csp_eval = allow;
+}
+
+/* check_hook of pg_dash.frame_ancestors: a CSP source list that cannot break out of its directive. */
+static bool
+http_check_frame_ancestors(char **newval, void **extra, GucSource source)
+{
+	const char *reason;
+
+	if (csp_ancestors_valid(*newval, &reason))
+		return true;
+	GUC_check_errdetail("%s", reason);
+	GUC_check_errhint("Write 'none', or sources separated by spaces, e.g. 'self' https://portal.example.com.");
+	return false;
+}
+
+/* Defines the settings of the response headers. */
+void
+http_response_define_gucs(void)
+{
+	DefineCustomStringVariable("pg_dash.frame_ancestors",
+							   "Pages that may embed pg_dash in a frame: the CSP frame-ancestors sources.",
+							   "'none' forbids every frame; e.g. 'self' https://portal.example.com allows those.",
+							   &http_frame_ancestors,
+							   "'none'",
+							   PGC_SIGHUP, 0,
+							   http_check_frame_ancestors, NULL, NULL);
+}
 
 /* The reason phrase of a status code. */
 const char *
@@ -142,15 +198,20 @@ http_date_now(void)
 
 /*
  * Appends the status line and the headers common to every response, up to
- * (not including) the blank line that ends the header section.
+ * (not including) the blank line that ends the header section.  This is the
+ * one place that writes the security headers, so no response lacks them.
  */
 void
 http_append_header_start(StringInfo buf, const HttpRequest *req, int status,
 						 const char *content_type, const char *extra_headers)
 {
 	appendStringInfo(buf, "HTTP/1.1 %d %s\r\nServer: pg_dash/%s\r\nDate: %s\r\n"
-					 "X-Content-Type-Options: nosniff\r\n",
-					 status, http_status_text(status), PG_DASH_VERSION, http_date_now());
+					 "X-Content-Type-Options: nosniff\r\n"
+					 "Referrer-Policy: same-origin\r\n"
+					 "Content-Security-Policy: " HTTP_CSP_SCRIPT "%s" HTTP_CSP_REST "%s\r\n",
+					 status, http_status_text(status), PG_DASH_VERSION, http_date_now(),
+					 http_csp_eval ? " 'unsafe-eval'" : "",
+					 http_frame_ancestors ? http_frame_ancestors : "'none'");
 	if (content_type)
 		appendStringInfo(buf, "Content-Type: %s\r\n", content_type);
 	if (extra_headers)

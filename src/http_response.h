@@ -9,6 +9,11 @@
 
 #include "conn.h"
 
+/* pg_dash.frame_ancestors */
+extern char *http_frame_ancestors;
+
+extern void http_response_define_gucs(void);
+extern void http_csp_allow_eval(bool allow);
 extern const char *http_status_text(int status);
 extern const char *http_status_code_name(int status);
 extern void http_reply(Conn *conn, const HttpRequest *req, int status,

@@ -3,7 +3,7 @@
  *		HTTP endpoints of dashboard pages (docs/api.md, docs/pages.md):
  *
  *	GET		/api/pages				{"pages":[{"path","title","description","updated_at"}]}
- *	GET		/api/page/<path>		{"path","title","source","tree","updated_at"}
+ *	GET		/api/page/<path>		{"path","title","source","tree","updated_at","script_eval"}
  *	POST	/api/action/<name>		a registered action (action.c)
  *	GET		/p/<path>				the front end's index.html, which shows the page
  *
@@ -27,6 +27,18 @@
 #include "page_registry.h"
 #include "request.h"
 #include "static_files.h"
+
+/*
+ * True for a page with a 3-D chart, or a chart whose type is bound (it may
+ * become one): echarts-gl compiles expressions with new Function, so the
+ * document of such a page is served with 'unsafe-eval' and /api/page says
+ * "script_eval": true (docs/api.md).  The front end's chart types are case
+ * insensitive, hence the flag.
+ */
+#define PAGE_SCRIPT_EVAL_SQL \
+	"(p.tree @? '$.** ? (@.control == \"chart\" && " \
+	"(@.properties.type like_regex \"^scatter3d$\" flag \"i\" || " \
+	"@.properties.type like_regex \"[{]\"))')"
 
 /* Answers 405 naming the methods a resource supports. */
 static void
@@ -145,7 +157,7 @@ page_api_get(Conn *conn, HttpRequest *req, const char *path)
 	if (!page_api_fetch_or_reply(conn, req,
 								 "SELECT pg_catalog.jsonb_build_object('path', p.path, 'title', p.title, "
 								 "'description', p.description, 'source', p.source, 'tree', p.tree, "
-								 "'updated_at', p.updated_at)::text "
+								 "'updated_at', p.updated_at, 'script_eval', " PAGE_SCRIPT_EVAL_SQL ")::text "
 								 "FROM pg_dash.pages p WHERE p.path = $1", path, &json))
 		return;
 	if (json == NULL)
@@ -155,7 +167,8 @@ page_api_get(Conn *conn, HttpRequest *req, const char *path)
 }
 
 /*
- * GET /p/<path>: the front end, which loads the page from /api/page/<path>.
+ * GET /p/<path>: the front end, which loads the page from /api/page/<path>,
+ * with 'unsafe-eval' in its CSP only when the page's 3-D charts need it.
  * A page that does not exist gets a small HTML 404 instead.
  */
 static void
@@ -166,11 +179,21 @@ page_api_view(Conn *conn, HttpRequest *req, const char *path)
 
 	if (page_path_valid(path) &&
 		!page_api_fetch_or_reply(conn, req,
-								 "SELECT 't' FROM pg_dash.pages p WHERE p.path = $1", path, &found))
+								 "SELECT CASE WHEN " PAGE_SCRIPT_EVAL_SQL " THEN 'eval' ELSE 'self' END "
+								 "FROM pg_dash.pages p WHERE p.path = $1", path, &found))
 		return;
 	if (found != NULL)
 	{
-		static_serve_file(conn, req, "index.html");
+		http_csp_allow_eval(strcmp(found, "eval") == 0);
+		PG_TRY();
+		{
+			static_serve_file(conn, req, "index.html");
+		}
+		PG_FINALLY();
+		{
+			http_csp_allow_eval(false);
+		}
+		PG_END_TRY();
 		return;
 	}
 	initStringInfo(&html);

@@ -4,7 +4,9 @@
  *
  *	/healthz			worker health (health.c)
  *	/ws					WebSocket upgrade (ws.c)
- *	/api/...			JSON API; unknown paths get a JSON 404
+ *	/api/...			JSON API; unknown paths get a JSON 404; a request that
+ *						changes something with the session cookie needs the
+ *						session's CSRF token (session_csrf_check)
  *	everything else		static files of the front end (static_files.c)
  */
 #include "postgres.h"
@@ -32,6 +34,33 @@ static bool
 router_is_read(HttpRequest *req)
 {
 	return http_method_is(req, "GET") || http_method_is(req, "HEAD");
+}
+
+/* True for /api and the paths under it. */
+static bool
+router_is_api(const char *path)
+{
+	return strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0;
+}
+
+/*
+ * Refuses (403) an API request that changes something with the session
+ * cookie but without the session's CSRF token; true when it may go on.
+ * GET, HEAD and OPTIONS change nothing and need no token.
+ */
+static bool
+router_csrf_ok(Conn *conn, HttpRequest *req)
+{
+	const char *code;
+	const char *detail;
+
+	if (router_is_read(req) || http_method_is(req, "OPTIONS") ||
+		session_csrf_check(req, &code, &detail))
+		return true;
+	http_reply_error(conn, req, 403, code, "CSRF token missing or wrong", detail,
+					 "Send the value of the " SESSION_CSRF_COOKIE_NAME " cookie in the "
+					 SESSION_CSRF_HEADER " header; a GET of /api/state sets the cookie again.");
+	return false;
 }
 
 /* Dispatches one request; returns the route it is counted under. */
@@ -69,7 +98,9 @@ router_dispatch(Conn *conn, HttpRequest *req)
 			router_method_not_allowed(conn, req, "GET");
 		return ROUTE_WS;
 	}
-	if ((strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0) &&
+	if (router_is_api(path) && !router_csrf_ok(conn, req))
+		return ROUTE_API;
+	if (router_is_api(path) &&
 		!executor_am_executor && executor_available())
 	{
 		/* user SQL never runs in the event loop */
@@ -82,7 +113,7 @@ router_dispatch(Conn *conn, HttpRequest *req)
 		return ROUTE_API;
 	if (session_api_dispatch(conn, req))
 		return ROUTE_API;
-	if (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0)
+	if (router_is_api(path))
 	{
 		http_reply_error(conn, req, 404, "not_found",
 						 psprintf("no API endpoint at %s", path), NULL,

@@ -219,12 +219,14 @@ session_result_jsonb(int col, MemoryContext cxt)
 }
 
 /*
- * Hex SHA-256 of the raw token bytes: the session id.  OpenSSL hash
- * contexts are tracked by a resource owner; outside a transaction (e.g. a
- * WebSocket handshake) a private long-lived one is used.
+ * Hex SHA-256 of prefix followed by data: with no prefix and the raw token
+ * bytes, the session id; with SESSION_CSRF_PREFIX and the cookie's value,
+ * the CSRF token.  OpenSSL hash contexts are tracked by a resource owner;
+ * outside a transaction (e.g. a WebSocket handshake) a private long-lived
+ * one is used.
  */
 static void
-session_hash_token(const uint8 *token, size_t len, char *id)
+session_hash(const char *prefix, const uint8 *data, size_t len, char *out)
 {
 	static ResourceOwner hash_owner = NULL;
 	static const char hex[] = "0123456789abcdef";
@@ -243,7 +245,8 @@ session_hash_token(const uint8 *token, size_t len, char *id)
 	ctx = pg_cryptohash_create(PG_SHA256);
 	ok = ctx != NULL &&
 		pg_cryptohash_init(ctx) == 0 &&
-		pg_cryptohash_update(ctx, token, len) == 0 &&
+		pg_cryptohash_update(ctx, (const uint8 *) prefix, strlen(prefix)) == 0 &&
+		pg_cryptohash_update(ctx, data, len) == 0 &&
 		pg_cryptohash_final(ctx, digest, sizeof(digest)) == 0;
 	pg_cryptohash_free(ctx);
 	CurrentResourceOwner = saved;
@@ -253,10 +256,71 @@ session_hash_token(const uint8 *token, size_t len, char *id)
 				 errmsg("could not compute the SHA-256 of a session token")));
 	for (i = 0; i < 32; i++)
 	{
-		id[2 * i] = hex[digest[i] >> 4];
-		id[2 * i + 1] = hex[digest[i] & 0x0f];
+		out[2 * i] = hex[digest[i] >> 4];
+		out[2 * i + 1] = hex[digest[i] & 0x0f];
 	}
-	id[64] = '\0';
+	out[64] = '\0';
+}
+
+/* Hex SHA-256 of the raw token bytes: the session id. */
+static void
+session_hash_token(const uint8 *token, size_t len, char *id)
+{
+	session_hash("", token, len, id);
+}
+
+/* The CSRF token of a session whose cookie holds token (base64url). */
+static void
+session_csrf_of(const char *token, char *csrf)
+{
+	session_hash(SESSION_CSRF_PREFIX, (const uint8 *) token, strlen(token), csrf);
+}
+
+/*
+ * Iterates over the values of the cookies called name in the request's
+ * Cookie headers.  *h and *pos start at 0 and NULL; each call returns the
+ * next value (not NUL-terminated, its length in *len) or NULL at the end.
+ */
+static const char *
+session_cookie_next(const HttpRequest *req, const char *name, int *h,
+					const char **pos, size_t *len)
+{
+	const size_t name_len = strlen(name);
+
+	for (; req != NULL && *h < req->nheaders; (*h)++, *pos = NULL)
+	{
+		const HttpHeader *hdr = &req->headers[*h];
+		const char *end = hdr->value + hdr->value_len;
+
+		if (hdr->name_len != 6 || pg_strncasecmp(hdr->name, "cookie", 6) != 0)
+			continue;
+		if (*pos == NULL)
+			*pos = hdr->value;
+		while (*pos < end)
+		{
+			const char *p = *pos;
+			const char *pair_end = memchr(p, ';', end - p);
+			const char *eq;
+
+			if (pair_end == NULL)
+				pair_end = end;
+			*pos = pair_end + 1;
+			while (p < pair_end && (*p == ' ' || *p == '\t'))
+				p++;
+			eq = memchr(p, '=', pair_end - p);
+			if (eq != NULL && (size_t) (eq - p) == name_len && memcmp(p, name, name_len) == 0)
+			{
+				const char *val = eq + 1;
+				size_t		val_len = pair_end - val;
+
+				while (val_len > 0 && (val[val_len - 1] == ' ' || val[val_len - 1] == '\t'))
+					val_len--;
+				*len = val_len;
+				return val;
+			}
+		}
+	}
+	return NULL;
 }
 
 /*
@@ -267,55 +331,92 @@ session_hash_token(const uint8 *token, size_t len, char *id)
 static bool
 session_cookie_token(const HttpRequest *req, uint8 *raw, char *token)
 {
-	static const char name[] = SESSION_COOKIE_NAME;
-	const size_t name_len = sizeof(name) - 1;
-	int			h;
+	int			h = 0;
+	const char *pos = NULL;
+	const char *val;
+	size_t		val_len;
 
-	if (req == NULL)
-		return false;
-	for (h = 0; h < req->nheaders; h++)
+	while ((val = session_cookie_next(req, SESSION_COOKIE_NAME, &h, &pos, &val_len)) != NULL)
 	{
-		const HttpHeader *hdr = &req->headers[h];
-		const char *p = hdr->value;
-		const char *end = hdr->value + hdr->value_len;
+		unsigned char buf[64];
+		size_t		n;
 
-		if (hdr->name_len != 6 || pg_strncasecmp(hdr->name, "cookie", 6) != 0)
-			continue;
-		while (p < end)
+		if (val_len == SESSION_TOKEN_LEN &&
+			base64url_decode(val, val_len, buf, &n) &&
+			n == SESSION_TOKEN_BYTES)
 		{
-			const char *pair_end = memchr(p, ';', end - p);
-			const char *eq;
-			const char *val;
-			size_t		val_len;
-
-			if (pair_end == NULL)
-				pair_end = end;
-			while (p < pair_end && (*p == ' ' || *p == '\t'))
-				p++;
-			eq = memchr(p, '=', pair_end - p);
-			if (eq != NULL && (size_t) (eq - p) == name_len && memcmp(p, name, name_len) == 0)
-			{
-				unsigned char buf[64];
-				size_t		n;
-
-				val = eq + 1;
-				val_len = pair_end - val;
-				while (val_len > 0 && (val[val_len - 1] == ' ' || val[val_len - 1] == '\t'))
-					val_len--;
-				if (val_len == SESSION_TOKEN_LEN &&
-					base64url_decode(val, val_len, buf, &n) &&
-					n == SESSION_TOKEN_BYTES)
-				{
-					memcpy(raw, buf, SESSION_TOKEN_BYTES);
-					memcpy(token, val, SESSION_TOKEN_LEN);
-					token[SESSION_TOKEN_LEN] = '\0';
-					return true;
-				}
-			}
-			p = pair_end + 1;
+			memcpy(raw, buf, SESSION_TOKEN_BYTES);
+			memcpy(token, val, SESSION_TOKEN_LEN);
+			token[SESSION_TOKEN_LEN] = '\0';
+			return true;
 		}
 	}
 	return false;
+}
+
+/* True when a and b (each len bytes) are equal, in time independent of where they differ. */
+static bool
+session_equal_const_time(const char *a, const char *b, size_t len)
+{
+	unsigned char diff = 0;
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+		diff |= (unsigned char) a[i] ^ (unsigned char) b[i];
+	return diff == 0;
+}
+
+/* True when the request carries the pg_dash_csrf cookie that belongs to token. */
+static bool
+session_csrf_cookie_matches(const HttpRequest *req, const char *token)
+{
+	char		csrf[65];
+	int			h = 0;
+	const char *pos = NULL;
+	const char *val;
+	size_t		val_len;
+
+	session_csrf_of(token, csrf);
+	while ((val = session_cookie_next(req, SESSION_CSRF_COOKIE_NAME, &h, &pos, &val_len)) != NULL)
+		if (val_len == 64 && session_equal_const_time(val, csrf, 64))
+			return true;
+	return false;
+}
+
+/*
+ * Checks the CSRF token of a request that changes something.  A request
+ * without a well-formed session cookie has no ambient authority and passes;
+ * one with it must send the session's token in X-CSRF-Token.  On refusal
+ * *code and *detail say why.
+ */
+bool
+session_csrf_check(HttpRequest *req, const char **code, const char **detail)
+{
+	uint8		raw[SESSION_TOKEN_BYTES];
+	char		token[SESSION_TOKEN_LEN + 1];
+	char		csrf[65];
+	size_t		len;
+	const char *sent;
+
+	if (!session_cookie_token(req, raw, token))
+		return true;
+	sent = http_request_header(req, SESSION_CSRF_HEADER, &len);
+	if (sent == NULL || len == 0)
+	{
+		*code = "csrf_token_missing";
+		*detail = "The request carries the " SESSION_COOKIE_NAME " cookie but no "
+			SESSION_CSRF_HEADER " header.";
+		return false;
+	}
+	session_csrf_of(token, csrf);
+	if (len != 64 || !session_equal_const_time(sent, csrf, 64))
+	{
+		*code = "csrf_token_invalid";
+		*detail = "The " SESSION_CSRF_HEADER " header does not belong to the session of the "
+			SESSION_COOKIE_NAME " cookie.";
+		return false;
+	}
+	return true;
 }
 
 /* The session id of a request's cookie, without touching the table; NULL when none. */
@@ -352,16 +453,26 @@ session_request_is_tls(const HttpRequest *req)
 	return proto != NULL && len == 5 && pg_strncasecmp(proto, "https", 5) == 0;
 }
 
-/* Appends the Set-Cookie line that stores token in the browser. */
+/*
+ * Appends the Set-Cookie lines that store token in the browser: the session
+ * cookie, and before it the CSRF token that the front end reads (so not
+ * HttpOnly) and sends back in X-CSRF-Token.
+ */
 static void
 session_append_cookie(StringInfo headers, const HttpRequest *req, const char *token)
 {
+	char		csrf[65];
+	const char *secure = session_request_is_tls(req) ? "; Secure" : "";
+
 	if (headers == NULL)
 		return;
+	session_csrf_of(token, csrf);
+	appendStringInfo(headers,
+					 "Set-Cookie: %s=%s; Path=/; Max-Age=%d; SameSite=Strict%s\r\n",
+					 SESSION_CSRF_COOKIE_NAME, csrf, session_ttl, secure);
 	appendStringInfo(headers,
 					 "Set-Cookie: %s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s\r\n",
-					 SESSION_COOKIE_NAME, token, session_ttl,
-					 session_request_is_tls(req) ? "; Secure" : "");
+					 SESSION_COOKIE_NAME, token, session_ttl, secure);
 }
 
 /* Draws a new random token and computes its session id. */
@@ -472,7 +583,8 @@ session_resolve(HttpRequest *req, StringInfo headers)
 		pfree(session);
 		return session_create(req, headers);
 	}
-	if (stale)
+	/* a browser that lost its CSRF cookie gets both again */
+	if (stale || !session_csrf_cookie_matches(req, token))
 		session_append_cookie(headers, req, token);
 	return session;
 }

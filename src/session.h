@@ -21,6 +21,16 @@
 /* The cookie that carries the session token. */
 #define SESSION_COOKIE_NAME "pg_dash_session"
 
+/*
+ * The CSRF token of a session: hex SHA-256 of SESSION_CSRF_PREFIX and the
+ * session cookie's value, computed when needed and never stored.  It is set
+ * in a cookie the front end can read and must come back in the header on
+ * every cookie-authenticated request that changes something (docs/api.md).
+ */
+#define SESSION_CSRF_COOKIE_NAME "pg_dash_csrf"
+#define SESSION_CSRF_HEADER "X-CSRF-Token"
+#define SESSION_CSRF_PREFIX "pg_dash csrf:"
+
 typedef struct Session
 {
 	char		id[65];			/* hex SHA-256 of the cookie token: the key in pg_dash.session_state */
@@ -50,6 +60,12 @@ extern void session_bind(const char *id);
 
 /* Whether the state functions used the session of the last session_bind(), even after its transaction. */
 extern bool session_bound_used(void);
+
+/*
+ * False (with an error code and a sentence) when a request that changes
+ * something carries the session cookie without the session's CSRF token.
+ */
+extern bool session_csrf_check(HttpRequest *req, const char **code, const char **detail);
 
 /* The session id of a request's cookie, without creating or touching anything; NULL when none. */
 extern char *session_id_from_cookie(HttpRequest *req);

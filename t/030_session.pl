@@ -29,12 +29,16 @@ sub token_of
 # The session id (hex SHA-256 of the raw token) the table is keyed by.
 sub session_id { return sha256_hex(decode_base64url(shift)) }
 
-# One request with an optional session cookie and JSON body.
+# One request with an optional session cookie and JSON body.  Like a
+# browser, it sends the CSRF cookie beside the session cookie and, when it
+# changes something, the token in X-CSRF-Token (csrf => ... overrides it).
 sub req
 {
 	my ($method, $path, $token, %o) = @_;
 	my @h = @{ $o{headers} // [] };
-	push @h, "Cookie: pg_dash_session=$token" if defined $token;
+	push @h, "Cookie: pg_dash_session=$token; pg_dash_csrf=" . csrf_of($token) if defined $token;
+	my $csrf = exists $o{csrf} ? $o{csrf} : defined $token ? csrf_of($token) : undef;
+	push @h, "X-CSRF-Token: $csrf" if defined $csrf && $method !~ /^(GET|HEAD)$/;
 	push @h, 'Content-Type: application/json' if defined $o{body};
 	return http($port, $method, $path, headers => \@h, body => $o{body});
 }
@@ -166,7 +170,8 @@ is_deeply(state_of($r), {}, 'DELETE /api/state empties the state');
 		{
 			push @cmd, '--next' if $i > 1;
 			push @cmd, '-s', '-o', '/dev/null', '-w', '%{http_code}\n', '-X', 'PATCH',
-			  '-H', "Cookie: pg_dash_session=$token", '-H', 'Content-Type: application/json',
+			  '-H', "Cookie: pg_dash_session=$token", '-H', 'X-CSRF-Token: ' . csrf_of($token),
+			  '-H', 'Content-Type: application/json',
 			  '--data-binary', "{\"$prefix$i\":$i}", "http://127.0.0.1:$port/api/state";
 		}
 		my $out = '';
@@ -237,12 +242,14 @@ for my $case ([ 'unknown token', "pg_dash_session=$forged" ],
 	ok(defined $new && $new ne $token && $new ne $forged, "$case->[0]: a fresh cookie");
 	is_deeply(state_of($r), {}, "$case->[0]: an empty state");
 }
-$r = http($port, 'PATCH', '/api/state', headers => ["Cookie: pg_dash_session=$forged"], body => '{"x":1}');
+$r = http($port, 'PATCH', '/api/state', headers => ["Cookie: pg_dash_session=$forged",
+		'X-CSRF-Token: ' . csrf_of($forged)], body => '{"x":1}');
 is($r->{status}, 200, 'a write with an unknown token succeeds');
 ok(token_of($r) && token_of($r) ne $forged, '... in a fresh session with a new cookie');
 is(rows_for($forged), 0, 'the forged token never becomes a session');
 req('PUT', '/api/state/mine', $token, body => 'true');
-$r = http($port, 'GET', '/api/state', headers => ["Cookie: other=1; pg_dash_session=$token; theme=dark"]);
+$r = http($port, 'GET', '/api/state',
+	headers => ["Cookie: other=1; pg_dash_session=$token; theme=dark; pg_dash_csrf=" . csrf_of($token)]);
 is_deeply(state_of($r), { mine => JSON::PP::true }, 'the session cookie is found among others');
 ok(!defined $r->{headers}{'set-cookie'}, '... and kept');
 

@@ -9,6 +9,7 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use Digest::SHA qw(sha256_hex);
 use IO::Socket::INET;
 use IO::Select;
 use IPC::Run;
@@ -18,7 +19,7 @@ use PostgreSQL::Test::Utils;
 use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(start_node http raw_request wait_for_workers json_decode worker_pids
-  wait_until);
+  wait_until csrf_of);
 
 # Creates, configures and starts a node with pg_dash; returns ($node, $http_port).
 # Options: workers, conf (postgresql.conf lines), setup (SQL run once the
@@ -85,6 +86,10 @@ sub worker_pids
 
 sub json_decode { return JSON::PP->new->utf8->allow_nonref->decode(shift) }
 
+# The CSRF token of a session cookie's value (docs/api.md): what the server
+# sets in the pg_dash_csrf cookie and wants back in X-CSRF-Token.
+sub csrf_of { return sha256_hex('pg_dash csrf:' . shift) }
+
 # One request with curl: returns {status, headers => {lc name => value}, body}.
 sub http
 {
@@ -119,6 +124,8 @@ sub parse_response
 	{
 		my ($k, $v) = split /:\s*/, $_, 2;
 		$r{headers}{ lc $k } = $v;
+		# every Set-Cookie, by cookie name (headers keeps the last one)
+		$r{cookies}{$1} = $v if lc $k eq 'set-cookie' && $v =~ /^([^=;\s]+)=/;
 	}
 	$r{body} = $body // '';
 	return \%r;

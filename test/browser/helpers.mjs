@@ -20,13 +20,43 @@ export function launch() {
 }
 
 // A new page in its own context (own cookies, so its own session) whose
-// console errors and uncaught exceptions are collected in page.errors.
+// console errors, uncaught exceptions, Content-Security-Policy violations and
+// pg_dash responses without the CSP header are collected in page.errors.
+// CSP violations are also kept in page.csp, and closing the page's context
+// throws when there are any, so that no test can miss one.
 export async function newPage(browser, viewport = { width: 1280, height: 900 }) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.errors = [];
+  page.csp = [];
+  await context.exposeBinding('__pgDashCspViolation', (source, v) => {
+    const text = `csp: ${v.directive} blocked ${v.blocked || '(inline)'} at ${v.source} ${v.sample || ''}`.trim();
+    page.csp.push(text);
+    page.errors.push(text);
+  });
+  // Runs before the page's own scripts (injected by the browser, not subject to CSP).
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__pgDashCspViolation({
+        directive: e.effectiveDirective || e.violatedDirective,
+        blocked: e.blockedURI,
+        source: `${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`,
+        sample: e.sample,
+      });
+    }, true);
+  });
   page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+  page.on('response', async (r) => {
+    if (!r.url().startsWith(BASE)) return;
+    const headers = await r.allHeaders().catch(() => null);
+    if (headers && !/frame-ancestors/.test(headers['content-security-policy'] || '')) page.errors.push(`no CSP header: ${r.status()} ${r.url()}`);
+  });
+  const close = context.close.bind(context);
+  context.close = async (...args) => {
+    await close(...args);
+    if (page.csp.length) throw new Error(`Content-Security-Policy violations:\n${page.csp.join('\n')}`);
+  };
   return page;
 }
 

@@ -38,6 +38,16 @@ test('a page renders its chart with data and its table', async () => {
   assert.equal(firstY(series), 100);
   await page.waitForTimeout(300); // let ECharts paint
   assert.ok(await canvasVariance(page, '#sales_chart') > 10, 'the chart canvas is blank');
+  // Hovering shows the tooltip, drawn in the canvas (ECharts' HTML tooltip
+  // needs style attributes, which the CSP refuses: a violation fails the test).
+  const box = await page.$eval('#sales_chart canvas', (c) => { const r = c.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
+  await page.mouse.move(box.x + box.w / 2, box.y + box.h / 2);
+  await page.waitForFunction(() => {
+    const inst = window.echarts.getInstanceByDom(document.querySelector('#sales_chart .chart-canvas'));
+    const tip = inst._componentsViews.find((v) => v && v.type === 'tooltip')?._tooltipContent;
+    return tip && tip._show && /total/.test(tip.el?.style?.text || '');
+  }, null, { timeout: 5000 });
+  assert.equal(await page.$$eval('#sales_chart div', (ds) => ds.filter((d) => d.style.zIndex === '9999999').length), 0, 'an HTML tooltip');
   await page.waitForFunction(() => document.querySelectorAll('#sales_table tbody tr:not(.empty)').length === 10, null, { timeout: 10000 });
   const rows = await tableRows(page, '#sales_table');
   assert.equal(rows[0][1], '100');
@@ -91,6 +101,70 @@ test('a button runs its action, which updates the state and the page', async () 
   await shot(page, 'actions');
   // The error reply is an expected 4xx/5xx: the browser logs it as a failed resource.
   assert.deepEqual(page.errors.filter((e) => !/Failed to load resource/.test(e)), []);
+  await page.context().close();
+});
+
+test('state changes carry the session\'s CSRF token; a lost token cookie is set again', async () => {
+  const page = await newPage(browser);
+  const writes = [];
+  page.on('request', (r) => {
+    if (r.url().startsWith(`${BASE}/api/`) && !['GET', 'HEAD'].includes(r.method())) writes.push(r);
+  });
+  await openPage(page, '/p/actions');
+  await page.click('#bump_button button');
+  await page.waitForFunction(() => document.querySelector('#counter_text')?.textContent === '1', null, { timeout: 5000 });
+  const cookies = Object.fromEntries((await page.context().cookies()).map((c) => [c.name, c]));
+  assert.match(cookies.pg_dash_csrf?.value || '', /^[0-9a-f]{64}$/);
+  assert.equal(cookies.pg_dash_csrf.httpOnly, false, 'the page can read the token cookie');
+  assert.equal(cookies.pg_dash_csrf.sameSite, 'Strict');
+  assert.equal(cookies.pg_dash_session.httpOnly, true, 'but not the session cookie');
+  const action = writes.find((r) => r.url().includes('/api/action/bump'));
+  assert.ok(action, 'the action was posted');
+  assert.equal((await action.allHeaders())['x-csrf-token'], cookies.pg_dash_csrf.value);
+  // The server refuses a write of this session without the token, or with a wrong one.
+  const refused = await page.evaluate(async () => {
+    const send = (headers) => fetch('/api/action/bump', { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json', ...headers } })
+      .then(async (r) => [r.status, (await r.json()).error?.code]);
+    return [await send({}), await send({ 'X-CSRF-Token': '0'.repeat(64) })];
+  });
+  assert.deepEqual(refused, [[403, 'csrf_token_missing'], [403, 'csrf_token_invalid']]);
+  assert.equal(await page.$eval('#counter_text', (e) => e.textContent), '1', 'the refused requests did nothing');
+  // Without the token cookie the front end gets it again and the action runs.
+  await page.context().clearCookies({ name: 'pg_dash_csrf' });
+  await page.click('#bump_button button');
+  await page.waitForFunction(() => document.querySelector('#counter_text')?.textContent === '2', null, { timeout: 5000 });
+  const again = (await page.context().cookies()).find((c) => c.name === 'pg_dash_csrf');
+  assert.equal(again?.value, cookies.pg_dash_csrf.value, 'the same token, set again');
+  // The refused requests show as failed resources (403), nothing else.
+  assert.deepEqual(page.errors.filter((e) => !/Failed to load resource: the server responded with a status of 403/.test(e)), []);
+  await page.context().close();
+});
+
+test('a 3-D chart draws under its page\'s own policy; no other document allows eval', async () => {
+  const page = await newPage(browser);
+  const docs = [];
+  page.on('response', async (r) => {
+    if (r.request().resourceType() !== 'document') return;
+    const csp = (await r.allHeaders())['content-security-policy'] || '';
+    docs.push(`${new URL(r.url()).pathname} ${/unsafe-eval/.test(csp) ? 'eval' : 'no eval'}`);
+  });
+  await openPage(page, '/p/sales');
+  await waitForChart(page, '#sales_chart');
+  // In-app to the page list, then to the 3-D page: that one takes a full load.
+  await page.click('header a.brand');
+  await page.waitForSelector('.page-list a[href="/p/threed"]', { timeout: 10000 });
+  await page.click('.page-list a[href="/p/threed"]');
+  await page.waitForFunction(() => Number(document.querySelector('#chart_3d')?.dataset.points) > 0, null, { timeout: 15000 });
+  const gl = await page.evaluate(() => !!document.createElement('canvas').getContext('webgl'));
+  assert.ok(gl, 'this Chromium has no WebGL: the 3-D chart cannot be tested');
+  assert.equal(await page.$eval('#chart_3d .chart-note', (n) => n.hidden), true, 'the chart fell back to 2-D');
+  assert.equal(await page.$$eval('#chart_3d .error-box', (x) => x.length), 0);
+  assert.equal(await page.evaluate(() => window.echarts.getInstanceByDom(document.querySelector('#chart_3d .chart-canvas')).getOption().series[0].type), 'scatter3D');
+  // Back to the list: a full load again, without eval.
+  await page.click('header a.brand');
+  await page.waitForSelector('.page-list a', { timeout: 10000 });
+  assert.deepEqual(docs, ['/p/sales no eval', '/p/threed eval', '/ no eval']);
+  assert.deepEqual(page.errors, []);
   await page.context().close();
 });
 

@@ -156,6 +156,24 @@ More text inside.
 |>
 $page$, 'Widgets');
 
+-- Values from the session state in a download link, an image and markdown
+-- text: url.test.mjs feeds them every known way of hiding a javascript: URL.
+SELECT pg_dash.define_page('links', $page$
+# Links
+
+<|{dl}|file_download|label=File|id=dl_link|>
+<|{img}|image|label=Picture|id=img_box|>
+<|{md}|text|mode=markdown|id=md_text|>
+$page$, 'Links');
+
+-- A 3-D chart: echarts-gl needs eval, so only this page's document has
+-- 'unsafe-eval' in its Content-Security-Policy.
+SELECT pg_dash.define_page('threed', $page$
+# Three dimensions
+
+<|{items_all}|chart|type=scatter3d|x=id|y=price|z=id|id=chart_3d|>
+$page$, '3-D');
+
 -- The fixture pages, as shipped in /work/shared/fixtures/pages.
 SELECT pg_dash.define_page('auto_refresh', $page$
 # Orders in the last hour

@@ -13,13 +13,25 @@ export class ApiError extends Error {
   }
 }
 
-// Sends a request and returns the parsed JSON answer.
-export async function request(method, url, body) {
+// The session's CSRF token, from the cookie the server sets beside the
+// session cookie (docs/api.md); null before the first session exists.
+export function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)pg_dash_csrf=([0-9a-f]{64})(?:;|$)/);
+  return m ? m[1] : null;
+}
+
+// Sends a request and returns the parsed JSON answer. Requests that change
+// something carry the CSRF token; when the server refuses the token (a lost
+// or outdated cookie), GET /api/state sets it again and the request is sent
+// once more (the refused one did nothing).
+export async function request(method, url, body, retried = false) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  const token = method !== 'GET' && method !== 'HEAD' ? csrfToken() : null;
+  if (token) init.headers['X-CSRF-Token'] = token;
   let res;
   try {
     res = await fetch(url, init);
@@ -30,6 +42,10 @@ export async function request(method, url, body) {
   let data = null;
   if (text) {
     try { data = JSON.parse(text); } catch { data = null; }
+  }
+  if (res.status === 403 && !retried && /^csrf_token_/.test(data?.error?.code || '')) {
+    await request('GET', '/api/state');
+    return request(method, url, body, true);
   }
   if (!res.ok) throw new ApiError(res.status, data || { error: { message: `HTTP ${res.status} ${res.statusText}`, detail: text.slice(0, 300) } });
   return data;

@@ -34,17 +34,6 @@ export function clear(el) {
   return el;
 }
 
-// Whether a URL is safe to put in href/src: http(s) or relative.
-export function safeUrl(url, allowDataImage = false) {
-  if (typeof url !== 'string') return null;
-  const u = url.trim();
-  if (/^https?:\/\//i.test(u)) return u;
-  if (allowDataImage && /^data:image\/(png|jpeg|gif|webp);/i.test(u)) return u;
-  if (/^[a-z][a-z0-9+.-]*:/i.test(u)) return null; // javascript:, data:, ...
-  if (u.startsWith('//')) return null;
-  return u;
-}
-
 // An error box for a server error ({error:{message,detail,hint,code,status}}) or an Error.
 export function errorBox(err, title) {
   const e = normalizeError(err);

@@ -58,8 +58,23 @@ function setCrumbs(items) {
   for (const it of items) crumbs.appendChild(h('span', { class: 'crumb' }, '/ ', it));
 }
 
+// ---- the document's Content-Security-Policy allows eval only when the
+// server served it for a page that needs it ("script_eval": 3-D charts, see
+// docs/api.md). Moving to a page that differs in that loads the document
+// anew, so that every page runs under the policy made for it.
+let documentEval = null; // learnt from the first page shown
+
+// True when the page can be shown in this document; otherwise reloads.
+function fitsDocument(needsEval) {
+  if (documentEval === null) documentEval = needsEval;
+  if (documentEval === needsEval) return true;
+  location.reload();
+  return false;
+}
+
 // ---- routes
 async function showList() {
+  if (!fitsDocument(false)) return;
   app$.path = null;
   document.title = 'pg_dash';
   setCrumbs([]);
@@ -110,6 +125,7 @@ async function showPage(path, { keepScroll = false } = {}) {
     return;
   }
   if (app$.path !== path) return;
+  if (!fitsDocument(page.script_eval === true)) return;
   try {
     await presetFromUrl();
   } catch (e) {

@@ -1,8 +1,9 @@
 // A small markdown renderer for the page's text: headings, paragraphs,
 // lists, block quotes, rules, fenced and indented code, emphasis, strong,
-// inline code and links (http, https and relative only). It builds DOM
+// inline code and links (http, https, mailto: checked by url.js). It builds DOM
 // nodes with createElement/textContent, so page text can never inject HTML.
-import { h, safeUrl } from './dom.js';
+import { h } from './dom.js';
+import { safeUrl } from './url.js';
 
 // Renders markdown text as a DocumentFragment of block elements.
 export function renderBlocks(text) {
@@ -100,7 +101,8 @@ export function renderInline(text) {
       const href = safeUrl(m[2]);
       if (href) {
         const a = h('a', { href, title: m[3] }, renderInline(m[1]));
-        if (/^https?:/i.test(href)) { a.target = '_blank'; a.rel = 'noopener noreferrer'; }
+        const u = new URL(href);
+        if (/^https?:$/.test(u.protocol) && u.origin !== location.origin) { a.target = '_blank'; a.rel = 'noopener noreferrer'; }
         out(a);
       } else {
         out(document.createTextNode(m[1]));

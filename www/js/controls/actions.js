@@ -1,6 +1,7 @@
 // Controls that trigger things: button, schedule/refresh, file_download,
 // image, alert.
-import { h, clear, safeUrl, normalizeError } from '../dom.js';
+import { h, clear, normalizeError } from '../dom.js';
+import { safeUrl } from '../url.js';
 import { num, toText, pureBinding, truthy } from '../template.js';
 import * as api from '../api.js';
 
@@ -89,7 +90,7 @@ function file_download(node, ctx) {
       a.href = api.queryUrl(b.name, ctx.hub.paramsFor(b.name), { format: 'csv', filename: name });
       a.download = name;
     } else {
-      const href = safeUrl(toText(ctx.prop(node, 'content', '')));
+      const href = safeUrl(toText(ctx.prop(node, 'content', '')), 'download');
       if (href) a.href = href; else a.removeAttribute('href');
     }
   });
@@ -105,7 +106,7 @@ function image(node, ctx) {
   const img = h('img', { loading: 'lazy', decoding: 'async' });
   const el = h('figure', { class: 'image' }, img);
   ctx.track(node.bindings, () => {
-    const src = safeUrl(toText(ctx.prop(node, 'content', '')), true);
+    const src = safeUrl(toText(ctx.prop(node, 'content', '')), 'image');
     if (src) img.src = src; else img.removeAttribute('src');
     img.alt = toText(ctx.prop(node, 'label', ''));
   });

@@ -63,6 +63,9 @@ function chart(node, ctx) {
       if (p.type !== 'scatter3d') note.hidden = true;
       if (seq !== drawSeq || disposed) return;
       const option = buildOption(p.type, data, p, { dark: isDark(), gl });
+      // Tooltips are drawn in the canvas: ECharts' HTML tooltips are markup
+      // with style attributes, which the Content-Security-Policy refuses.
+      if (option.tooltip) option.tooltip = { ...option.tooltip, renderMode: 'richText', confine: true };
       const theme = isDark() ? 'dark' : null;
       if (inst && inst.__pgTheme !== theme) { inst.dispose(); inst = null; }
       if (!inst) { inst = echarts.init(box, theme, { renderer: 'canvas' }); inst.__pgTheme = theme; }
