@@ -24,7 +24,7 @@ PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-ini
               -Wno-sign-compare
 SHLIB_LINK  = -lwebsockets -lcjson -lz
 
-REGRESS      = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/pg_dash--%,$(wildcard sql/*.sql))))
+REGRESS      = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/pg_dash--% sql/upgrade-%,$(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=test/regress.conf
 TAP_TESTS    = 1
 PROVE_FLAGS  = -I t
