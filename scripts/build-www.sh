@@ -6,7 +6,9 @@ set -eu
 cd "$(dirname "$0")/.."
 
 if [ ! -f node_modules/echarts/dist/echarts.min.js ] || [ ! -f node_modules/echarts-gl/dist/echarts-gl.min.js ] ||
-	[ ! -f node_modules/world-atlas/countries-110m.json ] || [ ! -f node_modules/topojson-client/dist/topojson-client.min.js ]; then
+	[ ! -f node_modules/world-atlas/countries-110m.json ] || [ ! -f node_modules/topojson-client/dist/topojson-client.min.js ] ||
+	[ ! -f node_modules/markdown-it/dist/browser/markdown-it.umd.min.js ] || [ ! -f node_modules/markdown-it-attrs/markdown-it-attrs.browser.js ] ||
+	[ ! -f node_modules/dompurify/dist/purify.min.js ]; then
 	npm install --no-audit --no-fund --loglevel=error
 fi
 
@@ -21,6 +23,12 @@ cp node_modules/topojson-client/dist/topojson-client.min.js build/www/vendor/top
 cp node_modules/topojson-client/LICENSE build/www/vendor/topojson-client.LICENSE.txt
 cp node_modules/world-atlas/countries-110m.json build/www/vendor/countries-110m.json
 cp node_modules/world-atlas/LICENSE build/www/vendor/world-atlas.LICENSE.txt
+cp node_modules/markdown-it/dist/browser/markdown-it.umd.min.js build/www/vendor/markdown-it.min.js
+cp node_modules/markdown-it/LICENSE build/www/vendor/markdown-it.LICENSE.txt
+cp node_modules/markdown-it-attrs/markdown-it-attrs.browser.js build/www/vendor/markdown-it-attrs.min.js
+cp node_modules/markdown-it-attrs/LICENSE build/www/vendor/markdown-it-attrs.LICENSE.txt
+cp node_modules/dompurify/dist/purify.min.js build/www/vendor/purify.min.js
+cp node_modules/dompurify/LICENSE build/www/vendor/dompurify.LICENSE.txt
 
 find build/www -type f \( -name '*.html' -o -name '*.js' -o -name '*.css' \
 	-o -name '*.json' -o -name '*.svg' -o -name '*.txt' \) -size +511c |

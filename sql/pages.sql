@@ -38,21 +38,53 @@ $page$);
 SELECT pg_dash.define_page('no-title', '<|{x}|text|>');
 SELECT path, title FROM pg_dash.page_list ORDER BY path;
 
--- rejected pages: the first problem with its line and column
+-- rejected pages: what cannot render, with its line and column
 SELECT pg_dash.define_page('bad', $page$# Bad
 <|{x}|chrt|type=line|>
 $page$);
-SELECT pg_dash.define_page('bad', $page$# Bad
-<|{x}|chart|tpye=line|>
-$page$);
-SELECT pg_dash.define_page('bad', $page$<|layout|columns=1 2|
-<|{x}|chart|>
-$page$);
 SELECT pg_dash.define_page('bad', 'Text <|{1x}|text|>');
-SELECT pg_dash.define_page('bad', '<|{x}|chart|data={y}|>');
 SELECT pg_dash.define_page('bad', '|>');
-SELECT pg_dash.define_page('bad', '<|{x}|button|not label=1|>');
+SELECT pg_dash.define_page('bad', '<|{np.mean(x)}|text|>');
+SELECT pg_dash.define_page('bad', '<|{lambda r: r.id}|selector|>');
+SELECT pg_dash.define_page('bad', '<|{x:.2q}|text|>');
 SELECT count(*) AS stored_bad FROM pg_dash.pages WHERE path = 'bad';
+
+-- accepted as Taipy accepts them, each doubt a notice, kept in page_list
+SELECT pg_dash.define_page('lenient', $page$# Lenient
+<|{x}|chart|tpye=line|data={y}|>
+<|layout|columns=1 2|
+<|{total:,.2f} of {len(items)}|button|not label=1|>
+$page$);
+SELECT path, bindings, w ->> 'line' AS line, w ->> 'column' AS col, w ->> 'message' AS message
+FROM pg_dash.page_list, jsonb_array_elements(warnings) w WHERE path = 'lenient';
+SELECT jsonb_pretty(tree -> 'children' -> 1) AS chart FROM pg_dash.pages WHERE path = 'lenient';
+SELECT pg_dash.define_page('lenient', '<|{total:,.2f} of {len(items)}|text|>');
+SELECT jsonb_pretty(tree) AS expressions, warnings FROM pg_dash.pages JOIN pg_dash.page_list USING (path) WHERE path = 'lenient';
+SELECT pg_dash.drop_page('lenient');
+
+-- the 0.2.0 upgrade parses stored pages again (trees without "exprs" are
+-- 0.1.0's); the loop of sql/pg_dash--0.1.0--0.2.0.sql
+INSERT INTO pg_dash.pages (path, source, tree)
+VALUES ('old-form', '# Old' || chr(10) || '<|{x}|text|>' || chr(10) || '<|{y}|chart|tpye=bar|>',
+        '{"type":"page","bindings":["x"],"actions":[],"children":[]}');
+SET client_min_messages = warning;
+DO $$
+DECLARE
+    pg record;
+BEGIN
+    FOR pg IN SELECT path, source, title, description FROM pg_dash.pages ORDER BY path LOOP
+        BEGIN
+            PERFORM pg_dash.define_page(pg.path, pg.source, pg.title, pg.description);
+        EXCEPTION WHEN syntax_error THEN
+            RAISE WARNING 'page "%" was not converted: %', pg.path, SQLERRM;
+        END;
+    END LOOP;
+END
+$$;
+RESET client_min_messages;
+SELECT title, bindings, tree -> 'children' -> 1 -> 'exprs' AS exprs, jsonb_array_length(warnings) AS warnings
+FROM pg_dash.page_list JOIN pg_dash.pages USING (path, title, bindings) WHERE path = 'old-form';
+SELECT pg_dash.drop_page('old-form');
 
 -- invalid paths and nulls
 SELECT pg_dash.define_page('Sales', '# x');

@@ -171,6 +171,44 @@ page_text_array(const cJSON *array)
 	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/* The string member key of a warning in the server encoding, or NULL. */
+static char *
+page_warning_text(const cJSON *w, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(w, key);
+
+	if (!cJSON_IsString(v))
+		return NULL;
+	return pg_any_to_server(v->valuestring, strlen(v->valuestring), PG_UTF8);
+}
+
+/*
+ * Reports each warning of a parsed page (what Taipy accepts with a warning,
+ * such as an unknown property) as a NOTICE with its line and column.
+ */
+static void
+page_report_warnings(const char *path, const cJSON *warnings)
+{
+	const cJSON *w;
+
+	cJSON_ArrayForEach(w, warnings)
+	{
+		const cJSON *line = cJSON_GetObjectItemCaseSensitive(w, "line");
+		const cJSON *column = cJSON_GetObjectItemCaseSensitive(w, "column");
+		char	   *message = page_warning_text(w, "message");
+		char	   *detail = page_warning_text(w, "detail");
+		char	   *hint = page_warning_text(w, "hint");
+
+		if (message == NULL || !cJSON_IsNumber(line) || !cJSON_IsNumber(column))
+			continue;
+		ereport(NOTICE,
+				(errmsg("page \"%s\": %s at line %d, column %d",
+						path, message, line->valueint, column->valueint),
+				 detail ? errdetail("%s", detail) : 0,
+				 hint ? errhint("%s", hint) : 0));
+	}
+}
+
 /*
  * SQL: pg_dash.define_page(path, source, title, description) validates and
  * stores a page, then announces it on PAGE_CHANNEL.
@@ -231,6 +269,7 @@ pg_dash_define_page(PG_FUNCTION_ARGS)
 	free(json);
 	if (tree == NULL)
 		elog(ERROR, "the page parser produced invalid JSON");
+	page_report_warnings(path, cJSON_GetObjectItemCaseSensitive(tree, "warnings"));
 
 	if (PG_ARGISNULL(2))
 	{

@@ -50,12 +50,14 @@ $$;
 REVOKE ALL ON FUNCTION pg_dash.define_page(text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_dash.drop_page(text) FROM PUBLIC;
 
--- The pages without their source and tree.
+-- The pages without their source and tree; warnings are what define_page
+-- reported as notices (docs/page-syntax.md section 7).
 CREATE VIEW pg_dash.page_list AS
 SELECT p.path, p.title, p.description, p.bindings, p.actions,
-       octet_length(p.source) AS source_bytes, p.created_at, p.updated_at
+       octet_length(p.source) AS source_bytes, p.created_at, p.updated_at,
+       COALESCE(p.tree -> 'warnings', '[]'::jsonb) AS warnings
 FROM pg_dash.pages p;
-COMMENT ON VIEW pg_dash.page_list IS 'Dashboard pages: path, title, the names they bind and the actions they call';
+COMMENT ON VIEW pg_dash.page_list IS 'Dashboard pages: path, title, the names they bind, the actions they call and the warnings of their source';
 
 -- A page that binds a named query reloads when the query is (re)defined or
 -- dropped: announce the path of every page whose bindings name it.

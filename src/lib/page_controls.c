@@ -23,7 +23,7 @@
 
 const char *const page_common_properties[] = {
 	"id", "class_name", "hover_text", "active", "label", "on_change",
-	"propagate", "width", "height", NULL
+	"propagate", "width", "height", "properties", NULL
 };
 
 static const char *const alert_props[] = {

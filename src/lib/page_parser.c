@@ -20,6 +20,7 @@
  *-------------------------------------------------------------------------
  */
 #include "page_parser.h"
+#include "page_expr.h"
 #include "strbuf.h"
 
 #include <limits.h>
@@ -33,6 +34,9 @@
 
 /* Longest piece of page text quoted in an error message, in bytes. */
 #define PAGE_QUOTE_MAX 60
+
+/* Most warnings a page keeps; further ones are only counted. */
+#define PAGE_MAX_WARNINGS 100
 
 /* A set of names (open addressing; slots hold offset + 1 into names). */
 typedef struct PageNameSet
@@ -49,6 +53,19 @@ typedef struct PageFrag
 	size_t		start;
 	size_t		end;
 } PageFrag;
+
+/* A property of the element being parsed. */
+typedef struct PageProp
+{
+	size_t		ns;				/* where its name (or default value) starts */
+	const char *name;			/* the name as written, with any path or index */
+	size_t		nlen;
+	size_t		vs;				/* its value line[vs..ve), or PAGE_NONE ... */
+	size_t		ve;
+	bool		flag;			/* ... for a flag: true or false */
+	bool		is_default;		/* set by the value before the control name */
+	bool		dropped;		/* set again later: not written */
+} PageProp;
 
 /* A piece of a line: markdown text, or an element "<|...|>". */
 typedef struct PageItem
@@ -82,6 +99,10 @@ typedef struct PageParser
 	StrBuf		bindings_json;
 	PageNameSet actions;		/* on_* values of the whole page */
 	StrBuf		actions_json;
+	StrBuf		warnings;		/* JSON objects, comma-separated */
+	int			nwarnings;
+	bool		in_comment;		/* inside "<!-- ... -->" */
+	const char *raw_tag;		/* inside <style> or <script>: "style" or "script" */
 	/* the current line */
 	const char *line;
 	size_t		line_len;
@@ -95,7 +116,12 @@ typedef struct PageParser
 	PageFrag   *frags;
 	size_t		nfrags;
 	size_t		frags_cap;
+	PageProp   *props;
+	size_t		nprops;
+	size_t		props_cap;
 	StrBuf		value;
+	StrBuf		tpl;			/* a parsed template */
+	StrBuf		node_exprs;		/* "exprs" of the current element */
 	StrBuf		node_bindings;
 	PageNameSet node_set;		/* bindings of the current element */
 	PageNameSet prop_set;		/* property names of the current element */
@@ -218,6 +244,49 @@ page_error_hint(PageParser *p, const char *fmt,...)
 	va_start(ap, fmt);
 	vsnprintf(p->err->hint, sizeof(p->err->hint), fmt, ap);
 	va_end(ap);
+}
+
+static void page_warn(PageParser *p, int line, int column, const char *detail,
+					  const char *hint, const char *fmt,...)
+			__attribute__((format(printf, 6, 7)));
+
+/*
+ * Records a warning: something accepted, as Taipy accepts it, that the
+ * author should know about.  detail and hint may be NULL.
+ */
+static void
+page_warn(PageParser *p, int line, int column, const char *detail,
+		  const char *hint, const char *fmt,...)
+{
+	va_list		ap;
+	char		message[256];
+
+	if (p->failed)
+		return;
+	if (++p->nwarnings > PAGE_MAX_WARNINGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	if (p->warnings.len > 0)
+		strbuf_append_char(&p->warnings, ',');
+	strbuf_append(&p->warnings, "{\"line\":");
+	strbuf_append_int(&p->warnings, line);
+	strbuf_append(&p->warnings, ",\"column\":");
+	strbuf_append_int(&p->warnings, column);
+	strbuf_append(&p->warnings, ",\"message\":");
+	strbuf_append_json_string(&p->warnings, message, strlen(message));
+	if (detail)
+	{
+		strbuf_append(&p->warnings, ",\"detail\":");
+		strbuf_append_json_string(&p->warnings, detail, strlen(detail));
+	}
+	if (hint)
+	{
+		strbuf_append(&p->warnings, ",\"hint\":");
+		strbuf_append_json_string(&p->warnings, hint, strlen(hint));
+	}
+	strbuf_append_char(&p->warnings, '}');
 }
 
 /* Records an out-of-memory error (replacing nothing: first error wins). */
@@ -462,63 +531,6 @@ page_add_action(PageParser *p, const char *name, size_t len)
  * ----------------------------------------------------------------
  */
 
-/* Checks and collects the bindings in line[start..end); false on error. */
-static bool
-page_scan_bindings(PageParser *p, size_t start, size_t end)
-{
-	const char *s = p->line;
-
-	for (size_t j = start; j < end; j++)
-	{
-		size_t		k;
-		size_t		name_end;
-
-		if (s[j] != '{')
-			continue;
-		k = j + 1;
-		if (k >= end || !page_is_ident_start(s[k]))
-			goto bad;
-		while (k < end && page_is_ident_char(s[k]))
-			k++;
-		name_end = k;
-		while (k < end && s[k] == '.')
-		{
-			k++;
-			if (k >= end || !page_is_ident_start(s[k]))
-				goto bad;
-			while (k < end && page_is_ident_char(s[k]))
-				k++;
-		}
-		if (k >= end || s[k] != '}')
-			goto bad;
-		if (!page_equals(s + j + 1, name_end - j - 1, "None"))
-			page_add_binding(p, s + j + 1, name_end - j - 1);
-		if (p->failed)
-			return false;
-		j = k;
-		continue;
-
-bad:
-		{
-			size_t		q = j + 1;
-			size_t		n;
-
-			while (q < end && s[q] != '}' && s[q] != '{' && q - j < PAGE_QUOTE_MAX)
-				q++;
-			if (q < end && s[q] == '}')
-				q++;
-			n = q - j;
-			page_error_at(p, p->lineno, page_column(p, j),
-						  "invalid binding \"%.*s%s\"",
-						  page_quote_len(s + j, n), s + j, page_quote_more(n));
-			page_error_detail(p, "A binding is written {name} or {name.field}, where a name starts with a letter or an underscore and has only letters, digits and underscores.");
-			page_error_hint(p, "Braces inside an element always mark a binding; {None} stands for no value.");
-			return false;
-		}
-	}
-	return true;
-}
-
 /* Writes line[start..end) with "\|" turned into "|" as a JSON value. */
 static void
 page_write_value(PageParser *p, size_t start, size_t end)
@@ -606,7 +618,7 @@ page_unknown_control(PageParser *p, size_t start, size_t end)
 	page_controls_hint(p->err->hint, sizeof(p->err->hint));
 }
 
-/* Reports an unknown property named line[start..end) of control ctl. */
+/* Warns that the unknown property line[start..end) of control ctl is ignored. */
 static void
 page_unknown_property(PageParser *p, const PageControl *ctl,
 					  size_t start, size_t end)
@@ -614,14 +626,15 @@ page_unknown_property(PageParser *p, const PageControl *ctl,
 	const char *name = p->line + start;
 	size_t		n = end - start;
 	const char *suggestion = page_property_suggest(ctl, name, n);
+	char		detail[64];
+	char		hint[1024];
 
-	page_error_at(p, p->lineno, page_column(p, start),
-				  "unknown property \"%.*s%s\" for control \"%s\"",
-				  page_quote_len(name, n), name, page_quote_more(n),
-				  ctl->canonical);
 	if (suggestion)
-		page_error_detail(p, "Did you mean \"%s\"?", suggestion);
-	page_control_properties_hint(ctl, p->err->hint, sizeof(p->err->hint));
+		snprintf(detail, sizeof(detail), "Did you mean \"%s\"?", suggestion);
+	page_control_properties_hint(ctl, hint, sizeof(hint));
+	page_warn(p, p->lineno, page_column(p, start), suggestion ? detail : NULL, hint,
+			  "unknown property \"%.*s%s\" for control \"%s\" is ignored",
+			  page_quote_len(name, n), name, page_quote_more(n), ctl->canonical);
 }
 
 /* Length of a negation prefix ("not ", "no ", "dont ", "don't ") at line[s..e), or 0. */
@@ -647,74 +660,138 @@ page_negation_len(PageParser *p, size_t s, size_t e)
 	return 0;
 }
 
-/* Writes one property: its name and its value line[vs..ve), or flag if vs is PAGE_NONE. */
+/* Whether the value line[vs..ve) is a boolean literal. */
 static bool
-page_write_property(PageParser *p, const PageControl *ctl, bool default_set,
-					const char *name, size_t ns, size_t ne,
-					size_t vs, size_t ve, bool flag)
+page_is_bool_literal(PageParser *p, size_t vs, size_t ve)
 {
-	/*
-	 * name[0..ne - ns) is the property name with any index; ns and ne are
-	 * its offsets in the line, used for error columns.
-	 */
-	size_t		nlen = ne - ns;
-	int			r = page_nameset_add(&p->prop_set, name, nlen);
+	const char *v = p->line + vs;
+	size_t		n = ve - vs;
 
-	if (r < 0)
-	{
-		page_oom(p);
-		return false;
-	}
-	if (r == 0)
-	{
-		page_error_at(p, p->lineno, page_column(p, ns),
-					  "property \"%.*s%s\" is set more than once",
-					  page_quote_len(name, nlen), name, page_quote_more(nlen));
-		if (default_set && ctl->default_property &&
-			page_equals(name, nlen, ctl->default_property))
-			page_error_detail(p, "The value before the control name already sets \"%s\", the default property of \"%s\".",
-							  ctl->default_property, ctl->canonical);
-		return false;
-	}
-	if (vs != PAGE_NONE && !page_scan_bindings(p, vs, ve))
-		return false;
-	if (p->prop_set.count > 1)
-		strbuf_append_char(&p->out, ',');
-	strbuf_append_json_string(&p->out, name, nlen);
-	strbuf_append_char(&p->out, ':');
-	if (vs == PAGE_NONE)
-		strbuf_append(&p->out, flag ? "true" : "false");
-	else
-	{
-		page_write_value(p, vs, ve);
-		if (nlen > 3 && strncmp(name, "on_", 3) == 0 && !p->failed &&
-			p->value.len > 0 && memchr(p->value.data, '{', p->value.len) == NULL &&
-			!page_equals(p->value.data, p->value.len, "True") &&
-			!page_equals(p->value.data, p->value.len, "true") &&
-			!page_equals(p->value.data, p->value.len, "False") &&
-			!page_equals(p->value.data, p->value.len, "false"))
-			page_add_action(p, p->value.data, p->value.len);
-	}
+	return page_equals(v, n, "True") || page_equals(v, n, "true") ||
+		page_equals(v, n, "False") || page_equals(v, n, "false");
+}
+
+/* Adds a name read by an expression to the element's and the page's bindings. */
+static bool
+page_expr_name(void *arg, const char *name, size_t len)
+{
+	PageParser *p = arg;
+
+	page_add_binding(p, name, len);
 	return !p->failed;
 }
 
-/* Parses fragment f as "name=value", "name" or "not name" and writes it. */
+/* Parses the template line[vs..ve) of property name into the element's "exprs". */
 static bool
-page_parse_property(PageParser *p, const PageControl *ctl, bool default_set,
+page_write_template(PageParser *p, const char *name, size_t nlen, size_t vs, size_t ve)
+{
+	PageExprError xerr;
+	int			fields;
+
+	if (memchr(p->line + vs, '{', ve - vs) == NULL &&
+		memchr(p->line + vs, '}', ve - vs) == NULL)
+		return true;
+	strbuf_reset(&p->tpl);
+	fields = page_template_parse(p->line + vs, ve - vs, &p->tpl, page_expr_name, p, &xerr);
+	if (p->failed)
+		return false;
+	if (fields < 0)
+	{
+		page_error_at(p, p->lineno, page_column(p, (size_t) (xerr.at - p->line)),
+					  "%s", xerr.message);
+		if (xerr.detail[0])
+			page_error_detail(p, "%s", xerr.detail);
+		page_error_hint(p, "%s", xerr.hint[0] ? xerr.hint :
+						"Braces in a value hold an expression, as in a Python f-string: {name}, {x:.2f}, {a + b}; write {{ for a literal brace.");
+		return false;
+	}
+	if (fields == 0)
+		return true;
+	if (p->node_exprs.len > 0)
+		strbuf_append_char(&p->node_exprs, ',');
+	strbuf_append_json_string(&p->node_exprs, name, nlen);
+	strbuf_append_char(&p->node_exprs, ':');
+	strbuf_append_len(&p->node_exprs, p->tpl.data ? p->tpl.data : "", p->tpl.len);
+	return true;
+}
+
+/* Writes one property: its name and its value line[vs..ve), or flag if vs is PAGE_NONE. */
+static bool
+page_write_property(PageParser *p, const PageProp *pr, bool first)
+{
+	if (!first)
+		strbuf_append_char(&p->out, ',');
+	strbuf_append_json_string(&p->out, pr->name, pr->nlen);
+	strbuf_append_char(&p->out, ':');
+	if (pr->vs == PAGE_NONE)
+	{
+		strbuf_append(&p->out, pr->flag ? "true" : "false");
+		return !p->failed;
+	}
+	page_write_value(p, pr->vs, pr->ve);
+	if (!page_write_template(p, pr->name, pr->nlen, pr->vs, pr->ve))
+		return false;
+	if (pr->nlen > 3 && strncmp(pr->name, "on_", 3) == 0 && !p->failed &&
+		p->value.len > 0 && memchr(p->value.data, '{', p->value.len) == NULL &&
+		!page_is_bool_literal(p, pr->vs, pr->ve))
+		page_add_action(p, p->value.data, p->value.len);
+	return !p->failed;
+}
+
+/* Appends a property to the element's list; false if out of memory. */
+static bool
+page_add_prop(PageParser *p, const PageProp *pr)
+{
+	if (p->nprops == p->props_cap)
+	{
+		size_t		newcap = p->props_cap ? p->props_cap * 2 : 16;
+		PageProp   *np;
+
+		if (newcap > SIZE_MAX / sizeof(PageProp))
+			return false;
+		np = realloc(p->props, newcap * sizeof(PageProp));
+		if (np == NULL)
+			return false;
+		p->props = np;
+		p->props_cap = newcap;
+	}
+	p->props[p->nprops++] = *pr;
+	return true;
+}
+
+/* Warns that the fragment f is not a property and is ignored. */
+static void
+page_bad_fragment(PageParser *p, const PageFrag *f)
+{
+	const char *s = p->line + f->start;
+	size_t		n = f->end - f->start;
+
+	page_warn(p, p->lineno, page_column(p, f->start),
+			  "A property is written name=value, name (true) or not name (false); a name starts with a letter or an underscore and may end with .field or an index such as y[2].",
+			  "Write \\| for a \"|\" inside a value.",
+			  "invalid property \"%.*s%s\" is ignored",
+			  page_quote_len(s, n), s, page_quote_more(n));
+}
+
+/*
+ * Parses fragment f as "name=value", "name" or "not name" and adds it to
+ * the element's properties.  A name may have a dotted path
+ * ("layout.xaxis.title") and an index ("y[2]"); it is valid when its base
+ * name is.  Unknown and malformed properties are ignored with a warning;
+ * but when cand (a bare first word, taken as text) is close to a control
+ * name, the element was meant as that control and is refused.
+ */
+static bool
+page_parse_property(PageParser *p, const PageControl *ctl,
 					const PageFrag *f, const PageFrag *cand)
 {
-	/*
-	 * cand, when not NULL, is a fragment that may have been meant as a
-	 * control name: an invalid property is then reported as an unknown
-	 * control.
-	 */
 	const char *s = p->line;
 	size_t		i = f->start;
 	size_t		e = f->end;
 	size_t		neg = page_negation_len(p, i, e);
 	size_t		ns;
 	size_t		base_end;
-	size_t		ne;
+	PageProp	pr;
 
 	i += neg;
 	ns = i;
@@ -723,6 +800,12 @@ page_parse_property(PageParser *p, const PageControl *ctl, bool default_set,
 	while (i < e && page_is_ident_char(s[i]))
 		i++;
 	base_end = i;
+	while (i + 1 < e && s[i] == '.' && page_is_ident_start(s[i + 1]))
+	{
+		i++;
+		while (i < e && page_is_ident_char(s[i]))
+			i++;
+	}
 	if (i < e && s[i] == '[')
 	{
 		size_t		q = i + 1;
@@ -733,54 +816,136 @@ page_parse_property(PageParser *p, const PageControl *ctl, bool default_set,
 			goto bad;
 		i = q + 1;
 	}
-	ne = i;
+	pr.ns = ns;
+	pr.name = s + ns;
+	pr.nlen = i - ns;
+	pr.is_default = false;
+	pr.dropped = false;
 	while (i < e && page_is_blank(s[i]))
 		i++;
 	if (i < e && s[i] != '=')
 		goto bad;
 	if (!page_control_has_property(ctl, s + ns, base_end - ns))
 	{
-		if (cand)
-			page_unknown_control(p, cand->start, cand->end);
-		else
-			page_unknown_property(p, ctl, ns, base_end);
-		return false;
-	}
-	if (i < e)
-	{
-		size_t		vs = i + 1;
-
-		if (neg)
+		if (cand && page_control_suggest(s + cand->start, cand->end - cand->start))
 		{
-			page_error_at(p, p->lineno, page_column(p, f->start),
-						  "negated property \"%.*s\" cannot have a value",
-						  page_quote_len(s + ns, ne - ns), s + ns);
-			page_error_hint(p, "Write either \"not %.*s\" or \"%.*s=value\".",
-							page_quote_len(s + ns, ne - ns), s + ns,
-							page_quote_len(s + ns, ne - ns), s + ns);
+			page_unknown_control(p, cand->start, cand->end);
 			return false;
 		}
-		while (vs < e && page_is_blank(s[vs]))
-			vs++;
-		return page_write_property(p, ctl, default_set, s + ns, ns, ne,
-								   vs, e, false);
+		page_unknown_property(p, ctl, ns, base_end);
+		return !p->failed;
 	}
-	return page_write_property(p, ctl, default_set, s + ns, ns, ne,
-							   PAGE_NONE, PAGE_NONE, neg == 0);
+	if (base_end < pr.nlen + ns && s[base_end] == '.')
+		page_warn(p, p->lineno, page_column(p, ns),
+				  "Controls read the property under its full name; one that does not know it ignores it.",
+				  NULL, "dotted property name \"%.*s%s\" is passed on as written",
+				  page_quote_len(pr.name, pr.nlen), pr.name, page_quote_more(pr.nlen));
+	if (i < e)
+	{
+		pr.vs = i + 1;
+		pr.ve = e;
+		pr.flag = false;
+		while (pr.vs < e && page_is_blank(s[pr.vs]))
+			pr.vs++;
+		if (neg)
+		{
+			page_warn(p, p->lineno, page_column(p, f->start),
+					  "The property is set to false.",
+					  NULL, "negated property \"%.*s\" cannot have a value; the value is ignored",
+					  page_quote_len(pr.name, pr.nlen), pr.name);
+			pr.vs = pr.ve = PAGE_NONE;
+		}
+	}
+	else
+	{
+		pr.vs = pr.ve = PAGE_NONE;
+		pr.flag = (neg == 0);
+	}
+	if (page_equals(pr.name, pr.nlen, "properties"))
+		page_warn(p, p->lineno, page_column(p, ns),
+				  "The keys of the dictionary become properties of the element in the browser, after the ones written in the element; they are not checked here.",
+				  NULL, "properties given by \"properties=\" are not checked");
+	if (!page_add_prop(p, &pr))
+	{
+		page_oom(p);
+		return false;
+	}
+	return !p->failed;
 
 bad:
-	if (cand)
+	if (cand && page_control_suggest(s + cand->start, cand->end - cand->start))
 	{
 		page_unknown_control(p, cand->start, cand->end);
 		return false;
 	}
-	page_error_at(p, p->lineno, page_column(p, f->start),
-				  "invalid property \"%.*s%s\"",
-				  page_quote_len(s + f->start, e - f->start), s + f->start,
-				  page_quote_more(e - f->start));
-	page_error_detail(p, "A property is written name=value, name (true) or not name (false); a name starts with a letter or an underscore and may end with an index such as y[2].");
-	page_error_hint(p, "Write \\| for a \"|\" inside a value.");
-	return false;
+	page_bad_fragment(p, f);
+	return !p->failed;
+}
+
+/*
+ * Drops every property set again later in the element: the last one
+ * written by name wins, and a name beats the value before the control name
+ * (the default property), as in Taipy.  Each dropped one is warned about.
+ */
+static bool
+page_dedupe_props(PageParser *p, const PageControl *ctl)
+{
+	page_nameset_reset(&p->prop_set);
+	for (size_t k = p->nprops; k-- > 0;)
+	{
+		PageProp   *pr = &p->props[k];
+		int			r = page_nameset_add(&p->prop_set, pr->name, pr->nlen);
+
+		if (r < 0)
+		{
+			page_oom(p);
+			return false;
+		}
+		if (r > 0)
+			continue;
+		pr->dropped = true;
+		if (pr->is_default)
+			page_warn(p, p->lineno, page_column(p, pr->ns),
+					  NULL, NULL,
+					  "the value before the control name is ignored: \"%s\", the default property of \"%s\", is set by name",
+					  ctl->default_property, ctl->canonical);
+		else
+			page_warn(p, p->lineno, page_column(p, pr->ns),
+					  "The last value is used.", NULL,
+					  "property \"%.*s%s\" is set more than once",
+					  page_quote_len(pr->name, pr->nlen), pr->name,
+					  page_quote_more(pr->nlen));
+	}
+	return !p->failed;
+}
+
+/*
+ * Finds the control of an element among its fragments, as Taipy does: the
+ * first fragment that is a control name; the first fragment before it, if
+ * any, is the default value.  Sets *ctl_k to the control's fragment index
+ * (or -1) and *def_k to the default value's (or -1).
+ */
+static const PageControl *
+page_find_control(PageParser *p, int *ctl_k, int *def_k)
+{
+	const char *s = p->line;
+
+	*ctl_k = -1;
+	*def_k = -1;
+	for (size_t k = 0; k < p->nfrags; k++)
+	{
+		const PageControl *ctl = page_control_lookup(s + p->frags[k].start,
+													 p->frags[k].end - p->frags[k].start);
+
+		if (ctl)
+		{
+			*ctl_k = (int) k;
+			return ctl;
+		}
+		if (k == 0)
+			*def_k = 0;
+	}
+	return NULL;
 }
 
 /* Parses the element at line offset lt, content line[cs..ce), and writes its node. */
@@ -793,15 +958,14 @@ page_emit_element(PageParser *p, size_t lt, size_t cs, size_t ce,
 	 * array) and *opened receives the control.
 	 */
 	const char *s = p->line;
-	const PageControl *ctl = NULL;
-	const PageFrag *defval = NULL;
+	const PageControl *ctl;
 	const PageFrag *cand = NULL;
-	const PageFrag *ctl_frag = NULL;
-	bool		default_set = false;
-	size_t		k = 0;
+	int			ctl_k;
+	int			def_k;
 	size_t		fs = cs;
 	int			line = p->lineno;
 	int			column = page_column(p, lt);
+	bool		first = true;
 
 	/* split into fragments at unescaped pipes */
 	p->nfrags = 0;
@@ -822,32 +986,18 @@ page_emit_element(PageParser *p, size_t lt, size_t cs, size_t ce,
 	if (!page_add_frag(p, fs, ce))
 		goto oom;
 
-	/* which control: the first fragment, else the second, else implicit */
-	if (p->nfrags > 0 &&
-		(ctl = page_control_lookup(s + p->frags[0].start,
-								   p->frags[0].end - p->frags[0].start)) != NULL)
-	{
-		ctl_frag = &p->frags[0];
-		k = 1;
-	}
-	else if (p->nfrags > 1 &&
-			 (ctl = page_control_lookup(s + p->frags[1].start,
-										p->frags[1].end - p->frags[1].start)) != NULL)
-	{
-		defval = &p->frags[0];
-		ctl_frag = &p->frags[1];
-		k = 2;
-	}
-	else
+	ctl = page_find_control(p, &ctl_k, &def_k);
+	if (ctl == NULL)
 	{
 		ctl = page_control_lookup(is_block ? "part" : "text", 4);
+		if (ctl == NULL)
+			goto oom;			/* cannot happen: "text" and "part" exist */
 		if (p->nfrags > 0)
 		{
 			const PageFrag *f0 = &p->frags[0];
 			const char *dot;
 
-			defval = f0;
-			k = 1;
+			def_k = 0;
 			/* "layout.colums" is not a class name: it is a misspelt control */
 			if (page_is_word(p, f0->start, f0->end, true) &&
 				(dot = memchr(s + f0->start, '.', f0->end - f0->start)) != NULL &&
@@ -869,11 +1019,9 @@ page_emit_element(PageParser *p, size_t lt, size_t cs, size_t ce,
 				cand = f0;
 		}
 	}
-	if (ctl == NULL)
-		goto oom;				/* cannot happen: "text" and "part" exist */
 	if (is_block && !ctl->is_block)
 	{
-		size_t		at = ctl_frag ? ctl_frag->start : lt;
+		size_t		at = ctl_k >= 0 ? p->frags[ctl_k].start : lt;
 
 		page_error_at(p, p->lineno, page_column(p, at),
 					  "control \"%s\" cannot open a block", ctl->canonical);
@@ -881,6 +1029,51 @@ page_emit_element(PageParser *p, size_t lt, size_t cs, size_t ce,
 		page_error_hint(p, "End the element with \"|>\" on the same line.");
 		return false;
 	}
+
+	/* collect the properties: the default value first, then the fragments */
+	p->nprops = 0;
+	if (def_k >= 0)
+	{
+		const PageFrag *dv = &p->frags[def_k];
+
+		if (ctl->default_property)
+		{
+			PageProp	pr;
+
+			pr.ns = dv->start;
+			pr.name = ctl->default_property;
+			pr.nlen = strlen(ctl->default_property);
+			pr.vs = dv->start;
+			pr.ve = dv->end;
+			pr.flag = false;
+			pr.is_default = true;
+			pr.dropped = false;
+			if (!page_add_prop(p, &pr))
+				goto oom;
+		}
+		else if (!page_equals(s + dv->start, dv->end - dv->start, "{None}"))
+		{
+			size_t		n = dv->end - dv->start;
+
+			page_error_at(p, p->lineno, page_column(p, dv->start),
+						  "control \"%s\" takes no value before its name",
+						  ctl->canonical);
+			page_error_detail(p, "\"%.*s%s\" would set the default property, but \"%s\" has none.",
+							  page_quote_len(s + dv->start, n), s + dv->start,
+							  page_quote_more(n), ctl->canonical);
+			page_error_hint(p, "Remove it (or write {None}), and set properties as name=value.");
+			return false;
+		}
+	}
+	for (size_t k = 0; k < p->nfrags; k++)
+	{
+		if ((int) k == ctl_k || (int) k == def_k)
+			continue;
+		if (!page_parse_property(p, ctl, &p->frags[k], cand))
+			return false;
+	}
+	if (!page_dedupe_props(p, ctl))
+		return false;
 
 	page_begin_node(p);
 	strbuf_append(&p->out, is_block ? "{\"type\":\"block\"" : "{\"type\":\"control\"");
@@ -894,39 +1087,24 @@ page_emit_element(PageParser *p, size_t lt, size_t cs, size_t ce,
 		strbuf_append(&p->out, ",\"inline\":true");
 	strbuf_append(&p->out, ",\"properties\":{");
 	page_nameset_reset(&p->node_set);
-	page_nameset_reset(&p->prop_set);
 	strbuf_reset(&p->node_bindings);
-
-	if (defval)
+	strbuf_reset(&p->node_exprs);
+	for (size_t k = 0; k < p->nprops; k++)
 	{
-		if (ctl->default_property)
-		{
-			if (!page_write_property(p, ctl, false, ctl->default_property,
-									 0, strlen(ctl->default_property),
-									 defval->start, defval->end, false))
-				return false;
-			default_set = true;
-		}
-		else if (!page_equals(s + defval->start, defval->end - defval->start, "{None}"))
-		{
-			size_t		n = defval->end - defval->start;
-
-			page_error_at(p, p->lineno, page_column(p, defval->start),
-						  "control \"%s\" takes no value before its name",
-						  ctl->canonical);
-			page_error_detail(p, "\"%.*s%s\" would set the default property, but \"%s\" has none.",
-							  page_quote_len(s + defval->start, n), s + defval->start,
-							  page_quote_more(n), ctl->canonical);
-			page_error_hint(p, "Remove it (or write {None}), and set properties as name=value.");
+		if (p->props[k].dropped)
+			continue;
+		if (!page_write_property(p, &p->props[k], first))
 			return false;
-		}
+		first = false;
 	}
-	for (; k < p->nfrags; k++)
+	strbuf_append_char(&p->out, '}');
+	if (p->node_exprs.len > 0)
 	{
-		if (!page_parse_property(p, ctl, default_set, &p->frags[k], cand))
-			return false;
+		strbuf_append(&p->out, ",\"exprs\":{");
+		strbuf_append_len(&p->out, p->node_exprs.data, p->node_exprs.len);
+		strbuf_append_char(&p->out, '}');
 	}
-	strbuf_append(&p->out, "},\"bindings\":[");
+	strbuf_append(&p->out, ",\"bindings\":[");
 	strbuf_append_len(&p->out, p->node_bindings.data ? p->node_bindings.data : "",
 					  p->node_bindings.len);
 	strbuf_append(&p->out, is_block ? "],\"children\":[" : "]}");
@@ -1086,24 +1264,75 @@ page_emit_items(PageParser *p, size_t from, size_t to, bool whole)
 	}
 }
 
+/* Offset of needle in line[from..), or PAGE_NONE; ci: ASCII case-insensitive. */
+static size_t
+page_find(PageParser *p, size_t from, const char *needle, bool ci)
+{
+	size_t		n = strlen(needle);
+
+	for (size_t j = from; j + n <= p->line_len; j++)
+	{
+		size_t		k = 0;
+
+		while (k < n && (ci ? (p->line[j + k] | 0x20) == needle[k] : p->line[j + k] == needle[k]))
+			k++;
+		if (k == n)
+			return j;
+	}
+	return PAGE_NONE;
+}
+
 /* Processes line[from..len): elements, markdown, and a final block opener. */
 static void
 page_process_segment(PageParser *p, size_t from, bool whole)
 {
+	/*
+	 * Elements inside HTML comments "<!-- ... -->" (which may span lines)
+	 * are not elements: the comment stays markdown text, which the browser
+	 * does not show.  scan is where the search for "<|" resumes.
+	 */
 	const char *s = p->line;
 	size_t		n = p->line_len;
 	size_t		i = from;
+	size_t		scan = from;
 	size_t		opener = PAGE_NONE;
 
 	p->nitems = 0;
 	while (i < n)
 	{
-		const char *q = memchr(s + i, '<', n - i);
+		const char *q;
 		size_t		lt;
 		size_t		close;
+		size_t		cm;
 
-		while (q && !(q + 1 < s + n && q[1] == '|'))
+		if (p->in_comment)
+		{
+			size_t		ce = page_find(p, scan, "-->", false);
+
+			if (ce == PAGE_NONE)
+			{
+				if (!page_add_item(p, false, i, n))
+					goto oom;
+				break;
+			}
+			p->in_comment = false;
+			scan = ce + 3;
+		}
+		q = scan < n ? memchr(s + scan, '<', n - scan) : NULL;
+		while (q && !(q + 1 < s + n && (q[1] == '|' || q[1] == '!')))
 			q = memchr(q + 1, '<', (size_t) (s + n - q - 1));
+		if (q && q[1] == '!')
+		{
+			cm = (size_t) (q - s);
+			if (page_find(p, cm, "<!--", false) == cm)
+			{
+				p->in_comment = true;
+				scan = cm + 4;
+			}
+			else
+				scan = cm + 1;
+			continue;
+		}
 		if (q == NULL)
 		{
 			if (!page_add_item(p, false, i, n))
@@ -1121,7 +1350,7 @@ page_process_segment(PageParser *p, size_t from, bool whole)
 		}
 		if (!page_add_item(p, true, lt, close + 2))
 			goto oom;
-		i = close + 2;
+		i = scan = close + 2;
 	}
 	page_emit_items(p, from, opener == PAGE_NONE ? n : opener,
 					whole && opener == PAGE_NONE);
@@ -1133,6 +1362,59 @@ oom:
 	page_oom(p);
 }
 
+/*
+ * Drops <style> and <script> blocks: a page's CSS would restyle the whole
+ * application and can send what the page shows elsewhere (url(), attribute
+ * selectors), and pages run no scripts.  Returns true when the current line
+ * was consumed; *from is where the rest of the line continues otherwise.
+ */
+static bool
+page_skip_raw_block(PageParser *p, size_t *from)
+{
+	static const char *const tags[] = {"style", "script", NULL};
+	size_t		i = 0;
+
+	if (p->raw_tag == NULL)
+	{
+		while (i < p->line_len && page_is_blank(p->line[i]))
+			i++;
+		for (const char *const *t = tags; *t; t++)
+		{
+			size_t		n = strlen(*t);
+
+			if (i + n + 1 < p->line_len && p->line[i] == '<' &&
+				page_find(p, i + 1, *t, true) == i + 1 &&
+				(p->line[i + 1 + n] == '>' || page_is_blank(p->line[i + 1 + n])))
+			{
+				p->raw_tag = *t;
+				page_flush_markdown(p);
+				page_warn(p, p->lineno, page_column(p, i),
+						  strcmp(*t, "style") == 0 ?
+						  "A page's CSS would apply to the whole application and could send what the page shows to other sites; the browser does not apply it." :
+						  "Pages do not run scripts.",
+						  strcmp(*t, "style") == 0 ?
+						  "Style elements with class_name and the classes of the application's stylesheet." : NULL,
+						  "<%s> block is dropped", *t);
+				break;
+			}
+		}
+		if (p->raw_tag == NULL)
+			return false;
+	}
+	{
+		char		end_tag[16];
+		size_t		e;
+
+		snprintf(end_tag, sizeof(end_tag), "</%s>", p->raw_tag);
+		e = page_find(p, i, end_tag, true);
+		if (e == PAGE_NONE)
+			return true;
+		p->raw_tag = NULL;
+		*from = e + strlen(end_tag);
+		return page_all_space(p->line + *from, p->line_len - *from);
+	}
+}
+
 /* Processes the current line. */
 static void
 page_process_line(PageParser *p)
@@ -1142,6 +1424,19 @@ page_process_line(PageParser *p)
 	size_t		i = 0;
 	size_t		j;
 	bool		whole = true;
+
+	if (!p->in_comment && page_skip_raw_block(p, &i))
+		return;
+	if (i > 0)
+	{
+		page_process_segment(p, i, false);
+		return;
+	}
+	if (p->in_comment)
+	{
+		page_process_segment(p, 0, true);
+		return;
+	}
 
 	/* a closing tag "|>" or "|ident>" at the start of the line */
 	while (i < n && page_is_blank(s[i]))
@@ -1235,7 +1530,10 @@ page_parser_free(PageParser *p)
 	strbuf_free(&p->md);
 	strbuf_free(&p->bindings_json);
 	strbuf_free(&p->actions_json);
+	strbuf_free(&p->warnings);
 	strbuf_free(&p->value);
+	strbuf_free(&p->tpl);
+	strbuf_free(&p->node_exprs);
 	strbuf_free(&p->node_bindings);
 	page_nameset_free(&p->bindings);
 	page_nameset_free(&p->actions);
@@ -1243,6 +1541,7 @@ page_parser_free(PageParser *p)
 	page_nameset_free(&p->prop_set);
 	free(p->items);
 	free(p->frags);
+	free(p->props);
 }
 
 /* Whether any output buffer ran out of memory. */
@@ -1250,7 +1549,8 @@ static bool
 page_buffers_failed(PageParser *p)
 {
 	return p->out.failed || p->md.failed || p->bindings_json.failed ||
-		p->actions_json.failed || p->value.failed || p->node_bindings.failed;
+		p->actions_json.failed || p->value.failed || p->node_bindings.failed ||
+		p->warnings.failed || p->tpl.failed || p->node_exprs.failed;
 }
 
 /* Parses a page; returns its malloc'd JSON tree, or NULL with *err filled. */
@@ -1291,7 +1591,10 @@ page_parse_to_json(const char *text, size_t len, PageError *err)
 	strbuf_init(&p->md);
 	strbuf_init(&p->bindings_json);
 	strbuf_init(&p->actions_json);
+	strbuf_init(&p->warnings);
 	strbuf_init(&p->value);
+	strbuf_init(&p->tpl);
+	strbuf_init(&p->node_exprs);
 	strbuf_init(&p->node_bindings);
 	page_nameset_init(&p->bindings);
 	page_nameset_init(&p->actions);
@@ -1322,18 +1625,21 @@ page_parse_to_json(const char *text, size_t len, PageError *err)
 		}
 		if (!p->failed)
 			page_flush_markdown(p);
-		if (!p->failed && p->depth > 0)
+		/* blocks left open are closed at the end, as Taipy does */
+		while (!p->failed && p->depth > 0)
 		{
 			PageFrame  *f = &p->stack[p->depth];
 
-			page_error_at(p, f->line, f->column,
-						  "block \"%s\" is not closed", f->ctl->canonical);
-			if (p->depth > 1)
-				page_error_detail(p, "The page ends with %d blocks still open; this is the innermost.", p->depth);
-			else
-				page_error_detail(p, "The page ends before the block is closed.");
-			page_error_hint(p, "Close each block with a line starting with \"|>\"; an element on one line must end with \"|>\".");
+			page_warn(p, f->line, f->column,
+					  "The page ends before the block is closed; it is closed there.",
+					  "Close each block with a line starting with \"|>\"; an element on one line must end with \"|>\".",
+					  "block \"%s\" is not closed", f->ctl->canonical);
+			strbuf_append(&p->out, "]}");
+			p->depth--;
 		}
+		if (!p->failed && p->raw_tag)
+			page_warn(p, p->lineno, 1, NULL, NULL,
+					  "the page ends inside a <%s> block", p->raw_tag);
 	}
 	if (!p->failed && page_buffers_failed(p))
 		page_oom(p);
@@ -1351,7 +1657,21 @@ page_parse_to_json(const char *text, size_t len, PageError *err)
 	strbuf_append(&result, "],\"actions\":[");
 	strbuf_append_len(&result, p->actions_json.data ? p->actions_json.data : "",
 					  p->actions_json.len);
-	strbuf_append(&result, "],\"children\":[");
+	strbuf_append_char(&result, ']');
+	if (p->nwarnings > 0)
+	{
+		strbuf_append(&result, ",\"warnings\":[");
+		strbuf_append_len(&result, p->warnings.data ? p->warnings.data : "",
+						  p->warnings.len);
+		if (p->nwarnings > PAGE_MAX_WARNINGS)
+		{
+			strbuf_append(&result, ",{\"line\":1,\"column\":1,\"message\":\"");
+			strbuf_append_int(&result, p->nwarnings - PAGE_MAX_WARNINGS);
+			strbuf_append(&result, " more warnings are not listed\"}");
+		}
+		strbuf_append_char(&result, ']');
+	}
+	strbuf_append(&result, ",\"children\":[");
 	strbuf_append_len(&result, p->out.data ? p->out.data : "", p->out.len);
 	strbuf_append(&result, "]}");
 	page_parser_free(p);

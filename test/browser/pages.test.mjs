@@ -52,8 +52,11 @@ test('a page renders its chart with data and its table', async () => {
   const rows = await tableRows(page, '#sales_table');
   assert.equal(rows[0][1], '100');
   assert.equal(await page.$eval('h1', (e) => e.textContent), 'Sales 銷售');
-  // Markdown text is text: no <b> element from the page source.
-  assert.equal(await page.$$eval('article b', (bs) => bs.length), 0);
+  // Raw HTML in markdown is sanitized: <b> stays, handlers, javascript: and scripts go.
+  assert.equal(await page.$$eval('article b', (bs) => bs.length), 1);
+  assert.equal(await page.$$eval('article [onclick], article script', (xs) => xs.length), 0);
+  assert.equal(await page.$eval('article .md a', (a) => a.getAttribute('href')), null);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
   await shot(page, 'sales');
   assert.deepEqual(page.errors, []);
   await page.context().close();

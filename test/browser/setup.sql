@@ -95,7 +95,7 @@ SELECT pg_dash.define_action('run_blast', 'run_blast(jsonb, jsonb)');
 SELECT pg_dash.define_page('sales', $page$
 # Sales 銷售
 
-Pick a *region*; the chart and the table follow. Plain `<b>` text stays text: <b>bold?</b>
+Pick a *region*; the chart and the table follow. Raw HTML is sanitized: <b onclick="window.__xss=1">bold</b> <a href="javascript:window.__xss=2">link</a><script>window.__xss=3</script>
 
 <|layout|columns=1 2|
 <|{region}|selector|lov=North;South;East;West|dropdown|label=Region|id=region_selector|>

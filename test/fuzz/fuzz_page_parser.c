@@ -90,11 +90,33 @@ fuzz_json_value(const char *s, int depth)
 		return s + 4;
 	if (strncmp(s, "false", 5) == 0)
 		return s + 5;
+	if (strncmp(s, "null", 4) == 0)
+		return s + 4;
 	if (*s == '-' || (*s >= '0' && *s <= '9'))
 	{
-		s++;
+		/* -?digits(.digits)?([eE][+-]?digits)? */
+		s += *s == '-';
+		if (!(*s >= '0' && *s <= '9'))
+			return NULL;
 		while (*s >= '0' && *s <= '9')
 			s++;
+		if (*s == '.')
+		{
+			if (!(*++s >= '0' && *s <= '9'))
+				return NULL;
+			while (*s >= '0' && *s <= '9')
+				s++;
+		}
+		if (*s == 'e' || *s == 'E')
+		{
+			s++;
+			if (*s == '+' || *s == '-')
+				s++;
+			if (!(*s >= '0' && *s <= '9'))
+				return NULL;
+			while (*s >= '0' && *s <= '9')
+				s++;
+		}
 		return s;
 	}
 	return NULL;

@@ -12,6 +12,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "page_expr.h"
 #include "page_parser.h"
 #include "strbuf.h"
 #include "unit.h"
@@ -77,9 +78,9 @@ static const char fixture_query_dashboard[] =
 #define PAGE(b, a, c) \
 	"{\"type\":\"page\",\"bindings\":[" b "],\"actions\":[" a "],\"children\":[" c "]}"
 
-/* Parses text, which must succeed; returns the JSON (caller frees). */
+/* Parses text, which must succeed; returns the whole JSON (caller frees). */
 static char *
-parse_ok(const char *text)
+parse_full(const char *text)
 {
 	PageError	e;
 	char	   *json = page_parse_to_json(text, strlen(text), &e);
@@ -87,6 +88,51 @@ parse_ok(const char *text)
 	if (json == NULL)
 		fprintf(stderr, "unexpected error %d:%d %s (%s) [%s]\n",
 				e.line, e.column, e.message, e.detail, e.hint);
+	return json;
+}
+
+/* Removes every ',"key":{...}' member from json (strings are skipped over). */
+static void
+strip_member(char *json, const char *key)
+{
+	char		pat[64];
+	char	   *at;
+
+	snprintf(pat, sizeof(pat), ",\"%s\":", key);
+	while (json && (at = strstr(json, pat)) != NULL)
+	{
+		char	   *q = at + strlen(pat);
+		int			depth = 0;
+
+		do
+		{
+			if (*q == '"')
+			{
+				for (q++; *q && *q != '"'; q++)
+					if (*q == '\\')
+						q++;
+			}
+			else if (*q == '{' || *q == '[')
+				depth++;
+			else if (*q == '}' || *q == ']')
+				depth--;
+			q++;
+		} while (*q && depth > 0);
+		memmove(at, q, strlen(q) + 1);
+	}
+}
+
+/*
+ * Parses text, which must succeed; returns the JSON without the "exprs" of
+ * elements (the structure tests compare the tree; test_expressions checks
+ * the parsed expressions).
+ */
+static char *
+parse_ok(const char *text)
+{
+	char	   *json = parse_full(text);
+
+	strip_member(json, "exprs");
 	return json;
 }
 
@@ -123,6 +169,17 @@ contains(const char *hay, const char *needle)
 	do { \
 		char	   *j_ = parse_ok(text); \
 		CHECK_STR(j_, want); \
+		free(j_); \
+	} while (0)
+
+/* The page parses, with a warning msg at line l, column c. */
+#define CHECK_WARN(text, l, c, msg) \
+	do { \
+		char	   *j_ = parse_full(text); \
+		char		w_[512]; \
+		snprintf(w_, sizeof(w_), "{\"line\":%d,\"column\":%d,\"message\":\"%s\"", l, c, msg); \
+		CHECK(contains(j_, w_)); \
+		if (!contains(j_, w_)) fprintf(stderr, "  wanted %s in %s\n", w_, j_ ? j_ : "(null)"); \
 		free(j_); \
 	} while (0)
 
@@ -383,28 +440,33 @@ test_unknown_names(void)
 
 	CHECK_ERR("<|chrt|type=line|>", 1, 3, "unknown control \"chrt\"");
 	CHECK_ERR("<|layout.colums|\n|>", 1, 3, "unknown control \"layout.colums\"");
-	CHECK_ERR("<|foo|x=1|\n|>", 1, 3, "unknown control \"foo\"");
+	/* a bare first word not close to a control name is text */
+	CHECK_WARN("<|foo|x=1|\n|>", 1, 7, "unknown property \\\"x\\\" for control \\\"part\\\" is ignored");
+	CHECK_ERR("<|{x}|foo|>", 1, 7, "unknown control \"foo\"");
 
-	CHECK(parse_err("<|{x}|chart|tpye=line|>", &e));
-	CHECK_INT(e.line, 1);
-	CHECK_INT(e.column, 13);
-	CHECK_STR(e.message, "unknown property \"tpye\" for control \"chart\"");
-	CHECK_STR(e.detail, "Did you mean \"type\"?");
-	CHECK(contains(e.hint, "Valid properties of \"chart\" are: data, type, mode, x, y, "));
-	CHECK(contains(e.hint, "; and on every control: id, class_name, hover_text, active, label, on_change, propagate, width, height."));
+	/* unknown properties are ignored with a warning, as in Taipy */
+	{
+		char	   *j = parse_full("<|{x}|chart|tpye=line|>");
 
-	CHECK_ERR("<|{x}|type=line|>", 1, 7, "unknown property \"type\" for control \"text\"");
-	CHECK_ERR("<|{x}|text|on_action=f|>", 1, 12, "unknown property \"on_action\" for control \"text\"");
-	CHECK_ERR("<|{x}|chart|q[1]=a|>", 1, 13, "unknown property \"q\" for control \"chart\"");
-	CHECK_ERR("<|{x}|layout.grid|nope|\n|>", 1, 19, "unknown property \"nope\" for control \"layout\"");
+		CHECK(contains(j, "\"properties\":{\"data\":\"{x}\"}"));
+		CHECK(contains(j, "\"warnings\":[{\"line\":1,\"column\":13,\"message\":\"unknown property \\\"tpye\\\" for control \\\"chart\\\" is ignored\",\"detail\":\"Did you mean \\\"type\\\"?\",\"hint\":\"Valid properties of \\\"chart\\\" are: data, type, mode, x, y, "));
+		CHECK(contains(j, "; and on every control: id, class_name, hover_text, active, label, on_change, propagate, width, height, properties.\"}]"));
+		free(j);
+	}
+	CHECK_WARN("<|{x}|type=line|>", 1, 7, "unknown property \\\"type\\\" for control \\\"text\\\" is ignored");
+	CHECK_WARN("<|{x}|text|on_action=f|>", 1, 12, "unknown property \\\"on_action\\\" for control \\\"text\\\" is ignored");
+	CHECK_WARN("<|{x}|chart|q[1]=a|>", 1, 13, "unknown property \\\"q\\\" for control \\\"chart\\\" is ignored");
+	CHECK_WARN("<|{x}|layout.grid|nope|\n|>", 1, 19, "unknown property \\\"nope\\\" for control \\\"layout\\\" is ignored");
 	/* columns count code points, not bytes */
-	CHECK_ERR("中文<|{x}|chart|bad=1|>", 1, 15, "unknown property \"bad\" for control \"chart\"");
+	CHECK_WARN("中文<|{x}|chart|bad=1|>", 1, 15, "unknown property \\\"bad\\\" for control \\\"chart\\\" is ignored");
 	/* long names are cut in messages, on a character boundary */
-	CHECK(parse_err("<|{x}|chart|ééééééééééééééééééééééééééééééééééééééééééééééééééé=1|>", &e));
-	CHECK_STR(e.message, "invalid property \"éééééééééééééééééééééééééééééé...\"");
-	CHECK(parse_err("<|{x}|chart|aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1|>", &e));
-	CHECK_STR(e.message, "unknown property \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\" for control \"chart\"");
-	CHECK_STR(e.detail, "");
+	CHECK_WARN("<|{x}|chart|ééééééééééééééééééééééééééééééééééééééééééééééééééé=1|>", 1, 13,
+			   "invalid property \\\"éééééééééééééééééééééééééééééé...\\\" is ignored");
+	CHECK_WARN("<|{x}|chart|aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1|>", 1, 13,
+			   "unknown property \\\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\\\" for control \\\"chart\\\" is ignored");
+	/* a misspelt control with properties is still refused */
+	CHECK_ERR("<|chrt|type=line|>", 1, 3, "unknown control \"chrt\"");
+	CHECK_ERR("<|slidr|bad line|>", 1, 3, "unknown control \"slidr\"");
 }
 
 /* Syntax errors inside elements. */
@@ -414,28 +476,41 @@ test_element_errors(void)
 	PageError	e;
 
 	CHECK(parse_err("<|{1x}|>", &e));
-	CHECK_INT(e.column, 3);
-	CHECK_STR(e.message, "invalid binding \"{1x}\"");
-	CHECK(contains(e.detail, "{name} or {name.field}"));
-	CHECK_ERR("<|{x}|chart|title=Total: {a b}|>", 1, 26, "invalid binding \"{a b}\"");
-	CHECK_ERR("<|{x|>", 1, 3, "invalid binding \"{x\"");
-	CHECK_ERR("<|{a.}|>", 1, 3, "invalid binding \"{a.}\"");
-	CHECK_ERR("<|{}|>", 1, 3, "invalid binding \"{}\"");
-	CHECK_ERR("é <|x {a}{|>", 1, 10, "invalid binding \"{\"");
+	CHECK_INT(e.column, 4);
+	CHECK_STR(e.message, "invalid number \"1x\"");
+	CHECK_ERR("<|{x}|chart|title=Total: {a b}|>", 1, 29, "unexpected \"b\" in expression");
+	CHECK_ERR("<|{x|>", 1, 3, "expression has no closing \"}\"");
+	CHECK_ERR("<|{a.}|>", 1, 6, "a name is expected after \".\"");
+	CHECK_ERR("<|{}|>", 1, 3, "empty expression \"{}\"");
+	CHECK_ERR("é <|x {a}{|>", 1, 11, "expression is incomplete");
 
-	CHECK(parse_err("<|{x}|chart|data={y}|>", &e));
-	CHECK_INT(e.column, 13);
-	CHECK_STR(e.message, "property \"data\" is set more than once");
-	CHECK(contains(e.detail, "already sets \"data\""));
-	CHECK_ERR("<|{x}|chart|y[1]=a|y[1]=b|>", 1, 20, "property \"y[1]\" is set more than once");
+	/* a property set twice: the one written by name wins, with a warning */
+	{
+		char	   *j = parse_ok("<|{x}|chart|data={y}|>");
 
-	CHECK(parse_err("<|{x}|input|not password=1|>", &e));
-	CHECK_INT(e.column, 13);
-	CHECK_STR(e.message, "negated property \"password\" cannot have a value");
-	CHECK_ERR("<|{x}|chart|type line|>", 1, 13, "invalid property \"type line\"");
-	CHECK_ERR("<|{x}|chart|1a=2|>", 1, 13, "invalid property \"1a=2\"");
-	CHECK_ERR("<|{x}|chart|y[]=2|>", 1, 13, "invalid property \"y[]=2\"");
-	CHECK_ERR("<|{x}|chart|y[1=2|>", 1, 13, "invalid property \"y[1=2\"");
+		CHECK(contains(j, "\"properties\":{\"data\":\"{y}\"},\"bindings\":[\"y\"]"));
+		free(j);
+	}
+	CHECK_WARN("<|{x}|chart|data={y}|>", 1, 3, "the value before the control name is ignored: \\\"data\\\", the default property of \\\"chart\\\", is set by name");
+	CHECK_WARN("<|{x}|chart|y[1]=a|y[1]=b|>", 1, 13, "property \\\"y[1]\\\" is set more than once");
+	{
+		char	   *j = parse_ok("<|{x}|chart|y[1]=a|y[1]=b|>");
+
+		CHECK(contains(j, "\"properties\":{\"data\":\"{x}\",\"y[1]\":\"b\"}"));
+		free(j);
+	}
+
+	CHECK_WARN("<|{x}|input|not password=1|>", 1, 13, "negated property \\\"password\\\" cannot have a value; the value is ignored");
+	{
+		char	   *j = parse_ok("<|{x}|input|not password=1|>");
+
+		CHECK(contains(j, "\"password\":false"));
+		free(j);
+	}
+	CHECK_WARN("<|{x}|chart|type line|>", 1, 13, "invalid property \\\"type line\\\" is ignored");
+	CHECK_WARN("<|{x}|chart|1a=2|>", 1, 13, "invalid property \\\"1a=2\\\" is ignored");
+	CHECK_WARN("<|{x}|chart|y[]=2|>", 1, 13, "invalid property \\\"y[]=2\\\" is ignored");
+	CHECK_WARN("<|{x}|chart|y[1=2|>", 1, 13, "invalid property \\\"y[1=2\\\" is ignored");
 
 	CHECK(parse_err("<|5000|schedule|on_action=f|>", &e));
 	CHECK_INT(e.column, 3);
@@ -456,16 +531,16 @@ test_block_errors(void)
 	CHECK_STR(e.message, "closing tag \"|>\" has no open block");
 	CHECK(contains(e.hint, "<|...|"));
 
-	CHECK(parse_err("a\n  <|layout|\nx\n", &e));
-	CHECK_INT(e.line, 2);
-	CHECK_INT(e.column, 3);
-	CHECK_STR(e.message, "block \"layout\" is not closed");
+	/* blocks left open are closed at the end, with a warning each */
+	CHECK_WARN("a\n  <|layout|\nx\n", 2, 3, "block \\\"layout\\\" is not closed");
+	{
+		char	   *j = parse_full("<|layout|\n<|Title|expandable|\n<|\n|>\n");
 
-	CHECK(parse_err("<|layout|\n<|Title|expandable|\n<|\n|>\n", &e));
-	CHECK_INT(e.line, 2);
-	CHECK_INT(e.column, 1);
-	CHECK_STR(e.message, "block \"expandable\" is not closed");
-	CHECK(contains(e.detail, "2 blocks"));
+		CHECK(contains(j, "\"warnings\":[{\"line\":2,\"column\":1,\"message\":\"block \\\"expandable\\\" is not closed\""));
+		CHECK(contains(j, "{\"line\":1,\"column\":1,\"message\":\"block \\\"layout\\\" is not closed\""));
+		CHECK(contains(j, "\"children\":[{\"type\":\"block\",\"control\":\"part\",\"line\":3,\"column\":1,\"properties\":{},\"bindings\":[],\"children\":[]}]}]}]}"));
+		free(j);
+	}
 
 	CHECK(parse_err("text\n<|{x}|chart|type=line|\n|>", &e));
 	CHECK_INT(e.line, 2);
@@ -507,7 +582,7 @@ test_encoding(void)
 	{
 		char	   *j = page_parse_to_json("<|{a}|>xyz", 7, &e);
 
-		CHECK_STR(j, PAGE("\"a\"", "", "{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":1,\"properties\":{\"value\":\"{a}\"},\"bindings\":[\"a\"]}"));
+		CHECK_STR(j, PAGE("\"a\"", "", "{\"type\":\"control\",\"control\":\"text\",\"line\":1,\"column\":1,\"properties\":{\"value\":\"{a}\"},\"exprs\":{\"value\":[{\"e\":[\"n\",\"a\"]}]},\"bindings\":[\"a\"]}"));
 		free(j);
 	}
 }
@@ -580,6 +655,251 @@ test_controls(void)
 	CHECK_STR(page_property_suggest(c, "colour", 6), "color");
 }
 
+/* Collects the names an expression reads, comma-separated. */
+static bool
+collect_name(void *arg, const char *name, size_t len)
+{
+	StrBuf	   *sb = arg;
+
+	if (sb->len > 0)
+		strbuf_append_char(sb, ',');
+	strbuf_append_len(sb, name, len);
+	return true;
+}
+
+/* The parts of template t as JSON, or "ERROR <offset> <message>"; names into *names. */
+static char *
+tpl(const char *t, char **names)
+{
+	StrBuf		out;
+	StrBuf		nm;
+	PageExprError err;
+	int			r;
+
+	strbuf_init(&out);
+	strbuf_init(&nm);
+	r = page_template_parse(t, strlen(t), &out, collect_name, &nm, &err);
+	if (r < 0)
+	{
+		strbuf_reset(&out);
+		strbuf_append(&out, "ERROR ");
+		strbuf_append_int(&out, err.at - t);
+		strbuf_append_char(&out, ' ');
+		strbuf_append(&out, err.message);
+	}
+	if (names)
+		*names = strbuf_detach(&nm);
+	else
+		strbuf_free(&nm);
+	return strbuf_detach(&out);
+}
+
+#define CHECK_TPL(t, want) \
+	do { \
+		char	   *j_ = tpl(t, NULL); \
+		CHECK_STR(j_, want); \
+		free(j_); \
+	} while (0)
+
+/* The expression language: every construct, Python's precedence, refusals. */
+static void
+test_expressions(void)
+{
+	char	   *names;
+	char	   *j;
+
+	/* names, attribute and index access, literals */
+	CHECK_TPL("{x}", "[{\"e\":[\"n\",\"x\"]}]");
+	CHECK_TPL("{d[\"k\"]}", "[{\"e\":[\"get\",[\"n\",\"d\"],[\"[]\",[\"c\",\"k\"]]]}]");
+	CHECK_TPL("{rows[0].name}", "[{\"e\":[\"get\",[\"n\",\"rows\"],[\"[]\",[\"c\",0]],[\".\",\"name\"]]}]");
+	CHECK_TPL("{x[1:]}", "[{\"e\":[\"get\",[\"n\",\"x\"],[\"[:]\",[\"c\",1],null,null]]}]");
+	CHECK_TPL("{x[::-1]}", "[{\"e\":[\"get\",[\"n\",\"x\"],[\"[:]\",null,null,[\"u\",\"-\",[\"c\",1]]]]}]");
+	CHECK_TPL("{True}{False}{None}", "[{\"e\":[\"c\",true]},{\"e\":[\"c\",false]},{\"e\":[\"c\",null]}]");
+	CHECK_TPL("{1_000}{2.50}{1e3}{0x10}{.5}", "[{\"e\":[\"c\",1000]},{\"e\":[\"c\",2.5]},{\"e\":[\"c\",1000]},{\"e\":[\"c\",16]},{\"e\":[\"c\",0.5]}]");
+	CHECK_TPL("{'a' \"b\"}", "[{\"e\":[\"c\",\"ab\"]}]");
+	CHECK_TPL("{'\\u00e9\\n\\x41'}", "[{\"e\":[\"c\",\"é\\nA\"]}]");
+	CHECK_TPL("{[1, 'a']}{(1,)}{()}{(1)}", "[{\"e\":[\"list\",[\"c\",1],[\"c\",\"a\"]]},{\"e\":[\"tuple\",[\"c\",1]]},{\"e\":[\"tuple\"]},{\"e\":[\"c\",1]}]");
+	CHECK_TPL("{ {'a': 1, 'b': x} }", "[{\"e\":[\"dict\",[\"c\",\"a\"],[\"c\",1],[\"c\",\"b\"],[\"n\",\"x\"]]}]");
+	CHECK_TPL("{a, b}", "[{\"e\":[\"tuple\",[\"n\",\"a\"],[\"n\",\"b\"]]}]");
+	/* precedence as in Python */
+	CHECK_TPL("{a + b * c - d}", "[{\"e\":[\"ops\",[\"n\",\"a\"],\"+\",[\"ops\",[\"n\",\"b\"],\"*\",[\"n\",\"c\"]],\"-\",[\"n\",\"d\"]]}]");
+	CHECK_TPL("{a // b % c}", "[{\"e\":[\"ops\",[\"n\",\"a\"],\"//\",[\"n\",\"b\"],\"%\",[\"n\",\"c\"]]}]");
+	CHECK_TPL("{-2 ** 2}", "[{\"e\":[\"u\",\"-\",[\"pow\",[\"c\",2],[\"c\",2]]]}]");
+	CHECK_TPL("{2 ** -1}", "[{\"e\":[\"pow\",[\"c\",2],[\"u\",\"-\",[\"c\",1]]]}]");
+	CHECK_TPL("{2 ** 3 ** 2}", "[{\"e\":[\"pow\",[\"c\",2],[\"pow\",[\"c\",3],[\"c\",2]]]}]");
+	CHECK_TPL("{not a == b}", "[{\"e\":[\"not\",[\"cmp\",[\"n\",\"a\"],\"==\",[\"n\",\"b\"]]]}]");
+	CHECK_TPL("{a or b and not c}", "[{\"e\":[\"or\",[\"n\",\"a\"],[\"and\",[\"n\",\"b\"],[\"not\",[\"n\",\"c\"]]]]}]");
+	CHECK_TPL("{0 < x <= 10 != y}", "[{\"e\":[\"cmp\",[\"c\",0],\"\\u003c\",[\"n\",\"x\"],\"\\u003c=\",[\"c\",10],\"!=\",[\"n\",\"y\"]]}]");
+	CHECK_TPL("{x not in y}{x is not None}{x in y}", "[{\"e\":[\"cmp\",[\"n\",\"x\"],\"not in\",[\"n\",\"y\"]]},{\"e\":[\"cmp\",[\"n\",\"x\"],\"is not\",[\"c\",null]]},{\"e\":[\"cmp\",[\"n\",\"x\"],\"in\",[\"n\",\"y\"]]}]");
+	CHECK_TPL("{a if b else c if d else e}", "[{\"e\":[\"if\",[\"n\",\"a\"],[\"n\",\"b\"],[\"if\",[\"n\",\"c\"],[\"n\",\"d\"],[\"n\",\"e\"]]]}]");
+	CHECK_TPL("{a + 1 if b or c else 2}", "[{\"e\":[\"if\",[\"ops\",[\"n\",\"a\"],\"+\",[\"c\",1]],[\"or\",[\"n\",\"b\"],[\"n\",\"c\"]],[\"c\",2]]}]");
+	/* builtins, conversions, format specifications, f-strings, literal braces */
+	CHECK_TPL("{len(items) > 0}", "[{\"e\":[\"cmp\",[\"call\",\"len\",[\"n\",\"items\"]],\"\\u003e\",[\"c\",0]]}]");
+	CHECK_TPL("{round(x, 2)}{max(a, b, 3)}", "[{\"e\":[\"call\",\"round\",[\"n\",\"x\"],[\"c\",2]]},{\"e\":[\"call\",\"max\",[\"n\",\"a\"],[\"n\",\"b\"],[\"c\",3]]}]");
+	CHECK_TPL("Total: {x:,.2f} ({p:.1%})", "[\"Total: \",{\"e\":[\"n\",\"x\"],\"f\":\",.2f\"},\" (\",{\"e\":[\"n\",\"p\"],\"f\":\".1%\"},\")\"]");
+	CHECK_TPL("{d:%Y-%m-%d %H:%M}{x!r}{s!s:>8}", "[{\"e\":[\"n\",\"d\"],\"f\":\"%Y-%m-%d %H:%M\"},{\"e\":[\"n\",\"x\"],\"c\":\"r\"},{\"e\":[\"n\",\"s\"],\"c\":\"s\",\"f\":\"\\u003e8\"}]");
+	CHECK_TPL("{x != 1}", "[{\"e\":[\"cmp\",[\"n\",\"x\"],\"!=\",[\"c\",1]]}]");
+	CHECK_TPL("{f'{n} item{\"s\" if n != 1 else \"\"}'}", "[{\"e\":[\"f\",[{\"e\":[\"n\",\"n\"]},\" item\",{\"e\":[\"if\",[\"c\",\"s\"],[\"cmp\",[\"n\",\"n\"],\"!=\",[\"c\",1]],[\"c\",\"\"]]}]]}]");
+	CHECK_TPL("{{x}} a\\|b }", "[\"{x} a|b }\"]");
+	CHECK_TPL("{'a\\|b'}", "[{\"e\":[\"c\",\"a|b\"]}]");
+	/* the names an expression reads, builtins and constants excluded */
+	j = tpl("{len(rows) + x.y - d['k'] if flag else None}", &names);
+	CHECK_STR(names, "rows,x,d,flag");
+	free(names);
+	free(j);
+
+	/* refused, with the position of the problem */
+	CHECK_TPL("{lambda x: x}", "ERROR 1 lambda expressions are not supported");
+	CHECK_TPL("{[x for x in y]}", "ERROR 4 comprehensions are not supported");
+	CHECK_TPL("{np.mean(x)}", "ERROR 1 cannot call \"np.mean\"");
+	CHECK_TPL("{df.max()}", "ERROR 1 cannot call \"df.max\"");
+	CHECK_TPL("{df.iloc[0]}", "ERROR 4 \".iloc\" is not supported");
+	CHECK_TPL("{open('f')}", "ERROR 1 function \"open\" is not available");
+	CHECK_TPL("{x.__class__}", "ERROR 3 name \"__class__\" is not allowed");
+	CHECK_TPL("{__import__}", "ERROR 1 name \"__import__\" is not allowed");
+	CHECK_TPL("{round(x, 2, 3)}", "ERROR 1 round() takes 1 to 2 arguments (3 given)");
+	CHECK_TPL("{len()}", "ERROR 1 len() takes 1 argument (0 given)");
+	CHECK_TPL("{round(x, ndigits=2)}", "ERROR 10 keyword arguments are not supported");
+	CHECK_TPL("{x:.2q}", "ERROR 3 invalid format specification \".2q\"");
+	CHECK_TPL("{x:{w}}", "ERROR 3 nested fields in a format specification are not supported");
+	CHECK_TPL("{x!z}", "ERROR 2 invalid conversion \"!z\"");
+	CHECK_TPL("{a & b}", "ERROR 3 operator \"&\" is not supported");
+	CHECK_TPL("{x = 1}", "ERROR 3 assignments are not supported");
+	CHECK_TPL("{x=}", "ERROR 2 self-documenting expressions \"{x=}\" are not supported");
+	CHECK_TPL("{1, 2 if}", "ERROR 8 unexpected \"}\" in expression: an operand is missing");
+	CHECK_TPL("{(1 + 2}", "ERROR 7 unexpected \"}\" in expression: \")\" expected");
+	CHECK_TPL("{'abc}", "ERROR 1 unterminated string");
+	CHECK_TPL("{'\\0'}", "ERROR 2 string contains a NUL character");
+	CHECK_TPL("{'\\ud800'}", "ERROR 2 invalid code point in string escape");
+	CHECK_TPL("{b'x'}", "ERROR 1 bytes literals are not supported");
+	CHECK_TPL("{1e999}", "ERROR 1 number is too large");
+	CHECK_TPL("{2j}", "ERROR 1 complex numbers are not supported");
+	CHECK_TPL("{ {1, 2} }", "ERROR 4 set literals are not supported");
+	CHECK_TPL("{a if b}", "ERROR 7 conditional expression without \"else\"");
+	CHECK_TPL("{x[1, 2]}", "ERROR 4 tuple indexes are not supported");
+	CHECK_TPL("{x", "ERROR 0 expression has no closing \"}\"");
+	CHECK_TPL("{}", "ERROR 0 empty expression \"{}\"");
+
+	/* format specifications */
+	CHECK(page_format_spec_valid("", 0));
+	CHECK(page_format_spec_valid("*^+#012,.3f", 11));
+	CHECK(page_format_spec_valid("é>10", strlen("é>10")));
+	CHECK(page_format_spec_valid("_d", 2));
+	CHECK(page_format_spec_valid("%d/%m/%Y", 8));
+	CHECK(!page_format_spec_valid(".f", 2));
+	CHECK(!page_format_spec_valid("%Q", 2));
+	CHECK(!page_format_spec_valid("10.2ff", 6));
+
+	/* nesting is bounded */
+	{
+		char		deep[400];
+		size_t		n = 0;
+
+		deep[n++] = '{';
+		for (int i = 0; i < 100; i++)
+			deep[n++] = '(';
+		deep[n++] = '1';
+		for (int i = 0; i < 100; i++)
+			deep[n++] = ')';
+		deep[n++] = '}';
+		deep[n] = '\0';
+		j = tpl(deep, NULL);
+		CHECK(contains(j, "expression is nested too deeply"));
+		free(j);
+		n = 1;
+		for (int i = 0; i < 120; i++)
+			deep[n++] = '-';
+		strcpy(deep + n, "1}");
+		j = tpl(deep, NULL);
+		CHECK(contains(j, "expression is nested too deeply"));
+		free(j);
+	}
+}
+
+/* Pages written the way public Taipy apps write them: each accepted, with its notices. */
+static void
+test_taipy_compat(void)
+{
+	char	   *j;
+
+	/* expressions inside elements, with their bindings and positions */
+	j = parse_full("# Stats\n<|{total:,.2f} EUR|>\n<|{len(items) > 0}|toggle|>\n");
+	CHECK(contains(j, "\"bindings\":[\"total\",\"items\"]"));
+	CHECK(contains(j, "\"exprs\":{\"value\":[{\"e\":[\"n\",\"total\"],\"f\":\",.2f\"},\" EUR\"]}"));
+	CHECK(contains(j, "\"exprs\":{\"value\":[{\"e\":[\"cmp\",[\"call\",\"len\",[\"n\",\"items\"]],\"\\u003e\",[\"c\",0]]}]}"));
+	free(j);
+	CHECK_ERR("ok\n<|{x}|chart|title={np.mean(v)}|>", 2, 20, "cannot call \"np.mean\"");
+	CHECK_ERR("<|{lambda s: s.id}|selector|>", 1, 4, "lambda expressions are not supported");
+
+	/* the element name in a later fragment */
+	j = parse_ok("<|Details|expanded=False|expandable|\nBody\n|>\n");
+	CHECK(contains(j, "{\"type\":\"block\",\"control\":\"expandable\",\"line\":1,\"column\":1,\"properties\":{\"title\":\"Details\",\"expanded\":false}"));
+	free(j);
+
+	/* dotted and indexed property names; properties={...} */
+	j = parse_full("<|{d}|chart|layout.xaxis.title=Time|y[1]=a|color[2]=red|properties={opts}|>\n<|{t}|table|columns[mobile]=a;b|group_by[region]|>\n");
+	CHECK(contains(j, "\"properties\":{\"data\":\"{d}\",\"layout.xaxis.title\":\"Time\",\"y[1]\":\"a\",\"color[2]\":\"red\",\"properties\":\"{opts}\"}"));
+	CHECK(contains(j, "\"columns[mobile]\":\"a;b\",\"group_by[region]\":true"));
+	CHECK(contains(j, "\"message\":\"dotted property name \\\"layout.xaxis.title\\\" is passed on as written\""));
+	CHECK(contains(j, "\"message\":\"properties given by \\\"properties=\\\" are not checked\""));
+	CHECK(contains(j, "\"bindings\":[\"d\",\"opts\",\"t\"]"));
+	free(j);
+
+	/* CRLF line endings and indented element lines */
+	j = parse_ok("# T\r\n<|layout|columns=1 1|\r\n    <|{a}|slider|>\r\n    Some *text*\r\n    <|{b}|>\r\n|>\r\n");
+	CHECK(contains(j, "{\"type\":\"control\",\"control\":\"slider\",\"line\":3,\"column\":5,"));
+	CHECK(contains(j, "{\"type\":\"markdown\",\"text\":\"    Some *text*\\n\",\"line\":4}"));
+	CHECK(!contains(j, "\\r"));
+	free(j);
+
+	/* comments: elements inside them are not elements */
+	j = parse_full("[comment]: <> (a note)\n<!-- <|{old}|chrt|> -->\nA <!-- x --> <|{n}|>\n<!--\n<|{gone}|>\n-->\n<|{kept}|>\n");
+	CHECK(contains(j, "\"bindings\":[\"n\",\"kept\"]"));
+	CHECK(contains(j, "{\"type\":\"markdown\",\"text\":\"[comment]: \\u003c\\u003e (a note)\\n\\u003c!-- \\u003c|{old}|chrt|\\u003e --\\u003e\\n\",\"line\":1}"));
+	CHECK(contains(j, "{\"type\":\"markdown\",\"text\":\"A \\u003c!-- x --\\u003e \",\"line\":3,\"column\":1,\"inline\":true}"));
+	CHECK(contains(j, "{\"type\":\"markdown\",\"text\":\"\\u003c!--\\n\\u003c|{gone}|\\u003e\\n--\\u003e\\n\",\"line\":4}"));
+	free(j);
+
+	/* <style> and <script> blocks are dropped with a notice */
+	j = parse_full("<style>\n.card { color: red; }\n</style>\n# Title\n<script>alert(1)</script>\n<|{x}|>\n");
+	CHECK(contains(j, "{\"line\":1,\"column\":1,\"message\":\"\\u003cstyle\\u003e block is dropped\""));
+	CHECK(contains(j, "{\"line\":5,\"column\":1,\"message\":\"\\u003cscript\\u003e block is dropped\""));
+	CHECK(!contains(j, "color: red"));
+	CHECK(!contains(j, "alert"));
+	CHECK(contains(j, "{\"type\":\"markdown\",\"text\":\"# Title\\n\",\"line\":4}"));
+	free(j);
+	CHECK_WARN("<STYLE type=\"text/css\">\n.a{}\n", 2, 1, "the page ends inside a \\u003cstyle\\u003e block");
+
+	/* named blocks */
+	j = parse_ok("<sidebar|part|class_name=side|\n<|{x}|>\n|sidebar>\n<main|\nText\n|main>\n");
+	CHECK(contains(j, "{\"type\":\"block\",\"control\":\"part\",\"line\":1,\"column\":1,\"properties\":{\"class_name\":\"side\"}"));
+	CHECK(contains(j, "{\"type\":\"block\",\"control\":\"part\",\"line\":4,\"column\":1,\"properties\":{},\"bindings\":[],\"children\":[{\"type\":\"markdown\",\"text\":\"Text\\n\",\"line\":5}]}"));
+	free(j);
+
+	/* markdown around an inline element stays with it */
+	j = parse_ok("### <|{title}|text|>\n*<|{n}|>*\n");
+	CHECK(contains(j, "{\"type\":\"markdown\",\"text\":\"### \",\"line\":1,\"column\":1,\"inline\":true}"));
+	CHECK(contains(j, "{\"type\":\"markdown\",\"text\":\"*\",\"line\":2,\"column\":1,\"inline\":true}"));
+	free(j);
+
+	/* a page without warnings has no "warnings" key */
+	j = parse_full("<|{x}|>");
+	CHECK(!contains(j, "warnings"));
+	free(j);
+	/* warnings are capped */
+	{
+		StrBuf		sb;
+
+		strbuf_init(&sb);
+		for (int i = 0; i < 150; i++)
+			strbuf_append(&sb, "<|{x}|chart|zz=1|>\n");
+		j = parse_full(sb.data);
+		CHECK(contains(j, "\"message\":\"50 more warnings are not listed\"}]"));
+		free(j);
+		strbuf_free(&sb);
+	}
+}
+
 /* Runs every group of tests and prints the tally. */
 int
 main(void)
@@ -596,5 +916,7 @@ main(void)
 	test_encoding();
 	test_strbuf();
 	test_controls();
+	test_expressions();
+	test_taipy_compat();
 	UNIT_DONE();
 }

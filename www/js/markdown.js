@@ -1,119 +1,99 @@
-// A small markdown renderer for the page's text: headings, paragraphs,
-// lists, block quotes, rules, fenced and indented code, emphasis, strong,
-// inline code and links (http, https, mailto: checked by url.js). It builds DOM
-// nodes with createElement/textContent, so page text can never inject HTML.
-import { h } from './dom.js';
+// Markdown of pages: markdown-it (CommonMark and tables) with Python-Markdown's
+// attribute lists ("# Title {: .big}", through markdown-it-attrs), raw HTML
+// allowed and then sanitized by DOMPurify against an allow-list: no script,
+// style, form or frame elements, no on* handlers, no style attributes, and
+// links and images only where url.js's safeUrl() allows them, checked on
+// the parsed URL the browser will follow (images: this server and inert
+// data:). The libraries come from npm (scripts/build-www.sh) and are
+// loaded by index.html as classic scripts before this module.
+//
+// A page's inline elements are rendered inside the markdown around them:
+// the text gets a placeholder per element (private-use characters that
+// markdown leaves alone), and each placeholder in the sanitized DOM is
+// replaced by the element's node, so "### <|{title}|>" is a heading and a
+// table row can hold controls.
+
 import { safeUrl } from './url.js';
 
-// Renders markdown text as a DocumentFragment of block elements.
-export function renderBlocks(text) {
-  const frag = document.createDocumentFragment();
-  const lines = String(text).replace(/\r\n?/g, '\n').split('\n');
-  let i = 0;
-  let para = [];
-  const flush = () => {
-    if (para.length) frag.appendChild(h('p', null, renderInline(para.join('\n'))));
-    para = [];
-  };
-  while (i < lines.length) {
-    const line = lines[i];
-    let m;
-    if (/^\s*$/.test(line)) { flush(); i++; continue; }
-    if ((m = line.match(/^\s{0,3}(`{3,}|~{3,})\s*([\w+-]*)/))) {
-      flush();
-      const fence = m[1];
-      const body = [];
-      i++;
-      while (i < lines.length && !lines[i].trimStart().startsWith(fence)) body.push(lines[i++]);
-      i++;
-      const code = h('code', m[2] ? { class: `language-${m[2]}` } : null, body.join('\n'));
-      frag.appendChild(h('pre', null, code));
-      continue;
+const PLACEHOLDER = /\uE000(\d+)\uE001/g;
+
+const PURIFY = {
+  RETURN_DOM_FRAGMENT: true,
+  FORBID_TAGS: ['style', 'script', 'form', 'input', 'button', 'select', 'textarea', 'option',
+    'iframe', 'frame', 'frameset', 'object', 'embed', 'link', 'meta', 'base', 'template', 'svg', 'math'],
+  FORBID_ATTR: ['style', 'srcset', 'action', 'formaction'],
+  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|[^a-z:]*$|[^:]*[/?#])/i,
+};
+
+let md = null;
+
+// The markdown-it instance, made on first use.
+function parser() {
+  if (!md) {
+    const { markdownit, markdownItAttrs } = globalThis;
+    if (typeof markdownit !== 'function') throw new Error('markdown-it is not loaded (/vendor/markdown-it.min.js)');
+    md = markdownit({ html: true, linkify: false, typographer: false, breaks: false });
+    if (typeof markdownItAttrs === 'function') {
+      md.use(markdownItAttrs, { leftDelimiter: '{:', rightDelimiter: '}', allowedAttributes: ['id', 'class'] });
     }
-    if ((m = line.match(/^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/))) {
-      flush();
-      frag.appendChild(h(`h${m[1].length}`, null, renderInline(m[2])));
-      i++;
-      continue;
-    }
-    if (/^\s{0,3}([-*_])(\s*\1){2,}\s*$/.test(line)) { flush(); frag.appendChild(h('hr')); i++; continue; }
-    if (/^ {4}/.test(line) && !para.length) {
-      const body = [];
-      while (i < lines.length && (/^ {4}/.test(lines[i]) || /^\s*$/.test(lines[i]))) body.push(lines[i++].slice(4));
-      while (body.length && !body[body.length - 1].trim()) body.pop();
-      frag.appendChild(h('pre', null, h('code', null, body.join('\n'))));
-      continue;
-    }
-    if (/^\s{0,3}>/.test(line)) {
-      flush();
-      const body = [];
-      while (i < lines.length && /^\s{0,3}>/.test(lines[i])) body.push(lines[i++].replace(/^\s{0,3}>\s?/, ''));
-      frag.appendChild(h('blockquote', null, renderBlocks(body.join('\n'))));
-      continue;
-    }
-    if ((m = line.match(/^(\s*)([-*+]|\d{1,9}[.)])\s+/))) {
-      flush();
-      const ordered = /\d/.test(m[2]);
-      const list = h(ordered ? 'ol' : 'ul');
-      if (ordered && parseInt(m[2], 10) !== 1) list.start = parseInt(m[2], 10);
-      const itemRe = ordered ? /^\s*\d{1,9}[.)]\s+(.*)$/ : /^\s*[-*+]\s+(.*)$/;
-      const items = [];
-      while (i < lines.length) {
-        const im = lines[i].match(itemRe);
-        if (im) items.push([im[1]]);
-        else if (items.length && /^\s+\S/.test(lines[i])) items[items.length - 1].push(lines[i].trim());
-        else break;
-        i++;
-      }
-      for (const item of items) list.appendChild(h('li', null, renderInline(item.join('\n'))));
-      frag.appendChild(list);
-      continue;
-    }
-    para.push(line);
-    i++;
   }
-  flush();
+  return md;
+}
+
+// Sanitized DOM of an HTML text.
+function sanitize(html) {
+  const purify = globalThis.DOMPurify;
+  if (!purify || typeof purify.sanitize !== 'function') throw new Error('DOMPurify is not loaded (/vendor/purify.min.js)');
+  const frag = purify.sanitize(html, PURIFY);
+  // DOMPurify's check is a pattern; the one check that parses like the browser has the last word
+  for (const a of frag.querySelectorAll('a[href]')) {
+    const href = safeUrl(a.getAttribute('href'), 'link');
+    if (!href) { a.removeAttribute('href'); continue; }
+    a.setAttribute('href', href);
+    const u = new URL(href);
+    if (/^https?:$/.test(u.protocol) && u.origin !== location.origin) { a.target = '_blank'; a.rel = 'noopener noreferrer'; }
+  }
+  for (const img of frag.querySelectorAll('img[src]')) {
+    const src = safeUrl(img.getAttribute('src'), 'image');
+    if (src) img.setAttribute('src', src);
+    else img.removeAttribute('src');
+  }
   return frag;
 }
 
-// Renders one line (or paragraph) of inline markdown as a DocumentFragment.
+// Renders markdown text as a DocumentFragment of block elements.
+export function renderBlocks(text) {
+  return sanitize(parser().render(String(text)));
+}
+
+// Renders markdown text as inline content (no paragraph around it).
 export function renderInline(text) {
-  const frag = document.createDocumentFragment();
-  const s = String(text);
-  let i = 0;
-  let buf = '';
-  const out = (node) => {
-    if (buf) { frag.appendChild(document.createTextNode(buf)); buf = ''; }
-    frag.appendChild(node);
-  };
-  while (i < s.length) {
-    const c = s[i];
-    let m;
-    const rest = s.slice(i);
-    if (c === '\\' && i + 1 < s.length && /[\\`*_[\]()#+\-.!<>|{}~]/.test(s[i + 1])) { buf += s[i + 1]; i += 2; continue; }
-    if (c === '`' && (m = rest.match(/^(`+)([\s\S]*?[^`])\1(?!`)/))) { out(h('code', null, m[2].trim() || m[2])); i += m[0].length; continue; }
-    if ((c === '*' || c === '_') && (m = rest.match(/^(\*\*|__)(?=\S)([\s\S]*?\S)\1/))) { out(h('strong', null, renderInline(m[2]))); i += m[0].length; continue; }
-    if ((c === '*' || c === '_') && (m = rest.match(/^(\*|_)(?=\S)([\s\S]*?\S)\1(?![*_])/))) {
-      if (c === '*' || !/\w/.test(s[i - 1] || '')) { out(h('em', null, renderInline(m[2]))); i += m[0].length; continue; }
-    }
-    if (c === '~' && (m = rest.match(/^~~(?=\S)([\s\S]*?\S)~~/))) { out(h('del', null, renderInline(m[1]))); i += m[0].length; continue; }
-    if (c === '[' && (m = rest.match(/^\[([^\]]*)\]\(\s*([^\s)]+)(?:\s+"([^"]*)")?\s*\)/))) {
-      const href = safeUrl(m[2]);
-      if (href) {
-        const a = h('a', { href, title: m[3] }, renderInline(m[1]));
-        const u = new URL(href);
-        if (/^https?:$/.test(u.protocol) && u.origin !== location.origin) { a.target = '_blank'; a.rel = 'noopener noreferrer'; }
-        out(a);
-      } else {
-        out(document.createTextNode(m[1]));
-      }
-      i += m[0].length;
-      continue;
-    }
-    if (c === '\n') { out(h('br')); i++; continue; }
-    buf += c;
-    i++;
+  return sanitize(parser().renderInline(String(text)));
+}
+
+// The placeholder text standing for inline element i.
+export function placeholder(i) {
+  return `\uE000${i}\uE001`;
+}
+
+// Renders markdown text holding placeholders, putting elements[i] where
+// placeholder(i) is; elements no placeholder took are appended at the end.
+export function renderWithElements(text, elements) {
+  const frag = renderBlocks(text);
+  const placed = new Set();
+  const walker = document.createTreeWalker(frag, NodeFilter.SHOW_TEXT);
+  const texts = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) if (n.data.includes('\uE000')) texts.push(n);
+  for (const t of texts) {
+    const parts = t.data.split(PLACEHOLDER);
+    const out = document.createDocumentFragment();
+    parts.forEach((p, k) => {
+      if (k % 2 === 0) { if (p) out.appendChild(document.createTextNode(p)); return; }
+      const i = Number(p);
+      if (elements[i] && !placed.has(i)) { out.appendChild(elements[i]); placed.add(i); }
+    });
+    t.replaceWith(out);
   }
-  if (buf) frag.appendChild(document.createTextNode(buf));
+  elements.forEach((el, i) => { if (el && !placed.has(i)) frag.appendChild(el); });
   return frag;
 }

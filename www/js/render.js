@@ -2,7 +2,8 @@
 // lives in js/controls/*.js and exports {controlName: (node, ctx) => Element}.
 import { h, append, clear } from './dom.js';
 import * as tpl from './template.js';
-import { renderBlocks, renderInline } from './markdown.js';
+import { renderWithElements, placeholder as mdPlaceholder } from './markdown.js';
+import { evalTemplate, ExprError } from './expr.js';
 import * as api from './api.js';
 import textControls from './controls/text.js';
 import inputControls from './controls/inputs.js';
@@ -58,14 +59,36 @@ export class PageContext {
     return this.store.get(name);
   }
 
-  // Resolves a property value (see template.js).
+  // Resolves a property value of a tree without parsed expressions (see template.js).
   resolve(value) { return tpl.resolve(value, (n) => this.lookup(n)); }
 
-  // A node's resolved property.
+  // Evaluates a property's parsed template (expr.js); an expression that
+  // fails (as Python would raise) gives undefined and a console warning.
+  evaluate(node, key, parts) {
+    try {
+      return evalTemplate(parts, (n) => this.lookup(n));
+    } catch (err) {
+      if (!(err instanceof ExprError)) throw err;
+      const k = `${node.line}:${node.column}:${key}`;
+      if (!this.warned) this.warned = new Set();
+      if (!this.warned.has(k)) { this.warned.add(k); console.warn(`pg_dash: line ${node.line}, ${key}: ${err.message}`); }
+      return undefined;
+    }
+  }
+
+  // A node's resolved property: its expression's value, its literal value,
+  // or a key of the dictionary given by properties={...}; else def.
   prop(node, key, def) {
-    const v = node.properties ? node.properties[key] : undefined;
-    if (v === undefined) return def;
-    const r = this.resolve(v);
+    const own = (o, k) => o !== null && typeof o === 'object' && Object.prototype.hasOwnProperty.call(o, k);
+    let r;
+    if (own(node.exprs, key)) r = this.evaluate(node, key, node.exprs[key]);
+    else if (own(node.properties, key)) {
+      const v = node.properties[key];
+      r = node.exprs || typeof v !== 'string' ? v : this.resolve(v);
+    } else if (key !== 'properties' && own(node.properties, 'properties')) {
+      const d = this.prop(node, 'properties');
+      if (own(d, key) && !Array.isArray(d)) r = d[key];
+    }
     return r === undefined ? def : r;
   }
 
@@ -114,27 +137,62 @@ export class PageContext {
   }
 }
 
-// Renders a list of nodes into parent; consecutive inline nodes share a paragraph.
+// Renders a list of nodes into parent. Consecutive markdown text and inline
+// elements are one markdown document, the elements in their place in it.
 export function renderNodes(nodes, parent, ctx) {
-  let row = null;
+  let group = [];
+  const flush = () => { if (group.length) parent.appendChild(renderGroup(group, ctx)); group = []; };
   for (const node of nodes || []) {
-    if (node.inline) {
-      if (!row) { row = h('div', { class: 'inline-row' }); parent.appendChild(row); }
-      row.appendChild(renderNode(node, ctx));
+    if (node.type === 'markdown' || node.inline) group.push(node);
+    else { flush(); parent.appendChild(renderNode(node, ctx)); }
+  }
+  flush();
+  return parent;
+}
+
+// Removes the indentation common to every non-blank line (content indented
+// inside a block is structure, not a code block).
+function dedent(text) {
+  const lines = text.split('\n');
+  let min = Infinity;
+  for (const l of lines) if (l.trim()) min = Math.min(min, l.match(/^[ \t]*/)[0].length);
+  return min > 0 && min < Infinity ? lines.map((l) => l.slice(Math.min(min, l.match(/^[ \t]*/)[0].length))).join('\n') : text;
+}
+
+// Renders markdown nodes and inline elements as one markdown document,
+// keeping the source's line breaks and blank lines.
+function renderGroup(group, ctx) {
+  let text = '';
+  let line = group[0].line || 1; // the line the text has reached
+  let atStart = true;
+  const elements = [];
+  for (const node of group) {
+    const at = node.line || line;
+    if (text) {
+      if (!atStart && at > line) { text += '\n'; line += 1; atStart = true; }
+      if (atStart && at > line) text += '\n'.repeat(at - line);
+    }
+    if (node.type === 'markdown' && !node.inline) {
+      text += node.text.endsWith('\n') ? node.text : `${node.text}\n`;
+      line = at + (node.text.match(/\n/g) || []).length + (node.text.endsWith('\n') ? 0 : 1);
+      atStart = true;
+    } else if (node.type === 'markdown') {
+      text += node.text;
+      line = at;
+      atStart = false;
     } else {
-      row = null;
-      parent.appendChild(renderNode(node, ctx));
+      elements.push(renderNode(node, ctx));
+      text += mdPlaceholder(elements.length - 1);
+      line = at;
+      atStart = false;
     }
   }
-  return parent;
+  return h('div', { class: 'md' }, renderWithElements(dedent(text), elements));
 }
 
 // Renders one node of the tree.
 export function renderNode(node, ctx) {
-  if (node.type === 'markdown') {
-    if (node.inline) return h('span', { class: 'md-inline' }, renderInline(node.text.replace(/\n+$/, '')));
-    return h('div', { class: 'md' }, renderBlocks(node.text));
-  }
+  if (node.type === 'markdown') return renderGroup([node], ctx);
   if (node.type === 'control' || node.type === 'block') {
     const make = registry[node.control];
     let el;
@@ -159,7 +217,7 @@ function decorate(el, node, ctx) {
   if (node.line) el.dataset.line = node.line;
   if (typeof p.id === 'string' && !el.id) el.id = p.id;
   if (typeof p.class_name === 'string') for (const c of p.class_name.split(/\s+/).filter(Boolean)) el.classList.add(c);
-  if (p.hover_text !== undefined) ctx.track(tpl.names(p.hover_text), () => { el.title = tpl.toText(ctx.resolve(p.hover_text)); });
+  if (p.hover_text !== undefined) ctx.track(node.bindings, () => { el.title = tpl.toText(ctx.prop(node, 'hover_text', '')); });
   if (typeof p.width === 'string' && /^[\d.]+(px|%|em|rem|vw)?$/.test(p.width)) el.style.width = /\d$/.test(p.width) ? `${p.width}px` : p.width;
   if (typeof p.height === 'string' && /^[\d.]+(px|%|em|rem|vh)?$/.test(p.height)) el.style.height = /\d$/.test(p.height) ? `${p.height}px` : p.height;
 }

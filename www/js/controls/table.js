@@ -37,7 +37,7 @@ function table(node, ctx) {
   let clientSide = false;
 
   const wanted = () => {
-    const spec = typeof colSpec === 'string' ? ctx.resolve(colSpec) : null;
+    const spec = colSpec !== undefined ? ctx.prop(node, 'columns') : null;
     const list = typeof spec === 'string' ? spec.split(/[;,]/).map((s) => s.trim()).filter(Boolean) : Array.isArray(spec) ? spec : null;
     return list && list.length ? list.filter((c) => data.columns.includes(c)) : data.columns;
   };
