@@ -134,9 +134,11 @@ DO $$
 DECLARE
     pg record;
 BEGIN
-    FOR pg IN SELECT path, source, title, description FROM pg_dash.pages ORDER BY path LOOP
+    FOR pg IN SELECT path, source, title, description, updated_at FROM pg_dash.pages ORDER BY path LOOP
         BEGIN
             PERFORM pg_dash.define_page(pg.path, pg.source, pg.title, pg.description);
+            -- the page itself did not change
+            UPDATE pg_dash.pages SET updated_at = pg.updated_at WHERE path = pg.path;
         EXCEPTION WHEN syntax_error THEN
             RAISE WARNING 'page "%" was not converted: %', pg.path, SQLERRM;
         END;

@@ -71,6 +71,7 @@ sub req
 	my ($port, $method, $path, %o) = @_;
 	my @h = @{ $o{headers} // [] };
 	push @h, "Cookie: pg_dash_session=$o{token}" if defined $o{token};
+	push @h, 'X-CSRF-Token: ' . csrf_of($o{token}) if defined $o{token} && $method !~ /^(GET|HEAD)$/;
 	push @h, 'Content-Type: application/json' if defined $o{body};
 	my $r = http($port, $method, $path, headers => \@h, body => $o{body});
 	$r->{json} = eval { json_decode($r->{body}) };
