@@ -868,6 +868,28 @@ executor_on_exit(int code, Datum arg)
 	LWLockRelease(exec_lock);
 }
 
+/*
+ * Reads the notifications this executor LISTENs for (the refresh channels
+ * of the cached queries it served), which keeps the result cache's
+ * generations current, and starts the LISTENs its last jobs asked for.
+ */
+static void
+executor_upkeep(void)
+{
+	PG_TRY();
+	{
+		realtime_deliver_notifications();
+	}
+	PG_CATCH();
+	{
+		EmitErrorReport();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		MemoryContextSwitchTo(TopMemoryContext);
+	}
+	PG_END_TRY();
+}
+
 /* Runs every queued job, then returns. */
 static void
 executor_run_queue(MemoryContext jobcxt)
@@ -888,6 +910,7 @@ executor_run_queue(MemoryContext jobcxt)
 		executor_finish_job(started);
 		pgstat_report_activity(STATE_IDLE, NULL);
 		CHECK_FOR_INTERRUPTS();
+		executor_upkeep();
 	}
 }
 
@@ -938,21 +961,7 @@ pg_dash_executor_main(Datum arg)
 	for (;;)
 	{
 		executor_run_queue(jobcxt);
-
-		/* keep the result cache's generations, and this process's LISTENs, current */
-		PG_TRY();
-		{
-			realtime_deliver_notifications();
-		}
-		PG_CATCH();
-		{
-			EmitErrorReport();
-			FlushErrorState();
-			AbortOutOfAnyTransaction();
-			MemoryContextSwitchTo(TopMemoryContext);
-		}
-		PG_END_TRY();
-
+		executor_upkeep();
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 1000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
