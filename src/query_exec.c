@@ -622,6 +622,79 @@ query_fetch_batch(Portal portal, ResultWriter *w, StringInfo out, uint64 max_row
 	return got < want;
 }
 
+/* Rows fetched first for a WebSocket result, before their size is known. */
+#define QUERY_MESSAGE_FIRST_ROWS 64
+
+/*
+ * Fetches a WebSocket result whole into out, bounded by pg_dash.ws_max_rows
+ * and pg_dash.ws_max_bytes (never more than pg_dash.ws_max_queue, so that a
+ * result cannot pass the client's queue limit on its own).  Batches are
+ * sized by the rows' average size so far, and building stops at the first
+ * row over a bound: false with *f filled (413) then.  pg_dash.max_rows
+ * still cuts the result with *truncated set, as over HTTP.
+ */
+static bool
+query_fetch_message(Portal portal, ResultWriter *w, StringInfo out, const char *name,
+					bool *truncated, QueryFailure *f)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	uint64		max_rows = pg_dash_ws_max_rows;
+	size_t		max_bytes = Min(pg_dash_ws_max_bytes, pg_dash_ws_max_queue);
+	int			start = out->len;
+	uint64		want = QUERY_MESSAGE_FIRST_ROWS;
+
+	for (;;)
+	{
+		uint64		got;
+		uint64		i;
+
+		if (pg_dash_max_rows > 0)
+		{
+			if (w->rows >= (uint64) pg_dash_max_rows)
+			{
+				/* one more row tells whether the limit cut the result */
+				SPI_cursor_fetch(portal, true, 1);
+				*truncated = SPI_processed > 0;
+				SPI_freetuptable(SPI_tuptable);
+				MemoryContextSwitchTo(caller);
+				return true;
+			}
+			want = Min(want, (uint64) pg_dash_max_rows - w->rows);
+		}
+		SPI_cursor_fetch(portal, true, (long) want);
+		MemoryContextSwitchTo(caller);
+		got = SPI_processed;
+		for (i = 0; i < got; i++)
+		{
+			if (w->rows >= max_rows)
+			{
+				SPI_freetuptable(SPI_tuptable);
+				metrics_limit_hit(LIMIT_WS_MAX_ROWS);
+				return query_fail(f, 413, "result_too_large",
+								  psprintf("result of query \"%s\" has more than %d rows", name, pg_dash_ws_max_rows),
+								  "WebSocket results are sent whole and are limited by pg_dash.ws_max_rows; nothing was sent.",
+								  "Ask for fewer rows (limit, a filter, downsample), or read it over HTTP: GET /api/query/<name> streams results of any size.");
+			}
+			result_writer_row(w, out, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+			if ((size_t) out->len > max_bytes)
+			{
+				SPI_freetuptable(SPI_tuptable);
+				metrics_limit_hit(LIMIT_WS_MAX_BYTES);
+				return query_fail(f, 413, "result_too_large",
+								  psprintf("result of query \"%s\" is larger than %zu bytes", name, max_bytes),
+								  "WebSocket results are sent whole and are limited by pg_dash.ws_max_bytes and pg_dash.ws_max_queue; nothing was sent.",
+								  "Ask for fewer rows (limit, a filter, downsample), or read it over HTTP: GET /api/query/<name> streams results of any size.");
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+		if (got < want)
+			return true;
+		/* as many rows as would about fill what is left of the byte bound */
+		want = (max_bytes - (out->len - start)) / ((out->len - start) / w->rows + 1) + 1;
+		want = Min(want, Min(QUERY_BATCH_ROWS, max_rows + 1 - w->rows));
+	}
+}
+
 /* Closes a stream's cursor in a transaction of its own. */
 static void
 query_stream_close(QueryStream *qs)
@@ -1164,8 +1237,8 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 /*
  * Runs a named query for a WebSocket client into one message:
  * {"type":"result","id":...,"name":...,"columns":...,"rows":...}.  Returns
- * false with *f filled on failure.  The result is bounded by
- * pg_dash.max_rows; what does not fit the client's queue closes it.
+ * false with *f filled on failure, which includes a result over
+ * pg_dash.ws_max_rows or pg_dash.ws_max_bytes (query_fetch_message).
  */
 bool
 query_run_message(const char *name, cJSON *params, const char *session_id,
@@ -1194,6 +1267,14 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 		return query_bad_request(f, "WebSocket results are always JSON", NULL, NULL);
 	if (!query_check_downsample(&opts, f))
 		return false;
+	if (opts.downsample > pg_dash_ws_max_rows)
+	{
+		metrics_limit_hit(LIMIT_WS_MAX_ROWS);
+		return query_fail(f, 413, "result_too_large",
+						  psprintf("downsample asks for more than %d points", pg_dash_ws_max_rows),
+						  "WebSocket results are limited by pg_dash.ws_max_rows.",
+						  "Ask for fewer points.");
+	}
 
 	PG_TRY();
 	{
@@ -1221,14 +1302,16 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 		{
 			result_writer_init(&writer, run.portal->tupDesc, RESULT_JSON, opts.objects);
 			result_writer_begin(&writer, out, prefix);
-			while (!query_fetch_batch(run.portal, &writer, out, pg_dash_max_rows, &truncated))
-				;
-			SPI_cursor_close(run.portal);
-			result_writer_end(&writer, out, truncated, run.total);
-			query_finish(&run, true);
+			ok = query_fetch_message(run.portal, &writer, out, name, &truncated, f);
+			if (ok)
+			{
+				SPI_cursor_close(run.portal);
+				result_writer_end(&writer, out, truncated, run.total);
+			}
+			query_finish(&run, ok);
 			INSTR_TIME_SET_CURRENT(elapsed);
 			INSTR_TIME_SUBTRACT(elapsed, started);
-			query_stats_record(name, INSTR_TIME_GET_MILLISEC(elapsed), writer.rows, false, false);
+			query_stats_record(name, INSTR_TIME_GET_MILLISEC(elapsed), writer.rows, false, !ok);
 		}
 	}
 	PG_CATCH();

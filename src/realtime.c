@@ -35,6 +35,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "guc.h"
 #include "identifier.h"
 #include "metrics.h"
 #include "notify.h"
@@ -81,7 +82,7 @@ static HTAB *channels = NULL;
 static void realtime_watch_remove(Watch *w);
 static ChannelEntry *realtime_channel_enter(const char *name);
 static void realtime_start_pending_listens(void);
-static void realtime_send_failure(Watch *w, QueryFailure *failure);
+static void realtime_send_failure_id(Conn *conn, const char *id_json, QueryFailure *failure);
 
 /* Channels to LISTEN on once no request transaction is open. */
 static List *pending_listens = NIL;
@@ -183,6 +184,15 @@ realtime_subscribe(Conn *conn, cJSON *msg)
 	if (entry != NULL && list_member_ptr(entry->subscribers, conn))
 	{
 		ws_send_ack(conn, "subscribed", "channel", name);
+		return;
+	}
+	if (list_length(ws->channels) >= pg_dash_ws_max_subscriptions)
+	{
+		metrics_limit_hit(LIMIT_WS_MAX_SUBSCRIPTIONS);
+		ws_send_error(conn, NULL, "too_many_subscriptions",
+					  psprintf("a connection can subscribe to at most %d channels", pg_dash_ws_max_subscriptions),
+					  psprintf("Channel \"%s\" was not subscribed.", name),
+					  "Unsubscribe from channels no longer shown, or raise pg_dash.ws_max_subscriptions.");
 		return;
 	}
 	if (!realtime_channel_allowed(name))
@@ -324,6 +334,9 @@ realtime_send_result(Conn *conn, const char *id_json, const char *name, cJSON *p
 	StringInfoData prefix;
 	QueryFailure failure;
 
+	/* nothing is built for a client that stopped reading (it is closed) */
+	if (!ws_can_send(conn))
+		return;
 	initStringInfo(&out);
 	initStringInfo(&prefix);
 	appendStringInfo(&prefix, "\"type\":\"result\",\"id\":%s,\"name\":", id_json ? id_json : "null");
@@ -332,11 +345,7 @@ realtime_send_result(Conn *conn, const char *id_json, const char *name, cJSON *p
 	if (query_run_message(name, params, ws->session, prefix.data, &out, &failure))
 		ws_send_text(conn, out.data, out.len);
 	else
-	{
-		resetStringInfo(&out);
-		query_failure_message(&failure, id_json, &out);
-		ws_send_text(conn, out.data, out.len);
-	}
+		realtime_send_failure_id(conn, id_json, &failure);
 }
 
 /* query {id, name, params}: one result. */
@@ -409,6 +418,7 @@ realtime_watch(Conn *conn, cJSON *msg)
 	Watch	   *w;
 	ListCell   *lc;
 	MemoryContext oldcxt;
+	QueryFailure failure;
 
 	if (!cJSON_IsString(name) || id_json == NULL)
 	{
@@ -418,10 +428,21 @@ realtime_watch(Conn *conn, cJSON *msg)
 	foreach(lc, ws->watches)
 		if (strcmp(((Watch *) lfirst(lc))->id_json, id_json) == 0)
 		{
-			ws_send_error(conn, id_json, "duplicate_id", "a watch with this id already exists", NULL,
-						  "Send unwatch first, or use another id.");
+			query_fail(&failure, 400, "duplicate_id", "a watch with this id already exists", NULL,
+					   "Send unwatch first, or use another id.");
+			realtime_send_failure_id(conn, id_json, &failure);
 			return;
 		}
+	if (list_length(ws->watches) >= pg_dash_ws_max_watches)
+	{
+		metrics_limit_hit(LIMIT_WS_MAX_WATCHES);
+		query_fail(&failure, 429, "too_many_watches",
+				   psprintf("a connection can hold at most %d watches", pg_dash_ws_max_watches),
+				   "The watch was not started.",
+				   "Send unwatch for results no longer shown, or raise pg_dash.ws_max_watches.");
+		realtime_send_failure_id(conn, id_json, &failure);
+		return;
+	}
 	if (!realtime_query_channels(name->valuestring, &chans, &reads_state))
 	{
 		/* the result message carries the 404 */
@@ -529,80 +550,91 @@ realtime_state_changed(const char *payload)
 	}
 }
 
+/* One run of a live query in a pass, shared by the watches that ask the same. */
+typedef struct WatchRun
+{
+	char	   *key;			/* query, parameters and session */
+	bool		ok;
+	StringInfoData body;		/* {"columns":...} when ok */
+	QueryFailure failure;		/* otherwise */
+} WatchRun;
+
 /*
  * Re-runs the live queries whose data changed, at most once per
  * REALTIME_WATCH_MIN_INTERVAL_MS each, so a burst of notifications becomes
  * a few runs whose last one sees the final data.  Watches of the same query
  * with the same parameters (and session, when the query reads state) share
- * one run.
+ * one run.  Everything is built in the request context, reset afterwards;
+ * nothing is run for a client that stopped reading.
  */
 void
 realtime_run_dirty_watches(void)
 {
 	TimestampTz now;
 	dlist_iter	iter;
-	List	   *done_keys = NIL;
-	List	   *done_bodies = NIL;
+	List	   *runs = NIL;
+	MemoryContext oldcxt;
 
 	if (dirty_watches == 0)
 		return;
+	oldcxt = MemoryContextSwitchTo(worker_request_context);
 	now = GetCurrentTimestamp();
 	dlist_foreach(iter, &ws_connections)
 	{
 		WsConn	   *ws = dlist_container(WsConn, node, iter.cur);
 		ListCell   *lc;
 
-		if (ws->closing)
-			continue;
 		foreach(lc, ws->watches)
 		{
 			Watch	   *w = (Watch *) lfirst(lc);
 			char	   *key;
-			char	   *body = NULL;
-			ListCell   *k;
-			ListCell   *b;
+			WatchRun   *run = NULL;
+			ListCell   *r;
 			StringInfoData msg;
 
+			if (ws->closing)
+				break;
 			if (!w->dirty ||
 				!TimestampDifferenceExceeds(w->last_run, now, REALTIME_WATCH_MIN_INTERVAL_MS))
 				continue;
+			if (!ws_can_send(w->conn))
+				break;
 			w->dirty = false;
 			dirty_watches--;
 			w->last_run = now;
 			key = psprintf("%s\x1f%s\x1f%s", w->name, w->params_json ? w->params_json : "",
 						   w->reads_state && ws->session ? ws->session : "");
-			forboth(k, done_keys, b, done_bodies)
-				if (strcmp((char *) lfirst(k), key) == 0)
-					body = (char *) lfirst(b);
-			if (body == NULL)
+			foreach(r, runs)
+				if (strcmp(((WatchRun *) lfirst(r))->key, key) == 0)
+					run = (WatchRun *) lfirst(r);
+			if (run == NULL)
 			{
 				cJSON	   *params = w->params_json ? cJSON_Parse(w->params_json) : NULL;
-				StringInfoData out;
-				QueryFailure failure;
 
-				initStringInfo(&out);
-				if (query_run_message(w->name, params, ws->session, "", &out, &failure))
-					body = out.data;
-				else
-				{
-					realtime_send_failure(w, &failure);
-					body = "";
-				}
+				run = palloc0(sizeof(WatchRun));
+				run->key = key;
+				initStringInfo(&run->body);
+				run->ok = query_run_message(w->name, params, ws->session, "", &run->body,
+											&run->failure);
 				cJSON_Delete(params);
-				done_keys = lappend(done_keys, key);
-				done_bodies = lappend(done_bodies, body);
+				runs = lappend(runs, run);
 			}
-			if (body[0] == '\0')
+			if (!run->ok)
+			{
+				realtime_send_failure_id(w->conn, w->id_json, &run->failure);
 				continue;
+			}
 			/* body is {"columns":...}: splice in the type, id and name */
 			initStringInfo(&msg);
 			appendStringInfo(&msg, "{\"type\":\"result\",\"id\":%s,\"name\":", w->id_json);
 			escape_json(&msg, w->name);
-			appendStringInfo(&msg, ",%s", body + 1);
+			appendStringInfo(&msg, ",%s", run->body.data + 1);
 			ws_send_text(w->conn, msg.data, msg.len);
 			pfree(msg.data);
 		}
 	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(worker_request_context);
 	/* those still too recent run when the interval has passed */
 	if (dirty_watches > 0)
 		server_wake_after(REALTIME_WATCH_MIN_INTERVAL_MS);
@@ -624,15 +656,15 @@ realtime_forget(Conn *conn)
 	page_ws_forget(conn);
 }
 
-/* Sends a watch's failure as an error frame. */
+/* Sends a failure as an error frame carrying the client's id (JSON text). */
 static void
-realtime_send_failure(Watch *w, QueryFailure *failure)
+realtime_send_failure_id(Conn *conn, const char *id_json, QueryFailure *failure)
 {
 	StringInfoData out;
 
 	initStringInfo(&out);
-	query_failure_message(failure, w->id_json, &out);
-	ws_send_text(w->conn, out.data, out.len);
+	query_failure_message(failure, id_json, &out);
+	ws_send_text(conn, out.data, out.len);
 }
 
 /* Handles one message by its type. */
