@@ -14,6 +14,7 @@
 
 #include "storage/ipc.h"
 
+#include "download.h"
 #include "guc.h"
 #include "listener.h"
 #include "metrics.h"
@@ -37,6 +38,7 @@ pg_dash_shmem_request(void)
 	metrics_shmem_request();
 	query_stats_shmem_request();
 	query_cache_shmem_request();
+	download_shmem_request();
 }
 
 /* Attaches every module to its shared memory. */
@@ -48,6 +50,7 @@ pg_dash_shmem_startup(void)
 	metrics_shmem_startup();
 	query_stats_shmem_startup();
 	query_cache_shmem_startup();
+	download_shmem_startup();
 }
 
 /*

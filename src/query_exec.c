@@ -717,6 +717,7 @@ query_stream_cleanup(Conn *conn, void *arg)
 {
 	QueryStream *qs = (QueryStream *) arg;
 
+	download_done(conn);
 	if (qs->done)
 		return;
 	qs->done = true;
@@ -782,6 +783,7 @@ query_stream_produce(Conn *conn, void *arg)
 				(errmsg("pg_dash worker %d: streaming query \"%s\" failed: %s",
 						worker_number, qs->query_name, edata->message)));
 		qs->done = true;
+		download_done(conn);
 		conn->close_when_flushed = true;
 		MemoryContextSwitchTo(oldcxt);
 		return false;
@@ -794,6 +796,7 @@ query_stream_produce(Conn *conn, void *arg)
 
 		result_writer_end(&qs->writer, &out, qs->truncated, -1);
 		qs->done = true;
+		download_done(conn);
 		INSTR_TIME_SET_CURRENT(elapsed);
 		INSTR_TIME_SUBTRACT(elapsed, qs->started);
 		query_stats_record(qs->query_name, INSTR_TIME_GET_MILLISEC(elapsed), qs->writer.rows, false, false);
@@ -1180,6 +1183,12 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 					http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
 							   body.data, body.len);
 			}
+			else if (!download_admit(conn, req))
+			{
+				/* over pg_dash.max_downloads: answered 503 */
+				SPI_cursor_close(run.portal);
+				query_finish(&run, true);
+			}
 			else if (download_start(conn, req, name, free_sql, query_options_pairs(opts),
 									run.session_id, result_content_type(opts->format), headers.data))
 			{
@@ -1226,6 +1235,8 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 	PG_CATCH();
 	{
 		query_catch(&run, reqcxt, stats_name, &failure);
+		/* a stream admitted before the error never started */
+		download_done(conn);
 		failed = true;
 	}
 	PG_END_TRY();

@@ -25,6 +25,7 @@
 #include "storage/ipc.h"
 
 #include "conn.h"
+#include "download.h"
 #include "guc.h"
 #include "listener.h"
 #include "server.h"
@@ -154,13 +155,14 @@ server_start(int wake_fd)
 }
 
 /*
- * Once a second: WebSocket keepalive and publishing this worker's
- * connection counts.
+ * Once a second: WebSocket keepalive, download deadlines and publishing
+ * this worker's connection counts.
  */
 static void
 server_tick(lws_sorted_usec_list_t *sul)
 {
 	ws_tick();
+	download_tick();
 	conn_publish_counts();
 	session_sweep_tick();
 	lws_sul_schedule(server_context, 0, &tick_timer, server_tick, LWS_US_PER_SEC);

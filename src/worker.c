@@ -219,6 +219,7 @@ pg_dash_worker_main(Datum arg)
 												   ALLOCSET_DEFAULT_SIZES);
 	query_registry_init();
 	realtime_init();
+	download_worker_init();
 	worker_raise_fd_limit();
 	server_start(wake_fd);
 
