@@ -6,7 +6,9 @@
  * An action is a function(state jsonb, payload jsonb) RETURNS jsonb that
  * the database owner registered with pg_dash.define_action(); nothing else
  * can be called this way.  Each call runs in its own READ WRITE transaction:
- * the session is resolved as the worker's own role, then the function runs
+ * the session is looked up as the worker's own role (a request without one
+ * gets {} and a new session that is stored only if the action writes state,
+ * within the budgets of session_budget.c), then the function runs
  * as pg_dash.role (SET LOCAL ROLE semantics, so GRANTs and row-level
  * security apply) under pg_dash.statement_timeout, with the session's state
  * and the request's "payload".  Its result, an object of the keys to change
@@ -180,13 +182,26 @@ action_call(const char *call, const char *role, Jsonb *state, Jsonb *payload,
 	return result;
 }
 
+/* Stores a new session; false with *f filled when its budget is spent. */
+static bool
+action_save_session(Session *session, Conn *conn, HttpRequest *req, StringInfo headers,
+					QueryFailure *f, int *retry_after)
+{
+	SessionRefusal why;
+
+	if (session_save(session, conn, req, headers, &why))
+		return true;
+	*retry_after = why.retry_after;
+	return query_fail(f, why.status, why.code, why.message, why.detail, why.hint);
+}
+
 /*
  * Runs an action inside the open transaction.  Returns true with *reply set,
  * or false with *f filled; database errors are raised.
  */
 static bool
-action_execute(HttpRequest *req, const char *name, StringInfo headers, char **reply,
-			   QueryFailure *f, volatile bool *timeout_on)
+action_execute(Conn *conn, HttpRequest *req, const char *name, StringInfo headers, char **reply,
+			   QueryFailure *f, int *retry_after, volatile bool *timeout_on)
 {
 	Jsonb	   *payload;
 	Jsonb	   *state;
@@ -206,8 +221,14 @@ action_execute(HttpRequest *req, const char *name, StringInfo headers, char **re
 	if (call == NULL)
 		return false;
 
-	session = session_resolve(req, headers);
-	state = session_read(session->id);
+	/*
+	 * Without a session the action gets {} and a new session that is stored
+	 * only if the action writes state (by its result or set_state()).
+	 */
+	session = session_find(req, headers);
+	if (session == NULL)
+		session = session_new();
+	state = session->saved ? session_read(session->id) : NULL;
 	if (state == NULL)
 		state = action_jsonb("{}");
 	session_bind(session);
@@ -219,19 +240,25 @@ action_execute(HttpRequest *req, const char *name, StringInfo headers, char **re
 						   psprintf("action \"%s\" did not return a JSON object", name),
 						   "An action returns an object of the state keys to change (null removes a key), or NULL for no change.",
 						   NULL);
-	if (result != NULL)
+	if (!session->saved &&
+		((result != NULL && JB_ROOT_COUNT(result) > 0) || session_exists(session->id)) &&
+		!action_save_session(session, conn, req, headers, f, retry_after))
+		return false;
+	if (result != NULL && session->saved)
 	{
 		if (!session_write(session->id, SESSION_WRITE_MERGE, NULL, result, &state, &changes))
 		{
 			/* rotated or swept meanwhile: start afresh */
 			resetStringInfo(headers);
-			session = session_create(req, headers);
+			session = session_new();
+			if (!action_save_session(session, conn, req, headers, f, retry_after))
+				return false;
 			if (!session_write(session->id, SESSION_WRITE_MERGE, NULL, result, &state, &changes))
 				elog(ERROR, "pg_dash session vanished while being written");
 		}
 	}
 	else
-		state = session_read(session->id);
+		state = session->saved ? session_read(session->id) : NULL;
 	if (state == NULL)
 		state = action_jsonb("{}");
 	state_text = session_jsonb_text(state);
@@ -241,7 +268,8 @@ action_execute(HttpRequest *req, const char *name, StringInfo headers, char **re
 						   psprintf("The state would take %zu bytes; the limit is %d. Nothing was changed.",
 									strlen(state_text), session_max_bytes),
 						   "Keep large data in tables and only keys or choices in the session state.");
-	session_notify(session->id, changes);
+	if (session->saved)
+		session_notify(session->id, changes);
 	*reply = psprintf("{\"state\":%s,\"changes\":%s}", state_text,
 					  changes ? session_jsonb_text(changes) : "{}");
 	return true;
@@ -257,6 +285,7 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 	char	   *volatile reply = NULL;
 	volatile bool ok = false;
 	volatile bool timeout_on = false;
+	int			retry_after = 0;
 
 	if (!http_method_is(req, "POST"))
 	{
@@ -295,7 +324,7 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 		pgstat_report_activity(STATE_RUNNING, psprintf("pg_dash action %s", name));
 		PushActiveSnapshot(GetTransactionSnapshot());
 		MemoryContextSwitchTo(reqcxt);
-		ok = action_execute(req, name, &headers, &out, &failure, &timeout_on);
+		ok = action_execute(conn, req, name, &headers, &out, &failure, &retry_after, &timeout_on);
 		reply = out;
 		MemoryContextSwitchTo(reqcxt);
 		PopActiveSnapshot();
@@ -333,6 +362,9 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 		http_reply(conn, req, 200, "application/json; charset=utf-8", headers.data,
 				   reply, strlen(reply));
 	}
+	else if (retry_after > 0)
+		http_reply_error_with(conn, req, failure.status, psprintf("Retry-After: %d\r\n", retry_after),
+							  failure.code, failure.message, failure.detail, failure.hint);
 	else
 		query_reply_failure(conn, req, &failure);
 }

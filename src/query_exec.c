@@ -902,8 +902,8 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 	{
 		/*
 		 * A query only reads the session its cookie names (pg_dash.state()
-		 * gives {} for an unknown or expired one); sessions are created by
-		 * pages and the state API, not by every cookie-less GET.
+		 * gives {} for an unknown or expired one, or without a cookie);
+		 * sessions are created by state writes, never by a query.
 		 */
 		char	   *id = session_id_from_cookie(req);
 
@@ -918,6 +918,8 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 		session_bind(session);
 		strlcpy(run->session_id, session->id, sizeof(run->session_id));
 	}
+	else
+		session_bind_none();	/* sessions are made by state writes: {} until then */
 
 	if (name != NULL)
 	{

@@ -105,7 +105,11 @@ realtime_channels(void)
 	return channels;
 }
 
-/* Sends {"type":"hello",...} when a WebSocket opens. */
+/*
+ * Sends {"type":"hello",...} when a WebSocket opens.  "session" says whether
+ * the handshake carried a session cookie: a browser without one gets it
+ * with its first state write and reconnects to be told about its session.
+ */
 void
 realtime_hello(Conn *conn)
 {
@@ -114,8 +118,9 @@ realtime_hello(Conn *conn)
 	initStringInfo(&buf);
 	appendStringInfo(&buf,
 					 "{\"type\":\"hello\",\"version\":\"%s\",\"protocol\":\"pg_dash.v1\","
-					 "\"worker\":%d,\"pid\":%d}",
-					 PG_DASH_VERSION, worker_number, MyProcPid);
+					 "\"worker\":%d,\"pid\":%d,\"session\":%s}",
+					 PG_DASH_VERSION, worker_number, MyProcPid,
+					 ((WsConn *) conn->ws)->session ? "true" : "false");
 	ws_send_text(conn, buf.data, buf.len);
 	pfree(buf.data);
 }

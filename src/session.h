@@ -28,12 +28,30 @@ typedef struct Session
 {
 	char		id[65];			/* hex SHA-256 of the cookie token: the key in pg_dash.session_state */
 	bool		is_new;			/* created by this request */
+	bool		saved;			/* has its row; a new session gets one when state is first written */
+	char		token[44];		/* a new session's cookie token, "" otherwise */
 } Session;
+
+/*
+ * Why a new session was refused: 429 when the client's address is over
+ * pg_dash.max_new_sessions_per_ip, 503 when pg_dash.max_sessions are kept.
+ */
+typedef struct SessionRefusal
+{
+	int			status;
+	const char *code;
+	const char *message;
+	const char *detail;
+	const char *hint;
+	int			retry_after;	/* seconds, for the Retry-After header */
+} SessionRefusal;
 
 /* Settings (pg_dash.session_ttl, ...), defined by session_define_gucs(). */
 extern int	session_ttl;
 extern int	session_sweep_interval;
 extern int	session_max_bytes;
+extern int	session_max_sessions;
+extern int	session_max_new_per_ip;
 
 /*
  * pg_dash.session_id: the session of the request being served, set
@@ -43,19 +61,46 @@ extern int	session_max_bytes;
 extern char *session_current_id;
 
 /*
- * Finds the request's session from its cookie, or creates a fresh one when
- * the cookie is absent, malformed, unknown or expired.  Appends a Set-Cookie
- * header line to headers when the browser must store a (new or refreshed)
- * cookie.  Must run inside a transaction the caller started, before any
- * SET ROLE.  Never errors for a bad cookie.
+ * Finds the request's session from its cookie; NULL when the cookie is
+ * absent, malformed, unknown or expired (nothing is created: reads see an
+ * empty state, and the first write creates the session).  Appends a
+ * Set-Cookie header line to headers when the browser must refresh its
+ * cookie.  Must run inside a transaction the caller started, before any SET
+ * ROLE.  Never errors for a bad cookie.
  */
-extern Session *session_resolve(HttpRequest *req, StringInfo headers);
+extern Session *session_find(HttpRequest *req, StringInfo headers);
+
+/* A fresh session (token and id) that is not stored yet: see session_save(). */
+extern Session *session_new(void);
+
+/*
+ * Stores a new session's row (unless SQL already did) and appends its
+ * Set-Cookie line, within the budgets of session_budget_admit(); false with
+ * *why filled when refused.  Inside the caller's transaction.
+ */
+extern bool session_save(Session *session, const Conn *conn, HttpRequest *req,
+						 StringInfo headers, SessionRefusal *why);
+
+/* True when a session has a row (e.g. pg_dash.set_state() created it). */
+extern bool session_exists(const char *id);
+
+/* The per-address and total budgets of new sessions (session_budget.c). */
+extern void session_budget_shmem_request(void);
+extern void session_budget_shmem_startup(void);
+extern bool session_budget_admit(const Conn *conn, SessionRefusal *why);
+extern uint64 session_budget_count_start(void);
+extern void session_budget_counted(uint64 unexpired, uint64 created_at_start);
 
 /*
  * Makes the session known to SQL (pg_dash.state(), pg_dash.set_state()) for
  * the rest of the current transaction.
  */
 extern void session_bind(const Session *session);
+
+/* The id bound for a request without a session: reads see {}, writes are refused. */
+#define SESSION_NONE_ID "0000000000000000000000000000000000000000000000000000000000000000"
+
+extern void session_bind_none(void);
 
 /* The session id of a request's cookie, without creating or touching anything; NULL when none. */
 extern char *session_id_from_cookie(HttpRequest *req);
@@ -82,9 +127,6 @@ typedef enum SessionWriteOp
 	SESSION_WRITE_MERGE,		/* apply a JSON merge patch (RFC 7386) */
 	SESSION_WRITE_CLEAR			/* remove every key */
 } SessionWriteOp;
-
-/* Creates a fresh session with an empty state and appends its Set-Cookie line. */
-extern Session *session_create(HttpRequest *req, StringInfo headers);
 
 /* The state of a session; NULL when the session does not exist. */
 extern Jsonb *session_read(const char *id);

@@ -13,6 +13,14 @@ export class ApiError extends Error {
   }
 }
 
+// Listeners called after a state write or an action succeeded: its answer
+// may have set the browser's first session cookie.
+const writeListeners = new Set();
+export function onWrite(fn) {
+  writeListeners.add(fn);
+  return () => writeListeners.delete(fn);
+}
+
 // Sends a request and returns the parsed JSON answer.
 export async function request(method, url, body) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
@@ -32,6 +40,11 @@ export async function request(method, url, body) {
     try { data = JSON.parse(text); } catch { data = null; }
   }
   if (!res.ok) throw new ApiError(res.status, data || { error: { message: `HTTP ${res.status} ${res.statusText}`, detail: text.slice(0, 300) } });
+  if (method !== 'GET' && /^\/api\/(state|action\/|session\/)/.test(url)) {
+    for (const fn of [...writeListeners]) {
+      try { fn(url); } catch (err) { console.warn('pg_dash: write listener failed', err); }
+    }
+  }
   return data;
 }
 

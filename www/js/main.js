@@ -39,7 +39,16 @@ const app$ = { socket, store, hub, ctx: null, path: null };
 window.pgDash = app$; // for debugging and the browser tests
 
 socket.on('state', (m) => store.apply(m.changes));
-socket.on('hello', () => {});
+// Sessions start with the first state write. A socket opened before the
+// browser had one reconnects after a write, so that it hears the session's
+// changes from other tabs and its state-reading live queries follow them.
+let socketHasSession = true;
+socket.on('hello', (m) => { socketHasSession = m.session !== false; });
+api.onWrite(() => {
+  if (socketHasSession) return;
+  socketHasSession = true;
+  socket.reconnect();
+});
 socket.on('open', () => { if (app$.path) socket.send({ type: 'page', path: app$.path }); });
 socket.on('page_changed', (m) => {
   if (app$.path && m.path === app$.path) showPage(app$.path, { keepScroll: true });
