@@ -182,19 +182,6 @@ action_call(const char *call, const char *role, Jsonb *state, Jsonb *payload,
 	return result;
 }
 
-/* Stores a new session; false with *f filled when its budget is spent. */
-static bool
-action_save_session(Session *session, Conn *conn, HttpRequest *req, StringInfo headers,
-					QueryFailure *f, int *retry_after)
-{
-	SessionRefusal why;
-
-	if (session_save(session, conn, req, headers, &why))
-		return true;
-	*retry_after = why.retry_after;
-	return query_fail(f, why.status, why.code, why.message, why.detail, why.hint);
-}
-
 /*
  * Runs an action inside the open transaction.  Returns true with *reply set,
  * or false with *f filled; database errors are raised.
@@ -242,7 +229,7 @@ action_execute(Conn *conn, HttpRequest *req, const char *name, StringInfo header
 						   NULL);
 	if (!session->saved &&
 		((result != NULL && JB_ROOT_COUNT(result) > 0) || session_exists(session->id)) &&
-		!action_save_session(session, conn, req, headers, f, retry_after))
+		!session_save(session, conn, req, headers, f, retry_after))
 		return false;
 	if (result != NULL && session->saved)
 	{
@@ -251,7 +238,7 @@ action_execute(Conn *conn, HttpRequest *req, const char *name, StringInfo header
 			/* rotated or swept meanwhile: start afresh */
 			resetStringInfo(headers);
 			session = session_new();
-			if (!action_save_session(session, conn, req, headers, f, retry_after))
+			if (!session_save(session, conn, req, headers, f, retry_after))
 				return false;
 			if (!session_write(session->id, SESSION_WRITE_MERGE, NULL, result, &state, &changes))
 				elog(ERROR, "pg_dash session vanished while being written");

@@ -626,6 +626,20 @@ query_fetch_batch(Portal portal, ResultWriter *w, StringInfo out, uint64 max_row
 #define QUERY_MESSAGE_FIRST_ROWS 64
 
 /*
+ * Fails a WebSocket result that went over a bound (settings names them),
+ * freeing the batch being read.
+ */
+static bool
+query_message_too_large(QueryFailure *f, MetricLimit limit, char *message, const char *settings)
+{
+	SPI_freetuptable(SPI_tuptable);
+	metrics_limit_hit(limit);
+	return query_fail(f, 413, "result_too_large", message,
+					  psprintf("WebSocket results are sent whole and are limited by %s; nothing was sent.", settings),
+					  "Ask for fewer rows (limit, a filter, downsample), or read it over HTTP: GET /api/query/<name> streams results of any size.");
+}
+
+/*
  * Fetches a WebSocket result whole into out, bounded by pg_dash.ws_max_rows
  * and pg_dash.ws_max_bytes (never more than pg_dash.ws_max_queue, so that a
  * result cannot pass the client's queue limit on its own).  Batches are
@@ -667,24 +681,14 @@ query_fetch_message(Portal portal, ResultWriter *w, StringInfo out, const char *
 		for (i = 0; i < got; i++)
 		{
 			if (w->rows >= max_rows)
-			{
-				SPI_freetuptable(SPI_tuptable);
-				metrics_limit_hit(LIMIT_WS_MAX_ROWS);
-				return query_fail(f, 413, "result_too_large",
-								  psprintf("result of query \"%s\" has more than %d rows", name, pg_dash_ws_max_rows),
-								  "WebSocket results are sent whole and are limited by pg_dash.ws_max_rows; nothing was sent.",
-								  "Ask for fewer rows (limit, a filter, downsample), or read it over HTTP: GET /api/query/<name> streams results of any size.");
-			}
+				return query_message_too_large(f, LIMIT_WS_MAX_ROWS,
+											   psprintf("result of query \"%s\" has more than %d rows", name, pg_dash_ws_max_rows),
+											   "pg_dash.ws_max_rows");
 			result_writer_row(w, out, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
 			if ((size_t) out->len > max_bytes)
-			{
-				SPI_freetuptable(SPI_tuptable);
-				metrics_limit_hit(LIMIT_WS_MAX_BYTES);
-				return query_fail(f, 413, "result_too_large",
-								  psprintf("result of query \"%s\" is larger than %zu bytes", name, max_bytes),
-								  "WebSocket results are sent whole and are limited by pg_dash.ws_max_bytes and pg_dash.ws_max_queue; nothing was sent.",
-								  "Ask for fewer rows (limit, a filter, downsample), or read it over HTTP: GET /api/query/<name> streams results of any size.");
-			}
+				return query_message_too_large(f, LIMIT_WS_MAX_BYTES,
+											   psprintf("result of query \"%s\" is larger than %zu bytes", name, max_bytes),
+											   "pg_dash.ws_max_bytes and pg_dash.ws_max_queue");
 		}
 		SPI_freetuptable(SPI_tuptable);
 		if (got < want)

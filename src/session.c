@@ -50,6 +50,7 @@
 
 #include "base64.h"
 #include "metrics.h"
+#include "query_exec.h"
 #include "session.h"
 #include "worker.h"
 
@@ -450,7 +451,7 @@ session_count_unexpired(void)
  */
 bool
 session_save(Session *session, const Conn *conn, HttpRequest *req, StringInfo headers,
-			 SessionRefusal *why)
+			 QueryFailure *why, int *retry_after)
 {
 	bool		pushed;
 	Oid			types[2] = {TEXTOID, INT4OID};
@@ -458,7 +459,7 @@ session_save(Session *session, const Conn *conn, HttpRequest *req, StringInfo he
 
 	if (session->saved)
 		return true;
-	if (!session_budget_admit(conn, why))
+	if (!session_budget_admit(conn, why, retry_after))
 	{
 		uint64		start;
 
@@ -467,7 +468,7 @@ session_save(Session *session, const Conn *conn, HttpRequest *req, StringInfo he
 		/* the estimate says full: count, then ask again */
 		start = session_budget_count_start();
 		session_budget_counted(session_count_unexpired(), start);
-		if (!session_budget_admit(conn, why))
+		if (!session_budget_admit(conn, why, retry_after))
 		{
 			if (why->status == 0)
 				elog(ERROR, "pg_dash session budget asked for a second count");

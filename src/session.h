@@ -12,6 +12,8 @@
 
 #include "conn.h"
 
+struct QueryFailure;
+
 /* The internal channel on which state changes are announced to all workers. */
 #define SESSION_STATE_CHANNEL "pg_dash_state"
 
@@ -31,20 +33,6 @@ typedef struct Session
 	bool		saved;			/* has its row; a new session gets one when state is first written */
 	char		token[44];		/* a new session's cookie token, "" otherwise */
 } Session;
-
-/*
- * Why a new session was refused: 429 when the client's address is over
- * pg_dash.max_new_sessions_per_ip, 503 when pg_dash.max_sessions are kept.
- */
-typedef struct SessionRefusal
-{
-	int			status;
-	const char *code;
-	const char *message;
-	const char *detail;
-	const char *hint;
-	int			retry_after;	/* seconds, for the Retry-After header */
-} SessionRefusal;
 
 /* Settings (pg_dash.session_ttl, ...), defined by session_define_gucs(). */
 extern int	session_ttl;
@@ -75,11 +63,13 @@ extern Session *session_new(void);
 
 /*
  * Stores a new session's row (unless SQL already did) and appends its
- * Set-Cookie line, within the budgets of session_budget_admit(); false with
- * *why filled when refused.  Inside the caller's transaction.
+ * Set-Cookie line, within the budgets of session_budget_admit(); when
+ * refused, false with *why filled (429 when the client's address is over
+ * pg_dash.max_new_sessions_per_ip, 503 at pg_dash.max_sessions) and the
+ * seconds for Retry-After.  Inside the caller's transaction.
  */
 extern bool session_save(Session *session, const Conn *conn, HttpRequest *req,
-						 StringInfo headers, SessionRefusal *why);
+						 StringInfo headers, struct QueryFailure *why, int *retry_after);
 
 /* True when a session has a row (e.g. pg_dash.set_state() created it). */
 extern bool session_exists(const char *id);
@@ -87,7 +77,7 @@ extern bool session_exists(const char *id);
 /* The per-address and total budgets of new sessions (session_budget.c). */
 extern void session_budget_shmem_request(void);
 extern void session_budget_shmem_startup(void);
-extern bool session_budget_admit(const Conn *conn, SessionRefusal *why);
+extern bool session_budget_admit(const Conn *conn, struct QueryFailure *why, int *retry_after);
 extern uint64 session_budget_count_start(void);
 extern void session_budget_counted(uint64 unexpired, uint64 created_at_start);
 

@@ -33,6 +33,7 @@
 #include "utils/snapmgr.h"
 
 #include "http_response.h"
+#include "query_exec.h"
 #include "session.h"
 
 /* The operations of the endpoints. */
@@ -154,7 +155,8 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 	MemoryContext cxt = CurrentMemoryContext;
 	StringInfoData headers;
 	Session    *session = NULL;
-	SessionRefusal refusal;
+	QueryFailure refusal;
+	int			retry_after = 0;
 	Jsonb	   *body = NULL;
 	Jsonb	   *state = NULL;
 	Jsonb	   *changes = NULL;
@@ -227,7 +229,7 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 						/* the first write (or the session was rotated or swept): a new one */
 						resetStringInfo(&headers);
 						session = session_new();
-						if (!session_save(session, conn, req, &headers, &refusal))
+						if (!session_save(session, conn, req, &headers, &refusal, &retry_after))
 						{
 							status = refusal.status;
 							code = refusal.code;
@@ -235,7 +237,7 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 							detail = refusal.detail;
 							hint = refusal.hint;
 							resetStringInfo(&headers);
-							appendStringInfo(&headers, "Retry-After: %d\r\n", refusal.retry_after);
+							appendStringInfo(&headers, "Retry-After: %d\r\n", retry_after);
 						}
 						else if (!session_write(session->id, wop, key, body, &state, &changes))
 							elog(ERROR, "pg_dash session vanished while being written");
@@ -307,7 +309,7 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 		session_api_reply(conn, req, &headers, reply);
 	else
 		session_api_error(conn, req, status, code, message, detail, hint,
-						  commit || refusal.status != 0 ? headers.data : NULL);
+						  commit || retry_after > 0 ? headers.data : NULL);
 }
 
 /*

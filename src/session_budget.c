@@ -33,6 +33,7 @@
 #include "utils/timestamp.h"
 
 #include "metrics.h"
+#include "query_exec.h"
 #include "session.h"
 
 /* Address windows kept, slots probed per address, length of a window. */
@@ -165,28 +166,15 @@ session_budget_slot(const uint8 *addr, TimestampTz now)
 	return reuse;
 }
 
-/* Fills a refusal. */
-static bool
-session_budget_refuse(SessionRefusal *why, int status, const char *code, char *message,
-					  char *detail, const char *hint, int retry_after)
-{
-	why->status = status;
-	why->code = code;
-	why->message = message;
-	why->detail = detail;
-	why->hint = hint;
-	why->retry_after = Max(retry_after, 1);
-	return false;
-}
-
 /*
  * Takes one new session from the budgets of the connection's address and
- * of all.  False with *why filled when one is spent; why->status is 0 when
- * only the estimate of all sessions is at pg_dash.max_sessions and a count
- * is due: the caller counts (session_budget_counted) and asks again.
+ * of all.  False with *why and *retry_after filled when one is spent;
+ * why->status is 0 when only the estimate of all sessions is at
+ * pg_dash.max_sessions and a count is due: the caller counts
+ * (session_budget_counted) and asks again.
  */
 bool
-session_budget_admit(const Conn *conn, SessionRefusal *why)
+session_budget_admit(const Conn *conn, QueryFailure *why, int *retry_after)
 {
 	uint8		addr[16];
 	TimestampTz now = GetCurrentTimestamp();
@@ -208,12 +196,12 @@ session_budget_admit(const Conn *conn, SessionRefusal *why)
 		if (recount)
 			return false;
 		metrics_limit_hit(LIMIT_MAX_SESSIONS);
-		return session_budget_refuse(why, 503, "too_many_sessions",
-									 "no new session can be created now",
-									 psprintf("pg_dash already keeps %d sessions (pg_dash.max_sessions); nothing was stored.",
-											  session_max_sessions),
-									 "Retry later: sessions unused for pg_dash.session_ttl expire. Or raise pg_dash.max_sessions.",
-									 SESSION_BUDGET_FULL_RETRY_S);
+		*retry_after = SESSION_BUDGET_FULL_RETRY_S;
+		return query_fail(why, 503, "too_many_sessions",
+						  "no new session can be created now",
+						  psprintf("pg_dash already keeps %d sessions (pg_dash.max_sessions); nothing was stored.",
+								   session_max_sessions),
+						  "Retry later: sessions unused for pg_dash.session_ttl expire. Or raise pg_dash.max_sessions.");
 	}
 	slot = session_budget_slot(addr, now);
 	if (slot->created >= session_max_new_per_ip)
@@ -225,12 +213,12 @@ session_budget_admit(const Conn *conn, SessionRefusal *why)
 							&secs, &usecs);
 		LWLockRelease(budget->lock);
 		metrics_limit_hit(LIMIT_MAX_NEW_SESSIONS_PER_IP);
-		return session_budget_refuse(why, 429, "too_many_new_sessions",
-									 "too many new sessions from this address",
-									 psprintf("This address created %d sessions in the last minute (pg_dash.max_new_sessions_per_ip); nothing was stored.",
-											  session_max_new_per_ip),
-									 "Send the pg_dash_session cookie the server set, so that requests share one session.",
-									 (int) secs + (usecs > 0));
+		*retry_after = Max((int) secs + (usecs > 0), 1);
+		return query_fail(why, 429, "too_many_new_sessions",
+						  "too many new sessions from this address",
+						  psprintf("This address created %d sessions in the last minute (pg_dash.max_new_sessions_per_ip); nothing was stored.",
+								   session_max_new_per_ip),
+						  "Send the pg_dash_session cookie the server set, so that requests share one session.");
 	}
 	slot->created++;
 	budget->created_since++;
