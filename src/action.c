@@ -331,6 +331,7 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 		if (timeout_on)
 			disable_timeout(STATEMENT_TIMEOUT, false);
 		ok = false;
+		retry_after = 0;		/* only a refused new session sets it */
 		query_fail(&failure, query_http_status(edata->sqlerrcode),
 				   unpack_sql_state(edata->sqlerrcode),
 				   edata->message, edata->detail, edata->hint);

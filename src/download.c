@@ -40,13 +40,13 @@
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "port/atomics.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "storage/shm_mq.h"
 #include "storage/shmem.h"
-#include "port/atomics.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -207,6 +207,7 @@ bool
 download_admit(Conn *conn, HttpRequest *req)
 {
 	DownloadAdmission *a;
+	MemoryContext oldcxt;
 
 	if (slots != NULL)
 	{
@@ -225,16 +226,13 @@ download_admit(Conn *conn, HttpRequest *req)
 		if (worker_number >= 0 && worker_number < DOWNLOAD_MAX_WORKERS)
 			pg_atomic_add_fetch_u32(&slots->by_worker[worker_number], 1);
 	}
-	a = MemoryContextAllocZero(TopMemoryContext, sizeof(DownloadAdmission));
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	a = palloc0(sizeof(DownloadAdmission));
 	a->conn = conn;
 	a->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 											  (int64) pg_dash_download_timeout * 1000);
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-
-		admissions = lappend(admissions, a);
-		MemoryContextSwitchTo(oldcxt);
-	}
+	admissions = lappend(admissions, a);
+	MemoryContextSwitchTo(oldcxt);
 	return true;
 }
 
