@@ -15,11 +15,13 @@
 #include "storage/ipc.h"
 
 #include "executor.h"
+#include "download.h"
 #include "guc.h"
 #include "listener.h"
 #include "metrics.h"
 #include "query_cache.h"
 #include "query_stats.h"
+#include "session.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -39,6 +41,8 @@ pg_dash_shmem_request(void)
 	executor_shmem_request();
 	query_stats_shmem_request();
 	query_cache_shmem_request();
+	download_shmem_request();
+	session_budget_shmem_request();
 }
 
 /* Attaches every module to its shared memory. */
@@ -51,6 +55,8 @@ pg_dash_shmem_startup(void)
 	executor_shmem_startup();
 	query_stats_shmem_startup();
 	query_cache_shmem_startup();
+	download_shmem_startup();
+	session_budget_shmem_startup();
 }
 
 /*

@@ -709,17 +709,19 @@ def bench_ws(peer):
 
 def bench_state():
     log("5. session_state")
-    st, hdr, body = http_get(HTTP, "/api/state")
+    # a session is created by its first state write
+    new_session = {"method": "PATCH", "body": "{}", "headers": {"Content-Type": "application/json"}}
+    st, hdr, body = http_get(HTTP, "/api/state", **new_session)
     m = re.search(r"pg_dash_session=([^;]+)", hdr.get("set-cookie", ""))
     if st != 200 or not m:
-        why = na("GET /api/state answered %d%s" % (st, "" if st != 200 else " without a pg_dash_session cookie"))
+        why = na("PATCH /api/state answered %d%s" % (st, "" if st != 200 else " without a pg_dash_session cookie"))
         fig(5, "5 session_state PATCH, req/s", why, "", None, "", ratio="")
         fig(5, "5 session_state GET, req/s", why, "", None, "", ratio="")
         return
     cookies = [m.group(1)]
     c = http.client.HTTPConnection("127.0.0.1", HTTP, timeout=30)
     for _ in range(CFG["sessions"] - 1):
-        c.request("GET", "/api/state")
+        c.request("PATCH", "/api/state", body=new_session["body"], headers=new_session["headers"])
         r = c.getresponse()
         r.read()
         mm = re.search(r"pg_dash_session=([^;]+)", r.getheader("set-cookie") or "")

@@ -101,6 +101,8 @@ addguc pg_dash.max_rows 100000000
 addguc pg_dash.statement_timeout 0
 addguc pg_dash.cache_size "'256MB'"
 addguc pg_dash.ws_max_queue "'256MB'"
+# section 5 creates its sessions from one address
+addguc pg_dash.max_new_sessions_per_ip 1000000
 
 aspg "ulimit -n 65536 2>/dev/null; $PGBIN/pg_ctl -D '$data' -l '$tmp/postgres.log' -w start" >/dev/null
 

@@ -6,9 +6,11 @@
  * An action is a function(state jsonb, payload jsonb) RETURNS jsonb that
  * the database owner registered with pg_dash.define_action(); nothing else
  * can be called this way.  Each call runs in its own READ WRITE request
- * transaction (request.c): the session is resolved as the worker's own role,
- * then the function runs as pg_dash.role (GRANTs and row-level security
- * apply, and SQL cannot switch back) under pg_dash.statement_timeout, with the session's state
+ * transaction (request.c): the session is looked up as the worker's own role
+ * (a request without one gets {} and a new session that is stored only if
+ * the action writes state, within the budgets of session_budget.c), then the
+ * function runs as pg_dash.role (GRANTs and row-level security apply, and
+ * SQL cannot switch back) under pg_dash.statement_timeout, with the session's state
  * and the request's "payload".  Its result, an object of the keys to change
  * (null removes a key), is merged into the state (RFC 7386) and the reply is
  * {"state":{...},"changes":{...}}; other tabs of the session hear the
@@ -170,8 +172,8 @@ action_call(RequestTxn *txn, const char *call, Jsonb *state, Jsonb *payload)
  * or false with *f filled; database errors are raised.
  */
 static bool
-action_execute(RequestTxn *txn, HttpRequest *req, const char *name, StringInfo headers,
-			   char **reply, QueryFailure *f)
+action_execute(RequestTxn *txn, Conn *conn, HttpRequest *req, const char *name,
+			   StringInfo headers, char **reply, QueryFailure *f, int *retry_after)
 {
 	Jsonb	   *payload;
 	Jsonb	   *state;
@@ -189,8 +191,14 @@ action_execute(RequestTxn *txn, HttpRequest *req, const char *name, StringInfo h
 	if (call == NULL)
 		return false;
 
-	session = session_resolve(req, headers);
-	state = session_read(session->id);
+	/*
+	 * Without a session the action gets {} and a new session that is stored
+	 * only if the action writes state (by its result or set_state()).
+	 */
+	session = session_find(req, headers);
+	if (session == NULL)
+		session = session_new();
+	state = session->saved ? session_read(session->id) : NULL;
 	if (state == NULL)
 		state = action_jsonb("{}");
 	session_bind(session->id);
@@ -202,19 +210,25 @@ action_execute(RequestTxn *txn, HttpRequest *req, const char *name, StringInfo h
 						   psprintf("action \"%s\" did not return a JSON object", name),
 						   "An action returns an object of the state keys to change (null removes a key), or NULL for no change.",
 						   NULL);
-	if (result != NULL)
+	if (!session->saved &&
+		((result != NULL && JB_ROOT_COUNT(result) > 0) || session_exists(session->id)) &&
+		!session_save(session, conn, req, headers, f, retry_after))
+		return false;
+	if (result != NULL && session->saved)
 	{
 		if (!session_write(session->id, SESSION_WRITE_MERGE, NULL, result, &state, &changes))
 		{
 			/* rotated or swept meanwhile: start afresh */
 			resetStringInfo(headers);
-			session = session_create(req, headers);
+			session = session_new();
+			if (!session_save(session, conn, req, headers, f, retry_after))
+				return false;
 			if (!session_write(session->id, SESSION_WRITE_MERGE, NULL, result, &state, &changes))
 				elog(ERROR, "pg_dash session vanished while being written");
 		}
 	}
 	else
-		state = session_read(session->id);
+		state = session->saved ? session_read(session->id) : NULL;
 	if (state == NULL)
 		state = action_jsonb("{}");
 	state_text = session_jsonb_text(state);
@@ -239,6 +253,7 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 	char	   *volatile reply = NULL;
 	volatile bool ok = false;
 	RequestTxn	txn;
+	int			retry_after = 0;
 
 	if (!http_method_is(req, "POST"))
 	{
@@ -268,7 +283,7 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 		char	   *out = NULL;
 
 		request_begin(&txn, psprintf("pg_dash action %s", name), NULL);
-		ok = action_execute(&txn, req, name, &headers, &out, &failure);
+		ok = action_execute(&txn, conn, req, name, &headers, &out, &failure, &retry_after);
 		reply = out;
 		if (ok)
 			request_commit(&txn);
@@ -279,6 +294,7 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 	{
 		request_catch(&txn, psprintf("action \"%s\"", name), &failure);
 		ok = false;
+		retry_after = 0;		/* only a refused new session sets it */
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(reqcxt);
@@ -289,6 +305,9 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 		http_reply(conn, req, 200, "application/json; charset=utf-8", headers.data,
 				   reply, strlen(reply));
 	}
+	else if (retry_after > 0)
+		http_reply_error_with(conn, req, failure.status, psprintf("Retry-After: %d\r\n", retry_after),
+							  failure.code, failure.message, failure.detail, failure.hint);
 	else
 		query_reply_failure(conn, req, &failure);
 }

@@ -20,6 +20,16 @@
  * Messages start with one byte: 'D' data, 'E' an error (SQLSTATE and
  * message follow), 'Z' the end.  When no background worker slot is free,
  * the caller falls back to a holdable cursor (query_exec.c).
+ *
+ * Both kinds of stream are admitted here first: at most pg_dash.max_downloads
+ * run at once over all workers (a shared counter; more are answered 503
+ * with Retry-After), and each has a deadline pg_dash.download_timeout after
+ * it was admitted, waiting for the client included.  At the deadline the
+ * download worker cancels itself wherever it is (running the query or
+ * blocked on a full queue), which ends its transaction, and exits; the
+ * serving worker closes the connection (download_tick), which also ends a
+ * holdable-cursor stream.  A slow reader thus never holds a transaction, a
+ * snapshot, locks or a worker slot for longer than the limit.
  */
 #include "postgres.h"
 
@@ -30,18 +40,23 @@
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "port/atomics.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "storage/shm_mq.h"
+#include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
 
 #include "download.h"
 #include "guc.h"
 #include "http_response.h"
+#include "metrics.h"
 #include "query_exec.h"
 #include "query_registry.h"
 #include "worker.h"
@@ -49,11 +64,42 @@
 /* Bytes of the queue between the two workers. */
 #define DOWNLOAD_QUEUE_SIZE (1024 * 1024)
 
+/* Seconds a client refused by pg_dash.max_downloads is told to wait. */
+#define DOWNLOAD_RETRY_AFTER 5
+
+/* Serving workers whose admitted streams are counted apart (pg_dash.workers' maximum). */
+#define DOWNLOAD_MAX_WORKERS 64
+
+/*
+ * Streams in progress over all workers, and each serving worker's share of
+ * them, so that a worker that exited without releasing its own gives them
+ * back when it starts again (download_worker_init).
+ */
+typedef struct DownloadSlots
+{
+	pg_atomic_uint32 active;
+	pg_atomic_uint32 by_worker[DOWNLOAD_MAX_WORKERS];
+} DownloadSlots;
+
+static DownloadSlots *slots = NULL;
+
+/* A stream admitted on a connection of this worker. */
+typedef struct DownloadAdmission
+{
+	Conn	   *conn;
+	TimestampTz deadline;		/* pg_dash.download_timeout after admission */
+	bool		expired;		/* the connection is being closed for it */
+} DownloadAdmission;
+
+/* Streams admitted in this worker (DownloadAdmission *), in TopMemoryContext. */
+static List *admissions = NIL;
+
 /* What the serving worker hands the download worker, at the start of the DSM. */
 typedef struct DownloadShared
 {
 	Oid			database;
 	pid_t		receiver;		/* the serving worker, signalled after each send */
+	TimestampTz deadline;		/* the download ends here, finished or not */
 	Size		request_len;	/* serialized request after this struct */
 	Size		queue_offset;	/* where the shm_mq starts */
 } DownloadShared;
@@ -98,10 +144,157 @@ download_get_string(const char **p)
 	return s;
 }
 
+/* Asks for the shared counter of streams in progress. */
+void
+download_shmem_request(void)
+{
+	RequestAddinShmemSpace(MAXALIGN(sizeof(DownloadSlots)));
+}
+
+/* Attaches to (and in the first process, initializes) the counter. */
+void
+download_shmem_startup(void)
+{
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	slots = ShmemInitStruct("pg_dash downloads", sizeof(DownloadSlots), &found);
+	if (!found)
+	{
+		int			i;
+
+		pg_atomic_init_u32(&slots->active, 0);
+		for (i = 0; i < DOWNLOAD_MAX_WORKERS; i++)
+			pg_atomic_init_u32(&slots->by_worker[i], 0);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * Gives back the slots a previous run of this serving worker held when it
+ * exited; called once when the worker starts.
+ */
+void
+download_worker_init(void)
+{
+	uint32		held;
+
+	if (slots == NULL || worker_number < 0 || worker_number >= DOWNLOAD_MAX_WORKERS)
+		return;
+	held = pg_atomic_exchange_u32(&slots->by_worker[worker_number], 0);
+	if (held > 0)
+		pg_atomic_sub_fetch_u32(&slots->active, held);
+}
+
+/* This worker's admission of a connection's stream, or NULL. */
+static DownloadAdmission *
+download_admission(Conn *conn)
+{
+	ListCell   *lc;
+
+	foreach(lc, admissions)
+		if (((DownloadAdmission *) lfirst(lc))->conn == conn)
+			return (DownloadAdmission *) lfirst(lc);
+	return NULL;
+}
+
+/*
+ * Admits a result larger than one batch on a connection: takes one of
+ * pg_dash.max_downloads and starts its pg_dash.download_timeout.  Over the
+ * limit, answers 503 with Retry-After and returns false.
+ */
+bool
+download_admit(Conn *conn, HttpRequest *req)
+{
+	DownloadAdmission *a;
+	MemoryContext oldcxt;
+
+	if (slots != NULL)
+	{
+		if (pg_atomic_add_fetch_u32(&slots->active, 1) > (uint32) pg_dash_max_downloads)
+		{
+			pg_atomic_sub_fetch_u32(&slots->active, 1);
+			metrics_limit_hit(LIMIT_MAX_DOWNLOADS);
+			http_reply_error_with(conn, req, 503,
+								  "Retry-After: " CppAsString2(DOWNLOAD_RETRY_AFTER) "\r\n",
+								  "too_many_downloads", "too many results are being streamed at once",
+								  psprintf("This result is larger than one batch, and %d are already being streamed (pg_dash.max_downloads).",
+										   pg_dash_max_downloads),
+								  "Retry after a few seconds, ask for fewer rows (limit, offset), or raise pg_dash.max_downloads.");
+			return false;
+		}
+		if (worker_number >= 0 && worker_number < DOWNLOAD_MAX_WORKERS)
+			pg_atomic_add_fetch_u32(&slots->by_worker[worker_number], 1);
+	}
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	a = palloc0(sizeof(DownloadAdmission));
+	a->conn = conn;
+	a->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+											  (int64) pg_dash_download_timeout * 1000);
+	admissions = lappend(admissions, a);
+	MemoryContextSwitchTo(oldcxt);
+	return true;
+}
+
+/* When a connection's admitted stream must end (pg_dash.download_timeout); 0 when none. */
+TimestampTz
+download_deadline(Conn *conn)
+{
+	DownloadAdmission *a = download_admission(conn);
+
+	return a ? a->deadline : 0;
+}
+
+/* Ends the admission of a connection's stream, if it has one. */
+void
+download_done(Conn *conn)
+{
+	DownloadAdmission *a = download_admission(conn);
+
+	if (a == NULL)
+		return;
+	admissions = list_delete_ptr(admissions, a);
+	pfree(a);
+	if (slots != NULL)
+	{
+		pg_atomic_sub_fetch_u32(&slots->active, 1);
+		if (worker_number >= 0 && worker_number < DOWNLOAD_MAX_WORKERS)
+			pg_atomic_sub_fetch_u32(&slots->by_worker[worker_number], 1);
+	}
+}
+
+/*
+ * Once a second: closes the connections whose stream has passed
+ * pg_dash.download_timeout.  Closing them ends the stream (its cleanup
+ * detaches the queue or closes the cursor) and its admission.
+ */
+void
+download_tick(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+
+	foreach(lc, admissions)
+	{
+		DownloadAdmission *a = (DownloadAdmission *) lfirst(lc);
+
+		if (a->expired || now < a->deadline)
+			continue;
+		a->expired = true;
+		metrics_limit_hit(LIMIT_DOWNLOAD_TIMEOUT);
+		ereport(LOG,
+				(errmsg("pg_dash worker %d: closing a download that passed pg_dash.download_timeout (%d s)",
+						worker_number, pg_dash_download_timeout)));
+		if (a->conn->wsi)
+			lws_set_timeout(a->conn->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	}
+}
+
 /* Frees a download's queue and forgets it. */
 static void
 download_release(Download *d)
 {
+	download_done(d->conn);
 	downloads = list_delete_ptr(downloads, d);
 	if (d->seg)
 		dsm_detach(d->seg);
@@ -238,6 +431,12 @@ download_start(Conn *conn, HttpRequest *req, const char *name, const char *free_
 	shared = dsm_segment_address(seg);
 	shared->database = MyDatabaseId;
 	shared->receiver = MyProcPid;
+	{
+		DownloadAdmission *a = download_admission(conn);
+
+		shared->deadline = a ? a->deadline :
+			TimestampTzPlusMilliseconds(GetCurrentTimestamp(), (int64) pg_dash_download_timeout * 1000);
+	}
 	shared->request_len = request.len;
 	shared->queue_offset = offset;
 	memcpy((char *) shared + sizeof(DownloadShared), request.data, request.len);
@@ -296,6 +495,22 @@ download_poll(void)
 		if (d->conn->wsi)
 			lws_callback_on_writable(d->conn->wsi);
 	}
+}
+
+/* Set in the download worker once its deadline has passed. */
+static volatile sig_atomic_t download_deadline_passed = false;
+
+/*
+ * Timeout handler of the download worker's deadline: cancels whatever it is
+ * doing, as a statement timeout would, including waiting on a full queue.
+ */
+static void
+download_deadline_reached(void)
+{
+	download_deadline_passed = true;
+	QueryCancelPending = true;
+	InterruptPending = true;
+	SetLatch(MyLatch);
 }
 
 /* Download worker: the queue and who to signal. */
@@ -389,6 +604,14 @@ download_run(DownloadRequest *r, DownloadSender *sender, MemoryContext cxt)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortOutOfAnyTransaction();
+		if (download_deadline_passed)
+		{
+			/* the cancel was ours: say so, and let nothing cancel the cleanup */
+			QueryCancelPending = false;
+			edata->sqlerrcode = ERRCODE_QUERY_CANCELED;
+			edata->message = psprintf("download exceeded pg_dash.download_timeout (%d s)",
+									  pg_dash_download_timeout);
+		}
 		initStringInfo(&msg);
 		appendStringInfoChar(&msg, 'E');
 		appendStringInfoString(&msg, unpack_sql_state(edata->sqlerrcode));
@@ -433,6 +656,7 @@ pg_dash_download_main(Datum arg)
 
 	BackgroundWorkerInitializeConnectionByOid(shared->database, InvalidOid, 0);
 	pgstat_report_appname("pg_dash download");
+	enable_timeout_at(RegisterTimeout(USER_TIMEOUT, download_deadline_reached), shared->deadline);
 	query_registry_init();
 
 	cxt = AllocSetContextCreate(TopMemoryContext, "pg_dash download", ALLOCSET_DEFAULT_SIZES);

@@ -8,6 +8,13 @@
 #include "conn.h"
 #include "nodes/pg_list.h"
 
+extern void download_shmem_request(void);
+extern void download_shmem_startup(void);
+extern void download_worker_init(void);
+extern bool download_admit(Conn *conn, HttpRequest *req);
+extern void download_done(Conn *conn);
+extern TimestampTz download_deadline(Conn *conn);
+extern void download_tick(void);
 extern bool download_start(Conn *conn, HttpRequest *req, const char *name,
 						   const char *free_sql, List *pairs, const char *session_id,
 						   const char *content_type, const char *extra_headers);

@@ -49,9 +49,11 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "download.h"
 #include "executor.h"
 #include "guc.h"
 #include "http_response.h"
@@ -97,6 +99,7 @@ typedef struct ExecSlot
 	pg_atomic_uint32 cancel;	/* set with abandoned; read by the signal
 								 * handler */
 	TimestampTz enqueued;
+	ConnPeer	peer;			/* the client's address, for per-address limits */
 	Size		request_len;
 	dsm_handle	request_dsm;	/* DSM_HANDLE_INVALID: request[] holds it */
 	char		request[EXEC_REQUEST_INLINE];
@@ -578,6 +581,7 @@ executor_offload(Conn *conn, HttpRequest *req)
 	/* queue it and wake an idle executor */
 	LWLockAcquire(exec_lock, LW_EXCLUSIVE);
 	slot->request_len = request.len;
+	slot->peer = conn->peer;
 	slot->enqueued = GetCurrentTimestamp();
 	executor_ring()[(exec_shared->queue_head + exec_shared->queue_len) % exec_nslots] = index;
 	exec_shared->queue_len++;
@@ -655,6 +659,26 @@ executor_register_serving_worker(void)
 	exec_shared->serving[worker_number] = MyProcPid;
 }
 
+/* The timeout that ends a streamed answer at pg_dash.download_timeout. */
+static TimeoutId deadline_timeout = MAX_TIMEOUTS;
+
+/*
+ * pg_dash.download_timeout passed while this executor streamed an answer:
+ * cancel the job like a client that went away, whether it is producing rows
+ * or waiting for the client to take them.
+ */
+static void
+executor_deadline_passed(void)
+{
+	ExecSlot   *slot = my_slot;
+
+	if (slot != NULL)
+		pg_atomic_write_u32(&slot->cancel, 1);
+	QueryCancelPending = true;
+	InterruptPending = true;
+	SetLatch(MyLatch);
+}
+
 /* Tells the serving worker that a message is waiting. */
 static void
 executor_signal_submitter(void)
@@ -702,9 +726,10 @@ executor_flush(Conn *conn)
  * the handler, then its producer (a streamed result) until it is done.
  */
 static void
-executor_run_request(HttpRequest *req)
+executor_run_request(HttpRequest *req, const ConnPeer *peer)
 {
 	Conn	   *conn;
+	volatile bool deadline_armed = false;
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_dash executor connection",
 											  ALLOCSET_DEFAULT_SIZES);
 
@@ -712,6 +737,7 @@ executor_run_request(HttpRequest *req)
 	conn->ctx = cxt;
 	conn->fd = -1;
 	conn->state = CONN_HTTP;
+	conn->peer = *peer;
 	PG_TRY();
 	{
 		MetricRoute route;
@@ -720,6 +746,11 @@ executor_run_request(HttpRequest *req)
 
 		INSTR_TIME_SET_CURRENT(start);
 		route = router_dispatch(conn, req);
+		if (conn->producer != NULL && download_deadline(conn) != 0)
+		{
+			enable_timeout_at(deadline_timeout, download_deadline(conn));
+			deadline_armed = true;
+		}
 		executor_flush(conn);
 		while (conn->producer != NULL)
 		{
@@ -750,8 +781,11 @@ executor_run_request(HttpRequest *req)
 		/* the serving worker sees the queue end without 'Z' */
 	}
 	PG_END_TRY();
+	if (deadline_armed)
+		disable_timeout(deadline_timeout, false);
 	if (conn->producer_cleanup)
 		conn->producer_cleanup(conn, conn->producer_arg);
+	download_done(conn);
 	MemoryContextDelete(cxt);
 }
 
@@ -780,7 +814,7 @@ executor_run_slot(ExecSlot *slot)
 	if (http_parser_feed(&parser, data, slot->request_len) == HTTP_PARSE_DONE)
 	{
 		pgstat_report_activity(STATE_RUNNING, psprintf("pg_dash: %s %s", parser.req.method, parser.req.path));
-		executor_run_request(&parser.req);
+		executor_run_request(&parser.req, &slot->peer);
 	}
 	else
 		ereport(LOG,
@@ -949,6 +983,8 @@ pg_dash_executor_main(Datum arg)
 	jobcxt = AllocSetContextCreate(TopMemoryContext, "pg_dash executor job",
 								   ALLOCSET_DEFAULT_SIZES);
 	query_registry_init();
+	download_worker_init();
+	deadline_timeout = RegisterTimeout(USER_TIMEOUT, executor_deadline_passed);
 
 	before_shmem_exit(executor_on_exit, (Datum) 0);
 	LWLockAcquire(exec_lock, LW_EXCLUSIVE);

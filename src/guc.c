@@ -33,6 +33,12 @@ int			pg_dash_max_body_size = 1024 * 1024;
 int			pg_dash_ws_max_message_size = 64 * 1024;
 int			pg_dash_ws_max_queue = 16 * 1024 * 1024;
 int			pg_dash_ws_ping_interval = 30;
+int			pg_dash_ws_max_rows = 100000;
+int			pg_dash_ws_max_bytes = 8 * 1024 * 1024;
+int			pg_dash_ws_max_watches = 100;
+int			pg_dash_ws_max_subscriptions = 100;
+int			pg_dash_max_downloads = 4;
+int			pg_dash_download_timeout = 300;
 char	   *pg_dash_role = NULL;
 int			pg_dash_statement_timeout = 10000;
 int			pg_dash_max_rows = 0;
@@ -162,6 +168,54 @@ guc_define(void)
 							NULL,
 							&pg_dash_ws_ping_interval,
 							30, 1, 3600,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.ws_max_rows",
+							"Most rows a WebSocket query or watch result may have; a larger result is refused with an error frame.",
+							"WebSocket results are sent whole; GET /api/query streams results of any size.",
+							&pg_dash_ws_max_rows,
+							100000, 1, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.ws_max_bytes",
+							"Largest WebSocket query or watch result, as JSON; building stops and an error frame is sent once it is exceeded.",
+							"Also never more than pg_dash.ws_max_queue.",
+							&pg_dash_ws_max_bytes,
+							8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.ws_max_watches",
+							"Most live queries (watch) one WebSocket connection may hold.",
+							NULL,
+							&pg_dash_ws_max_watches,
+							100, 1, 100000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.ws_max_subscriptions",
+							"Most channels one WebSocket connection may subscribe to.",
+							NULL,
+							&pg_dash_ws_max_subscriptions,
+							100, 1, 100000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.max_downloads",
+							"Most results streamed at once (larger than one batch), over all workers; more are answered 503.",
+							"Each runs in a download worker (or, when none can start, from a holdable cursor).",
+							&pg_dash_max_downloads,
+							4, 1, 10000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.download_timeout",
+							"Longest a streamed result may take, waiting for the client included; past it the download ends and the connection is closed.",
+							NULL,
+							&pg_dash_download_timeout,
+							300, 1, 86400,
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 

@@ -33,6 +33,11 @@ static const char *const route_names[ROUTE_COUNT] = {
 	"healthz", "metrics", "static", "api", "ws", "other"
 };
 
+static const char *const limit_names[LIMIT_COUNT] = {
+	"ws_max_rows", "ws_max_bytes", "ws_max_watches", "ws_max_subscriptions",
+	"max_downloads", "download_timeout", "max_sessions", "max_new_sessions_per_ip"
+};
+
 
 typedef struct MetricsShared
 {
@@ -41,6 +46,7 @@ typedef struct MetricsShared
 	pg_atomic_uint64 buckets[ROUTE_COUNT][METRIC_BUCKETS + 1];
 	pg_atomic_uint64 latency_sum_us[ROUTE_COUNT];
 	pg_atomic_uint64 errors[METRIC_SQLSTATE_CLASSES];
+	pg_atomic_uint64 limit_hits[LIMIT_COUNT];
 	pg_atomic_uint64 sessions_active;
 	pg_atomic_uint32 http_connections[METRIC_MAX_WORKERS];
 	pg_atomic_uint32 ws_connections[METRIC_MAX_WORKERS];
@@ -86,6 +92,14 @@ metrics_count(MetricCounter counter, uint64 n)
 {
 	if (metrics)
 		pg_atomic_fetch_add_u64(&metrics->counters[counter], n);
+}
+
+/* Counts one request refused, or one stream ended, by a limit. */
+void
+metrics_limit_hit(MetricLimit limit)
+{
+	if (metrics)
+		pg_atomic_fetch_add_u64(&metrics->limit_hits[limit], 1);
 }
 
 /* Counts one request with its status and time to first byte. */
@@ -161,6 +175,7 @@ static const MetricFamily fam_requests = {"pg_dash_requests_total", "counter", "
 static const MetricFamily fam_duration = {"pg_dash_request_duration_seconds", "histogram", "Time from a complete request to its response being queued."};
 static const MetricFamily fam_errors = {"pg_dash_errors_total", "counter", "Errors answered, by SQLSTATE class."};
 static const MetricFamily fam_connections = {"pg_dash_open_connections", "gauge", "Open client connections by kind."};
+static const MetricFamily fam_limits = {"pg_dash_limit_hits_total", "counter", "Requests refused or streams ended by a limit, by the setting that set it."};
 
 static const MetricFamily counter_info[METRIC_COUNTER_COUNT] = {
 	{"pg_dash_bytes_sent_total", "counter", "Bytes written to clients."},
@@ -235,6 +250,11 @@ metrics_foreach(MetricEmit emit, void *arg)
 	}
 	for (c = 0; c < METRIC_COUNTER_COUNT; c++)
 		emit(arg, &counter_info[c], "", "", (double) pg_atomic_read_u64(&metrics->counters[c]));
+	for (c = 0; c < LIMIT_COUNT; c++)
+	{
+		snprintf(labels, sizeof(labels), "limit=\"%s\"", limit_names[c]);
+		emit(arg, &fam_limits, "", labels, (double) pg_atomic_read_u64(&metrics->limit_hits[c]));
+	}
 	for (c = 0; c < METRIC_SQLSTATE_CLASSES; c++)
 	{
 		uint64		n = pg_atomic_read_u64(&metrics->errors[c]);

@@ -58,9 +58,27 @@ typedef void (*MetricEmit) (void *arg, const MetricFamily *family,
 typedef void (*MetricSource) (MetricEmit emit, void *arg);
 
 extern void metrics_add_source(MetricSource source);
+/*
+ * Limits whose refusals are counted, one series each of
+ * pg_dash_limit_hits_total{limit="<setting without pg_dash.>"}.
+ */
+typedef enum MetricLimit
+{
+	LIMIT_WS_MAX_ROWS,
+	LIMIT_WS_MAX_BYTES,
+	LIMIT_WS_MAX_WATCHES,
+	LIMIT_WS_MAX_SUBSCRIPTIONS,
+	LIMIT_MAX_DOWNLOADS,
+	LIMIT_DOWNLOAD_TIMEOUT,
+	LIMIT_MAX_SESSIONS,
+	LIMIT_MAX_NEW_SESSIONS_PER_IP,
+	LIMIT_COUNT
+} MetricLimit;
+
 extern void metrics_shmem_request(void);
 extern void metrics_shmem_startup(void);
 extern void metrics_count(MetricCounter counter, uint64 n);
+extern void metrics_limit_hit(MetricLimit limit);
 extern void metrics_request(MetricRoute route, int status, double seconds);
 extern void metrics_error_class(const char *sqlstate);
 extern void metrics_set_connections(int worker, int http, int websocket);

@@ -541,6 +541,83 @@ query_fetch_batch(Portal portal, ResultWriter *w, StringInfo out, uint64 max_row
 	return got < want;
 }
 
+/* Rows fetched first for a WebSocket result, before their size is known. */
+#define QUERY_MESSAGE_FIRST_ROWS 64
+
+/*
+ * Fails a WebSocket result that went over a bound (settings names them),
+ * freeing the batch being read.
+ */
+static bool
+query_message_too_large(QueryFailure *f, MetricLimit limit, char *message, const char *settings)
+{
+	SPI_freetuptable(SPI_tuptable);
+	metrics_limit_hit(limit);
+	return request_fail(f, 413, "result_too_large", message,
+					  psprintf("WebSocket results are sent whole and are limited by %s; nothing was sent.", settings),
+					  "Ask for fewer rows (limit, a filter, downsample), or read it over HTTP: GET /api/query/<name> streams results of any size.");
+}
+
+/*
+ * Fetches a WebSocket result whole into out, bounded by pg_dash.ws_max_rows
+ * and pg_dash.ws_max_bytes (never more than pg_dash.ws_max_queue, so that a
+ * result cannot pass the client's queue limit on its own).  Batches are
+ * sized by the rows' average size so far, and building stops at the first
+ * row over a bound: false with *f filled (413) then.  pg_dash.max_rows
+ * still cuts the result with *truncated set, as over HTTP.
+ */
+static bool
+query_fetch_message(Portal portal, ResultWriter *w, StringInfo out, const char *name,
+					bool *truncated, QueryFailure *f)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	uint64		max_rows = pg_dash_ws_max_rows;
+	size_t		max_bytes = Min(pg_dash_ws_max_bytes, pg_dash_ws_max_queue);
+	int			start = out->len;
+	uint64		want = QUERY_MESSAGE_FIRST_ROWS;
+
+	for (;;)
+	{
+		uint64		got;
+		uint64		i;
+
+		if (pg_dash_max_rows > 0)
+		{
+			if (w->rows >= (uint64) pg_dash_max_rows)
+			{
+				/* one more row tells whether the limit cut the result */
+				SPI_cursor_fetch(portal, true, 1);
+				*truncated = SPI_processed > 0;
+				SPI_freetuptable(SPI_tuptable);
+				MemoryContextSwitchTo(caller);
+				return true;
+			}
+			want = Min(want, (uint64) pg_dash_max_rows - w->rows);
+		}
+		SPI_cursor_fetch(portal, true, (long) want);
+		MemoryContextSwitchTo(caller);
+		got = SPI_processed;
+		for (i = 0; i < got; i++)
+		{
+			if (w->rows >= max_rows)
+				return query_message_too_large(f, LIMIT_WS_MAX_ROWS,
+											   psprintf("result of query \"%s\" has more than %d rows", name, pg_dash_ws_max_rows),
+											   "pg_dash.ws_max_rows");
+			result_writer_row(w, out, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+			if ((size_t) out->len > max_bytes)
+				return query_message_too_large(f, LIMIT_WS_MAX_BYTES,
+											   psprintf("result of query \"%s\" is larger than %zu bytes", name, max_bytes),
+											   "pg_dash.ws_max_bytes and pg_dash.ws_max_queue");
+		}
+		SPI_freetuptable(SPI_tuptable);
+		if (got < want)
+			return true;
+		/* as many rows as would about fill what is left of the byte bound */
+		want = (max_bytes - (out->len - start)) / ((out->len - start) / w->rows + 1) + 1;
+		want = Min(want, Min(QUERY_BATCH_ROWS, max_rows + 1 - w->rows));
+	}
+}
+
 /* Closes a stream's cursor in a transaction of its own. */
 static void
 query_stream_close(RequestTxn *txn, QueryStream *qs)
@@ -562,6 +639,7 @@ query_stream_cleanup(Conn *conn, void *arg)
 	RequestTxn	txn;
 	QueryFailure f;
 
+	download_done(conn);
 	if (qs->done)
 		return;
 	qs->done = true;
@@ -617,6 +695,7 @@ query_stream_produce(Conn *conn, void *arg)
 	{
 		request_catch(&txn, psprintf("streaming query \"%s\"", qs->query_name), &f);
 		qs->done = true;
+		download_done(conn);
 		conn->close_when_flushed = true;
 		MemoryContextSwitchTo(oldcxt);
 		return false;
@@ -629,6 +708,7 @@ query_stream_produce(Conn *conn, void *arg)
 
 		result_writer_end(&qs->writer, &out, qs->truncated, -1);
 		qs->done = true;
+		download_done(conn);
 		INSTR_TIME_SET_CURRENT(elapsed);
 		INSTR_TIME_SUBTRACT(elapsed, qs->started);
 		query_stats_record(qs->query_name, INSTR_TIME_GET_MILLISEC(elapsed), qs->writer.rows, false, false);
@@ -992,6 +1072,12 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 					http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
 							   body.data, body.len);
 			}
+			else if (!download_admit(conn, req))
+			{
+				/* over pg_dash.max_downloads: answered 503 */
+				SPI_cursor_close(run.portal);
+				query_finish(&run, true);
+			}
 			else if (!executor_am_executor &&
 					 download_start(conn, req, name, free_sql, query_options_pairs(opts),
 									run.session_id, result_content_type(opts->format), headers.data))
@@ -1039,6 +1125,8 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 	PG_CATCH();
 	{
 		query_catch(&run, reqcxt, stats_name, &failure);
+		/* a stream admitted before the error never started */
+		download_done(conn);
 		failed = true;
 	}
 	PG_END_TRY();
@@ -1050,8 +1138,8 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 /*
  * Runs a named query for a WebSocket client into one message:
  * {"type":"result","id":...,"name":...,"columns":...,"rows":...}.  Returns
- * false with *f filled on failure.  The result is bounded by
- * pg_dash.max_rows; what does not fit the client's queue closes it.
+ * false with *f filled on failure, which includes a result over
+ * pg_dash.ws_max_rows or pg_dash.ws_max_bytes (query_fetch_message).
  * *read_state (unless NULL) tells whether the run used the session state.
  */
 bool
@@ -1081,6 +1169,14 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 		return query_bad_request(f, "WebSocket results are always JSON", NULL, NULL);
 	if (!query_check_downsample(&opts, f))
 		return false;
+	if (opts.downsample > pg_dash_ws_max_rows)
+	{
+		metrics_limit_hit(LIMIT_WS_MAX_ROWS);
+		return request_fail(f, 413, "result_too_large",
+						  psprintf("downsample asks for more than %d points", pg_dash_ws_max_rows),
+						  "WebSocket results are limited by pg_dash.ws_max_rows.",
+						  "Ask for fewer points.");
+	}
 
 	PG_TRY();
 	{
@@ -1104,14 +1200,16 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 		{
 			result_writer_init(&writer, run.portal->tupDesc, RESULT_JSON, opts.objects);
 			result_writer_begin(&writer, out, prefix);
-			while (!query_fetch_batch(run.portal, &writer, out, pg_dash_max_rows, &truncated))
-				;
-			SPI_cursor_close(run.portal);
-			result_writer_end(&writer, out, truncated, run.total);
-			query_finish(&run, true);
+			ok = query_fetch_message(run.portal, &writer, out, name, &truncated, f);
+			if (ok)
+			{
+				SPI_cursor_close(run.portal);
+				result_writer_end(&writer, out, truncated, run.total);
+			}
+			query_finish(&run, ok);
 			INSTR_TIME_SET_CURRENT(elapsed);
 			INSTR_TIME_SUBTRACT(elapsed, started);
-			query_stats_record(name, INSTR_TIME_GET_MILLISEC(elapsed), writer.rows, false, false);
+			query_stats_record(name, INSTR_TIME_GET_MILLISEC(elapsed), writer.rows, false, !ok);
 		}
 	}
 	PG_CATCH();

@@ -35,6 +35,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "guc.h"
 #include "identifier.h"
 #include "metrics.h"
 #include "notify.h"
@@ -82,7 +83,7 @@ static HTAB *channels = NULL;
 static void realtime_watch_remove(Watch *w);
 static ChannelEntry *realtime_channel_enter(const char *name);
 static void realtime_start_pending_listens(void);
-static void realtime_send_failure(Watch *w, QueryFailure *failure);
+static void realtime_send_failure_id(Conn *conn, const char *id_json, QueryFailure *failure);
 
 /* Channels to LISTEN on once no request transaction is open. */
 static List *pending_listens = NIL;
@@ -105,7 +106,11 @@ realtime_channels(void)
 	return channels;
 }
 
-/* Sends {"type":"hello",...} when a WebSocket opens. */
+/*
+ * Sends {"type":"hello",...} when a WebSocket opens.  "session" says whether
+ * the handshake carried a session cookie: a browser without one gets it
+ * with its first state write and reconnects to be told about its session.
+ */
 void
 realtime_hello(Conn *conn)
 {
@@ -114,8 +119,9 @@ realtime_hello(Conn *conn)
 	initStringInfo(&buf);
 	appendStringInfo(&buf,
 					 "{\"type\":\"hello\",\"version\":\"%s\",\"protocol\":\"pg_dash.v1\","
-					 "\"worker\":%d,\"pid\":%d}",
-					 PG_DASH_VERSION, worker_number, MyProcPid);
+					 "\"worker\":%d,\"pid\":%d,\"session\":%s}",
+					 PG_DASH_VERSION, worker_number, MyProcPid,
+					 ((WsConn *) conn->ws)->session ? "true" : "false");
 	ws_send_text(conn, buf.data, buf.len);
 	pfree(buf.data);
 }
@@ -179,6 +185,15 @@ realtime_subscribe(Conn *conn, cJSON *msg)
 	if (entry != NULL && list_member_ptr(entry->subscribers, conn))
 	{
 		ws_send_ack(conn, "subscribed", "channel", name);
+		return;
+	}
+	if (list_length(ws->channels) >= pg_dash_ws_max_subscriptions)
+	{
+		metrics_limit_hit(LIMIT_WS_MAX_SUBSCRIPTIONS);
+		ws_send_error(conn, NULL, "too_many_subscriptions",
+					  psprintf("a connection can subscribe to at most %d channels", pg_dash_ws_max_subscriptions),
+					  psprintf("Channel \"%s\" was not subscribed.", name),
+					  "Unsubscribe from channels no longer shown, or raise pg_dash.ws_max_subscriptions.");
 		return;
 	}
 	if (!realtime_channel_allowed(name))
@@ -320,6 +335,9 @@ realtime_send_result(Conn *conn, const char *id_json, const char *name, cJSON *p
 	StringInfoData prefix;
 	QueryFailure failure;
 
+	/* nothing is built for a client that stopped reading (it is closed) */
+	if (!ws_can_send(conn))
+		return;
 	initStringInfo(&out);
 	initStringInfo(&prefix);
 	appendStringInfo(&prefix, "\"type\":\"result\",\"id\":%s,\"name\":", id_json ? id_json : "null");
@@ -328,11 +346,7 @@ realtime_send_result(Conn *conn, const char *id_json, const char *name, cJSON *p
 	if (query_run_message(name, params, ws->session, prefix.data, &out, &failure, NULL))
 		ws_send_text(conn, out.data, out.len);
 	else
-	{
-		resetStringInfo(&out);
-		query_failure_message(&failure, id_json, &out);
-		ws_send_text(conn, out.data, out.len);
-	}
+		realtime_send_failure_id(conn, id_json, &failure);
 }
 
 /* query {id, name, params}: one result. */
@@ -395,6 +409,7 @@ realtime_watch(Conn *conn, cJSON *msg)
 	Watch	   *w;
 	ListCell   *lc;
 	MemoryContext oldcxt;
+	QueryFailure failure;
 
 	if (!cJSON_IsString(name) || id_json == NULL)
 	{
@@ -404,10 +419,21 @@ realtime_watch(Conn *conn, cJSON *msg)
 	foreach(lc, ws->watches)
 		if (strcmp(((Watch *) lfirst(lc))->id_json, id_json) == 0)
 		{
-			ws_send_error(conn, id_json, "duplicate_id", "a watch with this id already exists", NULL,
-						  "Send unwatch first, or use another id.");
+			request_fail(&failure, 400, "duplicate_id", "a watch with this id already exists", NULL,
+					   "Send unwatch first, or use another id.");
+			realtime_send_failure_id(conn, id_json, &failure);
 			return;
 		}
+	if (list_length(ws->watches) >= pg_dash_ws_max_watches)
+	{
+		metrics_limit_hit(LIMIT_WS_MAX_WATCHES);
+		request_fail(&failure, 429, "too_many_watches",
+				   psprintf("a connection can hold at most %d watches", pg_dash_ws_max_watches),
+				   "The watch was not started.",
+				   "Send unwatch for results no longer shown, or raise pg_dash.ws_max_watches.");
+		realtime_send_failure_id(conn, id_json, &failure);
+		return;
+	}
 	if (!realtime_query_channels(name->valuestring, &chans))
 	{
 		/* the result message carries the 404 */
@@ -570,44 +596,56 @@ realtime_state_changed(const char *payload)
 	}
 }
 
+/* One run of a live query in a pass, shared by the watches that ask the same. */
+typedef struct WatchRun
+{
+	char	   *key;			/* query, parameters and session */
+	bool		ok;
+	StringInfoData body;		/* {"columns":...} when ok */
+	QueryFailure failure;		/* otherwise */
+} WatchRun;
+
 /*
  * Re-runs the live queries whose data changed, at most once per
  * REALTIME_WATCH_MIN_INTERVAL_MS each, so a burst of notifications becomes
  * a few runs whose last one sees the final data.  Watches of the same query
  * with the same parameters (and session, when the query reads state) share
- * one run.
+ * one run.  Everything is built in the request context, reset afterwards;
+ * nothing is run for a client that stopped reading.
  */
 void
 realtime_run_dirty_watches(void)
 {
 	TimestampTz now;
 	dlist_iter	iter;
-	List	   *done_keys = NIL;
-	List	   *done_bodies = NIL;
+	List	   *runs = NIL;
+	MemoryContext oldcxt;
 
 	if (dirty_watches == 0)
 		return;
+	oldcxt = MemoryContextSwitchTo(worker_request_context);
 	now = GetCurrentTimestamp();
 	dlist_foreach(iter, &ws_connections)
 	{
 		WsConn	   *ws = dlist_container(WsConn, node, iter.cur);
 		ListCell   *lc;
 
-		if (ws->closing)
-			continue;
 		foreach(lc, ws->watches)
 		{
 			Watch	   *w = (Watch *) lfirst(lc);
 			char	   *key;
 			char	   *session_key;
-			char	   *body = NULL;
-			ListCell   *k;
-			ListCell   *b;
+			WatchRun   *run = NULL;
+			ListCell   *r;
 			StringInfoData msg;
 
+			if (ws->closing)
+				break;
 			if (!w->dirty ||
 				!TimestampDifferenceExceeds(w->last_run, now, REALTIME_WATCH_MIN_INTERVAL_MS))
 				continue;
+			if (!ws_can_send(w->conn))
+				break;
 			w->dirty = false;
 			dirty_watches--;
 			w->last_run = now;
@@ -617,41 +655,40 @@ realtime_run_dirty_watches(void)
 			 */
 			key = psprintf("%s\x1f%s\x1f", w->name, w->params_json ? w->params_json : "");
 			session_key = psprintf("%s%s", key, ws->session ? ws->session : "");
-			forboth(k, done_keys, b, done_bodies)
-				if (strcmp((char *) lfirst(k), key) == 0 ||
-					strcmp((char *) lfirst(k), session_key) == 0)
-					body = (char *) lfirst(b);
-			if (body == NULL)
+			foreach(r, runs)
+				if (strcmp(((WatchRun *) lfirst(r))->key, key) == 0 ||
+					strcmp(((WatchRun *) lfirst(r))->key, session_key) == 0)
+					run = (WatchRun *) lfirst(r);
+			if (run == NULL)
 			{
 				cJSON	   *params = w->params_json ? cJSON_Parse(w->params_json) : NULL;
-				StringInfoData out;
-				QueryFailure failure;
 				bool		read_state = true;
 
-				initStringInfo(&out);
-				if (query_run_message(w->name, params, ws->session, "", &out, &failure, &read_state))
-					body = out.data;
-				else
-				{
-					realtime_send_failure(w, &failure);
-					body = "";
-				}
+				run = palloc0(sizeof(WatchRun));
+				initStringInfo(&run->body);
+				run->ok = query_run_message(w->name, params, ws->session, "", &run->body,
+											&run->failure, &read_state);
+				run->key = read_state ? session_key : key;
 				w->reads_state = read_state;
 				cJSON_Delete(params);
-				done_keys = lappend(done_keys, read_state ? session_key : key);
-				done_bodies = lappend(done_bodies, body);
+				runs = lappend(runs, run);
 			}
-			if (body[0] == '\0')
+			if (!run->ok)
+			{
+				realtime_send_failure_id(w->conn, w->id_json, &run->failure);
 				continue;
+			}
 			/* body is {"columns":...}: splice in the type, id and name */
 			initStringInfo(&msg);
 			appendStringInfo(&msg, "{\"type\":\"result\",\"id\":%s,\"name\":", w->id_json);
 			escape_json(&msg, w->name);
-			appendStringInfo(&msg, ",%s", body + 1);
+			appendStringInfo(&msg, ",%s", run->body.data + 1);
 			ws_send_text(w->conn, msg.data, msg.len);
 			pfree(msg.data);
 		}
 	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(worker_request_context);
 	/* those still too recent run when the interval has passed */
 	if (dirty_watches > 0)
 		server_wake_after(REALTIME_WATCH_MIN_INTERVAL_MS);
@@ -673,15 +710,15 @@ realtime_forget(Conn *conn)
 	page_ws_forget(conn);
 }
 
-/* Sends a watch's failure as an error frame. */
+/* Sends a failure as an error frame carrying the client's id (JSON text). */
 static void
-realtime_send_failure(Watch *w, QueryFailure *failure)
+realtime_send_failure_id(Conn *conn, const char *id_json, QueryFailure *failure)
 {
 	StringInfoData out;
 
 	initStringInfo(&out);
-	query_failure_message(failure, w->id_json, &out);
-	ws_send_text(w->conn, out.data, out.len);
+	query_failure_message(failure, id_json, &out);
+	ws_send_text(conn, out.data, out.len);
 }
 
 /* Handles one message by its type. */

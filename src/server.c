@@ -26,6 +26,7 @@
 
 #include "conn.h"
 #include "guard.h"
+#include "download.h"
 #include "guc.h"
 #include "listener.h"
 #include "server.h"
@@ -158,11 +159,14 @@ server_start(int wake_fd)
 /*
  * Once a second: WebSocket keepalive, publishing this worker's connection
  * counts, forgetting idle client addresses.
+ * Once a second: WebSocket keepalive, download deadlines and publishing
+ * this worker's connection counts.
  */
 static void
 server_tick(lws_sorted_usec_list_t *sul)
 {
 	ws_tick();
+	download_tick();
 	conn_publish_counts();
 	guard_tick();
 	session_sweep_tick();

@@ -7,8 +7,11 @@
  * A browser holds a 256-bit random token (cookie pg_dash_session, base64url);
  * the table stores only the hex SHA-256 of the token, so whoever can read the
  * table or the pg_dash_state notifications learns nothing that lets them act
- * as the browser.  An absent, malformed, unknown or expired token gets a fresh
- * session and cookie, never an error.
+ * as the browser.  An absent, malformed, unknown or expired token is no
+ * session, never an error: reads see an empty state, and a session (row and
+ * cookie) is created only when state is first written, within the budgets
+ * of session_budget.c (pg_dash.max_sessions, pg_dash.max_new_sessions_per_ip),
+ * so that cookie-less requests cannot fill the table.
  *
  * Expiry slides with use: a request refreshes last_seen and expires_at (and
  * the cookie's Max-Age) only once more than a tenth of pg_dash.session_ttl has
@@ -49,6 +52,7 @@
 
 #include "base64.h"
 #include "metrics.h"
+#include "query_exec.h"
 #include "session.h"
 #include "worker.h"
 
@@ -86,6 +90,7 @@ static SPIPlanPtr plan_lookup = NULL;
 static SPIPlanPtr plan_touch = NULL;
 static SPIPlanPtr plan_expire = NULL;
 static SPIPlanPtr plan_insert = NULL;
+static SPIPlanPtr plan_exists = NULL;
 static SPIPlanPtr plan_read = NULL;
 static SPIPlanPtr plan_rotate = NULL;
 static SPIPlanPtr plan_set = NULL;
@@ -137,6 +142,21 @@ session_define_gucs(void)
 							PGC_SIGHUP, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("pg_dash.max_sessions",
+							"Most sessions kept at once; creating more is refused with 503.",
+							"Sessions are created when state is first written and expire after pg_dash.session_ttl unused.",
+							&session_max_sessions,
+							100000, 1, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dash.max_new_sessions_per_ip",
+							"Most sessions one client address (IPv6: its /64) may create per minute; more are refused with 429.",
+							NULL,
+							&session_max_new_per_ip,
+							60, 1, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
 }
 
 /*
@@ -489,41 +509,111 @@ session_new_token(char *token, char *id)
 	session_hash_token(raw, sizeof(raw), id);
 }
 
-/* Creates a fresh session with an empty state and appends its Set-Cookie line. */
+/* A fresh session that is not stored yet: a new token and its id. */
 Session *
-session_create(HttpRequest *req, StringInfo headers)
+session_new(void)
+{
+	Session    *session = palloc0(sizeof(Session));
+
+	StaticAssertStmt(sizeof(session->token) == SESSION_TOKEN_LEN + 1, "token size");
+	session_new_token(session->token, session->id);
+	session->is_new = true;
+	return session;
+}
+
+/* The unexpired sessions, counted now in the caller's transaction. */
+static uint64
+session_count_unexpired(void)
+{
+	bool		pushed = session_spi_connect();
+	uint64		n = 0;
+
+	if (SPI_execute("SELECT count(*) FROM pg_dash.session_state WHERE expires_at > pg_catalog.now()",
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		n = isnull ? 0 : (uint64) DatumGetInt64(d);
+	}
+	session_spi_finish(pushed);
+	return n;
+}
+
+/*
+ * Stores a new session's row and appends its Set-Cookie line, if the
+ * budgets allow one more session.  The row may exist already when an
+ * action's pg_dash.set_state() wrote it; it is then kept as it is.
+ */
+bool
+session_save(Session *session, const Conn *conn, HttpRequest *req, StringInfo headers,
+			 QueryFailure *why, int *retry_after)
 {
 	bool		pushed;
-	Session    *session = palloc0(sizeof(Session));
-	char		token[SESSION_TOKEN_LEN + 1];
 	Oid			types[2] = {TEXTOID, INT4OID};
 	Datum		values[2];
 
-	session_new_token(token, session->id);
-	session->is_new = true;
+	if (session->saved)
+		return true;
+	if (!session_budget_admit(conn, why, retry_after))
+	{
+		uint64		start;
+
+		if (why->status != 0)
+			return false;
+		/* the estimate says full: count, then ask again */
+		start = session_budget_count_start();
+		session_budget_counted(session_count_unexpired(), start);
+		if (!session_budget_admit(conn, why, retry_after))
+		{
+			if (why->status == 0)
+				elog(ERROR, "pg_dash session budget asked for a second count");
+			return false;
+		}
+	}
 	values[0] = CStringGetTextDatum(session->id);
 	values[1] = Int32GetDatum(session_ttl);
-
 	pushed = session_spi_connect();
 	session_exec(session_plan(&plan_insert,
 							  "INSERT INTO pg_dash.session_state (id, expires_at) "
-							  "VALUES ($1, pg_catalog.now() + $2 * interval '1 second')",
+							  "VALUES ($1, pg_catalog.now() + $2 * interval '1 second') "
+							  "ON CONFLICT (id) DO NOTHING",
 							  2, types),
 				 values, NULL, false);
 	session_spi_finish(pushed);
 	metrics_count(METRIC_SESSIONS_CREATED, 1);
+	session->saved = true;
+	session_append_cookie(headers, req, session->token);
+	return true;
+}
 
-	session_append_cookie(headers, req, token);
-	return session;
+/* True when a session has a row, expired or not. */
+bool
+session_exists(const char *id)
+{
+	bool		pushed;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	bool		found;
+
+	values[0] = CStringGetTextDatum(id);
+	pushed = session_spi_connect();
+	session_exec(session_plan(&plan_exists,
+							  "SELECT 1 FROM pg_dash.session_state WHERE id = $1",
+							  1, types),
+				 values, NULL, false);	/* sees what this transaction wrote */
+	found = SPI_processed == 1;
+	session_spi_finish(pushed);
+	return found;
 }
 
 /*
- * Finds the request's session from its cookie, or creates a fresh one.
+ * Finds the request's session from its cookie; NULL when there is none.
  * Refreshes the expiry (and the cookie) once a tenth of the TTL has passed
- * since the last refresh.
+ * since the last refresh.  An expired row is deleted.
  */
 Session *
-session_resolve(HttpRequest *req, StringInfo headers)
+session_find(HttpRequest *req, StringInfo headers)
 {
 	bool		pushed;
 	uint8		raw[SESSION_TOKEN_BYTES];
@@ -536,9 +626,10 @@ session_resolve(HttpRequest *req, StringInfo headers)
 	bool		found = false;
 
 	if (!session_cookie_token(req, raw, token))
-		return session_create(req, headers);
+		return NULL;
 
 	session = palloc0(sizeof(Session));
+	session->saved = true;
 	session_hash_token(raw, sizeof(raw), session->id);
 	values[0] = CStringGetTextDatum(session->id);
 	values[1] = Int32GetDatum(session_ttl);
@@ -581,7 +672,7 @@ session_resolve(HttpRequest *req, StringInfo headers)
 	if (!live)
 	{
 		pfree(session);
-		return session_create(req, headers);
+		return NULL;
 	}
 	/* a browser that lost its CSRF cookie gets both again */
 	if (stale || !session_csrf_cookie_matches(req, token))
@@ -601,13 +692,18 @@ session_id_valid(const char *id)
 	return n == 64;
 }
 
-/* Makes a session (NULL or "": none) known to SQL for the rest of the current transaction. */
+/*
+ * Makes a session known to SQL for the rest of the current transaction.
+ * NULL or "" binds "no session" for a request whose client has none yet:
+ * no token hashes to SESSION_NONE_ID and pg_dash.set_state() refuses it, so
+ * it never has a row and pg_dash.state() reads {}.
+ */
 void
 session_bind(const char *id)
 {
 	Assert(id == NULL || id[0] == '\0' || session_id_valid(id));
 	bound.lxid = MyProc->lxid;
-	strlcpy(bound.id, id ? id : "", sizeof(bound.id));
+	strlcpy(bound.id, id && id[0] ? id : SESSION_NONE_ID, sizeof(bound.id));
 	bound.used = false;
 }
 
@@ -880,6 +976,12 @@ pg_dash_set_state(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("session state key must not be null")));
+	if (strcmp(id, SESSION_NONE_ID) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this request has no session to write to"),
+				 errdetail("The browser has no session yet, and a query does not create one."),
+				 errhint("Write state from an action or the state API, which create the session.")));
 	values[0] = CStringGetTextDatum(id);
 	values[1] = PG_GETARG_DATUM(0);
 	values[2] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
@@ -991,7 +1093,10 @@ session_sweep_batch_logged(void)
 	return deleted;
 }
 
-/* Counts the unexpired sessions for /metrics; a failure only logs. */
+/*
+ * Counts the unexpired sessions for /metrics and the budget of
+ * pg_dash.max_sessions; a failure only logs.
+ */
 static void
 session_count_active(void)
 {
@@ -999,22 +1104,14 @@ session_count_active(void)
 
 	PG_TRY();
 	{
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		if (SPI_connect() == SPI_OK_CONNECT)
-		{
-			if (SPI_execute("SELECT count(*) FROM pg_dash.session_state WHERE expires_at > pg_catalog.now()",
-							true, 1) == SPI_OK_SELECT && SPI_processed == 1)
-			{
-				bool		isnull;
-				Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		uint64		start = session_budget_count_start();
+		uint64		n;
 
-				metrics_set_sessions_active(isnull ? 0 : (uint64) DatumGetInt64(d));
-			}
-			SPI_finish();
-		}
-		PopActiveSnapshot();
+		StartTransactionCommand();
+		n = session_count_unexpired();
 		CommitTransactionCommand();
+		metrics_set_sessions_active(n);
+		session_budget_counted(n, start);
 	}
 	PG_CATCH();
 	{

@@ -12,6 +12,8 @@
 
 #include "conn.h"
 
+struct QueryFailure;
+
 /*
  * The internal channel on which state changes are announced to all workers
  * (by a trigger on pg_dash.session_state; the payload is the row's notify_id).
@@ -35,26 +37,54 @@ typedef struct Session
 {
 	char		id[65];			/* hex SHA-256 of the cookie token: the key in pg_dash.session_state */
 	bool		is_new;			/* created by this request */
+	bool		saved;			/* has its row; a new session gets one when state is first written */
+	char		token[44];		/* a new session's cookie token, "" otherwise */
 } Session;
 
 /* Settings (pg_dash.session_ttl, ...), defined by session_define_gucs(). */
 extern int	session_ttl;
 extern int	session_sweep_interval;
 extern int	session_max_bytes;
+extern int	session_max_sessions;
+extern int	session_max_new_per_ip;
 
 /*
- * Finds the request's session from its cookie, or creates a fresh one when
- * the cookie is absent, malformed, unknown or expired.  Appends a Set-Cookie
- * header line to headers when the browser must store a (new or refreshed)
- * cookie.  Must run inside a transaction the caller started, before any
- * SET ROLE.  Never errors for a bad cookie.
+ * Finds the request's session from its cookie; NULL when the cookie is
+ * absent, malformed, unknown or expired (nothing is created: reads see an
+ * empty state, and the first write creates the session).  Appends a
+ * Set-Cookie header line to headers when the browser must refresh its
+ * cookie.  Must run inside a transaction the caller started, before any SET
+ * ROLE.  Never errors for a bad cookie.
  */
-extern Session *session_resolve(HttpRequest *req, StringInfo headers);
+extern Session *session_find(HttpRequest *req, StringInfo headers);
+
+/* A fresh session (token and id) that is not stored yet: see session_save(). */
+extern Session *session_new(void);
 
 /*
- * Makes the session (NULL or "": none) known to SQL (pg_dash.state(),
- * pg_dash.set_state()) for the rest of the current transaction.  Only the
- * request pipeline calls it.
+ * Stores a new session's row (unless SQL already did) and appends its
+ * Set-Cookie line, within the budgets of session_budget_admit(); when
+ * refused, false with *why filled (429 when the client's address is over
+ * pg_dash.max_new_sessions_per_ip, 503 at pg_dash.max_sessions) and the
+ * seconds for Retry-After.  Inside the caller's transaction.
+ */
+extern bool session_save(Session *session, const Conn *conn, HttpRequest *req,
+						 StringInfo headers, struct QueryFailure *why, int *retry_after);
+
+/* True when a session has a row (e.g. pg_dash.set_state() created it). */
+extern bool session_exists(const char *id);
+
+/* The per-address and total budgets of new sessions (session_budget.c). */
+extern void session_budget_shmem_request(void);
+extern void session_budget_shmem_startup(void);
+extern bool session_budget_admit(const Conn *conn, struct QueryFailure *why, int *retry_after);
+extern uint64 session_budget_count_start(void);
+extern void session_budget_counted(uint64 unexpired, uint64 created_at_start);
+
+/*
+ * Makes the session (NULL or "": none, SESSION_NONE_ID) known to SQL
+ * (pg_dash.state(), pg_dash.set_state()) for the rest of the current
+ * transaction.  Only the request pipeline calls it.
  */
 extern void session_bind(const char *id);
 
@@ -66,6 +96,9 @@ extern bool session_bound_used(void);
  * something carries the session cookie without the session's CSRF token.
  */
 extern bool session_csrf_check(HttpRequest *req, const char **code, const char **detail);
+
+/* The id bound for a request without a session: reads see {}, writes are refused. */
+#define SESSION_NONE_ID "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* The session id of a request's cookie, without creating or touching anything; NULL when none. */
 extern char *session_id_from_cookie(HttpRequest *req);
@@ -92,9 +125,6 @@ typedef enum SessionWriteOp
 	SESSION_WRITE_MERGE,		/* apply a JSON merge patch (RFC 7386) */
 	SESSION_WRITE_CLEAR			/* remove every key */
 } SessionWriteOp;
-
-/* Creates a fresh session with an empty state and appends its Set-Cookie line. */
-extern Session *session_create(HttpRequest *req, StringInfo headers);
 
 /* The state of a session; NULL when the session does not exist. */
 extern Jsonb *session_read(const char *id);

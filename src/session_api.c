@@ -9,7 +9,10 @@
  *	DELETE	/api/state/<key>, /api/state
  *	POST	/api/session/rotate		new token, same data
  *
- * Each request runs in its own transaction.  Every write is one statement,
+ * Each request runs in its own transaction.  Reads, deletions and rotations
+ * without a session answer {} and store nothing; the first PUT or PATCH
+ * creates the session (429 or 503 with Retry-After when the budgets of
+ * session_budget.c are spent).  Every write is one statement,
  * so two tabs of one session writing at once lose nothing; a write that
  * would make the state larger than pg_dash.session_max_bytes is rolled back
  * and answered 413.  Requests that change state from another origin were
@@ -29,6 +32,7 @@
 #include "utils/snapmgr.h"
 
 #include "http_response.h"
+#include "query_exec.h"
 #include "session.h"
 
 /* The operations of the endpoints. */
@@ -149,7 +153,9 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	StringInfoData headers;
-	Session    *session;
+	Session    *session = NULL;
+	QueryFailure refusal;
+	int			retry_after = 0;
 	Jsonb	   *body = NULL;
 	Jsonb	   *state = NULL;
 	Jsonb	   *changes = NULL;
@@ -163,6 +169,7 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 	bool		commit = true;
 
 	initStringInfo(&headers);
+	memset(&refusal, 0, sizeof(refusal));
 	pgstat_report_activity(STATE_RUNNING, psprintf("pg_dash: %s %s", req->method, req->path));
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -192,35 +199,55 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 
 	if (status == 200)
 	{
-		session = session_resolve(req, &headers);
+		/* reads and deletions without a session see {} and create nothing */
+		session = session_find(req, &headers);
 		switch (op)
 		{
 			case STATE_GET_ALL:
 			case STATE_GET_KEY:
-				state = session_read(session->id);
+				if (session != NULL)
+					state = session_read(session->id);
 				break;
 			case STATE_ROTATE:
-				if (session->is_new || !session_rotate(session, req, &headers, &state))
+				if (session != NULL && !session_rotate(session, req, &headers, &state))
 					state = session_read(session->id);
+				break;
+			case STATE_DELETE_KEY:
+			case STATE_CLEAR:
+				if (session != NULL)
+					(void) session_write(session->id,
+										 op == STATE_DELETE_KEY ? SESSION_WRITE_DELETE : SESSION_WRITE_CLEAR,
+										 key, NULL, &state, &changes);
 				break;
 			default:
 				{
-					SessionWriteOp wop;
+					SessionWriteOp wop = op == STATE_PUT_KEY ? SESSION_WRITE_SET : SESSION_WRITE_MERGE;
 
-					wop = op == STATE_PUT_KEY ? SESSION_WRITE_SET :
-						op == STATE_PATCH ? SESSION_WRITE_MERGE :
-						op == STATE_DELETE_KEY ? SESSION_WRITE_DELETE : SESSION_WRITE_CLEAR;
-					if (!session_write(session->id, wop, key, body, &state, &changes))
+					if (session == NULL || !session_write(session->id, wop, key, body, &state, &changes))
 					{
-						/* rotated or swept since it was resolved: start afresh */
+						/* the first write (or the session was rotated or swept): a new one */
 						resetStringInfo(&headers);
-						session = session_create(req, &headers);
-						if (!session_write(session->id, wop, key, body, &state, &changes))
+						session = session_new();
+						if (!session_save(session, conn, req, &headers, &refusal, &retry_after))
+						{
+							status = refusal.status;
+							code = refusal.code;
+							message = refusal.message;
+							detail = refusal.detail;
+							hint = refusal.hint;
+							resetStringInfo(&headers);
+							appendStringInfo(&headers, "Retry-After: %d\r\n", retry_after);
+						}
+						else if (!session_write(session->id, wop, key, body, &state, &changes))
 							elog(ERROR, "pg_dash session vanished while being written");
 					}
 				}
 				break;
 		}
+	}
+
+	if (status == 200)
+	{
 		if (state == NULL)
 			state = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
 		state_text = session_jsonb_text(state);
@@ -265,7 +292,7 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 		}
 	}
 
-	/* failed writes store nothing; a 404 still keeps a new session */
+	/* failed writes store nothing; a 404 keeps a refreshed expiry */
 	commit = status == 200 || status == 404;
 	PopActiveSnapshot();
 	if (commit)
@@ -279,7 +306,7 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 		session_api_reply(conn, req, &headers, reply);
 	else
 		session_api_error(conn, req, status, code, message, detail, hint,
-						  commit ? headers.data : NULL);
+						  commit || retry_after > 0 ? headers.data : NULL);
 }
 
 /*

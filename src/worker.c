@@ -241,6 +241,7 @@ pg_dash_worker_main(Datum arg)
 	query_registry_init();
 	realtime_init();
 	executor_register_serving_worker();
+	download_worker_init();
 	worker_raise_fd_limit();
 	server_start(wake_fd);
 

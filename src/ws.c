@@ -162,25 +162,46 @@ ws_socket_writable(Conn *conn)
 }
 
 /*
- * Sends a text message, or closes a client whose queue is over
- * pg_dash.ws_max_queue while its socket is full: it is not reading, and
- * waiting would grow memory.  An empty queue takes any message, so one
- * larger than the limit still reaches a client that reads.
+ * True when len more bytes may be queued for a client.  Otherwise the
+ * client's queue would go over pg_dash.ws_max_queue while its socket is
+ * full: it is not reading, and waiting would grow memory, so it is closed
+ * with 1008 and false returned.  An empty queue takes any message, so one
+ * larger than the limit still reaches a client that reads (query results
+ * are kept under the limit by query_run_message).
  */
-void
-ws_send_text(Conn *conn, const char *data, size_t len)
+static bool
+ws_queue_admits(Conn *conn, size_t len)
 {
 	WsConn	   *ws = (WsConn *) conn->ws;
 
 	if (ws == NULL || ws->closing)
-		return;
+		return false;
 	if (conn->out_bytes > 0 && conn->out_bytes + len > (size_t) pg_dash_ws_max_queue &&
 		!ws_socket_writable(conn))
 	{
 		metrics_count(METRIC_WS_SLOW_CLOSED, 1);
 		ws_close(conn, WS_CLOSE_POLICY, "client too slow: outgoing queue full");
-		return;
+		return false;
 	}
+	return true;
+}
+
+/*
+ * True when a client may be sent more now; a client that stopped reading
+ * with a full queue is closed instead, before anything is built for it.
+ */
+bool
+ws_can_send(Conn *conn)
+{
+	return ws_queue_admits(conn, 1);
+}
+
+/* Sends a text message, or closes a client that does not read (see above). */
+void
+ws_send_text(Conn *conn, const char *data, size_t len)
+{
+	if (!ws_queue_admits(conn, len))
+		return;
 	ws_send_frame(conn, WS_OP_TEXT, data, len);
 	metrics_count(METRIC_WS_MESSAGES_SENT, 1);
 }

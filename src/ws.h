@@ -34,6 +34,7 @@ extern dlist_head ws_connections;
 extern void ws_upgrade(Conn *conn, HttpRequest *req);
 extern int	ws_on_read(Conn *conn, const char *data, size_t len);
 extern void ws_shutdown(Conn *conn);
+extern bool ws_can_send(Conn *conn);
 extern void ws_send_text(Conn *conn, const char *data, size_t len);
 extern void ws_send_json(Conn *conn, struct cJSON *msg);
 extern void ws_send_ack(Conn *conn, const char *type, const char *field, const char *value);

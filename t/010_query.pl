@@ -3,6 +3,7 @@
 use strict;
 use warnings;
 
+use IO::Select;
 use IO::Socket::INET;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -292,6 +293,104 @@ cmp_ok($peak->{serving} - $rss_before, '<', 64 * 1024,
 cmp_ok($peak->{download}, '>', 0, 'an executor produced the result');
 cmp_ok($peak->{download}, '<', 32 * 1024, "its memory stayed under 32 MB (peak $peak->{download} kB)");
 
+# at most pg_dash.max_downloads results stream at once, each for at most
+# pg_dash.download_timeout, waiting for the client included
+
+# the value of pg_dash_limit_hits_total{limit="$name"}
+sub limit_hits
+{
+	my ($name) = @_;
+	my $body = http($port, 'GET', '/metrics')->{body};
+	return $body =~ /^pg_dash_limit_hits_total\{limit="\Q$name\E"\} (\d+)/m ? $1 : undef;
+}
+
+# starts a CSV download of n rows and reads only its head; the socket and the head
+sub open_download
+{
+	my ($n) = @_;
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp') or die;
+	print $sock "GET /api/query/series?n=$n&format=csv HTTP/1.1\r\nHost: x\r\n\r\n";
+	my $buf = '';
+	my $sel = IO::Select->new($sock);
+	my $deadline = time + 10;
+	while (index($buf, "\r\n\r\n") < 0 && time < $deadline)
+	{
+		last unless $sel->can_read($deadline - time);
+		last unless sysread($sock, $buf, 4096, length $buf);
+	}
+	return ($sock, substr($buf, 0, index($buf, "\r\n\r\n")));
+}
+
+# reads a socket slowly (4 kB every 50 ms) for $slow seconds, then as fast
+# as it can (what the kernel still holds) for up to 5 s; returns the last
+# bytes read and whether the server had closed the connection
+sub read_slowly
+{
+	my ($sock, $slow) = @_;
+	my $sel = IO::Select->new($sock);
+	my ($t0, $buf, $closed) = (time, '', 0);
+	while (time - $t0 < $slow + 5)
+	{
+		my $fast = time - $t0 > $slow;
+		sleep 0.05 unless $fast;
+		next unless $sel->can_read(0.2);
+		my $got = sysread($sock, $buf, $fast ? 1 << 20 : 4096, length $buf);
+		if (!$got)
+		{
+			$closed = 1;
+			last;
+		}
+		$buf = substr($buf, -16) if length $buf > 16;
+	}
+	return ($buf, $closed);
+}
+
+# backends of running download workers
+sub download_backends
+{
+	return $node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_dash download'");
+}
+
+$node->safe_psql('postgres',
+	"ALTER SYSTEM SET pg_dash.max_downloads = 1; ALTER SYSTEM SET pg_dash.download_timeout = '3s'");
+$node->reload;
+sleep 0.5;
+{
+	my $busy0 = limit_hits('max_downloads');
+	my $late0 = limit_hits('download_timeout');
+	ok(defined $busy0 && defined $late0, 'pg_dash_limit_hits_total{limit="max_downloads"|"download_timeout"} in /metrics');
+	my $t0 = time;
+	my ($slow, $head) = open_download(2_000_000);
+	like($head, qr{^HTTP/1\.1 200}, 'a large download starts') or diag $head;
+	ok(wait_until(sub { download_backends() == 1 }, 5), 'a download worker runs it');
+	cmp_ok($node->safe_psql('postgres',
+			"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_dash download' AND backend_xmin IS NOT NULL"),
+		'==', 1, '... holding a snapshot while its client does not read');
+
+	$r = get_json('/api/query/series?n=5000&format=csv');
+	is($r->{status}, 503, 'a second large result over pg_dash.max_downloads = 1 is 503');
+	like($r->{headers}{'retry-after'} // '', qr/^\d+$/, '... with Retry-After');
+	is($r->{json}{error}{code}, 'too_many_downloads', '... and a reason code');
+	like($r->{json}{error}{detail}, qr/max_downloads/, '... naming the setting');
+	is(limit_hits('max_downloads'), $busy0 + 1, 'counted in /metrics');
+	is(get_json('/api/query/series?n=10')->{status}, 200, 'a result of one batch is not a download');
+
+	my ($tail, $closed) = read_slowly($slow, 3 + 1.5 - (time - $t0));
+	ok($closed, 'the slow reader was disconnected at pg_dash.download_timeout (3 s)');
+	ok($tail !~ /\r\n0\r\n\r\n$/, '... without the final chunk: the body is visibly incomplete');
+	ok(wait_until(sub { download_backends() == 0 }, 5), 'the download worker ended, and with it its transaction');
+	is(limit_hits('download_timeout'), $late0 + 1, 'counted in /metrics');
+	close $slow;
+	$r = http($port, 'GET', '/api/query/series?n=5000&format=csv');
+	is($r->{status}, 200, 'the slot is free again: a large result streams');
+	is(scalar(() = $r->{body} =~ /^\d+,/mg), 5000, '... whole');
+}
+$node->safe_psql('postgres',
+	"ALTER SYSTEM RESET pg_dash.max_downloads; ALTER SYSTEM RESET pg_dash.download_timeout");
+$node->reload;
+sleep 0.5;
+
 # free SQL: off by default, then on
 $r = get_json('/api/sql', method => 'POST', body => '{"sql":"SELECT 1 AS one"}');
 is($r->{status}, 403, 'free SQL off by default');
@@ -348,6 +447,19 @@ wait_for_workers($node, $port, 1);
 ($head, $rows, $peak) = stream_csv(200_000);
 is(scalar @$rows, 200_000, 'without a download worker every row is streamed too');
 is($peak->{download}, 0, 'and no download worker ran');
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.download_timeout = '2s'");
+$node->reload;
+sleep 0.5;
+{
+	my $t0 = time;
+	my ($slow, $h) = open_download(500_000);
+	like($h, qr{^HTTP/1\.1 200}, 'a large result streams from a holdable cursor');
+	my ($tail, $closed) = read_slowly($slow, 2 + 1.5 - (time - $t0));
+	ok($closed, 'its slow reader is disconnected at pg_dash.download_timeout (2 s) too');
+	ok($tail !~ /\r\n0\r\n\r\n$/, '... before the end of the body');
+	close $slow;
+	is(get_json('/api/query/series?n=10')->{status}, 200, 'the worker serves on');
+}
 $node->safe_psql('postgres', "ALTER SYSTEM RESET max_worker_processes");
 $node->restart;
 wait_for_workers($node, $port, 1);

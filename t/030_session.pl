@@ -1,6 +1,7 @@
-# Session state over HTTP: cookie, round trips, concurrent merge patches,
-# notifications, expiry, rotation, bad cookies and bodies, cross-origin
-# refusal, clean restart and crash.
+# Session state over HTTP: cookie, sessions created only by state writes,
+# the per-address and total budgets of new sessions, round trips, concurrent
+# merge patches, notifications, expiry, rotation, bad cookies and bodies,
+# cross-origin refusal, clean restart and crash.
 use strict;
 use warnings;
 
@@ -16,7 +17,25 @@ use PgDashTest;
 my ($node, $port) = start_node('session',
 	conf => join("\n",
 		'pg_dash.session_sweep_interval = 1',
-		'pg_dash.session_max_bytes = 65536'));
+		'pg_dash.session_max_bytes = 65536',
+		# this test creates many sessions from one address; the budget is tested on its own
+		'pg_dash.max_new_sessions_per_ip = 100000'),
+	setup => <<'SQL');
+CREATE ROLE dash_reader;
+GRANT USAGE ON SCHEMA pg_dash TO dash_reader;
+CREATE FUNCTION noop(state jsonb, payload jsonb) RETURNS jsonb LANGUAGE sql AS 'SELECT NULL::jsonb';
+CREATE FUNCTION nothing(state jsonb, payload jsonb) RETURNS jsonb LANGUAGE sql AS $$SELECT '{}'::jsonb$$;
+CREATE FUNCTION count_up(state jsonb, payload jsonb) RETURNS jsonb LANGUAGE sql
+  AS $$SELECT jsonb_build_object('n', coalesce((state->>'n')::int, 0) + 1)$$;
+CREATE FUNCTION via_sql(state jsonb, payload jsonb) RETURNS jsonb LANGUAGE plpgsql
+  AS $$BEGIN PERFORM pg_dash.set_state('by_sql', payload); RETURN NULL; END$$;
+SELECT pg_dash.define_action('noop', 'noop(jsonb, jsonb)'::regprocedure);
+SELECT pg_dash.define_action('nothing', 'nothing(jsonb, jsonb)'::regprocedure);
+SELECT pg_dash.define_action('count_up', 'count_up(jsonb, jsonb)'::regprocedure);
+SELECT pg_dash.define_action('via_sql', 'via_sql(jsonb, jsonb)'::regprocedure);
+SELECT pg_dash.define_query('my_state', 'SELECT pg_dash.state() AS s');
+SQL
+$node->safe_psql('postgres', q{ALTER SYSTEM SET pg_dash.role = 'dash_reader'; SELECT pg_reload_conf()});
 
 # The token in a response's Set-Cookie, or undef.
 sub token_of
@@ -52,9 +71,62 @@ sub rows_for
 		"SELECT count(*) FROM pg_dash.session_state WHERE id = '" . session_id($token) . "'");
 }
 
-# --- a first visit gets a cookie with the right attributes
+sub session_rows { return $node->safe_psql('postgres', 'SELECT count(*) FROM pg_dash.session_state') }
+
+# A pg_dash counter from /metrics: the sum of its series whose labels contain $labels.
+sub metric
+{
+	my ($name, $labels) = @_;
+	my $sum = 0;
+	for my $line (split /\n/, http($port, 'GET', '/metrics')->{body})
+	{
+		next unless $line =~ /^\Q$name\E(\{[^}]*\})? (\d+(?:\.\d+)?)$/;
+		next if defined $labels && index($1 // '', $labels) < 0;
+		$sum += $2;
+	}
+	return $sum;
+}
+
+# Sets pg_dash settings with ALTER SYSTEM and waits for both workers to have them.
+sub set_conf
+{
+	my (%gucs) = @_;
+	$node->safe_psql('postgres', join('', map { "ALTER SYSTEM SET $_ = '$gucs{$_}';\n" } sort keys %gucs));
+	$node->reload;
+	sleep 0.5;
+}
+
+# --- a first visit reads an empty state and creates nothing
+my $rows0 = session_rows();
 my $r = req('GET', '/api/state');
 is($r->{status}, 200, 'GET /api/state without a cookie answers 200');
+is_deeply(state_of($r), {}, 'no session: an empty state');
+ok(!defined $r->{headers}{'set-cookie'}, 'GET /api/state without a cookie sets none');
+$r = req('GET', '/api/state/region');
+is($r->{status}, 404, 'GET /api/state/<key> without a session is 404');
+ok(!defined $r->{headers}{'set-cookie'}, '... and sets no cookie');
+for my $case ([ 'DELETE', '/api/state' ], [ 'DELETE', '/api/state/k' ], [ 'POST', '/api/session/rotate' ])
+{
+	$r = req($case->[0], $case->[1]);
+	is($r->{status}, 200, "$case->[0] $case->[1] without a session answers 200");
+	is_deeply(state_of($r), {}, '... with an empty state');
+	ok(!defined $r->{headers}{'set-cookie'}, '... and no cookie');
+}
+for my $action ('noop', 'nothing')
+{
+	$r = req('POST', "/api/action/$action", undef, body => '{"payload":1}');
+	is($r->{status}, 200, "cookie-less action $action that writes no state answers 200");
+	is_deeply(json_decode($r->{body}), { state => {}, changes => {} }, '... with {} state and changes');
+	ok(!defined $r->{headers}{'set-cookie'}, '... and no cookie');
+}
+$r = req('GET', '/api/query/my_state');
+is($r->{status}, 200, 'a query reading state without a session answers 200');
+is_deeply(json_decode($r->{body})->{rows}, [ [ {} ] ], '... pg_dash.state() is {} there');
+is(session_rows(), $rows0, 'reads, deletions, rotations and actions writing nothing created no session');
+
+# --- the first write creates the session, with a cookie with the right attributes
+$r = req('PATCH', '/api/state', undef, body => '{}');
+is($r->{status}, 200, 'the first PATCH without a cookie answers 200');
 is_deeply(state_of($r), {}, 'a new session has an empty state');
 my $cookie = $r->{headers}{'set-cookie'} // '';
 like($cookie, qr/^pg_dash_session=[A-Za-z0-9_-]{43}; /, 'cookie carries a 256-bit base64url token');
@@ -73,8 +145,26 @@ is($node->safe_psql('postgres',
 		"SELECT count(*) FROM pg_dash.sessions s WHERE s::text LIKE '%" . session_id($token) . "%'"),
 	0, 'the sessions view does not show the full id');
 
-$r = req('GET', '/api/state', undef, headers => ['X-Forwarded-Proto: https']);
+$r = req('PATCH', '/api/state', undef, body => '{}', headers => ['X-Forwarded-Proto: https']);
 like($r->{headers}{'set-cookie'} // '', qr/; Secure(;|$)/, 'Secure behind a TLS-terminating proxy');
+
+# actions create a session only when they write state
+$rows0 = session_rows();
+$r = req('POST', '/api/action/count_up', undef, body => '{}');
+is($r->{status}, 200, 'a cookie-less action that changes state answers 200');
+is_deeply(json_decode($r->{body})->{state}, { n => 1 }, '... with the new state');
+my $t_action = token_of($r);
+ok(defined $t_action, '... and sets a cookie');
+is(rows_for($t_action // ''), 1, '... of a stored session');
+$r = req('POST', '/api/action/count_up', $t_action, body => '{}');
+is_deeply(json_decode($r->{body})->{state}, { n => 2 }, 'the next call uses that session');
+$r = req('POST', '/api/action/via_sql', undef, body => '{"payload":"x"}');
+my $t_sql = token_of($r);
+ok(defined $t_sql, 'a cookie-less action whose SQL calls set_state() sets a cookie');
+is_deeply(json_decode($r->{body})->{state}, { by_sql => 'x' }, '... and answers what it stored');
+is(session_rows(), $rows0 + 2, 'exactly those two sessions were created');
+$r = req('POST', '/api/action/noop', $t_action, body => '{}');
+is_deeply(json_decode($r->{body})->{state}, { n => 2 }, 'an action writing nothing keeps an existing session');
 
 # --- state round trip across requests
 $r = req('PUT', '/api/state/region', $token, body => '"North"');
@@ -227,7 +317,7 @@ $r = req('GET', '/api/state', $token);
 is_deeply([ sort keys %{ state_of($r) } ], [ 'a', 'ok' ], 'nothing of the refused patch was stored');
 req('DELETE', '/api/state', $token);
 
-# --- forged and malformed cookies get a fresh session, never an error
+# --- forged and malformed cookies are no session, never an error
 my $forged = encode_base64url(join('', map { chr(int(rand(256))) } 1 .. 32));
 for my $case ([ 'unknown token', "pg_dash_session=$forged" ],
 	[ 'malformed token', 'pg_dash_session=!!!not-base64!!!' ],
@@ -238,8 +328,7 @@ for my $case ([ 'unknown token', "pg_dash_session=$forged" ],
 {
 	$r = http($port, 'GET', '/api/state', headers => ["Cookie: $case->[1]"]);
 	is($r->{status}, 200, "$case->[0]: 200");
-	my $new = token_of($r);
-	ok(defined $new && $new ne $token && $new ne $forged, "$case->[0]: a fresh cookie");
+	ok(!defined $r->{headers}{'set-cookie'}, "$case->[0]: no cookie for a read");
 	is_deeply(state_of($r), {}, "$case->[0]: an empty state");
 }
 $r = http($port, 'PATCH', '/api/state', headers => ["Cookie: pg_dash_session=$forged",
@@ -274,34 +363,34 @@ $r = req('GET', '/api/state', $rotated);
 is_deeply(state_of($r), { mine => JSON::PP::true }, 'the new token reaches the data');
 ok(!defined $r->{headers}{'set-cookie'}, '... without another cookie');
 $r = req('GET', '/api/state', $token);
-my $after_old = token_of($r);
-ok(defined $after_old && $after_old ne $rotated && $after_old ne $token, 'the old token gets a fresh session');
+ok(!defined $r->{headers}{'set-cookie'}, 'the old token is no session any more');
 is_deeply(state_of($r), {}, '... without the data');
 is(rows_for($token), 0, 'the old id is gone from the table');
 $token = $rotated;
 
 # --- an expired session is replaced, the expiry slides with use, the sweep removes rows
 {
-	my $t = token_of(req('GET', '/api/state'));
-	req('PUT', '/api/state/x', $t, body => '1');
+	my $t = token_of(req('PUT', '/api/state/x', undef, body => '1'));
 	$node->safe_psql('postgres',
 		"UPDATE pg_dash.session_state SET expires_at = now() - interval '1 second' WHERE id = '"
 		  . session_id($t) . "'");
 	$r = req('GET', '/api/state', $t);
-	ok(token_of($r) && token_of($r) ne $t, 'an expired token gets a fresh cookie');
-	is_deeply(state_of($r), {}, '... and an empty state');
+	ok(!defined $r->{headers}{'set-cookie'}, 'an expired token is no session');
+	is_deeply(state_of($r), {}, '... and reads an empty state');
+	is(rows_for($t), 0, '... and its row is gone');
+	$r = req('PATCH', '/api/state', $t, body => '{"y":2}');
+	ok(token_of($r) && token_of($r) ne $t, 'a write with an expired token gets a fresh cookie');
 }
 $node->append_conf('postgresql.conf', "pg_dash.session_ttl = 2\n");
 $node->reload;
-ok(wait_until(sub { (req('GET', '/api/state')->{headers}{'set-cookie'} // '') =~ /Max-Age=2;/ }),
+ok(wait_until(sub { (req('PATCH', '/api/state', undef, body => '{}')->{headers}{'set-cookie'} // '') =~ /Max-Age=2;/ }),
 	'session_ttl reloaded: Max-Age=2');
 ok(wait_until(sub {
-	my @ages = map { (req('GET', '/api/state')->{headers}{'set-cookie'} // '') =~ /Max-Age=(\d+);/ } 1 .. 6;
+	my @ages = map { (req('PATCH', '/api/state', undef, body => '{}')->{headers}{'set-cookie'} // '') =~ /Max-Age=(\d+);/ } 1 .. 6;
 	return !grep { $_ != 2 } @ages;
 }), 'every worker uses the reloaded TTL');
 {
-	my $t = token_of(req('GET', '/api/state'));
-	req('PUT', '/api/state/x', $t, body => '1');
+	my $t = token_of(req('PUT', '/api/state/x', undef, body => '1'));
 	my ($alive, $refreshed) = (1, 0);
 	my $start = time;
 	while (time - $start < 4)
@@ -320,19 +409,63 @@ ok(wait_until(sub {
 	my ($active) = $metrics =~ /^pg_dash_sessions_active (\d+)/m;
 	ok(defined $active, 'the active-session gauge is in /metrics');
 	$r = req('GET', '/api/state', $t);
-	ok(token_of($r) && token_of($r) ne $t, 'the next request gets a new cookie');
+	ok(!defined $r->{headers}{'set-cookie'}, 'the next read gets no cookie');
 	is_deeply(state_of($r), {}, '... and an empty state');
 }
 $node->append_conf('postgresql.conf', "pg_dash.session_ttl = 3600\n");
 $node->reload;
 ok(wait_until(sub {
-	my @ages = map { (req('GET', '/api/state')->{headers}{'set-cookie'} // '') =~ /Max-Age=(\d+);/ } 1 .. 6;
+	my @ages = map { (req('PATCH', '/api/state', undef, body => '{}')->{headers}{'set-cookie'} // '') =~ /Max-Age=(\d+);/ } 1 .. 6;
 	return !grep { $_ != 3600 } @ages;
 }), 'session_ttl back to an hour');
 
+# --- new sessions per address and in all are budgeted: 429/503 with Retry-After, nothing stored
+{
+	set_conf('pg_dash.max_new_sessions_per_ip' => 3);
+	my $hits0 = metric('pg_dash_limit_hits_total', 'limit="max_new_sessions_per_ip"');
+	my $rows = session_rows();
+	# the per-address window may already hold sessions of this minute
+	my @codes;
+	push @codes, req('PATCH', '/api/state', undef, body => '{"a":1}')->{status} for 1 .. 4;
+	ok((grep { $_ == 429 } @codes) >= 1, 'a 4th new session from one address within a minute is refused')
+	  or diag "@codes";
+	$r = req('PATCH', '/api/state', undef, body => '{"a":1}');
+	is($r->{status}, 429, 'over pg_dash.max_new_sessions_per_ip: 429');
+	my $e = json_decode($r->{body})->{error};
+	is($e->{code}, 'too_many_new_sessions', '... with a reason code');
+	like($e->{detail}, qr/max_new_sessions_per_ip/, '... naming the setting');
+	like($r->{headers}{'retry-after'} // '', qr/^\d+$/, '... and Retry-After');
+	ok(!defined $r->{headers}{'set-cookie'}, '... and no cookie');
+	$r = req('POST', '/api/action/count_up', undef, body => '{}');
+	is($r->{status}, 429, 'a cookie-less action writing state is refused the same way');
+	$r = req('POST', '/api/action/noop', undef, body => '{}');
+	is($r->{status}, 200, 'one writing nothing still runs');
+	is(session_rows(), $rows + scalar(grep { $_ == 200 } @codes), 'refused requests stored nothing');
+	$r = req('PATCH', '/api/state', $token, body => '{"known":1}');
+	is($r->{status}, 200, 'a client with a session keeps writing');
+	cmp_ok(metric('pg_dash_limit_hits_total', 'limit="max_new_sessions_per_ip"'), '>', $hits0,
+		'per-address refusals counted in /metrics');
+
+	set_conf('pg_dash.max_new_sessions_per_ip' => 100000, 'pg_dash.max_sessions' => session_rows() + 1);
+	my $full0 = metric('pg_dash_limit_hits_total', 'limit="max_sessions"');
+	is(req('PATCH', '/api/state', undef, body => '{"b":1}')->{status}, 200, 'one session below max_sessions');
+	$r = req('PATCH', '/api/state', undef, body => '{"b":2}');
+	is($r->{status}, 503, 'at pg_dash.max_sessions: 503');
+	is(json_decode($r->{body})->{error}{code}, 'too_many_sessions', '... with a reason code');
+	like($r->{headers}{'retry-after'} // '', qr/^\d+$/, '... and Retry-After');
+	cmp_ok(metric('pg_dash_limit_hits_total', 'limit="max_sessions"'), '>', $full0,
+		'total refusals counted in /metrics');
+	$node->safe_psql('postgres', 'SELECT pg_dash.purge_sessions()');
+	$node->safe_psql('postgres',
+		"DELETE FROM pg_dash.session_state WHERE id <> '" . session_id($token) . "'");
+	sleep 1.1;					# a full total is counted again at most once a second
+	is(req('PATCH', '/api/state', undef, body => '{"b":3}')->{status}, 200,
+		'after sessions are gone a new one is counted again and admitted');
+	set_conf('pg_dash.max_sessions' => 100000);
+}
+
 # --- a clean restart keeps sessions
-$token = token_of(req('GET', '/api/state'));
-req('PUT', '/api/state/keep', $token, body => '"me"');
+$token = token_of(req('PUT', '/api/state/keep', undef, body => '"me"'));
 $node->restart;
 wait_for_workers($node, $port, 2);
 $r = req('GET', '/api/state', $token);
@@ -347,10 +480,10 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM pg_dash.session_state'), 0
 	'crash recovery empties the sessions');
 $r = req('GET', '/api/state', $token);
 is($r->{status}, 200, 'after a crash the old cookie gets 200');
-ok(token_of($r) && token_of($r) ne $token, '... a fresh cookie');
 is_deeply(state_of($r), {}, '... and an empty state');
 $r = req('PATCH', '/api/state', $token, body => '{"again":1}');
 is($r->{status}, 200, 'a write with the lost cookie works too');
+ok(token_of($r) && token_of($r) ne $token, '... with a fresh cookie');
 is_deeply(state_of($r), { again => 1 }, '... in a fresh session');
 
 $node->stop;

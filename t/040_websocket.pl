@@ -22,6 +22,9 @@ SELECT pg_dash.define_channel('big');
 SELECT pg_dash.define_query('items_by_kind', 'SELECT id, name FROM items WHERE kind = :kind ORDER BY id',
                             refresh_on => ARRAY['items']);
 SELECT pg_dash.define_query('item_by_id', 'SELECT name FROM items WHERE id = :id');
+-- rows produced one at a time (a set-returning function in the select list)
+SELECT pg_dash.define_query('many', 'SELECT generate_series(1, :n::int) AS i, repeat(''x'', 400) AS pad',
+                            refresh_on => ARRAY['many']);
 SQL
 
 my ($node, $port) = start_node('ws', setup => $setup,
@@ -124,6 +127,15 @@ my $pids = worker_pids($node);
 ok(defined $hello->{worker} && defined $pids->{ $hello->{worker} }
 	  && $pids->{ $hello->{worker} } == $hello->{pid},
 	"hello names worker $hello->{worker} and its pid $hello->{pid}");
+
+ok(defined $hello->{session} && !$hello->{session}, 'hello says the socket has no session');
+{
+	my ($with) = PgDashWs->connect(port => $port, protocol => 'pg_dash.v1',
+		headers => { Cookie => 'pg_dash_session=' . ('A' x 43) });
+	my $h = $with->recv_json(timeout => 5);
+	ok($h && $h->{session}, 'hello says so when the handshake carried a session cookie');
+	$with->disconnect;
+}
 
 my $plain = PgDashWs->connect(port => $port);
 my $h2 = $plain->recv_json(timeout => 5);
@@ -348,6 +360,112 @@ $ws->send_json({ type => 'watch', id => 'w2', name => 'no_such_query', params =>
 $m = next_json($ws);
 is($m && $m->{error}{status}, 404, 'watch of an unknown query gets a 404 error frame');
 is($m && $m->{id}, 'w2', 'watch error carries the id');
+
+# --- limits: result size, watches and subscriptions per socket ---------------------
+
+# the sum of pg_dash_limit_hits_total{limit="$name"}
+sub limit_hits
+{
+	my ($name) = @_;
+	my $r = http($port, 'GET', '/metrics');
+	return $r->{body} =~ /^pg_dash_limit_hits_total\{limit="\Q$name\E"\} (\d+)/m ? $1 : undef;
+}
+
+{
+	my ($lw) = ws_open();
+	my $bytes0 = limit_hits('ws_max_bytes');
+	ok(defined $bytes0, 'pg_dash_limit_hits_total{limit="ws_max_bytes"} is in /metrics');
+
+	# 100 million rows of 400 bytes: building stops at pg_dash.ws_max_bytes (8 MB)
+	my $t0 = time;
+	$lw->send_json({ type => 'query', id => 'huge', name => 'many', params => { n => 100_000_000 } });
+	$m = next_json($lw, 30);
+	my $took = time - $t0;
+	is($m && $m->{type}, 'error', 'a result over ws_max_bytes gets an error frame');
+	is($m && $m->{id}, 'huge', '... with the id');
+	is($m && $m->{error}{status}, 413, '... status 413');
+	is($m && $m->{error}{code}, 'result_too_large', '... code result_too_large');
+	like($m && $m->{error}{detail}, qr/ws_max_bytes/, '... naming the setting');
+	cmp_ok($took, '<', 5, sprintf('building stopped at the bound (%.1f s, not the whole result)', $took));
+	is(limit_hits('ws_max_bytes'), $bytes0 + 1, 'counted in /metrics');
+	still_open($lw, 'result over ws_max_bytes');
+
+	set_conf('pg_dash.ws_max_rows' => 50);
+	my $rows0 = limit_hits('ws_max_rows');
+	$lw->send_json({ type => 'query', id => 'r50', name => 'many', params => { n => 50 } });
+	$m = next_json($lw);
+	is($m && $m->{row_count}, 50, 'a result of ws_max_rows rows is sent');
+	$lw->send_json({ type => 'query', id => 'r51', name => 'many', params => { n => 51 } });
+	$m = next_json($lw);
+	is($m && $m->{error}{code}, 'result_too_large', 'one row more is refused');
+	like($m && $m->{error}{message}, qr/more than 50 rows/, '... saying how many rows are allowed');
+	$lw->send_json({ type => 'watch', id => 'rw', name => 'many', params => { n => 51 } });
+	$m = next_json($lw);
+	is($m && $m->{type}, 'error', 'a watch result over ws_max_rows is refused too');
+	is($m && $m->{id}, 'rw', '... with the watch id');
+	$node->safe_psql('postgres', 'NOTIFY many');
+	$m = next_json($lw, 3);
+	is($m && $m->{id}, 'rw', 'a re-run of that watch is refused again');
+	is($m && $m->{error}{code}, 'result_too_large', '... as result_too_large');
+	$lw->send_json({ type => 'unwatch', id => 'rw' });
+	next_json($lw);
+	cmp_ok(limit_hits('ws_max_rows'), '>=', $rows0 + 3, 'row refusals counted in /metrics');
+	set_conf('pg_dash.ws_max_rows' => 100000);
+
+	# the result bound never exceeds the queue bound, even for an empty queue
+	set_conf('pg_dash.ws_max_queue' => 65536);
+	$lw->send_json({ type => 'query', id => 'q1000', name => 'many', params => { n => 1000 } });
+	$m = next_json($lw);
+	is($m && $m->{error}{code}, 'result_too_large', 'a 420 kB result is refused with ws_max_queue = 64 kB');
+	$lw->send_json({ type => 'query', id => 'q100', name => 'many', params => { n => 100 } });
+	$m = next_json($lw);
+	is($m && $m->{row_count}, 100, 'a 42 kB one is sent');
+	set_conf('pg_dash.ws_max_queue' => 16 * 1024 * 1024);
+
+	set_conf('pg_dash.ws_max_watches' => 2);
+	my $watches0 = limit_hits('ws_max_watches');
+	for my $id ('a', 'b')
+	{
+		$lw->send_json({ type => 'watch', id => $id, name => 'item_by_id', params => { id => 1 } });
+		$m = next_json($lw);
+		is($m && $m->{type}, 'result', "watch $id of 2 allowed");
+	}
+	$lw->send_json({ type => 'watch', id => 'c', name => 'item_by_id', params => { id => 1 } });
+	$m = next_json($lw);
+	is($m && $m->{type}, 'error', 'a third watch over ws_max_watches = 2 is refused');
+	is($m && $m->{id}, 'c', '... with its id');
+	is($m && $m->{error}{code}, 'too_many_watches', '... code too_many_watches');
+	like($m && $m->{error}{hint}, qr/ws_max_watches/, '... naming the setting');
+	is(limit_hits('ws_max_watches'), $watches0 + 1, 'counted in /metrics');
+	$lw->send_json({ type => 'watch', id => 'a', name => 'item_by_id', params => { id => 1 } });
+	$m = next_json($lw);
+	is($m && $m->{id}, 'a', 'a duplicate id error carries the id as sent');
+	$lw->send_json({ type => 'unwatch', id => 'a' });
+	next_json($lw);
+	$lw->send_json({ type => 'watch', id => 'c', name => 'item_by_id', params => { id => 1 } });
+	$m = next_json($lw);
+	is($m && $m->{type}, 'result', 'after an unwatch another watch is allowed');
+	set_conf('pg_dash.ws_max_watches' => 100);
+
+	set_conf('pg_dash.ws_max_subscriptions' => 2);
+	my $subs0 = limit_hits('ws_max_subscriptions');
+	for my $ch ('news', 'big')
+	{
+		$lw->send_json({ type => 'subscribe', channel => $ch });
+		$m = next_json($lw);
+		is($m && $m->{type}, 'subscribed', "subscription to $ch allowed");
+	}
+	$lw->send_json({ type => 'subscribe', channel => 'items' });
+	$m = next_json($lw);
+	is($m && $m->{type}, 'error', 'a third subscription over ws_max_subscriptions = 2 is refused');
+	is($m && $m->{error}{code}, 'too_many_subscriptions', '... code too_many_subscriptions');
+	is(limit_hits('ws_max_subscriptions'), $subs0 + 1, 'counted in /metrics');
+	$lw->send_json({ type => 'subscribe', channel => 'news' });
+	$m = next_json($lw);
+	is($m && $m->{type}, 'subscribed', 'subscribing again to a channel it has is still fine');
+	set_conf('pg_dash.ws_max_subscriptions' => 100);
+	$lw->disconnect;
+}
 
 # --- publish -------------------------------------------------------------------------
 

@@ -129,9 +129,9 @@ is($r->{status}, 404, '/p/ of a missing page is 404');
 like($r->{headers}{'content-type'}, qr{^text/html}, 'as HTML');
 
 # --- actions
-$r = req('GET', '/api/state');
+$r = req('PATCH', '/api/state', body => '{}');
 my ($token) = ($r->{headers}{'set-cookie'} // '') =~ /^pg_dash_session=([A-Za-z0-9_-]+);/;
-ok($token, 'a session cookie');
+ok($token, 'a session cookie (from the first state write)');
 
 $r = req('POST', '/api/action/set_region', token => $token, body => '{"payload":{"region":"North"}}');
 is($r->{status}, 200, 'an action answers 200');

@@ -1,5 +1,6 @@
 // Pages render: the page list, a chart with data and a table, a selector
-// that changes only its own browser's chart, actions, widgets, and every
+// that changes only its own browser's chart, a tab that follows the session
+// created after it opened, actions, widgets, and every
 // fixture page of /work/shared/fixtures/pages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -87,6 +88,29 @@ test('a selector changes the chart for its own browser only', async () => {
   assert.deepEqual(b.errors, []);
   await a.context().close();
   await b.context().close();
+});
+
+test('a tab opened before its session existed follows the session once it writes', async () => {
+  // Sessions start with the first state write: this tab's socket opens without one.
+  const a = await newPage(browser);
+  await openPage(a, '/p/sales');
+  await waitForChart(a, '#sales_chart');
+  assert.deepEqual(await a.context().cookies(), [], 'no cookie before the first write');
+  await a.selectOption('#region_selector select', { label: 'South' });
+  await a.waitForFunction(() => window.pgDash.store.get('region') === 'South', null, { timeout: 5000 });
+  // A second tab of the same browser (same cookie) changes the state...
+  const b = await a.context().newPage();
+  b.errors = [];
+  b.on('pageerror', (e) => b.errors.push(`pageerror: ${e.message}`));
+  await openPage(b, '/p/sales');
+  await b.waitForFunction(() => window.pgDash.store.get('region') === 'South', null, { timeout: 5000 });
+  await b.selectOption('#region_selector select', { label: 'East' });
+  // ...and the first tab hears it over its socket, now opened with the session.
+  await a.waitForFunction(() => window.pgDash.store.get('region') === 'East', null, { timeout: 5000 });
+  assert.equal(await a.$eval('#region_selector select', (el) => el.options[el.selectedIndex].textContent), 'East');
+  assert.deepEqual(a.errors, []);
+  assert.deepEqual(b.errors, []);
+  await a.context().close();
 });
 
 test('a button runs its action, which updates the state and the page', async () => {

@@ -13,6 +13,14 @@ export class ApiError extends Error {
   }
 }
 
+// Listeners called after a state write or an action succeeded: its answer
+// may have set the browser's first session cookie.
+const writeListeners = new Set();
+export function onWrite(fn) {
+  writeListeners.add(fn);
+  return () => writeListeners.delete(fn);
+}
+
 // The session's CSRF token, from the cookie the server sets beside the
 // session cookie (docs/api.md); null before the first session exists.
 export function csrfToken() {
@@ -48,6 +56,11 @@ export async function request(method, url, body, retried = false) {
     return request(method, url, body, true);
   }
   if (!res.ok) throw new ApiError(res.status, data || { error: { message: `HTTP ${res.status} ${res.statusText}`, detail: text.slice(0, 300) } });
+  if (method !== 'GET' && /^\/api\/(state|action\/|session\/)/.test(url)) {
+    for (const fn of [...writeListeners]) {
+      try { fn(url); } catch (err) { console.warn('pg_dash: write listener failed', err); }
+    }
+  }
   return data;
 }
 

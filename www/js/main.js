@@ -42,7 +42,16 @@ window.pgDash = app$; // for debugging and the browser tests
 // (never taken from a notification); a write of ours still in flight answers
 // with the state too, so it is not overwritten meanwhile.
 socket.on('state', (m) => { if (store.pending === 0) store.replace(m.state || {}); });
-socket.on('hello', () => {});
+// Sessions start with the first state write. A socket opened before the
+// browser had one reconnects after a write, so that it hears the session's
+// changes from other tabs and its state-reading live queries follow them.
+let socketHasSession = true;
+socket.on('hello', (m) => { socketHasSession = m.session !== false; });
+api.onWrite(() => {
+  if (socketHasSession) return;
+  socketHasSession = true;
+  socket.reconnect();
+});
 socket.on('open', () => { if (app$.path) socket.send({ type: 'page', path: app$.path }); });
 socket.on('page_changed', (m) => {
   if (app$.path && m.path === app$.path) showPage(app$.path, { keepScroll: true });

@@ -89,6 +89,18 @@ export class Socket {
     this.statusEl.title = `Live updates: ${text}`;
   }
 
+  // Replaces the connection with a new one now, keeping what listeners know
+  // (they resend their watches and subscriptions on 'open').
+  reconnect() {
+    if (this.closed) return;
+    const old = this.ws;
+    this.ws = null;
+    if (old) old.close(1000);
+    clearTimeout(this.timer);
+    this.attempt = 0;
+    this.connect();
+  }
+
   close() {
     this.closed = true;
     clearTimeout(this.timer);
