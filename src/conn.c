@@ -317,6 +317,8 @@ conn_write(Conn *conn, const char *data, size_t len)
 		conn->out_head = chunk;
 	conn->out_tail = chunk;
 	conn->out_bytes += len;
+	if (conn->sink)
+		conn->sink(conn);
 	if (conn->wsi)
 		lws_callback_on_writable(conn->wsi);
 }

@@ -72,6 +72,9 @@ typedef struct Conn
 	bool		producer_waiting;	/* the producer has nothing now and asks
 									 * for a writeable callback when it has */
 	bool		producer_reads; /* the socket is read while it produces */
+	void		(*sink) (struct Conn *conn);	/* a connection with no socket
+												 * (an executor's) hands on
+												 * what is written at once */
 	ConnPeer	peer;
 	bool		peer_counted;	/* counted by guard.c's per-address limits */
 	bool		read_paused;	/* socket not read: a producer streams, or

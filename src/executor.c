@@ -75,6 +75,9 @@
 #define EXEC_MAX_QUEUE 4096
 #define EXEC_MAX_WORKERS 128		/* pg_dash.workers' maximum */
 
+/* Internal jobs of one owner that may wait for its running one. */
+#define EXEC_MAX_PENDING_PER_OWNER 32
+
 int			pg_dash_executors = 0;
 int			pg_dash_executor_queue = 64;
 bool		executor_am_executor = false;
@@ -361,7 +364,11 @@ executor_figures(ExecutorFigures *out)
 /* A response being relayed from an executor to a client. */
 typedef struct Relay
 {
-	Conn	   *conn;
+	Conn	   *conn;			/* the client, or NULL for a callback relay */
+	void	   *owner;			/* callback relays: whose job (one at a time) */
+	ExecutorDone done;			/* callback relays: gets the whole answer */
+	void	   *done_arg;
+	StringInfoData answer;		/* callback relays: the answer so far */
 	int			slot_index;
 	uint64		job_id;
 	shm_mq_handle *mqh;
@@ -370,8 +377,45 @@ typedef struct Relay
 	bool		finished;
 } Relay;
 
-/* Relays in progress in this worker. */
+/*
+ * Reads the next message of a relay without waiting.  A queue the executor
+ * left in a state shm_mq refuses (it raises an ERROR) counts as ended: the
+ * serving worker must never fail for it.
+ */
+static shm_mq_result
+executor_receive(shm_mq_handle *mqh, Size *nbytes, void **data)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile shm_mq_result res = SHM_MQ_DETACHED;
+
+	PG_TRY();
+	{
+		res = shm_mq_receive(mqh, nbytes, data, true);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		res = SHM_MQ_DETACHED;
+	}
+	PG_END_TRY();
+	return res;
+}
+
+/* Relays in progress in this worker, in TopMemoryContext. */
 static List *relays = NIL;
+
+/* Appends to a list that lives as long as the worker. */
+static List *
+executor_list_add(List *list, void *item)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+	list = lappend(list, item);
+	MemoryContextSwitchTo(oldcxt);
+	return list;
+}
 
 /* Serializes a parsed request back to HTTP/1.1 bytes with a Content-Length body. */
 static void
@@ -452,7 +496,7 @@ executor_relay_produce(Conn *conn, void *arg)
 	{
 		Size		nbytes;
 		void	   *data;
-		shm_mq_result res = shm_mq_receive(r->mqh, &nbytes, &data, true);
+		shm_mq_result res = executor_receive(r->mqh, &nbytes, &data);
 		const char *msg = (const char *) data;
 
 		if (res == SHM_MQ_WOULD_BLOCK)
@@ -494,21 +538,20 @@ executor_relay_produce(Conn *conn, void *arg)
 	return true;
 }
 
-/* Hands a request to the pool and relays the response to the connection. */
-void
-executor_offload(Conn *conn, HttpRequest *req)
+/*
+ * Puts a serialized request into a free slot and the slot into the run
+ * queue, and wakes an idle executor; fills r's slot and queue.  False when
+ * the queue is full (*why says so) or no shared memory is left.
+ */
+static bool
+executor_enqueue(const char *request, size_t len, const ConnPeer *peer, Relay *r,
+				 MemoryContext cxt, const char **why)
 {
-	StringInfoData request;
 	ExecSlot   *slot = NULL;
 	int			index = -1;
-	Relay	   *r;
 	shm_mq	   *mq;
 	Latch	   *wake = NULL;
 	dsm_segment *seg = NULL;
-	MemoryContext oldcxt;
-
-	initStringInfo(&request);
-	executor_serialize(req, &request);
 
 	LWLockAcquire(exec_lock, LW_EXCLUSIVE);
 	for (int i = 0; i < exec_nslots; i++)
@@ -538,50 +581,45 @@ executor_offload(Conn *conn, HttpRequest *req)
 	LWLockRelease(exec_lock);
 	if (index < 0)
 	{
-		http_reply_error_with(conn, req, 503, "Retry-After: 1\r\n", "queue_full",
-							  "every executor is busy and the run queue is full",
-							  psprintf("%d requests are already waiting for an executor.", exec_nslots),
-							  "Retry shortly; the administrator can raise pg_dash.executors or pg_dash.executor_queue.");
-		return;
+		*why = "queue_full";
+		return false;
 	}
 
 	/* the request, in the slot or in a segment of its own */
-	if (request.len <= EXEC_REQUEST_INLINE)
-		memcpy(slot->request, request.data, request.len);
+	if (len <= EXEC_REQUEST_INLINE)
+		memcpy(slot->request, request, len);
 	else
 	{
-		seg = dsm_create(request.len, DSM_CREATE_NULL_IF_MAXSEGMENTS);
+		seg = dsm_create(len, DSM_CREATE_NULL_IF_MAXSEGMENTS);
 		if (seg == NULL)
 		{
 			LWLockAcquire(exec_lock, LW_EXCLUSIVE);
 			slot->refs = 1;
 			executor_slot_unref(slot);
 			LWLockRelease(exec_lock);
-			http_reply_error_with(conn, req, 503, "Retry-After: 1\r\n", "unavailable",
-								  "no shared memory for the request", NULL, "Retry shortly.");
-			return;
+			*why = "no_memory";
+			return false;
 		}
 		dsm_pin_mapping(seg);
-		memcpy(dsm_segment_address(seg), request.data, request.len);
+		memcpy(dsm_segment_address(seg), request, len);
 		slot->request_dsm = dsm_segment_handle(seg);
 	}
 	mq = shm_mq_create(executor_slot_queue(slot), EXEC_QUEUE_SIZE);
 	shm_mq_set_receiver(mq, MyProc);
-
-	oldcxt = MemoryContextSwitchTo(conn->ctx);
-	r = palloc0(sizeof(Relay));
-	r->conn = conn;
 	r->slot_index = index;
 	r->job_id = slot->job_id;
 	r->request_seg = seg;
-	r->mqh = shm_mq_attach(mq, NULL, NULL);
-	relays = lappend(relays, r);
-	MemoryContextSwitchTo(oldcxt);
+	{
+		/* the handle reassembles large messages: it must live as long as the relay */
+		MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 
-	/* queue it and wake an idle executor */
+		r->mqh = shm_mq_attach(mq, NULL, NULL);
+		MemoryContextSwitchTo(oldcxt);
+	}
+
 	LWLockAcquire(exec_lock, LW_EXCLUSIVE);
-	slot->request_len = request.len;
-	slot->peer = conn->peer;
+	slot->request_len = len;
+	slot->peer = *peer;
 	slot->enqueued = GetCurrentTimestamp();
 	executor_ring()[(exec_shared->queue_head + exec_shared->queue_len) % exec_nslots] = index;
 	exec_shared->queue_len++;
@@ -595,26 +633,265 @@ executor_offload(Conn *conn, HttpRequest *req)
 	LWLockRelease(exec_lock);
 	if (wake)
 		SetLatch(wake);
+	return true;
+}
 
+/* Hands a request to the pool and relays the response to the connection. */
+void
+executor_offload(Conn *conn, HttpRequest *req)
+{
+	StringInfoData request;
+	Relay	   *r;
+	const char *why;
+
+	initStringInfo(&request);
+	executor_serialize(req, &request);
+	r = MemoryContextAllocZero(conn->ctx, sizeof(Relay));
+	r->conn = conn;
+	if (!executor_enqueue(request.data, request.len, &conn->peer, r, conn->ctx, &why))
+	{
+		pfree(r);
+		if (strcmp(why, "queue_full") == 0)
+			http_reply_error_with(conn, req, 503, "Retry-After: 1\r\n", "queue_full",
+								  "every executor is busy and the run queue is full",
+								  psprintf("%d requests are already waiting for an executor.", pg_dash_executor_queue),
+								  "Retry shortly; the administrator can raise pg_dash.executors or pg_dash.executor_queue.");
+		else
+			http_reply_error_with(conn, req, 503, "Retry-After: 1\r\n", "unavailable",
+								  "no shared memory for the request", NULL, "Retry shortly.");
+		return;
+	}
+	relays = executor_list_add(relays, r);
 	conn_set_producer(conn, executor_relay_produce, executor_relay_cleanup, r, true);
 }
 
-/* After a wake-up: every relay may have something new to copy. */
+/*
+ * Jobs handed over with executor_submit() whose owner already has one
+ * running: they wait here, in order, and go to the pool one at a time.
+ */
+typedef struct PendingJob
+{
+	void	   *owner;
+	char	   *request;
+	size_t		len;
+	ConnPeer	peer;
+	ExecutorDone done;
+	void	   *arg;
+} PendingJob;
+
+static List *pending_jobs = NIL;
+
+/* True when an owner has a job in the pool. */
+static bool
+executor_owner_busy(void *owner)
+{
+	ListCell   *lc;
+
+	foreach(lc, relays)
+		if (((Relay *) lfirst(lc))->owner == owner)
+			return true;
+	return false;
+}
+
+/* Hands a job to the pool as a callback relay; false when the queue is full. */
+static bool
+executor_start_job(PendingJob *job)
+{
+	Relay	   *r = MemoryContextAllocZero(TopMemoryContext, sizeof(Relay));
+	const char *why;
+
+	r->owner = job->owner;
+	r->done = job->done;
+	r->done_arg = job->arg;
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+		initStringInfo(&r->answer);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	if (!executor_enqueue(job->request, job->len, &job->peer, r, TopMemoryContext, &why))
+	{
+		pfree(r->answer.data);
+		pfree(r);
+		return false;
+	}
+	relays = executor_list_add(relays, r);
+	return true;
+}
+
+/* Runs an internal request in the pool; done() gets its answer later (executor.h). */
+bool
+executor_submit(void *owner, const char *request, size_t len, const ConnPeer *peer,
+				ExecutorDone done, void *arg)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	PendingJob *job = palloc0(sizeof(PendingJob));
+	int			waiting = 0;
+	ListCell   *lc;
+
+	job->owner = owner;
+	job->request = pnstrdup(request, len);
+	job->len = len;
+	if (peer)
+		job->peer = *peer;
+	job->done = done;
+	job->arg = arg;
+	MemoryContextSwitchTo(oldcxt);
+
+	foreach(lc, pending_jobs)
+		if (((PendingJob *) lfirst(lc))->owner == owner)
+			waiting++;
+	if (owner != NULL && (executor_owner_busy(owner) || waiting > 0))
+	{
+		if (waiting >= EXEC_MAX_PENDING_PER_OWNER)
+		{
+			pfree(job->request);
+			pfree(job);
+			return false;
+		}
+		pending_jobs = executor_list_add(pending_jobs, job);
+		return true;
+	}
+	if (!executor_start_job(job))
+	{
+		pfree(job->request);
+		pfree(job);
+		return false;
+	}
+	pfree(job->request);
+	pfree(job);
+	return true;
+}
+
+/* Starts the next waiting job of an owner whose job just ended. */
+static void
+executor_start_next(void *owner)
+{
+	ListCell   *lc;
+
+	if (owner == NULL)
+		return;
+	foreach(lc, pending_jobs)
+	{
+		PendingJob *job = (PendingJob *) lfirst(lc);
+
+		if (job->owner != owner)
+			continue;
+		pending_jobs = foreach_delete_current(pending_jobs, lc);
+		if (!executor_start_job(job))
+			job->done(job->arg, 503, true, NULL, 0);
+		pfree(job->request);
+		pfree(job);
+		return;
+	}
+}
+
+/* Forgets an owner's jobs (its connection closes): cancels the running one. */
+void
+executor_cancel_owner(void *owner)
+{
+	ListCell   *lc;
+
+	foreach(lc, pending_jobs)
+	{
+		PendingJob *job = (PendingJob *) lfirst(lc);
+
+		if (job->owner != owner)
+			continue;
+		pending_jobs = foreach_delete_current(pending_jobs, lc);
+		pfree(job->request);
+		pfree(job);
+	}
+	foreach(lc, relays)
+	{
+		Relay	   *r = (Relay *) lfirst(lc);
+
+		if (r->owner == owner && r->conn == NULL)
+		{
+			executor_relay_release(r, true);
+			pfree(r->answer.data);
+			pfree(r);
+			return;				/* an owner has one job in the pool */
+		}
+	}
+}
+
+/*
+ * Reads what the executor sent for a callback relay; once the answer is
+ * whole (or the executor ended), parses it and calls done().
+ */
+static void
+executor_relay_collect(Relay *r)
+{
+	int			status = 503;
+	bool		read_state = true;
+	const char *body = NULL;
+	size_t		body_len = 0;
+	void	   *owner = r->owner;
+
+	while (!r->finished)
+	{
+		Size		nbytes;
+		void	   *data;
+		shm_mq_result res = executor_receive(r->mqh, &nbytes, &data);
+		const char *msg = (const char *) data;
+
+		if (res == SHM_MQ_WOULD_BLOCK)
+			return;
+		if (res == SHM_MQ_DETACHED || nbytes == 0)
+		{
+			r->finished = true;
+			resetStringInfo(&r->answer);	/* no answer: done() gets 503 */
+		}
+		else if (msg[0] == 'D')
+			appendBinaryStringInfo(&r->answer, msg + 1, nbytes - 1);
+		else if (msg[0] == 'Z')
+			r->finished = true;
+	}
+	if (r->answer.len > 0)
+	{
+		/* "HTTP/1.1 NNN ...", headers, a blank line, the body */
+		const char *end = strstr(r->answer.data, "\r\n\r\n");
+
+		if (strncmp(r->answer.data, "HTTP/1.", 7) == 0 && r->answer.len > 12 && end != NULL)
+		{
+			*(char *) end = '\0';
+			status = atoi(r->answer.data + 9);
+			read_state = strstr(r->answer.data, "\r\nX-Pg-Dash-Read-State: false") == NULL;
+			body = end + 4;
+			body_len = r->answer.len - (body - r->answer.data);
+		}
+	}
+	executor_relay_release(r, false);
+	r->done(r->done_arg, status, read_state, body, body_len);
+	pfree(r->answer.data);
+	pfree(r);
+	executor_start_next(owner);
+}
+
+/* After a wake-up: every relay may have something new. */
 void
 executor_poll(void)
 {
 	ListCell   *lc;
+	List	   *callbacks = NIL;
 
 	foreach(lc, relays)
 	{
 		Relay	   *r = (Relay *) lfirst(lc);
 
-		if (r->conn->wsi && r->conn->producer_waiting)
+		if (r->conn == NULL)
+			callbacks = lappend(callbacks, r);
+		else if (r->conn->wsi && r->conn->producer_waiting)
 		{
 			r->conn->producer_waiting = false;
 			lws_callback_on_writable(r->conn->wsi);
 		}
 	}
+	/* done() may submit more jobs: walk a copy */
+	foreach(lc, callbacks)
+		executor_relay_collect((Relay *) lfirst(lc));
+	list_free(callbacks);
 }
 
 /* ---------------------------------------------------------------------
@@ -667,11 +944,14 @@ static TimeoutId deadline_timeout = MAX_TIMEOUTS;
  * cancel the job like a client that went away, whether it is producing rows
  * or waiting for the client to take them.
  */
+static volatile sig_atomic_t deadline_fired = false;
+
 static void
 executor_deadline_passed(void)
 {
 	ExecSlot   *slot = my_slot;
 
+	deadline_fired = true;
 	if (slot != NULL)
 		pg_atomic_write_u32(&slot->cancel, 1);
 	QueryCancelPending = true;
@@ -687,20 +967,55 @@ executor_signal_submitter(void)
 		(void) kill(my_slot->submitter, SIGUSR1);
 }
 
-/* Sends one message to the serving worker; raises an error when it went away. */
+/* Stops sending: the serving worker sees the queue end without 'Z'. */
+static void
+executor_drop_queue(void)
+{
+	shm_mq_handle *mqh = my_mqh;
+
+	my_mqh = NULL;
+	if (mqh)
+	{
+		shm_mq_detach(mqh);
+		executor_signal_submitter();
+	}
+}
+
+/*
+ * Sends one message to the serving worker; raises an error when it went
+ * away.  A send that an error interrupts (a cancel, the download deadline)
+ * leaves half a message in the queue, so the queue is dropped then: nothing
+ * more may be sent on it.  Once dropped, output is discarded.
+ */
 static void
 executor_send(char type, const char *data, size_t len)
 {
 	shm_mq_iovec iov[2];
+	shm_mq_result res;
 
+	if (my_mqh == NULL)
+		return;
 	iov[0].data = &type;
 	iov[0].len = 1;
 	iov[1].data = data;
 	iov[1].len = len;
-	if (shm_mq_sendv(my_mqh, iov, 2, false, true) != SHM_MQ_SUCCESS)
+	PG_TRY();
+	{
+		res = shm_mq_sendv(my_mqh, iov, 2, false, true);
+	}
+	PG_CATCH();
+	{
+		executor_drop_queue();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (res != SHM_MQ_SUCCESS)
+	{
+		executor_drop_queue();
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("the client of a pg_dash request went away")));
+	}
 	executor_signal_submitter();
 }
 
@@ -722,6 +1037,32 @@ executor_flush(Conn *conn)
 }
 
 /*
+ * The sink of an executor's connection: what a handler writes goes to the
+ * serving worker at once (blocking while the client is slow), and an
+ * admitted stream gets its pg_dash.download_timeout.
+ */
+static void
+executor_sink(Conn *conn)
+{
+	static bool in_sink = false;
+
+	if (in_sink)
+		return;
+	in_sink = true;
+	PG_TRY();
+	{
+		if (!get_timeout_active(deadline_timeout) && download_deadline(conn) != 0)
+			enable_timeout_at(deadline_timeout, download_deadline(conn));
+		executor_flush(conn);
+	}
+	PG_FINALLY();
+	{
+		in_sink = false;
+	}
+	PG_END_TRY();
+}
+
+/*
  * Runs one request on a connection whose output goes to the slot's queue:
  * the handler, then its producer (a streamed result) until it is done.
  */
@@ -729,7 +1070,6 @@ static void
 executor_run_request(HttpRequest *req, const ConnPeer *peer)
 {
 	Conn	   *conn;
-	volatile bool deadline_armed = false;
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_dash executor connection",
 											  ALLOCSET_DEFAULT_SIZES);
 
@@ -738,6 +1078,7 @@ executor_run_request(HttpRequest *req, const ConnPeer *peer)
 	conn->fd = -1;
 	conn->state = CONN_HTTP;
 	conn->peer = *peer;
+	conn->sink = executor_sink;
 	PG_TRY();
 	{
 		MetricRoute route;
@@ -746,11 +1087,6 @@ executor_run_request(HttpRequest *req, const ConnPeer *peer)
 
 		INSTR_TIME_SET_CURRENT(start);
 		route = router_dispatch(conn, req);
-		if (conn->producer != NULL && download_deadline(conn) != 0)
-		{
-			enable_timeout_at(deadline_timeout, download_deadline(conn));
-			deadline_armed = true;
-		}
 		executor_flush(conn);
 		while (conn->producer != NULL)
 		{
@@ -781,8 +1117,15 @@ executor_run_request(HttpRequest *req, const ConnPeer *peer)
 		/* the serving worker sees the queue end without 'Z' */
 	}
 	PG_END_TRY();
-	if (deadline_armed)
-		disable_timeout(deadline_timeout, false);
+	disable_timeout(deadline_timeout, false);
+	if (deadline_fired)
+	{
+		metrics_limit_hit(LIMIT_DOWNLOAD_TIMEOUT);
+		ereport(LOG,
+				(errmsg("pg_dash executor %d: ended a streamed answer that passed pg_dash.download_timeout (%d s)",
+						my_index, pg_dash_download_timeout)));
+	}
+	deadline_fired = false;
 	if (conn->producer_cleanup)
 		conn->producer_cleanup(conn, conn->producer_arg);
 	download_done(conn);
@@ -868,13 +1211,8 @@ executor_finish_job(TimestampTz started)
 {
 	ExecSlot   *slot = my_slot;
 
-	if (my_mqh)
-	{
-		/* a serving worker waiting for more must notice the end */
-		shm_mq_detach(my_mqh);
-		executor_signal_submitter();
-	}
-	my_mqh = NULL;
+	/* a serving worker waiting for more must notice the end */
+	executor_drop_queue();
 	LWLockAcquire(exec_lock, LW_EXCLUSIVE);
 	my_slot = NULL;
 	my_job = 0;
@@ -936,6 +1274,7 @@ executor_run_queue(MemoryContext jobcxt)
 		shm_mq	   *mq = executor_slot_queue(slot);
 
 		shm_mq_set_sender(mq, MyProc);
+		MemoryContextSwitchTo(TopMemoryContext);
 		my_mqh = shm_mq_attach(mq, NULL, NULL);
 		MemoryContextSwitchTo(jobcxt);
 		executor_run_slot(slot);

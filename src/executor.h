@@ -40,6 +40,27 @@ extern bool executor_available(void);
  */
 extern void executor_offload(Conn *conn, HttpRequest *req);
 
+/*
+ * Receives the answer of a job handed over with executor_submit(): its HTTP
+ * status (503 when the executor ended first, body NULL then), whether the
+ * request used the session state, and its body.
+ */
+typedef void (*ExecutorDone) (void *arg, int status, bool read_state,
+							  const char *body, size_t len);
+
+/*
+ * Serving worker: runs an internal request (HTTP bytes for a route only
+ * executors serve) in the pool; done() is called from the worker's loop once
+ * the answer is whole, never before this returns.  The jobs of one owner (a
+ * WebSocket connection; NULL for none) go to the pool one at a time, in
+ * order; false when the queue is full or the owner has too many waiting.
+ */
+extern bool executor_submit(void *owner, const char *request, size_t len,
+							const ConnPeer *peer, ExecutorDone done, void *arg);
+
+/* Forgets an owner's jobs, cancelling the one that runs (its connection closes). */
+extern void executor_cancel_owner(void *owner);
+
 /* Serving worker, after a wake-up: lets every relayed response move. */
 extern void executor_poll(void);
 

@@ -961,6 +961,69 @@ query_catch(QueryRun *run, MemoryContext reqcxt, const char *stats_name, QueryFa
 }
 
 /*
+ * Streams the rest of a result from the open cursor, in the request's own
+ * transaction, in an executor: its connection writes into the queue to the
+ * serving worker, which blocks while the client is slow (pg_dash.
+ * download_timeout bounds the whole).  pg_dash.statement_timeout counts only
+ * the time spent producing rows, as for a download worker.
+ */
+static void
+query_stream_here(Conn *conn, HttpRequest *req, QueryRun *run, ResultWriter *writer,
+				  StringInfo first, QueryOptions *opts, const char *headers, bool *truncated)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext batch = AllocSetContextCreate(cxt, "pg_dash stream batch", ALLOCSET_DEFAULT_SIZES);
+	bool		chunked = req->version_minor >= 1;
+	double		budget_ms = pg_dash_statement_timeout - request_elapsed_ms(&run->txn);
+	StringInfoData out;
+	bool		done = false;
+
+	request_disarm_timeout(&run->txn);
+	initStringInfo(&out);
+	conn->last_status = 200;
+	http_append_header_start(&out, req, 200, result_content_type(opts->format), headers);
+	appendStringInfoString(&out, chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
+	conn_write(conn, out.data, out.len);
+	http_write_chunk(conn, chunked, first->data, first->len);
+	while (!done)
+	{
+		instr_time	t0;
+		instr_time	elapsed;
+
+		if (pg_dash_statement_timeout > 0)
+		{
+			if (budget_ms <= 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_QUERY_CANCELED),
+						 errmsg("canceling statement due to statement timeout")));
+			enable_timeout_after(STATEMENT_TIMEOUT, Max((int) budget_ms, 1));
+		}
+		INSTR_TIME_SET_CURRENT(t0);
+		MemoryContextSwitchTo(batch);
+		initStringInfo(&out);
+		done = query_fetch_batch(run->portal, writer, &out, pg_dash_max_rows, truncated);
+		if (done)
+			result_writer_end(writer, &out, *truncated, run->total);
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, t0);
+		if (pg_dash_statement_timeout > 0)
+			disable_timeout(STATEMENT_TIMEOUT, false);
+		budget_ms -= INSTR_TIME_GET_MILLISEC(elapsed);
+		/* the connection's sink hands it on, waiting while the client is slow */
+		http_write_chunk(conn, chunked, out.data, out.len);
+		MemoryContextSwitchTo(cxt);
+		MemoryContextReset(batch);
+	}
+	SPI_cursor_close(run->portal);
+	query_finish(run, true);
+	if (chunked)
+		conn_write(conn, "0\r\n\r\n", 5);
+	if (!(req->keep_alive && chunked))
+		conn_close_when_flushed(conn);
+	MemoryContextDelete(batch);
+}
+
+/*
  * Runs a named query (or free SQL) for an HTTP request and answers it,
  * streaming when the result is larger than one batch.
  */
@@ -1078,8 +1141,13 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 				SPI_cursor_close(run.portal);
 				query_finish(&run, true);
 			}
-			else if (!executor_am_executor &&
-					 download_start(conn, req, name, free_sql, query_options_pairs(opts),
+			else if (executor_am_executor)
+			{
+				/* this executor serves only this request: stream it from here */
+				query_stream_here(conn, req, &run, &writer, &body, opts, headers.data, &truncated);
+				query_stats_record(stats_name, request_elapsed_ms(&run.txn), writer.rows, false, false);
+			}
+			else if (download_start(conn, req, name, free_sql, query_options_pairs(opts),
 									run.session_id, result_content_type(opts->format), headers.data))
 			{
 				/* a download worker runs it again from the start and streams it */
@@ -1223,6 +1291,55 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 	if (read_state)
 		*read_state = !ok || run.txn.read_state;
 	return ok;
+}
+
+/*
+ * Executors: POST /internal/ws-run, a WebSocket query or live-query run a
+ * serving worker handed over (executor_submit; never reachable from
+ * outside: serving workers route no /internal path).  The body is
+ * {"name", "params", "session", "id", "prefix"}; the answer is the frame to
+ * send: the result with the prefix (200), or the error frame (its status),
+ * and X-Pg-Dash-Read-State says whether the run used the session state.
+ */
+void
+query_ws_run_http(Conn *conn, HttpRequest *req)
+{
+	cJSON	   *body = cJSON_ParseWithLength(req->body, req->body_len);
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "name");
+	const cJSON *session = cJSON_GetObjectItemCaseSensitive(body, "session");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
+	const cJSON *prefix = cJSON_GetObjectItemCaseSensitive(body, "prefix");
+	cJSON	   *params = cJSON_GetObjectItemCaseSensitive(body, "params");
+	StringInfoData out;
+	QueryFailure failure;
+	bool		read_state = true;
+	int			status = 200;
+
+	initStringInfo(&out);
+	if (!cJSON_IsString(name) || !cJSON_IsString(prefix))
+	{
+		cJSON_Delete(body);
+		http_reply_error(conn, req, 400, "bad_request", "malformed internal request", NULL, NULL);
+		return;
+	}
+	if (cJSON_IsNull(params))
+		params = NULL;
+	if (!query_run_message(name->valuestring, params,
+						   cJSON_IsString(session) ? session->valuestring : NULL,
+						   prefix->valuestring, &out, &failure, &read_state))
+	{
+		char	   *id_json = id && !cJSON_IsNull(id) ? cJSON_PrintUnformatted(id) : NULL;
+
+		resetStringInfo(&out);
+		query_failure_message(&failure, id_json, &out);
+		status = failure.status;
+		if (id_json)
+			cJSON_free(id_json);
+	}
+	cJSON_Delete(body);
+	http_reply(conn, req, status, "application/json; charset=utf-8",
+			   read_state ? "X-Pg-Dash-Read-State: true\r\n" : "X-Pg-Dash-Read-State: false\r\n",
+			   out.data, out.len);
 }
 
 /* Builds {"type":"error","id":...,"error":{...}} for a failure. */

@@ -26,5 +26,6 @@ extern bool query_run_message(const char *name, struct cJSON *params, const char
 							  const char *prefix, StringInfo out, QueryFailure *f,
 							  bool *read_state);
 extern void query_failure_message(QueryFailure *f, const char *id_json, StringInfo out);
+extern void query_ws_run_http(Conn *conn, HttpRequest *req);
 
 #endif							/* PG_DASH_QUERY_EXEC_H */

@@ -36,6 +36,7 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
+#include "executor.h"
 #include "identifier.h"
 #include "metrics.h"
 #include "notify.h"
@@ -81,6 +82,7 @@ typedef struct Watch
 static HTAB *channels = NULL;
 
 static void realtime_watch_remove(Watch *w);
+static void realtime_watch_mark(Watch *w);
 static ChannelEntry *realtime_channel_enter(const char *name);
 static void realtime_start_pending_listens(void);
 static void realtime_send_failure_id(Conn *conn, const char *id_json, QueryFailure *failure);
@@ -324,6 +326,86 @@ realtime_message_id(cJSON *msg)
 }
 
 /*
+ * Runs a named query for WebSocket clients: in an executor when the pool
+ * runs (done() is called from the loop when the frame is ready), in this
+ * worker otherwise (done() is called before this returns).  The frame is
+ * prefix + the result, or the error frame (with id_json, or none when NULL).
+ * owner: the connection whose runs go one at a time, or NULL.
+ */
+static void
+realtime_run(void *owner, const char *name, const char *params_json, const char *session,
+			 const char *id_json, const char *prefix, ExecutorDone done, void *arg)
+{
+	StringInfoData out;
+
+	initStringInfo(&out);
+	if (executor_available())
+	{
+		StringInfoData body;
+
+		initStringInfo(&body);
+		appendStringInfoString(&body, "{\"name\":");
+		escape_json(&body, name);
+		appendStringInfo(&body, ",\"params\":%s,\"session\":", params_json ? params_json : "null");
+		if (session)
+			escape_json(&body, session);
+		else
+			appendStringInfoString(&body, "null");
+		appendStringInfo(&body, ",\"id\":%s,\"prefix\":", id_json ? id_json : "null");
+		escape_json(&body, prefix);
+		appendStringInfoChar(&body, '}');
+		appendStringInfo(&out, "POST /internal/ws-run HTTP/1.1\r\nHost: internal\r\n"
+						 "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+						 body.len, body.data);
+		if (!executor_submit(owner, out.data, out.len, NULL, done, arg))
+		{
+			QueryFailure failure;
+
+			resetStringInfo(&out);
+			request_fail(&failure, 503, "queue_full",
+						 "every executor is busy and the run queue is full",
+						 "The query was not run.", "Retry shortly.");
+			query_failure_message(&failure, id_json, &out);
+			done(arg, 503, true, out.data, out.len);
+		}
+	}
+	else
+	{
+		cJSON	   *params = params_json ? cJSON_Parse(params_json) : NULL;
+		QueryFailure failure;
+		bool		read_state = true;
+		int			status = 200;
+
+		if (!query_run_message(name, params, session, prefix, &out, &failure, &read_state))
+		{
+			resetStringInfo(&out);
+			query_failure_message(&failure, id_json, &out);
+			status = failure.status;
+		}
+		cJSON_Delete(params);
+		done(arg, status, read_state, out.data, out.len);
+	}
+}
+
+/* Sends the frame of a query message's run to its connection. */
+static void
+realtime_result_done(void *arg, int status, bool read_state, const char *body, size_t len)
+{
+	Conn	   *conn = (Conn *) arg;
+
+	if (body == NULL)
+	{
+		QueryFailure failure;
+
+		request_fail(&failure, 503, "executor_failed", "the executor running this query ended before answering",
+					 NULL, "Send the query again.");
+		realtime_send_failure_id(conn, NULL, &failure);
+		return;
+	}
+	ws_send_text(conn, body, len);
+}
+
+/*
  * Runs a named query for a client and sends the result (or an error) with
  * the client's id.
  */
@@ -331,22 +413,25 @@ static void
 realtime_send_result(Conn *conn, const char *id_json, const char *name, cJSON *params)
 {
 	WsConn	   *ws = (WsConn *) conn->ws;
-	StringInfoData out;
 	StringInfoData prefix;
-	QueryFailure failure;
+	char	   *params_json = NULL;
 
 	/* nothing is built for a client that stopped reading (it is closed) */
 	if (!ws_can_send(conn))
 		return;
-	initStringInfo(&out);
 	initStringInfo(&prefix);
 	appendStringInfo(&prefix, "\"type\":\"result\",\"id\":%s,\"name\":", id_json ? id_json : "null");
 	escape_json(&prefix, name);
 	appendStringInfoChar(&prefix, ',');
-	if (query_run_message(name, params, ws->session, prefix.data, &out, &failure, NULL))
-		ws_send_text(conn, out.data, out.len);
-	else
-		realtime_send_failure_id(conn, id_json, &failure);
+	if (params)
+	{
+		char	   *printed = cJSON_PrintUnformatted(params);
+
+		params_json = pstrdup(printed);
+		cJSON_free(printed);
+	}
+	realtime_run(conn, name, params_json, ws->session, id_json, prefix.data,
+				 realtime_result_done, conn);
 }
 
 /* query {id, name, params}: one result. */
@@ -467,8 +552,10 @@ realtime_watch(Conn *conn, cJSON *msg)
 	}
 	MemoryContextSwitchTo(oldcxt);
 
-	w->last_run = GetCurrentTimestamp();
-	realtime_send_result(conn, w->id_json, w->name, params);
+	/* the first result comes from a run like every later one */
+	w->last_run = 0;
+	realtime_watch_mark(w);
+	server_wake_after(0);
 }
 
 /* unwatch {id}. */
@@ -596,48 +683,156 @@ realtime_state_changed(const char *payload)
 	}
 }
 
-/* One run of a live query in a pass, shared by the watches that ask the same. */
-typedef struct WatchRun
+/* A watch a run's result goes to, found again by its connection's serial and id. */
+typedef struct WatchTarget
 {
-	char	   *key;			/* query, parameters and session */
-	bool		ok;
-	StringInfoData body;		/* {"columns":...} when ok */
-	QueryFailure failure;		/* otherwise */
-} WatchRun;
+	uint64		serial;
+	char	   *id_json;
+	char	   *session;		/* the watch's connection's session, or NULL */
+} WatchTarget;
+
+/*
+ * One run of a live query, shared by the watches that ask the same query
+ * with the same parameters (and session, when the query reads state).  It
+ * lives in TopMemoryContext until its answer arrives: the watches may be gone
+ * by then, so they are looked up again.
+ */
+typedef struct WatchJob
+{
+	char	   *key;
+	char	   *name;
+	char	   *params_json;
+	char	   *session;		/* the session the run sees */
+	List	   *targets;		/* WatchTarget * */
+} WatchJob;
+
+/* The watch a target names, if its connection and the watch still exist. */
+static Watch *
+realtime_find_watch(const WatchTarget *t)
+{
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &ws_connections)
+	{
+		WsConn	   *ws = dlist_container(WsConn, node, iter.cur);
+		ListCell   *lc;
+
+		if (ws->serial != t->serial)
+			continue;
+		if (ws->closing)
+			return NULL;
+		foreach(lc, ws->watches)
+			if (strcmp(((Watch *) lfirst(lc))->id_json, t->id_json) == 0)
+				return (Watch *) lfirst(lc);
+		return NULL;
+	}
+	return NULL;
+}
+
+/* Frees a watch run. */
+static void
+realtime_watch_job_free(WatchJob *job)
+{
+	list_free_deep(job->targets);
+	pfree(job);
+}
+
+/*
+ * The answer of a watch run: sent to every target still there.  A run that
+ * used the session state is only for the watches of that session; the
+ * others run again with their own.
+ */
+static void
+realtime_watch_done(void *arg, int status, bool read_state, const char *body, size_t len)
+{
+	WatchJob   *job = (WatchJob *) arg;
+	ListCell   *lc;
+	StringInfoData msg;
+
+	initStringInfo(&msg);
+	foreach(lc, job->targets)
+	{
+		WatchTarget *t = (WatchTarget *) lfirst(lc);
+		Watch	   *w = realtime_find_watch(t);
+
+		if (w == NULL)
+			continue;
+		resetStringInfo(&msg);
+		if (!read_state ||
+			(t->session == NULL && job->session == NULL) ||
+			(t->session != NULL && job->session != NULL && strcmp(t->session, job->session) == 0))
+		{
+			w->reads_state = read_state;
+			if (body == NULL)
+			{
+				QueryFailure failure;
+
+				request_fail(&failure, 503, "executor_failed",
+							 "the executor running this live query ended before answering",
+							 NULL, "It runs again when its data changes.");
+				realtime_send_failure_id(w->conn, w->id_json, &failure);
+			}
+			else if (status == 200)
+			{
+				/* body is {"columns":...}: splice in the type, id and name */
+				appendStringInfo(&msg, "{\"type\":\"result\",\"id\":%s,\"name\":", w->id_json);
+				escape_json(&msg, w->name);
+				appendStringInfoChar(&msg, ',');
+				appendBinaryStringInfo(&msg, body + 1, len - 1);
+				ws_send_text(w->conn, msg.data, msg.len);
+			}
+			else if (len > 16 && strncmp(body, "{\"type\":\"error\",", 16) == 0)
+			{
+				/* body is {"type":"error","error":...}: splice in the id */
+				appendStringInfo(&msg, "{\"type\":\"error\",\"id\":%s,", w->id_json);
+				appendBinaryStringInfo(&msg, body + 16, len - 16);
+				ws_send_text(w->conn, msg.data, msg.len);
+			}
+			else
+				ws_send_text(w->conn, body, len);
+			continue;
+		}
+		/* another session's state: run again for this watch's own */
+		w->reads_state = true;
+		realtime_watch_mark(w);
+	}
+	pfree(msg.data);
+	realtime_watch_job_free(job);
+	if (dirty_watches > 0)
+		server_wake_after(REALTIME_WATCH_MIN_INTERVAL_MS);
+}
 
 /*
  * Re-runs the live queries whose data changed, at most once per
  * REALTIME_WATCH_MIN_INTERVAL_MS each, so a burst of notifications becomes
  * a few runs whose last one sees the final data.  Watches of the same query
  * with the same parameters (and session, when the query reads state) share
- * one run.  Everything is built in the request context, reset afterwards;
- * nothing is run for a client that stopped reading.
+ * one run.  Nothing is run for a client that stopped reading.
  */
 void
 realtime_run_dirty_watches(void)
 {
 	TimestampTz now;
 	dlist_iter	iter;
-	List	   *runs = NIL;
+	List	   *jobs = NIL;
+	ListCell   *lc;
 	MemoryContext oldcxt;
 
 	if (dirty_watches == 0)
 		return;
-	oldcxt = MemoryContextSwitchTo(worker_request_context);
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
 	now = GetCurrentTimestamp();
 	dlist_foreach(iter, &ws_connections)
 	{
 		WsConn	   *ws = dlist_container(WsConn, node, iter.cur);
-		ListCell   *lc;
 
 		foreach(lc, ws->watches)
 		{
 			Watch	   *w = (Watch *) lfirst(lc);
+			WatchJob   *job = NULL;
+			WatchTarget *t;
 			char	   *key;
-			char	   *session_key;
-			WatchRun   *run = NULL;
-			ListCell   *r;
-			StringInfoData msg;
+			ListCell   *j;
 
 			if (ws->closing)
 				break;
@@ -649,46 +844,36 @@ realtime_run_dirty_watches(void)
 			w->dirty = false;
 			dirty_watches--;
 			w->last_run = now;
-			/*
-			 * A run is shared with the watches of other sessions only when
-			 * it did not use the session state.
-			 */
-			key = psprintf("%s\x1f%s\x1f", w->name, w->params_json ? w->params_json : "");
-			session_key = psprintf("%s%s", key, ws->session ? ws->session : "");
-			foreach(r, runs)
-				if (strcmp(((WatchRun *) lfirst(r))->key, key) == 0 ||
-					strcmp(((WatchRun *) lfirst(r))->key, session_key) == 0)
-					run = (WatchRun *) lfirst(r);
-			if (run == NULL)
+			key = psprintf("%s\x1f%s\x1f%s", w->name, w->params_json ? w->params_json : "",
+						   w->reads_state && ws->session ? ws->session : "");
+			foreach(j, jobs)
+				if (strcmp(((WatchJob *) lfirst(j))->key, key) == 0)
+					job = (WatchJob *) lfirst(j);
+			if (job == NULL)
 			{
-				cJSON	   *params = w->params_json ? cJSON_Parse(w->params_json) : NULL;
-				bool		read_state = true;
-
-				run = palloc0(sizeof(WatchRun));
-				initStringInfo(&run->body);
-				run->ok = query_run_message(w->name, params, ws->session, "", &run->body,
-											&run->failure, &read_state);
-				run->key = read_state ? session_key : key;
-				w->reads_state = read_state;
-				cJSON_Delete(params);
-				runs = lappend(runs, run);
+				job = palloc0(sizeof(WatchJob));
+				job->key = key;
+				job->name = pstrdup(w->name);
+				job->params_json = w->params_json ? pstrdup(w->params_json) : NULL;
+				job->session = ws->session ? pstrdup(ws->session) : NULL;
+				jobs = lappend(jobs, job);
 			}
-			if (!run->ok)
-			{
-				realtime_send_failure_id(w->conn, w->id_json, &run->failure);
-				continue;
-			}
-			/* body is {"columns":...}: splice in the type, id and name */
-			initStringInfo(&msg);
-			appendStringInfo(&msg, "{\"type\":\"result\",\"id\":%s,\"name\":", w->id_json);
-			escape_json(&msg, w->name);
-			appendStringInfo(&msg, ",%s", run->body.data + 1);
-			ws_send_text(w->conn, msg.data, msg.len);
-			pfree(msg.data);
+			t = palloc0(sizeof(WatchTarget));
+			t->serial = ws->serial;
+			t->id_json = pstrdup(w->id_json);
+			t->session = ws->session ? pstrdup(ws->session) : NULL;
+			job->targets = lappend(job->targets, t);
 		}
 	}
 	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(worker_request_context);
+	foreach(lc, jobs)
+	{
+		WatchJob   *job = (WatchJob *) lfirst(lc);
+
+		realtime_run(NULL, job->name, job->params_json, job->session, NULL, "",
+					 realtime_watch_done, job);
+	}
+	list_free(jobs);
 	/* those still too recent run when the interval has passed */
 	if (dirty_watches > 0)
 		server_wake_after(REALTIME_WATCH_MIN_INTERVAL_MS);
@@ -708,6 +893,7 @@ realtime_forget(Conn *conn)
 		realtime_watch_remove((Watch *) lfirst(lc));
 	ws->watches = NIL;
 	page_ws_forget(conn);
+	executor_cancel_owner(conn);
 }
 
 /* Sends a failure as an error frame carrying the client's id (JSON text). */

@@ -107,6 +107,11 @@ router_dispatch(Conn *conn, HttpRequest *req)
 		executor_offload(conn, req);
 		return ROUTE_NONE;
 	}
+	if (executor_am_executor && strcmp(path, "/internal/ws-run") == 0)
+	{
+		query_ws_run_http(conn, req);
+		return ROUTE_WS;
+	}
 	if (page_api_dispatch(conn, req))
 		return ROUTE_API;
 	if (query_api_dispatch(conn, req))

@@ -97,6 +97,11 @@ ws_upgrade(Conn *conn, HttpRequest *req)
 	oldcxt = MemoryContextSwitchTo(conn->ctx);
 	ws = palloc0(sizeof(WsConn));
 	ws->conn = conn;
+	{
+		static uint64 last_serial = 0;
+
+		ws->serial = ++last_serial;
+	}
 	ws->last_seen = GetCurrentTimestamp();
 	ws_parser_init(&ws->parser, pg_dash_ws_max_message_size);
 	MemoryContextSwitchTo(oldcxt);

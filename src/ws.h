@@ -26,6 +26,7 @@ typedef struct WsConn
 	List	   *channels;		/* subscribed channel names (char *) */
 	List	   *watches;		/* live queries (realtime.c) */
 	char	   *session;		/* session id (hex SHA-256) from the cookie, or NULL */
+	uint64		serial;			/* unique in this worker: finds the connection again */
 } WsConn;
 
 /* Every upgraded connection of this worker. */

@@ -27,19 +27,26 @@ SQL
 my ($node, $port) = start_node('csrf', setup => $setup,
 	conf => "pg_dash.role = 'dash_reader'\npg_dash.allow_sql = on");
 
-# --- the CSRF token: handed out beside the session cookie
-my $r = http($port, 'GET', '/api/state');
+# --- the CSRF token: handed out beside the session cookie (sessions start
+# with the first state write, which needs no token without a cookie)
+sub first_write
+{
+	my (@headers) = @_;
+	return http($port, 'PATCH', '/api/state', body => '{"first":1}',
+		headers => [ 'Content-Type: application/json', @headers ]);
+}
+my $r = first_write();
 my ($token) = ($r->{cookies}{pg_dash_session} // '') =~ /^pg_dash_session=([A-Za-z0-9_-]{43});/;
-ok($token, 'a first visit gets a session cookie');
+ok($token, 'a first write gets a session cookie');
 my $csrf_cookie = $r->{cookies}{pg_dash_csrf} // '';
 like($csrf_cookie, qr/^pg_dash_csrf=[0-9a-f]{64}; Path=\/; Max-Age=604800; SameSite=Strict$/,
 	'and a CSRF cookie: readable by the page (not HttpOnly), SameSite=Strict, as long-lived');
 my $csrf = csrf_of($token);
 is(($csrf_cookie =~ /^pg_dash_csrf=([0-9a-f]{64})/)[0], $csrf,
 	'the CSRF token is derived from the session token');
-like(http($port, 'GET', '/api/state', headers => ['X-Forwarded-Proto: https'])->{cookies}{pg_dash_csrf},
+like(first_write('X-Forwarded-Proto: https')->{cookies}{pg_dash_csrf},
 	qr/; SameSite=Strict; Secure$/, 'Secure behind a TLS-terminating proxy');
-my ($other) = (http($port, 'GET', '/api/state')->{cookies}{pg_dash_session} // '') =~
+my ($other) = (first_write()->{cookies}{pg_dash_session} // '') =~
   /^pg_dash_session=([A-Za-z0-9_-]{43});/;
 ok($other && $other ne $token, 'a second session');
 

@@ -101,7 +101,7 @@ sub attack
 {
 	my ($name, $seconds, $start, $step) = @_;
 	my $health = connect_http();
-	keepalive_request($health, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	keepalive_request($health, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 	my $base = rss_kb();
 	my $peak = $base;
 	my (@lat, $failed);
@@ -112,7 +112,7 @@ sub attack
 	{
 		last unless $step->();
 		my $q = time;
-		my ($status) = keepalive_request($health, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 2);
+		my ($status) = keepalive_request($health, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 2);
 		push @lat, (time - $q) * 1000;
 		$failed++ if $status != 200;
 		if ($status == 0)
@@ -137,7 +137,7 @@ sub attack
 # --- slowloris: request heads sent one byte at a time -------------------------------
 
 {
-	my $head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " . ('s' x 60) . "\r\n\r\n";
+	my $head = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " . ('s' x 60) . "\r\n\r\n";
 	my @conns;
 	my $next = 0;
 	my $took = attack('slowloris', 25, sub {
@@ -181,7 +181,7 @@ sub attack
 
 {
 	my $s;
-	my $queued = "GET /api/query/wide HTTP/1.1\r\nHost: x\r\n\r\n" x 100;	# 100 responses of 1 MB
+	my $queued = "GET /api/query/wide HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" x 100;	# 100 responses of 1 MB
 	attack('pipelining flood', 5, sub {
 		$s = connect_http();
 		$s->blocking(0);
@@ -215,7 +215,7 @@ sub attack
 	my $t0 = time;
 	attack('slow download reader', 5, sub {
 		$s = connect_http();
-		print $s "GET /api/query/series?n=2000000&format=csv HTTP/1.1\r\nHost: x\r\n\r\n";
+		print $s "GET /api/query/series?n=2000000&format=csv HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 		$s->blocking(0);
 	}, sub {
 		if (time >= $next && !$closed)
@@ -249,10 +249,10 @@ sub attack
 	my $rows0 = $node->safe_psql('postgres', 'SELECT count(*) FROM pg_dash.session_state');
 	my $s = connect_http();
 	my @requests = (
-		"GET /api/state HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET /api/state/region HTTP/1.1\r\nHost: x\r\n\r\n",
-		"DELETE /api/state HTTP/1.1\r\nHost: x\r\n\r\n",
-		"POST /api/action/noop HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"payload\":42}\n");
+		"GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+		"GET /api/state/region HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+		"DELETE /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+		"POST /api/action/noop HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"payload\":42}\n");
 	my ($sent, %status) = (0);
 	attack('1,000 cookie-less requests', 30, sub { }, sub {
 		for (1 .. 5)
