@@ -1297,6 +1297,7 @@ pg_dash_executor_main(Datum arg)
 	my_index = DatumGetInt32(arg);
 	executor_am_executor = true;
 	request_drop_stray_cancels = false;
+	request_cursor_options = CURSOR_OPT_PARALLEL_OK;
 	worker_number = pg_dash_workers + my_index;
 
 	pqsignal(SIGTERM, die);

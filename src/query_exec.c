@@ -729,6 +729,16 @@ typedef struct QueryRun
 	QueryDef   *def;
 	QueryDef	adhoc;			/* the definition of free SQL */
 	Portal		portal;
+
+	/*
+	 * direct: run the plan to completion into a DestReceiver instead of
+	 * opening a cursor (executors; what lets PostgreSQL use a parallel plan).
+	 * The plan and its parameters wait here.
+	 */
+	bool		direct;
+	SPIPlanPtr	plan;
+	ParamListInfo params;
+	bool		streamed;		/* a streamed answer began: errors can only close */
 	int64		total;			/* count=exact, or -1 */
 	int			ttl;
 
@@ -819,9 +829,11 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 	char	   *nulls;
 
 	bool		use_cache = run->use_cache;
+	bool		direct = run->direct;
 
 	memset(run, 0, sizeof(*run));
 	run->use_cache = use_cache;
+	run->direct = direct;
 	run->total = -1;
 
 	/*
@@ -930,12 +942,29 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 			values[n++] = Int64GetDatum(opts->offset);
 			appendStringInfo(&sql, " OFFSET $%d", n);
 		}
-		plan = SPI_prepare_cursor(sql.data, n, types, CURSOR_OPT_HOLD | CURSOR_OPT_NO_SCROLL);
+		plan = SPI_prepare_cursor(sql.data, n, types, request_cursor_options);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare the query: %s", SPI_result_code_string(SPI_result));
 	}
 
-	run->portal = SPI_cursor_open(NULL, plan, values, nulls, true);
+	if (run->direct)
+	{
+		int			nargs = SPI_getargcount(plan);
+
+		run->plan = plan;
+		run->params = makeParamList(nargs);
+		for (int i = 0; i < nargs; i++)
+		{
+			ParamExternData *prm = &run->params->params[i];
+
+			prm->value = values[i];
+			prm->isnull = nulls[i] == 'n';
+			prm->pflags = PARAM_FLAG_CONST;
+			prm->ptype = SPI_getargtypeid(plan, i);
+		}
+	}
+	else
+		run->portal = SPI_cursor_open(NULL, plan, values, nulls, true);
 	MemoryContextSwitchTo(reqcxt);
 	return true;
 }
@@ -961,66 +990,209 @@ query_catch(QueryRun *run, MemoryContext reqcxt, const char *stats_name, QueryFa
 }
 
 /*
- * Streams the rest of a result from the open cursor, in the request's own
- * transaction, in an executor: its connection writes into the queue to the
- * serving worker, which blocks while the client is slow (pg_dash.
- * download_timeout bounds the whole).  pg_dash.statement_timeout counts only
- * the time spent producing rows, as for a download worker.
+ * Answers a whole result with a length and an ETag (304 when the client has
+ * it), storing it in the cache when allowed.  The transaction is over.
  */
 static void
-query_stream_here(Conn *conn, HttpRequest *req, QueryRun *run, ResultWriter *writer,
-				  StringInfo first, QueryOptions *opts, const char *headers, bool *truncated)
+query_reply_whole(Conn *conn, HttpRequest *req, QueryRun *run, QueryOptions *opts,
+				  StringInfo headers, StringInfo body, bool truncated, uint64 rows,
+				  instr_time started, const char *stats_name)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	MemoryContext batch = AllocSetContextCreate(cxt, "pg_dash stream batch", ALLOCSET_DEFAULT_SIZES);
-	bool		chunked = req->version_minor >= 1;
-	double		budget_ms = pg_dash_statement_timeout - request_elapsed_ms(&run->txn);
-	StringInfoData out;
-	bool		done = false;
+	char		etag[40];
+	size_t		inm_len;
+	const char *inm;
+	instr_time	elapsed;
 
-	request_disarm_timeout(&run->txn);
-	initStringInfo(&out);
-	conn->last_status = 200;
-	http_append_header_start(&out, req, 200, result_content_type(opts->format), headers);
-	appendStringInfoString(&out, chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
-	conn_write(conn, out.data, out.len);
-	http_write_chunk(conn, chunked, first->data, first->len);
-	while (!done)
+	snprintf(etag, sizeof(etag), "\"%016llx-%x\"",
+			 (unsigned long long) hash_bytes_extended((unsigned char *) body->data, body->len, 0),
+			 body->len);
+	appendStringInfo(headers, "ETag: %s\r\n", etag);
+	if (run->cacheable)
 	{
-		instr_time	t0;
-		instr_time	elapsed;
-
-		if (pg_dash_statement_timeout > 0)
-		{
-			if (budget_ms <= 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_QUERY_CANCELED),
-						 errmsg("canceling statement due to statement timeout")));
-			enable_timeout_after(STATEMENT_TIMEOUT, Max((int) budget_ms, 1));
-		}
-		INSTR_TIME_SET_CURRENT(t0);
-		MemoryContextSwitchTo(batch);
-		initStringInfo(&out);
-		done = query_fetch_batch(run->portal, writer, &out, pg_dash_max_rows, truncated);
-		if (done)
-			result_writer_end(writer, &out, *truncated, run->total);
-		INSTR_TIME_SET_CURRENT(elapsed);
-		INSTR_TIME_SUBTRACT(elapsed, t0);
-		if (pg_dash_statement_timeout > 0)
-			disable_timeout(STATEMENT_TIMEOUT, false);
-		budget_ms -= INSTR_TIME_GET_MILLISEC(elapsed);
-		/* the connection's sink hands it on, waiting while the client is slow */
-		http_write_chunk(conn, chunked, out.data, out.len);
-		MemoryContextSwitchTo(cxt);
-		MemoryContextReset(batch);
+		query_cache_store(run, body->data, body->len, etag);
+		appendStringInfoString(headers, "X-Pg-Dash-Cache: miss\r\n");
 	}
-	SPI_cursor_close(run->portal);
+	if (truncated)
+		appendStringInfoString(headers, "X-Pg-Dash-Truncated: true\r\n");
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, started);
+	query_stats_record(stats_name, INSTR_TIME_GET_MILLISEC(elapsed), rows, false, false);
+	inm = http_request_header(req, "If-None-Match", &inm_len);
+	if (inm != NULL && inm_len == strlen(etag) && memcmp(inm, etag, inm_len) == 0)
+		http_reply(conn, req, 304, NULL, headers->data, NULL, 0);
+	else
+		http_reply(conn, req, 200, result_content_type(opts->format), headers->data,
+				   body->data, body->len);
+}
+
+/* A result is streamed once it has more rows, or bytes, than this. */
+#define QUERY_STREAM_BYTES (1024 * 1024)
+/* A streamed result is handed on in pieces of about this size. */
+#define QUERY_PIECE_BYTES (256 * 1024)
+
+/*
+ * Where the rows of a directly executed query go: into the body while the
+ * result is small; once it is not, the answer becomes a stream and each
+ * piece goes to the connection (an executor's: on to the client, waiting
+ * while the client is slow).
+ */
+typedef struct DirectReceiver
+{
+	DestReceiver pub;
+	Conn	   *conn;
+	HttpRequest *req;
+	QueryRun   *run;
+	QueryOptions *opts;
+	const char *headers;
+	StringInfo	body;
+	ResultWriter writer;
+	MemoryContext rowcxt;		/* what writing a row allocates, reset often */
+	bool		chunked;
+	bool		streaming;
+	bool		refused;		/* over pg_dash.max_downloads: 503 sent */
+	bool		truncated;
+} DirectReceiver;
+
+static void
+direct_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	DirectReceiver *dr = (DirectReceiver *) self;
+
+	result_writer_init(&dr->writer, CreateTupleDescCopy(typeinfo), dr->opts->format, dr->opts->objects);
+	result_writer_begin(&dr->writer, dr->body, NULL);
+}
+
+static void
+direct_noop(DestReceiver *self)
+{
+}
+
+/*
+ * Hands a piece of a stream on.  Waiting for the client is not query time:
+ * the statement timeout is paused meanwhile (pg_dash.download_timeout bounds
+ * the whole).
+ */
+static void
+direct_write_piece(DirectReceiver *dr)
+{
+	bool		timed = get_timeout_active(STATEMENT_TIMEOUT);
+	TimestampTz fire = timed ? get_timeout_finish_time(STATEMENT_TIMEOUT) : 0;
+	TimestampTz paused = GetCurrentTimestamp();
+
+	if (timed)
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	http_write_chunk(dr->conn, dr->chunked, dr->body->data, dr->body->len);
+	resetStringInfo(dr->body);
+	if (timed)
+		enable_timeout_at(STATEMENT_TIMEOUT, fire + (GetCurrentTimestamp() - paused));
+}
+
+static bool
+direct_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	DirectReceiver *dr = (DirectReceiver *) self;
+	bool		should_free;
+	HeapTuple	tuple;
+	MemoryContext oldcxt;
+
+	if (pg_dash_max_rows > 0 && dr->writer.rows >= (uint64) pg_dash_max_rows)
+	{
+		/* a row past the limit: it cut the result */
+		dr->truncated = true;
+		return false;
+	}
+	oldcxt = MemoryContextSwitchTo(dr->rowcxt);
+	tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
+	result_writer_row(&dr->writer, dr->body, tuple, slot->tts_tupleDescriptor);
+	MemoryContextSwitchTo(oldcxt);
+	if (dr->writer.rows % 1024 == 0)
+		MemoryContextReset(dr->rowcxt);
+	if (!dr->streaming &&
+		(dr->writer.rows > QUERY_BATCH_ROWS || dr->body->len > QUERY_STREAM_BYTES))
+	{
+		StringInfoData head;
+
+		if (!download_admit(dr->conn, dr->req))
+		{
+			dr->refused = true;
+			return false;
+		}
+		initStringInfo(&head);
+		dr->conn->last_status = 200;
+		http_append_header_start(&head, dr->req, 200, result_content_type(dr->opts->format), dr->headers);
+		appendStringInfoString(&head, dr->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
+		conn_write(dr->conn, head.data, head.len);
+		pfree(head.data);
+		dr->streaming = true;
+		dr->run->streamed = true;
+	}
+	if (dr->streaming && dr->body->len >= QUERY_PIECE_BYTES)
+		direct_write_piece(dr);
+	return true;
+}
+
+/*
+ * Runs a query to completion into a DestReceiver, in an executor: a plan
+ * that is not fetched piecemeal from a cursor is one PostgreSQL may run
+ * with parallel workers.  A small result is answered whole (length, ETag,
+ * cache); a large one is streamed as it is produced, in the request's own
+ * transaction.
+ */
+static void
+query_run_direct(Conn *conn, HttpRequest *req, QueryRun *run, QueryOptions *opts,
+				 StringInfo headers, StringInfo body, instr_time started, const char *stats_name)
+{
+	DirectReceiver dr;
+	SPIExecuteOptions options;
+	int			rc;
+
+	query_common_headers(headers, opts, run->ttl, run->def->name);
+	memset(&dr, 0, sizeof(dr));
+	dr.pub.receiveSlot = direct_receive;
+	dr.pub.rStartup = direct_startup;
+	dr.pub.rShutdown = direct_noop;
+	dr.pub.rDestroy = direct_noop;
+	dr.pub.mydest = DestNone;
+	dr.conn = conn;
+	dr.req = req;
+	dr.run = run;
+	dr.opts = opts;
+	dr.headers = headers->data;
+	dr.body = body;
+	dr.chunked = req->version_minor >= 1;
+	dr.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_dash result rows",
+									  ALLOCSET_DEFAULT_SIZES);
+
+	memset(&options, 0, sizeof(options));
+	options.params = run->params;
+	options.read_only = true;
+	options.tcount = 0;
+	options.dest = &dr.pub;
+	rc = SPI_execute_plan_extended(run->plan, &options);
+	if (rc < 0)
+		elog(ERROR, "could not run the query: %s", SPI_result_code_string(rc));
+	MemoryContextSwitchTo(run->txn.cxt);
+	if (dr.refused)
+	{
+		/* download_admit() answered 503 */
+		query_finish(run, true);
+		return;
+	}
+	result_writer_end(&dr.writer, body, dr.truncated, run->total);
+	if (!dr.streaming)
+	{
+		query_finish(run, true);
+		query_reply_whole(conn, req, run, opts, headers, body, dr.truncated, dr.writer.rows,
+						  started, stats_name);
+		return;
+	}
+	direct_write_piece(&dr);
 	query_finish(run, true);
-	if (chunked)
+	if (dr.chunked)
 		conn_write(conn, "0\r\n\r\n", 5);
-	if (!(req->keep_alive && chunked))
+	if (!(req->keep_alive && dr.chunked))
 		conn_close_when_flushed(conn);
-	MemoryContextDelete(batch);
+	query_stats_record(stats_name, request_elapsed_ms(&run->txn), dr.writer.rows, false, false);
 }
 
 /*
@@ -1054,6 +1226,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 
 		/* a downsampled series has another shape: it is neither read nor stored */
 		run.use_cache = opts->downsample == 0;
+		run.direct = executor_am_executor && opts->downsample == 0;
 		if (!query_open(name, free_sql, opts, NULL, req, &run, &failure))
 		{
 			query_finish(&run, false);
@@ -1094,6 +1267,8 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 						   body.data, body.len);
 			}
 		}
+		else if (run.direct)
+			query_run_direct(conn, req, &run, opts, &headers, &body, started, stats_name);
 		else
 		{
 			result_writer_init(&writer, run.portal->tupDesc, opts->format, opts->objects);
@@ -1105,47 +1280,17 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 			if (complete)
 			{
 				/* the whole result is here: answer with a length and an ETag */
-				char		etag[40];
-				size_t		inm_len;
-				const char *inm;
-				instr_time	elapsed;
-
 				SPI_cursor_close(run.portal);
 				result_writer_end(&writer, &body, truncated, run.total);
 				query_finish(&run, true);
-
-				snprintf(etag, sizeof(etag), "\"%016llx-%x\"",
-						 (unsigned long long) hash_bytes_extended((unsigned char *) body.data, body.len, 0),
-						 body.len);
-				appendStringInfo(&headers, "ETag: %s\r\n", etag);
-				if (run.cacheable)
-				{
-					query_cache_store(&run, body.data, body.len, etag);
-					appendStringInfoString(&headers, "X-Pg-Dash-Cache: miss\r\n");
-				}
-				if (truncated)
-					appendStringInfoString(&headers, "X-Pg-Dash-Truncated: true\r\n");
-				INSTR_TIME_SET_CURRENT(elapsed);
-				INSTR_TIME_SUBTRACT(elapsed, started);
-				query_stats_record(stats_name, INSTR_TIME_GET_MILLISEC(elapsed), writer.rows, false, false);
-				inm = http_request_header(req, "If-None-Match", &inm_len);
-				if (inm != NULL && inm_len == strlen(etag) && memcmp(inm, etag, inm_len) == 0)
-					http_reply(conn, req, 304, NULL, headers.data, NULL, 0);
-				else
-					http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
-							   body.data, body.len);
+				query_reply_whole(conn, req, &run, opts, &headers, &body, truncated, writer.rows,
+								  started, stats_name);
 			}
 			else if (!download_admit(conn, req))
 			{
 				/* over pg_dash.max_downloads: answered 503 */
 				SPI_cursor_close(run.portal);
 				query_finish(&run, true);
-			}
-			else if (executor_am_executor)
-			{
-				/* this executor serves only this request: stream it from here */
-				query_stream_here(conn, req, &run, &writer, &body, opts, headers.data, &truncated);
-				query_stats_record(stats_name, request_elapsed_ms(&run.txn), writer.rows, false, false);
 			}
 			else if (download_start(conn, req, name, free_sql, query_options_pairs(opts),
 									run.session_id, result_content_type(opts->format), headers.data))
@@ -1193,9 +1338,12 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 	PG_CATCH();
 	{
 		query_catch(&run, reqcxt, stats_name, &failure);
-		/* a stream admitted before the error never started */
 		download_done(conn);
-		failed = true;
+		/* a stream that began can only be cut: the client sees no final chunk */
+		if (run.streamed)
+			conn_close_when_flushed(conn);
+		else
+			failed = true;
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(reqcxt);

@@ -44,6 +44,7 @@
 
 #include "identifier.h"
 #include "query_registry.h"
+#include "request.h"
 
 static HTAB *query_defs = NULL;
 static MemoryContext query_defs_context = NULL;
@@ -223,7 +224,7 @@ query_registry_lookup(const char *name)
 	MemoryContextSwitchTo(oldcxt);
 
 	def->plan = SPI_prepare_cursor(def->statement, def->nparams, def->param_types,
-								   CURSOR_OPT_HOLD | CURSOR_OPT_NO_SCROLL);
+								   request_cursor_options);
 	if (def->plan == NULL)
 		elog(ERROR, "could not prepare named query \"%s\": %s", name,
 			 SPI_result_code_string(SPI_result));

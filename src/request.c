@@ -25,6 +25,7 @@
 #include "worker.h"
 
 bool		request_drop_stray_cancels = true;
+int			request_cursor_options = CURSOR_OPT_HOLD | CURSOR_OPT_NO_SCROLL;
 bool		request_allow_privileged_role = false;
 bool		request_client_error_detail = false;
 

@@ -55,6 +55,13 @@ typedef struct RequestTxn
  */
 extern bool request_drop_stray_cancels;
 
+/*
+ * Cursor options of the plans of request SQL: holdable in a serving worker
+ * (a large result outlives its first transaction there); parallel-safe in
+ * an executor, which runs each plan to completion in one transaction.
+ */
+extern int	request_cursor_options;
+
 /* Settings (pg_dash.allow_privileged_role, pg_dash.client_error_detail). */
 extern bool request_allow_privileged_role;
 extern bool request_client_error_detail;

@@ -30,7 +30,10 @@ SQL
 # one serving worker, two executors, a short run queue
 my ($node, $port) = start_node('executors', workers => 1, setup => $setup,
 	conf => "pg_dash.role = 'dash_reader'\npg_dash.executors = 2\npg_dash.executor_queue = 3\n"
-	  . "pg_dash.statement_timeout = '20s'");
+	  . "pg_dash.statement_timeout = '20s'\n"
+	  # parallel plans for small tables too, so that the test stays small
+	  . "parallel_setup_cost = 0\nparallel_tuple_cost = 0\nmin_parallel_table_scan_size = 0\n"
+	  . "max_parallel_workers_per_gather = 2\nmax_worker_processes = 12");
 
 sub get_json
 {
@@ -156,5 +159,31 @@ cmp_ok($node->safe_psql('postgres', "SELECT value FROM pg_dash.stats WHERE metri
 	is(get_json('/api/query/fast')->{status}, 200, 'and the pool serves on');
 }
 is(http($port, 'GET', '/healthz')->{status}, 200, 'the serving worker never stopped');
+
+# --- an aggregate PostgreSQL plans in parallel runs with parallel workers through pg_dash too
+{
+	$node->safe_psql('postgres', q{
+		CREATE TABLE big AS SELECT g AS id FROM generate_series(1, 20000) g;
+		ANALYZE big;
+		GRANT SELECT ON big TO dash_reader;
+		SELECT pg_dash.define_query('big_count', 'SELECT count(*) AS n FROM big WHERE pg_sleep(0.0001) IS NOT NULL');
+	});
+	like($node->safe_psql('postgres', "SET ROLE dash_reader; EXPLAIN SELECT count(*) AS n FROM big WHERE pg_sleep(0.0001) IS NOT NULL"),
+		qr/Gather/, 'psql gets a parallel plan for it');
+	my ($h, $out) = start_request('/api/query/big_count');
+	my $seen = 0;
+	my $deadline = time + 20;
+	while (!$seen && time < $deadline && $h->pumpable)
+	{
+		$seen = $node->safe_psql('postgres',
+			"SELECT count(*) FROM pg_stat_activity w JOIN pg_stat_activity l ON l.pid = w.leader_pid "
+			  . "WHERE w.backend_type = 'parallel worker' AND l.backend_type = 'pg_dash executor'");
+		$h->pump_nb;
+		sleep 0.05;
+	}
+	$h->finish;
+	cmp_ok($seen, '>=', 1, "parallel workers ran for the executor ($seen seen at once)");
+	like($$out, qr/"rows":\[\[20000\]\].*\n200$/s, 'and the answer is right');
+}
 
 done_testing();
