@@ -33,6 +33,7 @@
 
 #include "http_response.h"
 #include "query_exec.h"
+#include "request.h"
 #include "session.h"
 
 /* The operations of the endpoints. */
@@ -151,7 +152,6 @@ session_api_state_body(const char *state_text)
 static void
 session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 {
-	MemoryContext cxt = CurrentMemoryContext;
 	StringInfoData headers;
 	Session    *session = NULL;
 	QueryFailure refusal;
@@ -167,14 +167,12 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 	const char *detail = NULL;
 	const char *hint = NULL;
 	bool		commit = true;
+	RequestTxn	txn;
 
 	initStringInfo(&headers);
 	memset(&refusal, 0, sizeof(refusal));
-	pgstat_report_activity(STATE_RUNNING, psprintf("pg_dash: %s %s", req->method, req->path));
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	MemoryContextSwitchTo(cxt);
-	PushActiveSnapshot(GetTransactionSnapshot());
+	/* pg_dash's own SQL, as the worker; an error is answered by conn_dispatch() */
+	request_begin(&txn, psprintf("pg_dash: %s %s", req->method, req->path), NULL);
 
 	if (op == STATE_PUT_KEY || op == STATE_PATCH)
 	{
@@ -294,13 +292,10 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 
 	/* failed writes store nothing; a 404 keeps a refreshed expiry */
 	commit = status == 200 || status == 404;
-	PopActiveSnapshot();
 	if (commit)
-		CommitTransactionCommand();
+		request_commit(&txn);
 	else
-		AbortCurrentTransaction();
-	MemoryContextSwitchTo(cxt);
-	pgstat_report_activity(STATE_IDLE, NULL);
+		request_abort(&txn);
 
 	if (status == 200)
 		session_api_reply(conn, req, &headers, reply);
