@@ -118,3 +118,60 @@ CREATE TRIGGER session_state_changed
     AFTER UPDATE OF data ON pg_dash.session_state
     FOR EACH ROW WHEN (OLD.data IS DISTINCT FROM NEW.data)
     EXECUTE FUNCTION pg_dash.session_state_changed();
+
+-- 6. Charts are reduced in the database: the M4 aggregate, which
+-- PostgreSQL runs in parallel, keeps at most four points per pixel column
+-- (sql/parts/48_lttb.sql has the commented original).
+CREATE FUNCTION pg_dash.m4_transfn(double precision[], double precision, double precision,
+                                   double precision, double precision, integer)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_transfn(double precision[], timestamp, double precision,
+                                   timestamp, timestamp, integer)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_transfn(double precision[], timestamptz, double precision,
+                                   timestamptz, timestamptz, integer)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_combinefn(double precision[], double precision[])
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_combinefn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_finalfn(double precision[])
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_finalfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE pg_dash.m4(x double precision, y double precision, lo double precision,
+                            hi double precision, buckets integer) (
+    SFUNC = pg_dash.m4_transfn,
+    STYPE = double precision[],
+    FINALFUNC = pg_dash.m4_finalfn,
+    COMBINEFUNC = pg_dash.m4_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_dash.m4(double precision, double precision, double precision, double precision, integer) IS
+    'Reduces a series to the first, last, lowest and highest point of each of n buckets over [lo, hi] (M4) as rows (x, y, rows)';
+CREATE AGGREGATE pg_dash.m4(x timestamp, y double precision, lo timestamp, hi timestamp,
+                            buckets integer) (
+    SFUNC = pg_dash.m4_transfn,
+    STYPE = double precision[],
+    FINALFUNC = pg_dash.m4_finalfn,
+    COMBINEFUNC = pg_dash.m4_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_dash.m4(timestamp, double precision, timestamp, timestamp, integer) IS
+    'Reduces a time series to the first, last, lowest and highest point of each of n buckets over [lo, hi] (M4) as rows (epoch seconds, y, rows)';
+CREATE AGGREGATE pg_dash.m4(x timestamptz, y double precision, lo timestamptz, hi timestamptz,
+                            buckets integer) (
+    SFUNC = pg_dash.m4_transfn,
+    STYPE = double precision[],
+    FINALFUNC = pg_dash.m4_finalfn,
+    COMBINEFUNC = pg_dash.m4_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_dash.m4(timestamptz, double precision, timestamptz, timestamptz, integer) IS
+    'Reduces a time series to the first, last, lowest and highest point of each of n buckets over [lo, hi] (M4) as rows (epoch seconds, y, rows)';
