@@ -10,7 +10,7 @@
 
 #include "datatype/timestamp.h"
 
-/* Most buckets one pg_dash.m4() may have (9 doubles each). */
+/* Most buckets one pg_dash.m4() may have (M4_FIELDS doubles each). */
 #define M4_MAX_BUCKETS 100000
 
 /* Seconds between the Unix epoch and PostgreSQL's (2000-01-01). */
