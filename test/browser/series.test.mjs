@@ -2,7 +2,8 @@
 // benchmark's ten million) zooms: each zoom or pan step asks the server for
 // the visible x range at the chart's width and gets a new, narrower series;
 // no answer ever has more than four points per pixel of the chart's width,
-// and a deep zoom shows every row.
+// and a deep zoom shows every row.  The page never asks for the query's
+// whole result.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage, openPage, shot, waitForChart } from './helpers.mjs';
@@ -29,6 +30,9 @@ test('a chart zooms into a large series at full resolution', async () => {
     const asked = JSON.parse(r.request().postData() || '{}');
     answers.push({ asked, got: await r.json() });
   });
+  // what the page asks over the WebSocket (never the whole query)
+  const frames = [];
+  page.on('websocket', (ws) => ws.on('framesent', (f) => frames.push(String(f.payload))));
   await openPage(page, '/p/zoom');
   await waitForChart(page, '#zoom_chart', 15000);
   const width = await page.$eval('#zoom_chart .chart-canvas', (e) => e.clientWidth);
@@ -78,6 +82,7 @@ test('a chart zooms into a large series at full resolution', async () => {
   await until(() => answers[answers.length - 1].asked.x_from === undefined, 'the whole series again');
   assert.equal(answers[answers.length - 1].got.x_from, whole.got.x_from);
 
+  assert.deepEqual(frames.filter((f) => /"name":"zoom_series"/.test(f)), [], 'the chart never asks for every row');
   for (const a of answers) {
     assert.ok(a.got.row_count <= 4 * width, `${a.got.row_count} points for a ${width} px chart`);
     assert.equal(a.asked.width, width);

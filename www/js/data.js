@@ -21,6 +21,7 @@ export class DataHub {
     this.channels = new Map(); // channel -> Set(fn)
     this.nextId = 1;
     this.wsWatchBroken = false;
+    this.connected = false; // the socket has been open before
     socket.on('open', () => this.resend());
     socket.on('result', (m) => this.onResult(m));
     socket.on('error', (m) => this.onError(m));
@@ -181,12 +182,17 @@ export class DataHub {
     }
   }
 
-  // After (re)connecting: send every watch and subscription again.
+  // After (re)connecting: send every watch and subscription again.  HTTP
+  // results are fetched again only after a reconnect (they may have changed
+  // meanwhile): on the first connection they are being fetched already, and
+  // a second request for a large series would read it all once more.
   resend() {
+    const reconnect = this.connected;
+    this.connected = true;
     for (const ch of this.channels.keys()) this.socket.send({ type: 'subscribe', channel: ch });
     for (const entry of [...this.watches.values()]) {
       if (entry.mode === 'watch') this.start(entry);
-      else this.fetch(entry);
+      else if (reconnect) this.fetch(entry);
     }
   }
 

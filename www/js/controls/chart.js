@@ -12,7 +12,7 @@ import { buildOption, yColumns } from './chart-options.js';
 import { loadEcharts, loadEchartsGl, loadWorldMap } from '../vendor.js';
 
 // Milliseconds to wait after the last zoom or pan step before asking again.
-const ZOOM_DEBOUNCE_MS = 200;
+const ZOOM_DEBOUNCE_MS = 150;
 
 // Local date and time of ms since the epoch, ISO 8601 without a zone (as
 // the server writes timestamps without time zone).
@@ -190,7 +190,12 @@ function chart(node, ctx) {
     handle = ctx.hub.live(b.name, series ? seriesOptions() : null, onResult);
   };
 
-  ctx.track(node.bindings, feed);
+  // ECharts loads while the data is asked for, not after it arrives
+  loadEcharts().catch(() => {});
+  // A query's data comes through the chart's own feed: tracking it too
+  // would also watch the query's whole result (every row of a big table).
+  const dataQuery = b && ctx.isQuery(b.name) ? b.name : null;
+  ctx.track((node.bindings || []).filter((n) => n !== dataQuery), feed);
 
   // Resize with the container; a line chart that grew by over 25 % asks for more points.
   let lastWidth = 0;
