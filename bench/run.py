@@ -924,7 +924,7 @@ def bench_zoom():
     fig(7, "7 zoom step, server answer, slowest of %s" % span, z["slowest"], "limit", 300, "ms", "< 300 ms",
         higher_better=False, ours_m=z, note="median step %.1f ms, fastest %.1f ms; cache_ttl 300" % (z["median"], z["min"]))
     if paint:
-        fig(7, "7 zoom step in the browser (150 ms debounce, answer, drawing)", paint["zoom_ms"], "limit", 300,
+        fig(7, "7 zoom step in the browser (100 ms debounce, answer, drawing)", paint["zoom_ms"], "limit", 300,
             "ms", "< 300 ms", higher_better=False)
     fig(7, "7 zoom step without a summary (cache_ttl 0), slowest", f["slowest"], "limit", 300, "ms",
         higher_better=False, ours_m=f, note="median step %.1f ms: wide windows read their rows" % f["median"])

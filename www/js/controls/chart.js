@@ -12,7 +12,7 @@ import { buildOption, yColumns } from './chart-options.js';
 import { loadEcharts, loadEchartsGl, loadWorldMap } from '../vendor.js';
 
 // Milliseconds to wait after the last zoom or pan step before asking again.
-const ZOOM_DEBOUNCE_MS = 150;
+const ZOOM_DEBOUNCE_MS = 100;
 
 // Local date and time of ms since the epoch, ISO 8601 without a zone (as
 // the server writes timestamps without time zone).
