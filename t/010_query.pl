@@ -435,6 +435,9 @@ $node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.allow_sql = on");
 $node->reload;
 ok(wait_until(sub { get_json('/api/sql', method => 'POST', body => '{"sql":"SELECT 1 AS one"}')->{status} == 200 }, 10),
 	'free SQL on');
+$r = get_json('/api/sql', method => 'POST',
+	body => '{"sql":"SELECT g AS x, g * 2 AS y FROM generate_series(1, 100) g ORDER BY g","width":10,"x":"x","y":"y","x_from":95}');
+is_deeply([ map { $_->[0] } @{ $r->{json}{rows} } ], [ 95 .. 100 ], 'free SQL may ask for any series and range');
 $r = get_json('/api/sql', method => 'POST', body => '{"sql":"DELETE FROM items"}');
 is($r->{status}, 400, 'free SQL refuses writes');
 $r = get_json('/api/sql', method => 'POST', body => '{"sql":"SELECT * FROM secrets"}');
