@@ -999,8 +999,8 @@ query_series_answer(QueryRun *run, QueryOptions *opts, StringInfo out, const cha
 	MemoryContext cxt = CurrentMemoryContext;
 	QueryDef   *def = run->def;
 	SeriesSpec	spec;
+	SeriesSource src;
 	StringInfoData summary;
-	const char *statement;
 
 	memset(&spec, 0, sizeof(spec));
 	spec.x_column = opts->x_column;
@@ -1011,12 +1011,16 @@ query_series_answer(QueryRun *run, QueryOptions *opts, StringInfo out, const cha
 	spec.x_to = opts->x_to;
 	if (!series_check(&spec, query_result_desc(def), f))
 		return false;
-	statement = query_registry_series_statement(def);
+	src.statement = query_registry_series_statement(def);
+	src.nparams = def->nparams;
+	src.types = def->param_types;
+	src.values = run->values;
+	src.nulls = run->nulls;
 	MemoryContextSwitchTo(cxt);
 	initStringInfo(&summary);
-	series_run(&spec, statement, def->nparams, def->param_types, run->values, run->nulls,
-			   run->cached ? run->cached_body.data : NULL, run->cached ? run->cached_body.len : 0,
-			   run->cacheable ? &summary : NULL, out, prefix, outcome);
+	series_run(&spec, &src, run->cached ? run->cached_body.data : NULL,
+			   run->cached ? run->cached_body.len : 0, run->cacheable ? &summary : NULL,
+			   out, prefix, outcome);
 	MemoryContextSwitchTo(cxt);
 	query_finish(run, true);
 	/* stored after the commit, which tells whether it read session state */

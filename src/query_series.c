@@ -293,22 +293,23 @@ series_m4_bound(SeriesSpec *spec, double v, Oid *type)
 	}
 }
 
-/* The query's parameters with room for n more. */
+/* The query's parameters with room for more. */
 static void
-series_params(int nparams, Oid *types, Datum *values, const char *nulls, int more,
-			  Oid **t, Datum **v, char **nl)
+series_params(SeriesSource *src, int more, Oid **t, Datum **v, char **nl)
 {
-	*t = palloc(sizeof(Oid) * (nparams + more));
-	*v = palloc(sizeof(Datum) * (nparams + more));
-	*nl = palloc(nparams + more + 1);
-	if (nparams > 0)
+	int			n = src->nparams;
+
+	*t = palloc(sizeof(Oid) * (n + more));
+	*v = palloc(sizeof(Datum) * (n + more));
+	*nl = palloc(n + more + 1);
+	if (n > 0)
 	{
-		memcpy(*t, types, sizeof(Oid) * nparams);
-		memcpy(*v, values, sizeof(Datum) * nparams);
-		memcpy(*nl, nulls, nparams);
+		memcpy(*t, src->types, sizeof(Oid) * n);
+		memcpy(*v, src->values, sizeof(Datum) * n);
+		memcpy(*nl, src->nulls, n);
 	}
-	memset(*nl + nparams, ' ', more);
-	(*nl)[nparams + more] = '\0';
+	memset(*nl + n, ' ', more);
+	(*nl)[n + more] = '\0';
 }
 
 /*
@@ -317,8 +318,7 @@ series_params(int nparams, Oid *types, Datum *values, const char *nulls, int mor
  * With the ORDER BY gone and an index on x, two index probes.
  */
 static bool
-series_extent(SeriesSpec *spec, const char *statement, int nparams, Oid *types, Datum *values,
-			  const char *nulls, bool has_from, bool has_to, Datum *lo, Datum *hi)
+series_extent(SeriesSpec *spec, SeriesSource *src, bool has_from, bool has_to, Datum *lo, Datum *hi)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	const char *qx = quote_identifier(spec->x_column);
@@ -326,16 +326,16 @@ series_extent(SeriesSpec *spec, const char *statement, int nparams, Oid *types, 
 	Oid		   *t;
 	Datum	   *v;
 	char	   *nl;
-	int			n = nparams;
+	int			n = src->nparams;
 	bool		lo_null;
 	bool		hi_null;
 	int16		typlen;
 	bool		typbyval;
 
-	series_params(nparams, types, values, nulls, 2, &t, &v, &nl);
+	series_params(src, 2, &t, &v, &nl);
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT min(q.%s), max(q.%s) FROM (%s\n) q WHERE q.%s IS NOT NULL",
-					 qx, qx, statement, qx);
+					 qx, qx, src->statement, qx);
 	/* NaN and infinities are no place on a chart (NaN sorts above infinity) */
 	if (spec->x_base != INT2OID && spec->x_base != INT4OID && spec->x_base != INT8OID)
 		appendStringInfo(&sql, " AND q.%s > '-infinity' AND q.%s < 'infinity'", qx, qx);
@@ -371,9 +371,8 @@ series_extent(SeriesSpec *spec, const char *statement, int nparams, Oid *types, 
  * buckets; lo_v and hi_v are the same bounds as numbers.
  */
 static void
-series_reduce(SeriesSpec *spec, const char *statement, int nparams, Oid *types, Datum *values,
-			  const char *nulls, Datum lo, Datum hi, double lo_v, double hi_v, int buckets,
-			  SeriesPoints *pts)
+series_reduce(SeriesSpec *spec, SeriesSource *src, Datum lo, Datum hi, double lo_v, double hi_v,
+			  int buckets, SeriesPoints *pts)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	const char *qx = quote_identifier(spec->x_column);
@@ -381,14 +380,14 @@ series_reduce(SeriesSpec *spec, const char *statement, int nparams, Oid *types, 
 	Oid		   *t;
 	Datum	   *v;
 	char	   *nl;
-	int			n = nparams;
+	int			n = src->nparams;
 	bool		isnull;
 	Datum		d;
 	ArrayType  *arr;
 	double	   *data;
 	size_t		i;
 
-	series_params(nparams, types, values, nulls, 5, &t, &v, &nl);
+	series_params(src, 5, &t, &v, &nl);
 	v[n] = series_m4_bound(spec, lo_v, &t[n]);
 	v[n + 1] = series_m4_bound(spec, hi_v, &t[n + 1]);
 	t[n + 2] = INT4OID;
@@ -400,7 +399,7 @@ series_reduce(SeriesSpec *spec, const char *statement, int nparams, Oid *types, 
 	appendStringInfo(&sql, "SELECT pg_dash.m4(%s, q.%s::float8, $%d, $%d, $%d) FROM (%s\n) q "
 					 "WHERE q.%s >= $%d AND q.%s <= $%d",
 					 series_x_sql(spec, qx), quote_identifier(spec->y_column), n + 1, n + 2, n + 3,
-					 statement, qx, n + 4, qx, n + 5);
+					 src->statement, qx, n + 4, qx, n + 5);
 	if (SPI_execute_with_args(sql.data, n + 5, t, v, nl, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not reduce the series");
 	MemoryContextSwitchTo(cxt);
@@ -600,9 +599,8 @@ series_answer(SeriesSpec *spec, const SeriesPoints *whole, bool has_range, doubl
  * summary (summary not NULL) and none was cached, a request the summary
  * would serve computes it first, into *summary.  Errors are thrown.
  */
-bool
-series_run(SeriesSpec *spec, const char *statement, int nparams, Oid *types,
-		   Datum *values, const char *nulls, const char *cached, size_t cached_len,
+void
+series_run(SeriesSpec *spec, SeriesSource *src, const char *cached, size_t cached_len,
 		   StringInfo summary, StringInfo out, const char *prefix, SeriesOutcome *outcome)
 {
 	int			buckets = (int) (spec->width > 0 ? spec->width : spec->points);
@@ -629,7 +627,7 @@ series_run(SeriesSpec *spec, const char *statement, int nparams, Oid *types,
 		{
 			outcome->from_summary = true;
 			series_answer(spec, &whole, whole.n > 0 || both, a, b, buckets, out, prefix, outcome);
-			return true;
+			return;
 		}
 	}
 	else if (summary != NULL)
@@ -641,8 +639,7 @@ series_run(SeriesSpec *spec, const char *statement, int nparams, Oid *types,
 		bool		any;
 
 		/* the whole x range says whether a summary would serve this */
-		any = series_extent(spec, statement, nparams, types, values, nulls, false, false,
-							&all_lo, &all_hi);
+		any = series_extent(spec, src, false, false, &all_lo, &all_hi);
 		if (any)
 		{
 			all_a = series_value(all_lo, spec->x_base);
@@ -655,12 +652,11 @@ series_run(SeriesSpec *spec, const char *statement, int nparams, Oid *types,
 		if (!any || series_summary_serves(all_a, all_b, SERIES_SUMMARY_BUCKETS, a, b, buckets))
 		{
 			if (any)
-				series_reduce(spec, statement, nparams, types, values, nulls, all_lo, all_hi,
-							  all_a, all_b, SERIES_SUMMARY_BUCKETS, &whole);
+				series_reduce(spec, src, all_lo, all_hi, all_a, all_b, SERIES_SUMMARY_BUCKETS, &whole);
 			series_summary_write(summary, &whole, all_a, all_b);
 			outcome->summary_made = true;
 			series_answer(spec, &whole, whole.n > 0 || both, a, b, buckets, out, prefix, outcome);
-			return true;
+			return;
 		}
 		both = true;			/* the bounds are known now */
 	}
@@ -671,11 +667,10 @@ series_run(SeriesSpec *spec, const char *statement, int nparams, Oid *types,
 		Datum		data_lo;
 		Datum		data_hi;
 
-		if (!series_extent(spec, statement, nparams, types, values, nulls,
-						   spec->x_from != NULL, spec->x_to != NULL, &data_lo, &data_hi))
+		if (!series_extent(spec, src, spec->x_from != NULL, spec->x_to != NULL, &data_lo, &data_hi))
 		{
 			series_write(out, prefix, spec, &pts, false, a, b);
-			return true;
+			return;
 		}
 		if (!spec->x_from)
 			lo = data_lo, a = series_value(data_lo, spec->x_base);
@@ -683,9 +678,8 @@ series_run(SeriesSpec *spec, const char *statement, int nparams, Oid *types,
 			hi = data_hi, b = series_value(data_hi, spec->x_base);
 	}
 	if (a <= b)
-		series_reduce(spec, statement, nparams, types, values, nulls, lo, hi, a, b, buckets, &pts);
+		series_reduce(spec, src, lo, hi, a, b, buckets, &pts);
 	series_lttb(&pts, spec->points);
 	outcome->points = pts.n;
 	series_write(out, prefix, spec, &pts, true, a, b);
-	return true;
 }

@@ -38,6 +38,16 @@ typedef struct SeriesSpec
 	double		to_value;
 } SeriesSpec;
 
+/* The rows a series is read from: a statement and its bound parameters. */
+typedef struct SeriesSource
+{
+	const char *statement;		/* series_statement(): without ORDER BY */
+	int			nparams;
+	Oid		   *types;
+	Datum	   *values;
+	const char *nulls;
+} SeriesSource;
+
 /* What answering a series did, for statistics and headers. */
 typedef struct SeriesOutcome
 {
@@ -49,8 +59,7 @@ typedef struct SeriesOutcome
 extern bool series_type_ok(Oid typid, bool x);
 extern bool series_check(SeriesSpec *spec, TupleDesc desc, QueryFailure *f);
 extern char *series_statement(const char *statement, int nparams, Oid *types);
-extern bool series_run(SeriesSpec *spec, const char *statement, int nparams, Oid *types,
-					   Datum *values, const char *nulls, const char *cached, size_t cached_len,
+extern void series_run(SeriesSpec *spec, SeriesSource *src, const char *cached, size_t cached_len,
 					   StringInfo summary, StringInfo out, const char *prefix,
 					   SeriesOutcome *outcome);
 
