@@ -8,7 +8,8 @@ is the median of at least 3 runs.  Load generators run on this machine too:
 the CPU that each side used is recorded beside each figure.
 
 Environment: BENCH_PGPORT, BENCH_HTTP_PORT, BENCH_PEER_PORT, BENCH_QUICK=1,
-BENCH_ONLY=point,agg,export,ws,state,browser
+BENCH_ONLY=point,agg,export,ws,state,browser,zoom, BENCH_PGBIN (the
+PostgreSQL programs of the cluster; default Debian's)
 """
 import hashlib
 import http.client
@@ -30,6 +31,7 @@ TOP = os.path.dirname(HERE)
 TMP = os.path.join(HERE, "tmp")
 sys.path.insert(0, HERE)
 from queries import QUERIES, sql_of  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
 
 PGPORT = os.environ.get("BENCH_PGPORT", "54329")
 HTTP = int(os.environ.get("BENCH_HTTP_PORT", "18080"))
@@ -37,16 +39,17 @@ PEER = int(os.environ.get("BENCH_PEER_PORT", "18081"))
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
 PY = "/usr/bin/python3"
+PGBIN = os.environ.get("BENCH_PGBIN", "/usr/lib/postgresql/15/bin")
 TICK = os.sysconf("SC_CLK_TCK")
 RUNS = 3
 
 if QUICK:
-    CFG = dict(items=100_000, sales=200_000, big=2_000_000, dur=3, warm=1, cached_ids=10_000,
+    CFG = dict(items=100_000, sales=200_000, big=2_000_000, zoom=2_000_000, dur=3, warm=1, cached_ids=10_000,
                ws=[(200, 50, 0.01, 3, 50, 0.01), (1000, 20, 0.05, 2, 20, 0.01)], listen=(50, 0.01, 3, 50, 0.01),
                sessions=200)
 else:
     # ws: (clients, spaced notifications, spacing s, bursts, notifications per burst, gap s)
-    CFG = dict(items=100_000, sales=1_000_000, big=10_000_000, dur=10, warm=2, cached_ids=10_000,
+    CFG = dict(items=100_000, sales=1_000_000, big=10_000_000, zoom=10_000_000, dur=10, warm=2, cached_ids=10_000,
                ws=[(1000, 100, 0.05, 5, 100, 0.01), (10000, 20, 0.25, 3, 20, 0.01)],
                listen=(200, 0.01, 5, 100, 0.01),
                sessions=1000)
@@ -342,8 +345,8 @@ def restart_cluster():
     figures).  The workers inherit a raised open-files limit."""
     data = os.path.join(TMP, "data")
     subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c",
-                    "ulimit -n 65536 2>/dev/null; /usr/lib/postgresql/15/bin/pg_ctl -D '%s' -l '%s' "
-                    "-m fast -w restart >/dev/null" % (data, os.path.join(TMP, "postgres.log"))], check=True)
+                    "ulimit -n 65536 2>/dev/null; %s/pg_ctl -D '%s' -l '%s' "
+                    "-m fast -w restart >/dev/null" % (PGBIN, data, os.path.join(TMP, "postgres.log"))], check=True)
     deadline = time.time() + 30
     while time.time() < deadline:
         if len(worker_pids()) >= 2 and http_get(HTTP, "/healthz")[0] == 200:
@@ -800,6 +803,141 @@ def bench_browser():
                 note="detected by " + runs[0]["how"])
 
 
+# ---------------------------------------------------------------- 7. zoom
+
+ZOOM_WIDTH = 1200      # pixels of the chart the requests are for
+ZOOM_STEPS = 17        # each halves the visible range: ten years to 40 minutes
+
+
+def zoom_define(name, ttl):
+    """(Re)defines a zoomable query over bench.zoom; a redefinition also
+    makes its cached summary stale (the definition's time is in the key)."""
+    psql("SELECT pg_dash.define_query(%s, 'SELECT t, v FROM bench.zoom ORDER BY t', "
+         "'ten years of readings, index on t', %d, range_columns => ARRAY['t'])" % (sql_literal(name), ttl))
+
+
+def zoom_ask(name, x_from=None, x_to=None):
+    """One series request as a chart of ZOOM_WIDTH pixels makes it: the
+    time, the rows it was chosen from, the points and the range."""
+    body = {"width": ZOOM_WIDTH, "x": "t", "y": "v"}
+    if x_from is not None:
+        body.update(x_from=x_from, x_to=x_to)
+    t0 = time.time()
+    st, hdr, data = http_get(HTTP, "/api/query/" + name, method="POST", body=json.dumps(body),
+                             headers={"Content-Type": "application/json"})
+    ms = (time.time() - t0) * 1000
+    if st != 200:
+        raise RuntimeError("%s answered %d: %s" % (name, st, data[:200].decode("utf-8", "replace")))
+    j = json.loads(data)
+    return {"ms": round(ms, 1), "rows": j["downsampled_from"], "points": j["row_count"],
+            "x_from": j["x_from"], "x_to": j["x_to"], "cache": hdr.get("x-pg-dash-cache", "")}
+
+
+def zoom_steps(name, extent):
+    """The requests of ZOOM_STEPS zoom steps into a point at 37 % of the
+    range, each window half the last."""
+    lo, hi = (datetime.fromisoformat(x).timestamp() for x in extent)
+    centre = lo + 0.37 * (hi - lo)
+    span = hi - lo
+    out = []
+    for _ in range(ZOOM_STEPS):
+        span /= 2
+        a = max(lo, centre - span / 2)
+        iso = lambda s: datetime.fromtimestamp(s, timezone.utc).isoformat().replace("+00:00", "Z")
+        out.append(zoom_ask(name, iso(a), iso(a + span)))
+    return out
+
+
+def bench_zoom():
+    """A line chart over CFG['zoom'] rows with an index on x: first paint,
+    and zoom steps at the chart's resolution, with the query's summary
+    cached (cache_ttl) and without."""
+    log("7. zoom (%s rows with an index on x)" % short(CFG["zoom"]))
+    api = RESULTS["pg_dash_query_api"]
+    if not api and psql("SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                        "WHERE n.nspname = 'pg_dash' AND p.proname = 'm4'") == "0":
+        api = "pg_dash.m4 does not exist yet"
+    if api:
+        fig(7, "7 zoom", na(api), "", None, "ms", ratio="")
+        return
+    t = time.time()
+    psql(open(os.path.join(HERE, "zoom.sql")).read(), vars={"rows": CFG["zoom"]})
+    log("  loaded in %.1f s" % (time.time() - t))
+    zoom_define("series_zoom", 300)
+    zoom_define("series_zoom_fresh", 0)
+    psql("SELECT pg_dash.define_page('bench_zoom', %s)" % sql_literal(
+        "# Zoom\n\n<|{series_zoom}|chart|type=line|x=t|y=v|>\n"))
+    label = "%s rows, index on x" % short(CFG["zoom"])
+
+    # first paint, cold: a redefinition before each run leaves no summary;
+    # warm: another visitor's request made it
+    def first_paint(cold=True):
+        if cold:
+            zoom_define("series_zoom", 300)
+        p = subprocess.run(["node", os.path.join(HERE, "browser.mjs"),
+                            "http://127.0.0.1:%d/p/bench_zoom" % HTTP, "60000", "zoom"],
+                           capture_output=True, text=True, timeout=180)
+        try:
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            r = {"ok": False, "reason": (p.stderr or "no output").strip()[:150]}
+        if not r.get("ok"):
+            raise RuntimeError(r.get("reason"))
+        return {"paint_ms": r["ms"], "zoom_ms": r["zoom_ms"]}
+
+    def first_answer():
+        zoom_define("series_zoom", 300)
+        return zoom_ask("series_zoom")
+
+    try:
+        paint = measure("zoom.browser", first_paint)
+        warm = measure("zoom.browser_warm", lambda: first_paint(False))
+    except RuntimeError as e:
+        paint = None
+        fig(7, "7 series (%s): first paint in the browser, cold" % label, na(str(e)), "", None, "ms", ratio="")
+    cold = measure("zoom.first_answer", first_answer)
+    if paint:
+        fig(7, "7 series (%s): first paint in the browser, cold" % label, paint["paint_ms"], "limit", 2000,
+            "ms", "< 2 s", higher_better=False, ours_m=paint,
+            note="from navigation; the first answer reads every row (parallel) and caches the summary")
+        fig(7, "7 series: first paint in the browser, summary cached", warm["paint_ms"], "limit", 2000,
+            "ms", "< 2 s", higher_better=False, ours_m=warm, note="the next visitor's, within the query's cache_ttl")
+    fig(7, "7 series: its first answer (summary of every row)", cold["ms"], "limit", 2000, "ms",
+        higher_better=False, ours_m=cold)
+
+    # zoom steps: the summary answers the wide windows, the index the narrow
+    whole = zoom_ask("series_zoom")
+    extent = (whole["x_from"], whole["x_to"])
+    steps = {}
+    for name in ("series_zoom", "series_zoom_fresh"):
+        rounds = []
+        for i in range(RUNS):
+            cpu = Cpu()
+            r = zoom_steps(name, extent)
+            rounds.append({"steps": r, **cpu.stop()})
+            log("  zoom.%s run %d: %s" % (name, i + 1, json.dumps([s["ms"] for s in r])))
+        RESULTS["raw"]["zoom.steps." + name] = rounds
+        per_step = [statistics.median(rd["steps"][k]["ms"] for rd in rounds) for k in range(ZOOM_STEPS)]
+        steps[name] = {"slowest": max(per_step), "median": statistics.median(per_step),
+                       "min": min(per_step), "points": max(s["points"] for rd in rounds for s in rd["steps"]),
+                       "wall_s": sum(rd["wall_s"] for rd in rounds),
+                       "server_cpu_s": sum(rd["server_cpu_s"] for rd in rounds),
+                       "gen_cpu_s": sum(rd["gen_cpu_s"] for rd in rounds)}
+    z = steps["series_zoom"]
+    f = steps["series_zoom_fresh"]
+    last = RESULTS["raw"]["zoom.steps.series_zoom"][0]["steps"][-1]
+    span = "%d steps, each halving the range, ten years to %s rows" % (ZOOM_STEPS, last["rows"])
+    fig(7, "7 zoom step, server answer, slowest of %s" % span, z["slowest"], "limit", 300, "ms", "< 300 ms",
+        higher_better=False, ours_m=z, note="median step %.1f ms, fastest %.1f ms; cache_ttl 300" % (z["median"], z["min"]))
+    if paint:
+        fig(7, "7 zoom step in the browser (100 ms debounce, answer, drawing)", paint["zoom_ms"], "limit", 300,
+            "ms", "< 300 ms", higher_better=False)
+    fig(7, "7 zoom step without a summary (cache_ttl 0), slowest", f["slowest"], "limit", 300, "ms",
+        higher_better=False, ours_m=f, note="median step %.1f ms: wide windows read their rows" % f["median"])
+    fig(7, "7 points per pixel of width, most in any answer", max(z["points"], f["points"]) / ZOOM_WIDTH,
+        "limit", 4, "", "<= 4", higher_better=False)
+
+
 # ---------------------------------------------------------------- main
 
 def cleanup(*_):
@@ -822,7 +960,8 @@ def main():
         subprocess.run(["gcc", "-O2", "-Wall", "-o", os.path.join(TMP, out), os.path.join(HERE, src)] + extra,
                        check=True)
     setup()
-    peer = start_peer()
+    # the peer is compared with in the first four only
+    peer = start_peer() if any(want(b) for b in ("point", "agg", "export", "ws")) else None
     cpu_model = ""
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -845,6 +984,8 @@ def main():
             bench_state()
         if want("browser"):
             bench_browser()
+        if want("zoom"):
+            bench_zoom()
     finally:
         cleanup()
     RESULTS["duration_s"] = round(time.time() - t0, 1)

@@ -4,8 +4,9 @@
 -- (temperature, vibration, position, status): 1 000 rows a second, ten
 -- million rows kept.  The vibration chart of the last ten minutes (30 000
 -- readings of one device) is downsampled in the database with the
--- pg_dash.lttb aggregate; the temperature chart uses the query option
--- `downsample` that the front end adds for line charts.  A retention job
+-- pg_dash.lttb aggregate; the temperature chart asks for its series at its
+-- pixel width (the query options width, x_from and x_to that the front end
+-- adds for line charts) and zooms down to every reading.  A retention job
 -- in demo.tick_iot() deletes the oldest rows beyond ten million.
 --
 -- Load with: psql -v scale=1 -f examples/iot.sql (needs pg_dash).
@@ -164,7 +165,9 @@ $sql$, 'Vibration of the chosen device over the last 10 minutes, LTTB-downsample
     refresh_on => ARRAY['sensors']);
 
 -- Temperature of the last ten minutes, every reading: the line chart asks
--- the server for a downsampled series (query option downsample).
+-- the server for its series at its pixel width (reduced in the database),
+-- and, since range_columns lets it restrict ts, for the visible range when
+-- it is zoomed in, down to every reading.
 SELECT pg_dash.define_query('iot_temperature', $sql$
     SELECT s.ts, s.temperature
     FROM demo.sensor_readings s
@@ -172,7 +175,7 @@ SELECT pg_dash.define_query('iot_temperature', $sql$
       AND s.ts > now() - interval '10 minutes'
     ORDER BY s.ts
 $sql$, 'Temperature of the chosen device over the last 10 minutes (every reading)',
-    refresh_on => ARRAY['sensors']);
+    refresh_on => ARRAY['sensors'], range_columns => ARRAY['ts']);
 
 -- Every device where it is, with its latest temperature (the map) and
 -- state (the table).
@@ -186,7 +189,8 @@ SELECT pg_dash.define_query('iot_fleet', $sql$
                         ORDER BY s.ts DESC
                         LIMIT 1) AS r
     ORDER BY d.device
-$sql$, 'Every device with its position and latest reading', refresh_on => ARRAY['sensors']);
+$sql$, 'Every device with its position and latest reading', refresh_on => ARRAY['sensors'],
+    sortable => ARRAY['*'], allow_count => true);
 
 SELECT pg_dash.define_query('iot_stats', $sql$
     SELECT count(*) AS readings_last_minute
@@ -214,7 +218,7 @@ Twenty machines send 50 readings a second each: ten million rows kept,
 
 <|layout|columns=1 1|
 <|{iot_vibration}|chart|type=line|x=ts|y=vibration|title=Vibration, last 10 minutes (LTTB in SQL)|id=vibration_chart|>
-<|{iot_temperature}|chart|type=line|x=ts|y=temperature|title=Temperature, last 10 minutes (downsampled by the server)|id=temperature_chart|>
+<|{iot_temperature}|chart|type=line|x=ts|y=temperature|title=Temperature, last 10 minutes (reduced by the server; zoom in)|id=temperature_chart|>
 |>
 
 <|layout|columns=3 2|

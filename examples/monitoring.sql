@@ -207,7 +207,8 @@ SELECT pg_dash.define_query('monitor_alerts', $sql$
     FROM demo.alerts
     WHERE acknowledged_at IS NULL
     ORDER BY raised_at DESC, id DESC
-$sql$, 'Open (unacknowledged) alerts', refresh_on => ARRAY['alerts']);
+$sql$, 'Open (unacknowledged) alerts', refresh_on => ARRAY['alerts'],
+    sortable => ARRAY['*'], allow_count => true);
 
 -- The same as a list of values for the "acknowledge" selector: (id, label).
 SELECT pg_dash.define_query('monitor_alert_choices', $sql$
@@ -223,7 +224,8 @@ $sql$, 'How many alerts are open', refresh_on => ARRAY['alerts']);
 
 SELECT pg_dash.define_query('monitor_rules', $sql$
     SELECT id, metric, comparison, threshold, created_at FROM demo.alert_rules ORDER BY id
-$sql$, 'The alert rules', refresh_on => ARRAY['alert_rules']);
+$sql$, 'The alert rules', refresh_on => ARRAY['alert_rules'],
+    sortable => ARRAY['*'], allow_count => true);
 
 -- ---------------------------------------------------------------- actions
 -- SECURITY DEFINER: the web role (pg_dash.role) may call them, but has no

@@ -96,7 +96,8 @@ SELECT pg_dash.define_query('retention_cohorts', $sql$
     FROM active
     GROUP BY cohort
     ORDER BY cohort
-$sql$, 'Day-1 and day-7 retention per daily cohort (period: cohort_dates)', cache_ttl => 10);
+$sql$, 'Day-1 and day-7 retention per daily cohort (period: cohort_dates)', cache_ttl => 10,
+    sortable => ARRAY['*'], allow_count => true);
 
 -- Retention curve: of the users of the period's cohorts, the share seen
 -- again N days after their first day (only cohorts old enough count).

@@ -160,7 +160,10 @@ $sql$, 'Top ten products by revenue (region, period)',
     cache_ttl => 5, refresh_on => ARRAY['orders']);
 
 -- The orders themselves, newest first (the table pages through it on the
--- server; the download link fetches it as CSV).
+-- server; the download link fetches it as CSV).  Visitors may sort the
+-- table by time or amount and see how many orders there are: each costs a
+-- sort or a count of the period's orders, which the ts index keeps to the
+-- period (sortable, allow_count; nothing is allowed unless listed).
 SELECT pg_dash.define_query('sales_orders', $sql$
     SELECT o.id, o.ts, o.region, o.product, o.amount, o.user_id
     FROM demo.orders o
@@ -169,7 +172,8 @@ SELECT pg_dash.define_query('sales_orders', $sql$
       AND coalesce(nullif(:region::text, ''), 'All') IN ('All', o.region)
     ORDER BY o.ts DESC, o.id DESC
 $sql$, 'The orders of the period and region, newest first',
-    cache_ttl => 5, refresh_on => ARRAY['orders']);
+    cache_ttl => 5, refresh_on => ARRAY['orders'],
+    sortable => ARRAY['ts', 'amount'], allow_count => true);
 
 -- ---------------------------------------------------------------- actions
 

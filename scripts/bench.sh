@@ -5,7 +5,7 @@
 # then stops the cluster and leaves no process behind.
 #
 #   BENCH_QUICK=1   a ~2 minute smoke run (fewer clients, rows and seconds)
-#   BENCH_ONLY=a,b  run only some benchmarks (point,agg,export,ws,state,browser)
+#   BENCH_ONLY=a,b  run only some benchmarks (point,agg,export,ws,state,browser,zoom)
 #   BENCH_NO_BUILD=1  skip make && make install (measure what is installed)
 #
 # Needs root (packages, make install, and su to the postgres user, since
@@ -106,4 +106,4 @@ addguc pg_dash.max_new_sessions_per_ip 1000000
 
 aspg "ulimit -n 65536 2>/dev/null; $PGBIN/pg_ctl -D '$data' -l '$tmp/postgres.log' -w start" >/dev/null
 
-$PY bench/run.py "$@"
+BENCH_PGBIN=$PGBIN $PY bench/run.py "$@"

@@ -53,7 +53,9 @@ AS $$
         UNION ALL
         SELECT 2, q.name, 'define_query',
                ARRAY[['name', q.name], ['sql', q.sql], ['description', q.description],
-                     ['cache_ttl', q.cache_ttl::text], ['refresh_on', q.refresh_on::text]]
+                     ['cache_ttl', q.cache_ttl::text], ['refresh_on', q.refresh_on::text],
+                     ['sortable', q.sortable::text], ['allow_count', q.allow_count::text],
+                     ['range_columns', q.range_columns::text]]
         FROM pg_dash.queries q
         UNION ALL
         SELECT 3, a.name, 'define_action',
@@ -143,5 +145,100 @@ BEGIN
             RAISE WARNING 'page "%" was not converted: %', pg.path, SQLERRM;
         END;
     END LOOP;
+END
+$$;
+
+-- 7. Charts are reduced in the database: the M4 aggregate, which
+-- PostgreSQL runs in parallel, keeps at most four points per pixel column
+-- (sql/parts/48_lttb.sql has the commented original).
+CREATE FUNCTION pg_dash.m4_transfn(double precision[], double precision, double precision,
+                                   double precision, double precision, integer)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_transfn(double precision[], timestamp, double precision,
+                                   timestamp, timestamp, integer)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_transfn(double precision[], timestamptz, double precision,
+                                   timestamptz, timestamptz, integer)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_combinefn(double precision[], double precision[])
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_combinefn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_finalfn(double precision[])
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_finalfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE pg_dash.m4(x double precision, y double precision, lo double precision,
+                            hi double precision, buckets integer) (
+    SFUNC = pg_dash.m4_transfn,
+    STYPE = double precision[],
+    FINALFUNC = pg_dash.m4_finalfn,
+    COMBINEFUNC = pg_dash.m4_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_dash.m4(double precision, double precision, double precision, double precision, integer) IS
+    'Reduces a series to the first, last, lowest and highest point of each of n buckets over [lo, hi] (M4) as rows (x, y, rows)';
+CREATE AGGREGATE pg_dash.m4(x timestamp, y double precision, lo timestamp, hi timestamp,
+                            buckets integer) (
+    SFUNC = pg_dash.m4_transfn,
+    STYPE = double precision[],
+    FINALFUNC = pg_dash.m4_finalfn,
+    COMBINEFUNC = pg_dash.m4_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_dash.m4(timestamp, double precision, timestamp, timestamp, integer) IS
+    'Reduces a time series to the first, last, lowest and highest point of each of n buckets over [lo, hi] (M4) as rows (epoch seconds, y, rows)';
+CREATE AGGREGATE pg_dash.m4(x timestamptz, y double precision, lo timestamptz, hi timestamptz,
+                            buckets integer) (
+    SFUNC = pg_dash.m4_transfn,
+    STYPE = double precision[],
+    FINALFUNC = pg_dash.m4_finalfn,
+    COMBINEFUNC = pg_dash.m4_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_dash.m4(timestamptz, double precision, timestamptz, timestamptz, integer) IS
+    'Reduces a time series to the first, last, lowest and highest point of each of n buckets over [lo, hi] (M4) as rows (epoch seconds, y, rows)';
+
+-- 8. What a client may ask of a named query besides its parameters is part
+-- of its definition (sql/parts/10_queries.sql says why): the result columns
+-- order= may name, whether count=exact is answered, and the columns a
+-- chart may zoom into with x_from/x_to.  Nothing is allowed unless the
+-- definition says so, queries defined before this update included: define
+-- them again with the new arguments to allow it.  export() (section 3)
+-- writes the new arguments.
+ALTER TABLE pg_dash.queries ADD COLUMN sortable text[] NOT NULL DEFAULT '{}';
+ALTER TABLE pg_dash.queries ADD COLUMN allow_count boolean NOT NULL DEFAULT false;
+ALTER TABLE pg_dash.queries ADD COLUMN range_columns text[] NOT NULL DEFAULT '{}';
+DROP FUNCTION pg_dash.define_query(text, text, text, integer, text[]);
+CREATE FUNCTION pg_dash.define_query(name text, sql text, description text DEFAULT NULL,
+                                     cache_ttl integer DEFAULT NULL, refresh_on text[] DEFAULT '{}',
+                                     sortable text[] DEFAULT '{}', allow_count boolean DEFAULT false,
+                                     range_columns text[] DEFAULT '{}')
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_dash_define_query'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+REVOKE ALL ON FUNCTION pg_dash.define_query(text, text, text, integer, text[], text[], boolean, text[]) FROM PUBLIC;
+
+-- width, x_from and x_to became request options (a chart's series at its
+-- pixel width, and the x range it zooms into): a parameter of that name can
+-- no longer be given.  Say which queries have one.
+DO $$
+DECLARE
+    clash text;
+BEGIN
+    SELECT string_agg(format('%s (:%s)', q.name, p ->> 'name'), ', ' ORDER BY q.name)
+    INTO clash
+    FROM pg_dash.queries q, jsonb_array_elements(q.params) AS p
+    WHERE p ->> 'name' IN ('width', 'x_from', 'x_to');
+    IF clash IS NOT NULL THEN
+        RAISE WARNING 'these named queries have a parameter whose name is now a request option: %', clash
+            USING HINT = 'Rename the parameter and define the query again with pg_dash.define_query().';
+    END IF;
 END
 $$;

@@ -26,6 +26,20 @@ SELECT count(*), min(statement) FROM pg_dash.queries WHERE name = 'echo';
 SELECT pg_dash.define_query('mine', 'SELECT pg_dash.state(''region'') AS r');
 SELECT reads_state FROM pg_dash.queries WHERE name = 'mine';
 
+-- what a client may ask besides the parameters: nothing by default
+SELECT sortable, allow_count, range_columns FROM pg_dash.queries WHERE name = 'by_region';
+SELECT pg_dash.define_query('sorted', 'SELECT id, region, amount, ts FROM q_sales',
+                            sortable => ARRAY['id', 'region'], allow_count => true, range_columns => ARRAY['ts', 'id']);
+SELECT sortable, allow_count, range_columns FROM pg_dash.queries WHERE name = 'sorted';
+-- NULL is the same as nothing; '*' is every column
+SELECT pg_dash.define_query('sorted', 'SELECT id, region FROM q_sales', sortable => NULL, allow_count => NULL,
+                            range_columns => '{*}');
+SELECT sortable, allow_count, range_columns FROM pg_dash.queries WHERE name = 'sorted';
+SELECT pg_dash.define_query('x', 'SELECT id FROM q_sales', sortable => '{nope}');
+SELECT pg_dash.define_query('x', 'SELECT id, region FROM q_sales', range_columns => '{region}');
+SELECT pg_dash.define_query('x', 'SELECT id, ''{}''::json AS j FROM q_sales', sortable => '{j}');
+SELECT pg_dash.define_query('x', 'SELECT id FROM q_sales', range_columns => ARRAY[NULL]);
+
 -- channels named in refresh_on are open to WebSocket clients
 SELECT pg_dash.channel_allowed('sales'), pg_dash.channel_allowed('other');
 

@@ -27,7 +27,8 @@ SELECT pg_dash.define_page('orders', E'# Orders\n<|{orders}|table|>\n<|Reset|but
 SELECT pg_dash.define_action('reset', 'x_reset(jsonb, jsonb)');
 SELECT pg_dash.define_query('orders', $$SELECT id, note FROM x_orders WHERE region = :region AND note <> 'it''s \ here'$$,
                             'Orders of a region', 10, ARRAY['orders', 'refunds']);
-SELECT pg_dash.define_query('all_orders', 'SELECT id FROM x_orders');
+SELECT pg_dash.define_query('all_orders', 'SELECT id FROM x_orders', sortable => '{id}', allow_count => true,
+                            range_columns => '{*}');
 SELECT pg_dash.define_channel('orders', 'New orders');
 SELECT pg_dash.define_channel('bare');
 SELECT pg_dash.export();

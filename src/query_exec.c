@@ -76,9 +76,12 @@ typedef struct QueryOptions
 	char	   *order_column;
 	bool		order_desc;
 	char	   *filename;
-	int64		downsample;		/* points wanted, 0: all rows */
-	char	   *x_column;		/* the series to downsample */
+	int64		downsample;		/* LTTB points wanted, 0: all of them */
+	int64		width;			/* M4 buckets (a chart's pixels), 0: none */
+	char	   *x_column;		/* the series (query_series.c) */
 	char	   *y_column;
+	char	   *x_from;			/* the x range it zooms into */
+	char	   *x_to;
 	List	   *names;			/* parameter names given (char *) */
 	List	   *values;			/* their text values, NULL for JSON null */
 } QueryOptions;
@@ -205,6 +208,14 @@ query_take_option(QueryOptions *opts, const char *key, const char *value, QueryF
 			return query_bad_request(f, psprintf("invalid downsample \"%s\"", value ? value : "null"),
 									 "downsample is the number of points wanted, from 3 to 1000000.", NULL);
 	}
+	else if (strcmp(key, "width") == 0)
+	{
+		if (value == NULL || !query_parse_count(value, &opts->width) ||
+			opts->width < 1 || opts->width > SERIES_MAX_WIDTH)
+			return query_bad_request(f, psprintf("invalid width \"%s\"", value ? value : "null"),
+									 psprintf("width is the chart's width in pixels, from 1 to %d.", SERIES_MAX_WIDTH),
+									 NULL);
+	}
 	else if (strcmp(key, "x") == 0 || strcmp(key, "y") == 0)
 	{
 		if (value == NULL || value[0] == '\0')
@@ -214,6 +225,16 @@ query_take_option(QueryOptions *opts, const char *key, const char *value, QueryF
 			opts->x_column = pstrdup(value);
 		else
 			opts->y_column = pstrdup(value);
+	}
+	else if (strcmp(key, "x_from") == 0 || strcmp(key, "x_to") == 0)
+	{
+		if (value == NULL || value[0] == '\0')
+			return query_bad_request(f, psprintf("empty %s option", key), NULL,
+									 "Give a value of the x column's type, or leave the option out.");
+		if (key[2] == 'f')
+			opts->x_from = pstrdup(value);
+		else
+			opts->x_to = pstrdup(value);
 	}
 	else if (query_param_name_reserved(key))
 	{
@@ -286,19 +307,29 @@ query_json_param_text(const cJSON *item)
 	}
 }
 
-/*
- * Checks the downsampling options go together.
- */
+/* True when a request asks for a chart's series (query_series.c). */
 static bool
-query_check_downsample(QueryOptions *opts, QueryFailure *f)
+query_is_series(QueryOptions *opts)
 {
-	if (opts->downsample == 0 && opts->x_column == NULL && opts->y_column == NULL)
+	return opts->downsample > 0 || opts->width > 0;
+}
+
+/* Checks the options of a series go together. */
+static bool
+query_check_series(QueryOptions *opts, QueryFailure *f)
+{
+	if (!query_is_series(opts) && opts->x_column == NULL && opts->y_column == NULL &&
+		opts->x_from == NULL && opts->x_to == NULL)
 		return true;
-	if (opts->downsample == 0 || opts->x_column == NULL || opts->y_column == NULL)
-		return query_bad_request(f, "downsample, x and y go together", NULL,
-								 "Use downsample=<points>&x=<column>&y=<column>.");
+	if (!query_is_series(opts) || opts->x_column == NULL || opts->y_column == NULL)
+		return query_bad_request(f, "a series needs x, y and width or downsample", NULL,
+								 "Use width=<pixels>&x=<column>&y=<column> (downsample=<points> for fewer points), "
+								 "and x_from, x_to for a range of x.");
 	if (opts->format != RESULT_JSON)
-		return query_bad_request(f, "a downsampled series is only available as JSON", NULL, NULL);
+		return query_bad_request(f, "a series is only available as JSON", NULL, NULL);
+	if (opts->limit >= 0 || opts->offset > 0 || opts->order_column != NULL || opts->count_exact)
+		return query_bad_request(f, "a series takes no limit, offset, order or count", NULL,
+								 "Its points are in x order, at most four per pixel of width.");
 	return true;
 }
 
@@ -369,7 +400,7 @@ query_parse_request(HttpRequest *req, QueryOptions *opts, QueryFailure *f)
 		}
 		cJSON_Delete(body);
 	}
-	return query_check_downsample(opts, f);
+	return query_check_series(opts, f);
 }
 
 /*
@@ -449,18 +480,34 @@ query_bind_params(QueryDef *def, QueryOptions *opts, Datum *values, char *nulls,
 	return true;
 }
 
+/*
+ * The columns of a query's result, from its prepared plan (free SQL is
+ * prepared here); NULL when it returns none.
+ */
+static TupleDesc
+query_result_desc(QueryDef *def)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	SPIPlanPtr	plan = def->plan;
+	List	   *sources;
+
+	if (plan == NULL)
+		plan = SPI_prepare(def->statement, def->nparams, def->param_types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the query: %s", SPI_result_code_string(SPI_result));
+	MemoryContextSwitchTo(cxt);
+	sources = SPI_plan_get_plan_sources(plan);
+	return sources ? ((CachedPlanSource *) linitial(sources))->resultDesc : NULL;
+}
+
 /* Quotes an identifier of the result for ORDER BY; false if it is not a column. */
 static bool
-query_order_clause(SPIPlanPtr plan, QueryOptions *opts, StringInfo sql, QueryFailure *f)
+query_order_clause(TupleDesc desc, QueryOptions *opts, StringInfo sql, QueryFailure *f)
 {
-	List	   *sources = SPI_plan_get_plan_sources(plan);
-	CachedPlanSource *ps = sources ? linitial(sources) : NULL;
 	int			i;
 
-	if (ps == NULL || ps->resultDesc == NULL)
-		return false;
-	for (i = 0; i < ps->resultDesc->natts; i++)
-		if (strcmp(NameStr(TupleDescAttr(ps->resultDesc, i)->attname), opts->order_column) == 0)
+	for (i = 0; desc != NULL && i < desc->natts; i++)
+		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), opts->order_column) == 0)
 		{
 			appendStringInfo(sql, " ORDER BY %s %s NULLS LAST", quote_identifier(opts->order_column),
 							 opts->order_desc ? "DESC" : "ASC");
@@ -748,7 +795,8 @@ typedef struct QueryRun
 	 * one that used the session state functions is stored under a key that
 	 * includes the session (session_key), any other under the shared key.
 	 */
-	bool		use_cache;		/* the caller wants it */
+	bool		use_cache;		/* the caller wants it (for a series: its
+								 * summary) */
 	bool		cacheable;		/* this result may be stored */
 	bool		cached;			/* served from the cache: no portal */
 	unsigned char cache_key[QUERY_CACHE_KEY_LEN];
@@ -758,6 +806,11 @@ typedef struct QueryRun
 	char		cached_etag[40];
 
 	char		session_id[65];	/* the session made known to SQL, or "" */
+
+	/* a series (query_series.c) runs its own SQL: no portal */
+	bool		series;
+	Datum	   *values;			/* the bound parameters */
+	char	   *nulls;
 } QueryRun;
 
 /*
@@ -782,6 +835,9 @@ query_cache_keys(QueryRun *run, QueryOptions *opts, const char *role)
 	forboth(ln, opts->names, lv, opts->values)
 		appendStringInfo(&buf, "%s=%c%s%c", strVal(lfirst(ln)), lfirst(lv) ? 'v' : 'n',
 						 lfirst(lv) ? (char *) lfirst(lv) : "", 0);
+	/* a series is cached as the summary of (x, y), whatever its range */
+	if (query_is_series(opts))
+		appendStringInfo(&buf, "series%c%s%c%s%c", 0, opts->x_column, 0, opts->y_column, 0);
 	sha1_init(&ctx);
 	sha1_update(&ctx, buf.data, buf.len);
 	sha1_final(&ctx, run->cache_key);
@@ -808,6 +864,51 @@ query_cache_store(QueryRun *run, const char *body, size_t len, const char *etag)
 {
 	query_cache_put(run->txn.read_state ? run->session_key : run->cache_key,
 					run->generation, run->ttl, body, len, etag);
+}
+
+/* Appends a definition's column list for a message ("a, b"; "*": every column). */
+static const char *
+query_column_list(List *columns)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, columns)
+		appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", (char *) lfirst(lc));
+	return buf.data;
+}
+
+/*
+ * Refuses (400) what the named query's definition does not allow: ordering
+ * by a column not in sortable, count=exact without allow_count, an x range
+ * of a column not in range_columns.  Each makes the server read or sort far
+ * more rows than it returns, so the query's owner decides.
+ */
+static bool
+query_check_policy(QueryDef *def, QueryOptions *opts, QueryFailure *f)
+{
+	if (opts->order_column != NULL && !query_column_allowed(def->sortable, opts->order_column))
+		return request_fail(f, 400, "22023",
+							psprintf("query \"%s\" cannot be ordered by \"%s\"", def->name, opts->order_column),
+							def->sortable ? psprintf("Its definition allows ordering by: %s.",
+													 query_column_list(def->sortable)) :
+							"Its definition allows no ordering.",
+							"The query's owner allows it with pg_dash.define_query(..., sortable => ARRAY['<column>', ...]).");
+	if (opts->count_exact && !def->allow_count)
+		return request_fail(f, 400, "22023",
+							psprintf("query \"%s\" does not answer count=exact", def->name),
+							"Counting reads every row of the result once more.",
+							"The query's owner allows it with pg_dash.define_query(..., allow_count => true).");
+	if ((opts->x_from != NULL || opts->x_to != NULL) &&
+		!query_column_allowed(def->range_columns, opts->x_column))
+		return request_fail(f, 400, "22023",
+							psprintf("query \"%s\" cannot be restricted to a range of \"%s\"", def->name, opts->x_column),
+							def->range_columns ? psprintf("Its definition allows x_from and x_to on: %s.",
+														  query_column_list(def->range_columns)) :
+							"Its definition allows no x_from or x_to.",
+							"The query's owner allows it with pg_dash.define_query(..., range_columns => ARRAY['<column>']).");
+	return true;
 }
 
 /*
@@ -857,6 +958,8 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 		if (def == NULL)
 			return request_fail(f, 404, "42704", psprintf("no named query \"%s\"", name), NULL,
 								"GET /api/queries lists the named queries.");
+		if (!query_check_policy(def, opts, f))
+			return false;
 	}
 	else
 	{
@@ -883,17 +986,30 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 		if (query_cache_lookup(run))
 		{
 			run->cached = true;
-			return true;
+			/* a cached summary may not serve a narrow range of a series */
+			if (!query_is_series(opts))
+				return true;
 		}
-		/* results are only kept once this worker hears the refresh channels */
-		run->cacheable = true;
-		foreach(lc, def->refresh_on)
-			if (!realtime_listening((char *) lfirst(lc)))
-				run->cacheable = false;
+		else
+		{
+			/* results are only kept once this worker hears the refresh channels */
+			run->cacheable = true;
+			foreach(lc, def->refresh_on)
+				if (!realtime_listening((char *) lfirst(lc)))
+					run->cacheable = false;
+		}
 	}
 
 	/* run as pg_dash.role, read-only, under the statement timeout */
 	request_enter_role(&run->txn, true);
+
+	if (query_is_series(opts))
+	{
+		run->series = true;
+		run->values = values;
+		run->nulls = nulls;
+		return true;
+	}
 
 	if (opts->count_exact)
 	{
@@ -919,17 +1035,8 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 			memcpy(types, def->param_types, sizeof(Oid) * def->nparams);
 		initStringInfo(&sql);
 		appendStringInfo(&sql, "SELECT * FROM (%s\n) q", def->statement);
-		if (opts->order_column != NULL)
-		{
-			SPIPlanPtr	probe = def->plan;
-
-			if (probe == NULL)
-				probe = SPI_prepare(def->statement, def->nparams, def->param_types);
-			if (probe == NULL)
-				elog(ERROR, "could not prepare the query: %s", SPI_result_code_string(SPI_result));
-			if (!query_order_clause(probe, opts, &sql, f))
-				return false;
-		}
+		if (opts->order_column != NULL && !query_order_clause(query_result_desc(def), opts, &sql, f))
+			return false;
 		if (opts->limit >= 0)
 		{
 			types[n] = INT8OID;
@@ -1132,6 +1239,49 @@ direct_receive(TupleTableSlot *slot, DestReceiver *self)
 }
 
 /*
+ * Answers a series request opened by query_open() into out (query_series.c),
+ * commits, and stores the summary of the series it computed, if any.
+ * False with *f filled, the transaction still open, when the request does
+ * not fit the query's result; database errors are thrown.
+ */
+static bool
+query_series_answer(QueryRun *run, QueryOptions *opts, StringInfo out, const char *prefix,
+					SeriesOutcome *outcome, QueryFailure *f)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	QueryDef   *def = run->def;
+	SeriesSpec	spec;
+	SeriesSource src;
+	StringInfoData summary;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.x_column = opts->x_column;
+	spec.y_column = opts->y_column;
+	spec.width = opts->width;
+	spec.points = opts->downsample;
+	spec.x_from = opts->x_from;
+	spec.x_to = opts->x_to;
+	if (!series_check(&spec, query_result_desc(def), f))
+		return false;
+	src.statement = query_registry_series_statement(def);
+	src.nparams = def->nparams;
+	src.types = def->param_types;
+	src.values = run->values;
+	src.nulls = run->nulls;
+	MemoryContextSwitchTo(cxt);
+	initStringInfo(&summary);
+	series_run(&spec, &src, run->cached ? run->cached_body.data : NULL,
+			   run->cached ? run->cached_body.len : 0, run->cacheable ? &summary : NULL,
+			   out, prefix, outcome);
+	MemoryContextSwitchTo(cxt);
+	query_finish(run, true);
+	/* stored after the commit, which tells whether it read session state */
+	if (outcome->summary_made)
+		query_cache_store(run, summary.data, summary.len, "");
+	return true;
+}
+
+/*
  * Runs a query to completion into a DestReceiver, in an executor: a plan
  * that is not fetched piecemeal from a cursor is one PostgreSQL may run
  * with parallel workers.  A small result is answered whole (length, ETag,
@@ -1224,13 +1374,35 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 		bool		complete;
 		bool		truncated = false;
 
-		/* a downsampled series has another shape: it is neither read nor stored */
-		run.use_cache = opts->downsample == 0;
-		run.direct = executor_am_executor && opts->downsample == 0;
+		run.use_cache = true;
+		run.direct = executor_am_executor;
 		if (!query_open(name, free_sql, opts, NULL, req, &run, &failure))
 		{
 			query_finish(&run, false);
 			failed = true;
+		}
+		else if (run.series)
+		{
+			SeriesOutcome outcome;
+			instr_time	elapsed;
+
+			if (!query_series_answer(&run, opts, &body, NULL, &outcome, &failure))
+			{
+				query_finish(&run, false);
+				failed = true;
+			}
+			else
+			{
+				query_common_headers(&headers, opts, run.ttl, run.def->name);
+				if (outcome.from_summary || outcome.summary_made)
+					appendStringInfo(&headers, "X-Pg-Dash-Cache: %s\r\n", outcome.from_summary ? "hit" : "miss");
+				INSTR_TIME_SET_CURRENT(elapsed);
+				INSTR_TIME_SUBTRACT(elapsed, started);
+				query_stats_record(stats_name, INSTR_TIME_GET_MILLISEC(elapsed), outcome.points,
+								   outcome.from_summary, false);
+				http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
+						   body.data, body.len);
+			}
 		}
 		else if (run.cached)
 		{
@@ -1250,22 +1422,6 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 			else
 				http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
 						   run.cached_body.data, run.cached_body.len);
-		}
-		else if (opts->downsample > 0)
-		{
-			if (!series_write_downsampled(run.portal, opts->x_column, opts->y_column, opts->downsample, &body, NULL, &failure))
-			{
-				query_finish(&run, false);
-				failed = true;
-			}
-			else
-			{
-				SPI_cursor_close(run.portal);
-				query_finish(&run, true);
-				query_common_headers(&headers, opts, run.ttl, run.def->name);
-				http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
-						   body.data, body.len);
-			}
 		}
 		else if (run.direct)
 			query_run_direct(conn, req, &run, opts, &headers, &body, started, stats_name);
@@ -1383,7 +1539,7 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 	}
 	if (opts.format != RESULT_JSON)
 		return query_bad_request(f, "WebSocket results are always JSON", NULL, NULL);
-	if (!query_check_downsample(&opts, f))
+	if (!query_check_series(&opts, f))
 		return false;
 	if (opts.downsample > pg_dash_ws_max_rows)
 	{
@@ -1400,17 +1556,27 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 		bool		truncated = false;
 		instr_time	elapsed;
 
+		/* a series may use the cached summary of the whole series */
+		run.use_cache = query_is_series(&opts);
 		if (!query_open(name, NULL, &opts, session_id, NULL, &run, f))
 		{
 			query_finish(&run, false);
 			ok = false;
 		}
-		else if (opts.downsample > 0)
+		else if (run.series)
 		{
-			ok = series_write_downsampled(run.portal, opts.x_column, opts.y_column, opts.downsample, out, prefix, f);
-			if (ok)
-				SPI_cursor_close(run.portal);
-			query_finish(&run, ok);
+			SeriesOutcome outcome;
+
+			ok = query_series_answer(&run, &opts, out, prefix, &outcome, f);
+			if (!ok)
+				query_finish(&run, false);
+			else
+			{
+				INSTR_TIME_SET_CURRENT(elapsed);
+				INSTR_TIME_SUBTRACT(elapsed, started);
+				query_stats_record(name, INSTR_TIME_GET_MILLISEC(elapsed), outcome.points,
+								   outcome.from_summary, false);
+			}
 		}
 		else
 		{
@@ -1633,12 +1799,16 @@ query_list(Conn *conn, HttpRequest *req)
 
 	initStringInfo(&buf);
 	request_begin(&txn, "pg_dash: listing the named queries", NULL);
+	/* the policy columns through to_jsonb(q): a 0.1.0 table has none of them */
 	if (SPI_execute("SELECT coalesce(jsonb_agg(jsonb_build_object("
 					"'name', name, 'description', description, "
 					"'params', (SELECT coalesce(jsonb_agg(p - 'type_oid'), '[]') FROM jsonb_array_elements(params) p), "
 					"'columns', columns, 'refresh_on', to_jsonb(refresh_on), 'cache_ttl', cache_ttl, "
-					"'reads_state', reads_state, 'updated_at', updated_at) ORDER BY name), '[]')::text "
-					"FROM pg_dash.queries", true, 1) != SPI_OK_SELECT)
+					"'reads_state', reads_state, 'updated_at', updated_at, "
+					"'sortable', coalesce(to_jsonb(q) -> 'sortable', '[]'), "
+					"'allow_count', coalesce(to_jsonb(q) -> 'allow_count', 'false'), "
+					"'range_columns', coalesce(to_jsonb(q) -> 'range_columns', '[]')) ORDER BY name), '[]')::text "
+					"FROM pg_dash.queries q", true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not list the named queries");
 	MemoryContextSwitchTo(txn.cxt);
 	appendStringInfo(&buf, "{\"queries\":%s}",

@@ -40,10 +40,12 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/typcache.h"
 #include "utils/hsearch.h"
 
 #include "identifier.h"
 #include "query_registry.h"
+#include "query_series.h"
 #include "request.h"
 
 static HTAB *query_defs = NULL;
@@ -55,7 +57,8 @@ bool
 query_param_name_reserved(const char *name)
 {
 	static const char *const reserved[] = {
-		"format", "shape", "limit", "offset", "count", "order", "filename", "downsample", "x", "y"
+		"format", "shape", "limit", "offset", "count", "order", "filename", "downsample", "width",
+		"x", "y", "x_from", "x_to"
 	};
 	int			i;
 
@@ -66,15 +69,51 @@ query_param_name_reserved(const char *name)
 }
 
 /*
- * True when pg_dash.queries has the param_types column (version 0.2.0 on);
- * false for a table still of version 0.1.0.
+ * True when one of a definition's lists (sortable, range_columns) allows a
+ * result column: it names it, or holds '*'.
+ */
+bool
+query_column_allowed(List *allowed, const char *column)
+{
+	ListCell   *lc;
+
+	foreach(lc, allowed)
+	{
+		const char *c = (const char *) lfirst(lc);
+
+		if (strcmp(c, "*") == 0 || strcmp(c, column) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * True when pg_dash.queries has a column of version 0.2.0 (param_types,
+ * sortable, ...); false for a table still of version 0.1.0.
  */
 static bool
-query_registry_has_param_types(void)
+query_registry_has_column(const char *column)
 {
 	Oid			relid = get_relname_relid("queries", get_namespace_oid("pg_dash", false));
 
-	return OidIsValid(relid) && get_attnum(relid, "param_types") != InvalidAttrNumber;
+	return OidIsValid(relid) && get_attnum(relid, column) != InvalidAttrNumber;
+}
+
+/* The elements of a text[] datum as a list of strings (NULLs left out). */
+static List *
+query_text_list(Datum d)
+{
+	Datum	   *elems;
+	bool	   *enulls;
+	int			n;
+	int			i;
+	List	   *out = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+	for (i = 0; i < n; i++)
+		if (!enulls[i])
+			out = lappend(out, TextDatumGetCString(elems[i]));
+	return out;
 }
 
 /* Drops every cached definition when pg_dash.queries changes. */
@@ -115,6 +154,7 @@ query_def_release(QueryDef *def)
 		SPI_freeplan(def->plan);
 	def->plan = NULL;
 	def->statement = NULL;
+	def->series_statement = NULL;
 	def->valid = false;
 }
 
@@ -160,12 +200,16 @@ query_registry_lookup(const char *name)
 	if (SPI_execute_with_args(psprintf("SELECT statement, updated_at::text, coalesce(cache_ttl, -1), refresh_on, reads_state, "
 									   "%s, "
 									   "(SELECT array_agg(p->>'name' ORDER BY ord) "
-									   "   FROM jsonb_array_elements(params) WITH ORDINALITY AS e(p, ord)) "
+									   "   FROM jsonb_array_elements(params) WITH ORDINALITY AS e(p, ord)), "
+									   "%s "
 									   "FROM pg_dash.queries WHERE name = $1",
-									   query_registry_has_param_types() ?
+									   query_registry_has_column("param_types") ?
 									   "nullif(param_types, '{}')::oid[]" :
 									   "(SELECT array_agg((p->>'type_oid')::oid ORDER BY ord) "
-									   "   FROM jsonb_array_elements(params) WITH ORDINALITY AS e(p, ord))"),
+									   "   FROM jsonb_array_elements(params) WITH ORDINALITY AS e(p, ord))",
+									   query_registry_has_column("sortable") ?
+									   "sortable, allow_count, range_columns" :
+									   "'{}'::text[], false, '{}'::text[]"),
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_dash.queries");
 	if (SPI_processed == 0)
@@ -190,6 +234,13 @@ query_registry_lookup(const char *name)
 			def->refresh_on = lappend(def->refresh_on, TextDatumGetCString(elems[i]));
 	}
 	def->reads_state = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+	d = SPI_getbinval(tup, desc, 8, &isnull);
+	def->sortable = isnull ? NIL : query_text_list(d);
+	d = SPI_getbinval(tup, desc, 9, &isnull);
+	def->allow_count = !isnull && DatumGetBool(d);
+	d = SPI_getbinval(tup, desc, 10, &isnull);
+	def->range_columns = isnull ? NIL : query_text_list(d);
+	def->series_statement = NULL;
 	def->nparams = 0;
 	def->param_types = NULL;
 	def->param_names = NULL;
@@ -231,6 +282,25 @@ query_registry_lookup(const char *name)
 	SPI_keepplan(def->plan);
 	def->valid = true;
 	return def;
+}
+
+/*
+ * The statement a series of the query reads (query_series.c), kept with
+ * the definition once made; free SQL (a definition not in the cache) gets
+ * it made each time.  Must run inside a transaction.
+ */
+const char *
+query_registry_series_statement(QueryDef *def)
+{
+	char	   *statement;
+
+	if (def->series_statement != NULL)
+		return def->series_statement;
+	statement = series_statement(def->statement, def->nparams, def->param_types);
+	if (!def->valid)
+		return statement;
+	def->series_statement = MemoryContextStrdup(query_defs_context, statement);
+	return def->series_statement;
 }
 
 /*
@@ -290,11 +360,78 @@ pg_dash_queries_invalidate(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/*
+ * Checks one of define_query's column lists (argument argno, named what):
+ * each entry is '*' (every column) or a column of the query's result whose
+ * type can be sorted, or for range_columns be a chart's x (a number, date
+ * or timestamp).  Returns the text[] to store; NULL and a missing argument
+ * (a 0.1.0 declaration) are '{}'.
+ */
+static Datum
+query_policy_columns(FunctionCallInfo fcinfo, int argno, const char *what, Query *query,
+					 bool for_range)
+{
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *enulls;
+	int			n;
+	int			i;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return PointerGetDatum(construct_empty_array(TEXTOID));
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+	for (i = 0; i < n; i++)
+	{
+		char	   *col = enulls[i] ? NULL : TextDatumGetCString(elems[i]);
+		TargetEntry *found = NULL;
+		StringInfoData names;
+		ListCell   *lc;
+		Oid			type;
+
+		if (col == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not hold NULL", what)));
+		if (strcmp(col, "*") == 0)
+			continue;
+		initStringInfo(&names);
+		foreach(lc, query->targetList)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+			if (tle->resjunk || tle->resname == NULL)
+				continue;
+			appendStringInfo(&names, "%s%s", names.len ? ", " : "", tle->resname);
+			if (strcmp(tle->resname, col) == 0)
+				found = tle;
+		}
+		if (found == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("%s names \"%s\", which is not a column of the result", what, col),
+					 errdetail("The result's columns are: %s.", names.data),
+					 errhint("List result columns, or '*' for all of them.")));
+		type = getBaseType(exprType((Node *) found->expr));
+		if (for_range && !series_type_ok(type, true))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of type %s cannot be in range_columns", col, format_type_be(type)),
+					 errhint("A chart zooms along a number, date or timestamp column.")));
+		if (!for_range && !OidIsValid(lookup_type_cache(type, TYPECACHE_LT_OPR)->lt_opr))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("column \"%s\" of type %s cannot be in sortable", col, format_type_be(type)),
+					 errdetail("The type has no ordering.")));
+	}
+	return PointerGetDatum(arr);
+}
+
 PG_FUNCTION_INFO_V1(pg_dash_define_query);
 
 /*
- * SQL: pg_dash.define_query(name, sql, description, cache_ttl, refresh_on)
- * validates and stores a named query.
+ * SQL: pg_dash.define_query(name, sql, description, cache_ttl, refresh_on,
+ * sortable, allow_count, range_columns) validates and stores a named query.
  */
 Datum
 pg_dash_define_query(PG_FUNCTION_ARGS)
@@ -309,13 +446,14 @@ pg_dash_define_query(PG_FUNCTION_ARGS)
 	StringInfoData columns;
 	int			i;
 	bool		first = true;
-	Oid			argtypes[10] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID, INT4OID,
-								TEXTARRAYOID, BOOLOID, REGTYPEARRAYOID};
-	Datum		values[10];
-	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[13] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID, INT4OID,
+								TEXTARRAYOID, BOOLOID, REGTYPEARRAYOID, TEXTARRAYOID, BOOLOID, TEXTARRAYOID};
+	Datum		values[13];
+	char		nulls[13] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *statement;
 	Datum	   *type_datums;
-	bool		legacy = !query_registry_has_param_types();
+	bool		legacy = !query_registry_has_column("param_types");
+	bool		policy = !legacy && query_registry_has_column("sortable");
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -429,21 +567,31 @@ pg_dash_define_query(PG_FUNCTION_ARGS)
 		values[7] = PG_GETARG_DATUM(4);
 	values[9] = PointerGetDatum(construct_array(type_datums, sp.count, REGTYPEOID,
 												sizeof(Oid), true, TYPALIGN_INT));
+	values[10] = query_policy_columns(fcinfo, 5, "sortable", query, false);
+	values[11] = BoolGetDatum(PG_NARGS() > 6 && !PG_ARGISNULL(6) && PG_GETARG_BOOL(6));
+	values[12] = query_policy_columns(fcinfo, 7, "range_columns", query, true);
 
-	/* a 0.1.0 table has no param_types: $10 is then left out */
+	/*
+	 * A 0.1.0 table has neither param_types nor the policy columns: $10 and
+	 * $11..$13 are then left out.
+	 */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args(psprintf("INSERT INTO pg_dash.queries AS q "
-									   "(name, sql, statement, params, columns, description, cache_ttl, refresh_on, reads_state%s) "
-									   "VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, '{}'), $9%s) "
+									   "(name, sql, statement, params, columns, description, cache_ttl, refresh_on, reads_state%s%s) "
+									   "VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, '{}'), $9%s%s) "
 									   "ON CONFLICT (name) DO UPDATE SET sql = EXCLUDED.sql, statement = EXCLUDED.statement, "
 									   "params = EXCLUDED.params, columns = EXCLUDED.columns, description = EXCLUDED.description, "
 									   "cache_ttl = EXCLUDED.cache_ttl, refresh_on = EXCLUDED.refresh_on, "
-									   "reads_state = EXCLUDED.reads_state%s, updated_at = now()",
+									   "reads_state = EXCLUDED.reads_state%s%s, updated_at = now()",
 									   legacy ? "" : ", param_types",
+									   policy ? ", sortable, allow_count, range_columns" : "",
 									   legacy ? "" : ", $10",
-									   legacy ? "" : ", param_types = EXCLUDED.param_types"),
-							  legacy ? 9 : 10, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+									   policy ? ", $11, $12, $13" : "",
+									   legacy ? "" : ", param_types = EXCLUDED.param_types",
+									   policy ? ", sortable = EXCLUDED.sortable, allow_count = EXCLUDED.allow_count, "
+									   "range_columns = EXCLUDED.range_columns" : ""),
+							  policy ? 13 : legacy ? 9 : 10, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store named query \"%s\"", name);
 	SPI_finish();
 	PG_RETURN_VOID();

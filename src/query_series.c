@@ -1,8 +1,31 @@
 /*
  * query_series.c
- *		Server-side downsampling of a series for charts: reads (x, y) from a
- *		query's portal and writes the Largest-Triangle-Three-Buckets
- *		selection (src/lib/lttb.c) as a two-column JSON result.
+ *		A chart's series reduced in the database: the options downsample,
+ *		width, x, y, x_from and x_to of a named query (docs/api.md).
+ *
+ * The reduction is SQL that PostgreSQL can run in parallel and serve from
+ * an index on x: the aggregate pg_dash.m4 (m4_agg.c) keeps the first,
+ * last, lowest and highest point of each of `width` buckets over the x
+ * range, at most four points per pixel column, which draw the same line as
+ * every row; `downsample` then picks that many of them with LTTB
+ * (src/lib/lttb.c).  The query runs as
+ *
+ *		SELECT pg_dash.m4(q.x, q.y, lo, hi, buckets) FROM (<query>) q
+ *		WHERE q.x >= lo AND q.x <= hi
+ *
+ * where <query> is the named query without its ORDER BY (series_statement):
+ * a sorted subquery can be neither flattened nor aggregated in parallel,
+ * and the order does not matter to the aggregate.  Flattened, the range
+ * condition reaches the table's index on x, and the x range of a request
+ * without bounds costs two index probes (min and max).
+ *
+ * A query with a cache TTL keeps a summary of its whole series in the
+ * shared cache: the M4 points of SERIES_SUMMARY_BUCKETS buckets over all
+ * its x values (a full scan, once).  A request whose buckets are at least
+ * twice as wide as the summary's is answered from it without reading the
+ * table: reducing M4 points again is exact except within one summary
+ * bucket at each edge of a pixel column.  Narrower ranges (deep zooms) read
+ * their range through the index.
  */
 #include "postgres.h"
 
@@ -10,22 +33,59 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/analyze.h"
+#include "parser/parser.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datum.h"
 #include "utils/datetime.h"
 #include "utils/float.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/portal.h"
+#include "utils/ruleutils.h"
 #include "utils/timestamp.h"
 
 #include "lttb.h"
+#include "m4.h"
+#include "m4_agg.h"
 #include "query_series.h"
 
-/* True for the types a series column may have (times only for x). */
-static bool
-series_type(Oid typid, bool x)
+/* How x is handed to pg_dash.m4: which of its overloads. */
+typedef enum SeriesKind
+{
+	SERIES_NUMBER,				/* double precision */
+	SERIES_TIMESTAMP,			/* timestamp (and date) */
+	SERIES_TIMESTAMPTZ
+} SeriesKind;
+
+/* Reduced points in x order, each standing for w rows. */
+typedef struct SeriesPoints
+{
+	size_t		n;
+	double	   *x;
+	double	   *y;
+	double	   *w;
+	double		rows;			/* rows they were chosen from */
+} SeriesPoints;
+
+/* The head of a summary as the cache keeps it; x, y, w arrays follow. */
+typedef struct SeriesSummaryHead
+{
+	char		magic[8];
+	int64		buckets;
+	double		lo;
+	double		hi;
+	uint64		n;
+} SeriesSummaryHead;
+
+#define SERIES_SUMMARY_MAGIC "pgdm4s1"
+
+/* True for the types a series column may have (dates and times only for x). */
+bool
+series_type_ok(Oid typid, bool x)
 {
 	switch (typid)
 	{
@@ -45,11 +105,22 @@ series_type(Oid typid, bool x)
 	}
 }
 
-/* The number a value of a series column stands for, or NaN. */
-static double
-series_value(Datum d, Oid typid)
+/* The overload of pg_dash.m4 an x type goes to. */
+static SeriesKind
+series_kind(Oid base)
 {
-	switch (typid)
+	if (base == TIMESTAMPTZOID)
+		return SERIES_TIMESTAMPTZ;
+	if (base == TIMESTAMPOID || base == DATEOID)
+		return SERIES_TIMESTAMP;
+	return SERIES_NUMBER;
+}
+
+/* The number an x value stands for: itself, or for a time its epoch seconds. */
+static double
+series_value(Datum d, Oid base)
+{
+	switch (base)
 	{
 		case INT2OID:
 			return DatumGetInt16(d);
@@ -65,59 +136,16 @@ series_value(Datum d, Oid typid)
 			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
 		case TIMESTAMPOID:
 		case TIMESTAMPTZOID:
-			return (double) DatumGetTimestamp(d);
+			if (TIMESTAMP_NOT_FINITE(DatumGetTimestamp(d)))
+				return get_float8_infinity();
+			return m4_timestamp_seconds(DatumGetTimestamp(d));
 		case DATEOID:
-			return (double) DatumGetDateADT(d) * USECS_PER_DAY;
+			if (DATE_NOT_FINITE(DatumGetDateADT(d)))
+				return get_float8_infinity();
+			return (double) DatumGetDateADT(d) * SECS_PER_DAY + M4_EPOCH_OFFSET;
 		default:
 			return get_float8_nan();
 	}
-}
-
-/* One point of a series, for sorting by x. */
-typedef struct SeriesPoint
-{
-	double		x;
-	double		y;
-} SeriesPoint;
-
-/* qsort comparator: by x. */
-static int
-series_point_cmp(const void *a, const void *b)
-{
-	double		xa = ((const SeriesPoint *) a)->x;
-	double		xb = ((const SeriesPoint *) b)->x;
-
-	return xa < xb ? -1 : xa > xb ? 1 : 0;
-}
-
-/*
- * Puts a series in x order unless it already is (the common case: rows
- * come in time order), which costs far less than asking the query for an
- * ORDER BY.
- */
-static void
-series_sort(double *xs, double *ys, size_t n)
-{
-	size_t		i;
-	SeriesPoint *pts;
-
-	for (i = 1; i < n && xs[i - 1] <= xs[i]; i++)
-		;
-	if (i >= n)
-		return;
-	pts = palloc_extended(sizeof(SeriesPoint) * n, MCXT_ALLOC_HUGE);
-	for (i = 0; i < n; i++)
-	{
-		pts[i].x = xs[i];
-		pts[i].y = ys[i];
-	}
-	qsort(pts, n, sizeof(SeriesPoint), series_point_cmp);
-	for (i = 0; i < n; i++)
-	{
-		xs[i] = pts[i].x;
-		ys[i] = pts[i].y;
-	}
-	pfree(pts);
 }
 
 /* The result column number of a name, or -1. */
@@ -127,121 +155,531 @@ series_column_index(TupleDesc desc, const char *name)
 	int			i;
 
 	for (i = 0; i < desc->natts; i++)
-		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
+		if (!TupleDescAttr(desc, i)->attisdropped &&
+			strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
 			return i;
 	return -1;
 }
 
+/* Reads one bound of the x range (x_from or x_to); false with *f filled. */
+static bool
+series_parse_bound(SeriesSpec *spec, const char *what, const char *text, Datum *out,
+				   double *value, QueryFailure *f)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	Oid			infunc;
+	Oid			ioparam;
+	volatile bool ok = true;
+
+	getTypeInputInfo(spec->x_type, &infunc, &ioparam);
+	PG_TRY();
+	{
+		*out = OidInputFunctionCall(infunc, (char *) text, ioparam, -1);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ok = request_fail(f, 400, "22023", psprintf("invalid %s \"%s\"", what, text),
+						  psprintf("x is \"%s\" of type %s: %s", spec->x_column,
+								   format_type_be(spec->x_type), edata->message),
+						  spec->x_base == TIMESTAMPTZOID || spec->x_base == TIMESTAMPOID ?
+						  "Write times in ISO 8601, e.g. 2026-01-01T10:00:00Z." : NULL);
+	}
+	PG_END_TRY();
+	if (!ok)
+		return false;
+	*value = series_value(*out, spec->x_base);
+	if (!isfinite(*value))
+		return request_fail(f, 400, "22023", psprintf("%s must be finite, not \"%s\"", what, text),
+							NULL, NULL);
+	return true;
+}
+
 /*
- * Reads a whole series from a portal and writes the Largest-Triangle-
- * Three-Buckets selection of points points as a two-column JSON
- * result.  Holds 16 bytes per row while it works.  False with *f filled
- * when x or y are not numeric, date or time columns of the result.
+ * Checks a series request against the columns of the query's result: x a
+ * number, date or timestamp, y a number, the bounds values of x's type in
+ * order.  False with *f filled (400) otherwise.
  */
 bool
-series_write_downsampled(Portal portal, const char *x_column, const char *y_column,
-						 int64 points, StringInfo out, const char *prefix, QueryFailure *f)
+series_check(SeriesSpec *spec, TupleDesc desc, QueryFailure *f)
 {
-	TupleDesc	desc = portal->tupDesc;
-	int			xi = series_column_index(desc, x_column);
-	int			yi = series_column_index(desc, y_column);
-	Oid			xt;
+	int			yi;
 	Oid			yt;
-	size_t		cap = 1024;
-	size_t		n = 0;
-	double	   *xs;
-	double	   *ys;
-	size_t	   *picked;
-	size_t		npicked;
-	size_t		i;
-	MemoryContext series = AllocSetContextCreate(CurrentMemoryContext, "pg_dash series",
-												 ALLOCSET_DEFAULT_SIZES);
-	MemoryContext oldcxt;
 
-	if (xi < 0 || yi < 0)
+	spec->x_index = series_column_index(desc, spec->x_column);
+	yi = series_column_index(desc, spec->y_column);
+	if (spec->x_index < 0 || yi < 0)
 		return request_fail(f, 400, "22023", psprintf("no column \"%s\" in the result",
-											 xi < 0 ? x_column : y_column),
-								 NULL, "x and y name result columns of the query.");
-	xt = getBaseType(TupleDescAttr(desc, xi)->atttypid);
+													  spec->x_index < 0 ? spec->x_column : spec->y_column),
+							NULL, "x and y name result columns of the query.");
+	spec->x_type = TupleDescAttr(desc, spec->x_index)->atttypid;
+	spec->x_base = getBaseType(spec->x_type);
 	yt = getBaseType(TupleDescAttr(desc, yi)->atttypid);
-	if (!series_type(xt, true))
-		return request_fail(f, 400, "22023", psprintf("cannot downsample over column \"%s\" of type %s",
-											 x_column, format_type_be(xt)),
-								 NULL, "x must be a number, date or timestamp; y a number.");
-	if (!series_type(yt, false))
-		return request_fail(f, 400, "22023", psprintf("cannot downsample column \"%s\" of type %s",
-											 y_column, format_type_be(yt)),
-								 NULL, "y must be a number.");
+	if (!series_type_ok(spec->x_base, true))
+		return request_fail(f, 400, "22023", psprintf("cannot draw a series over column \"%s\" of type %s",
+													  spec->x_column, format_type_be(spec->x_base)),
+							NULL, "x must be a number, date or timestamp; y a number.");
+	if (!series_type_ok(yt, false))
+		return request_fail(f, 400, "22023", psprintf("cannot draw column \"%s\" of type %s as a series",
+													  spec->y_column, format_type_be(yt)),
+							NULL, "y must be a number.");
+	if (spec->x_from && !series_parse_bound(spec, "x_from", spec->x_from, &spec->from, &spec->from_value, f))
+		return false;
+	if (spec->x_to && !series_parse_bound(spec, "x_to", spec->x_to, &spec->to, &spec->to_value, f))
+		return false;
+	if (spec->x_from && spec->x_to && spec->from_value > spec->to_value)
+		return request_fail(f, 400, "22023", "x_from is after x_to",
+							psprintf("x_from \"%s\", x_to \"%s\".", spec->x_from, spec->x_to), NULL);
+	return true;
+}
 
-	oldcxt = MemoryContextSwitchTo(series);
-	xs = palloc(sizeof(double) * cap);
-	ys = palloc(sizeof(double) * cap);
-	for (;;)
+/*
+ * The statement a series reads: the query without its ORDER BY, unless a
+ * LIMIT, OFFSET or DISTINCT ON needs it (then the query as it is).  The
+ * query is analyzed, not rewritten, so views and their privileges stay as
+ * written; pg_get_querydef() writes it back as SQL.
+ */
+char *
+series_statement(const char *statement, int nparams, Oid *types)
+{
+	List	   *raw = raw_parser(statement, RAW_PARSE_DEFAULT);
+	Query	   *query;
+
+	if (list_length(raw) != 1)
+		return pstrdup(statement);
+	query = parse_analyze_fixedparams(linitial_node(RawStmt, raw), statement, types, nparams, NULL);
+	if (query->commandType != CMD_SELECT || query->utilityStmt != NULL || query->sortClause == NIL ||
+		query->limitCount != NULL || query->limitOffset != NULL || query->hasDistinctOn ||
+		query->rowMarks != NIL)
+		return pstrdup(statement);
+	query->sortClause = NIL;
+	return pg_get_querydef(query, false);
+}
+
+/* The SQL of x for the overload of pg_dash.m4 it goes to. */
+static const char *
+series_x_sql(SeriesSpec *spec, const char *qx)
+{
+	switch (series_kind(spec->x_base))
 	{
-		uint64		k;
-
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		MemoryContextSwitchTo(series);
-		for (k = 0; k < SPI_processed; k++)
-		{
-			bool		xnull;
-			bool		ynull;
-			Datum		xd = SPI_getbinval(SPI_tuptable->vals[k], desc, xi + 1, &xnull);
-			Datum		yd = SPI_getbinval(SPI_tuptable->vals[k], desc, yi + 1, &ynull);
-
-			if (xnull || ynull)
-				continue;
-			if (n == cap)
-			{
-				cap *= 2;
-				xs = repalloc_huge(xs, sizeof(double) * cap);
-				ys = repalloc_huge(ys, sizeof(double) * cap);
-			}
-			xs[n] = series_value(xd, xt);
-			ys[n] = series_value(yd, yt);
-			if (!isnan(xs[n]) && !isnan(ys[n]))
-				n++;
-		}
-		SPI_freetuptable(SPI_tuptable);
+		case SERIES_TIMESTAMPTZ:
+			return psprintf("q.%s::timestamptz", qx);
+		case SERIES_TIMESTAMP:
+			return psprintf("q.%s::timestamp", qx);
+		default:
+			return psprintf("q.%s::float8", qx);
 	}
-	series_sort(xs, ys, n);
-	picked = palloc_extended(sizeof(size_t) * Max(Min(n, (size_t) points), 1), MCXT_ALLOC_HUGE);
-	npicked = lttb_select(xs, ys, n, (size_t) points, picked);
-	MemoryContextSwitchTo(oldcxt);
+}
+
+/* A bound for pg_dash.m4 (lo or hi) from the number M4 works on. */
+static Datum
+series_m4_bound(SeriesSpec *spec, double v, Oid *type)
+{
+	switch (series_kind(spec->x_base))
+	{
+		case SERIES_TIMESTAMPTZ:
+			*type = TIMESTAMPTZOID;
+			return TimestampTzGetDatum(m4_seconds_timestamp(v));
+		case SERIES_TIMESTAMP:
+			*type = TIMESTAMPOID;
+			return TimestampGetDatum(m4_seconds_timestamp(v));
+		default:
+			*type = FLOAT8OID;
+			return Float8GetDatum(v);
+	}
+}
+
+/* The query's parameters with room for more. */
+static void
+series_params(SeriesSource *src, int more, Oid **t, Datum **v, char **nl)
+{
+	int			n = src->nparams;
+
+	*t = palloc(sizeof(Oid) * (n + more));
+	*v = palloc(sizeof(Datum) * (n + more));
+	*nl = palloc(n + more + 1);
+	if (n > 0)
+	{
+		memcpy(*t, src->types, sizeof(Oid) * n);
+		memcpy(*v, src->values, sizeof(Datum) * n);
+		memcpy(*nl, src->nulls, n);
+	}
+	memset(*nl + n, ' ', more);
+	(*nl)[n + more] = '\0';
+}
+
+/*
+ * The smallest and largest finite x of the series within the given bounds
+ * (from/to when has_from/has_to), as x values; false when there is none.
+ * With the ORDER BY gone and an index on x, two index probes.
+ */
+static bool
+series_extent(SeriesSpec *spec, SeriesSource *src, bool has_from, bool has_to, Datum *lo, Datum *hi)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	const char *qx = quote_identifier(spec->x_column);
+	StringInfoData sql;
+	Oid		   *t;
+	Datum	   *v;
+	char	   *nl;
+	int			n = src->nparams;
+	bool		lo_null;
+	bool		hi_null;
+	int16		typlen;
+	bool		typbyval;
+
+	series_params(src, 2, &t, &v, &nl);
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT min(q.%s), max(q.%s) FROM (%s\n) q WHERE q.%s IS NOT NULL",
+					 qx, qx, src->statement, qx);
+	/* NaN and infinities are no place on a chart (NaN sorts above infinity) */
+	if (spec->x_base != INT2OID && spec->x_base != INT4OID && spec->x_base != INT8OID)
+		appendStringInfo(&sql, " AND q.%s > '-infinity' AND q.%s < 'infinity'", qx, qx);
+	if (has_from)
+	{
+		t[n] = spec->x_type;
+		v[n++] = spec->from;
+		appendStringInfo(&sql, " AND q.%s >= $%d", qx, n);
+	}
+	if (has_to)
+	{
+		t[n] = spec->x_type;
+		v[n++] = spec->to;
+		appendStringInfo(&sql, " AND q.%s <= $%d", qx, n);
+	}
+	if (SPI_execute_with_args(sql.data, n, t, v, nl, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the x range of the series");
+	MemoryContextSwitchTo(cxt);
+	get_typlenbyval(spec->x_type, &typlen, &typbyval);
+	*lo = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &lo_null);
+	*hi = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &hi_null);
+	if (!lo_null && !hi_null)
+	{
+		*lo = datumCopy(*lo, typbyval, typlen);
+		*hi = datumCopy(*hi, typbyval, typlen);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return !lo_null && !hi_null;
+}
+
+/*
+ * Runs pg_dash.m4 over the rows with lo <= x <= hi (x values) in buckets
+ * buckets; lo_v and hi_v are the same bounds as numbers.
+ */
+static void
+series_reduce(SeriesSpec *spec, SeriesSource *src, Datum lo, Datum hi, double lo_v, double hi_v,
+			  int buckets, SeriesPoints *pts)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	const char *qx = quote_identifier(spec->x_column);
+	StringInfoData sql;
+	Oid		   *t;
+	Datum	   *v;
+	char	   *nl;
+	int			n = src->nparams;
+	bool		isnull;
+	Datum		d;
+	ArrayType  *arr;
+	double	   *data;
+	size_t		i;
+
+	series_params(src, 5, &t, &v, &nl);
+	v[n] = series_m4_bound(spec, lo_v, &t[n]);
+	v[n + 1] = series_m4_bound(spec, hi_v, &t[n + 1]);
+	t[n + 2] = INT4OID;
+	v[n + 2] = Int32GetDatum(buckets);
+	t[n + 3] = t[n + 4] = spec->x_type;
+	v[n + 3] = lo;
+	v[n + 4] = hi;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT pg_dash.m4(%s, q.%s::float8, $%d, $%d, $%d) FROM (%s\n) q "
+					 "WHERE q.%s >= $%d AND q.%s <= $%d",
+					 series_x_sql(spec, qx), quote_identifier(spec->y_column), n + 1, n + 2, n + 3,
+					 src->statement, qx, n + 4, qx, n + 5);
+	if (SPI_execute_with_args(sql.data, n + 5, t, v, nl, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not reduce the series");
+	MemoryContextSwitchTo(cxt);
+
+	memset(pts, 0, sizeof(*pts));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	arr = isnull ? NULL : DatumGetArrayTypeP(d);
+	/* NULL: no rows in the range; no dimensions: none with finite values */
+	if (arr == NULL || ARR_NDIM(arr) == 0)
+	{
+		SPI_freetuptable(SPI_tuptable);
+		return;
+	}
+	if (ARR_NDIM(arr) != 2 || ARR_DIMS(arr)[1] != 3 || ARR_HASNULL(arr))
+		elog(ERROR, "pg_dash.m4 returned an array of an unexpected shape");
+	pts->n = ARR_DIMS(arr)[0];
+	pts->x = palloc(sizeof(double) * pts->n);
+	pts->y = palloc(sizeof(double) * pts->n);
+	pts->w = palloc(sizeof(double) * pts->n);
+	data = (double *) ARR_DATA_PTR(arr);
+	for (i = 0; i < pts->n; i++)
+	{
+		pts->x[i] = data[3 * i];
+		pts->y[i] = data[3 * i + 1];
+		pts->w[i] = data[3 * i + 2];
+		pts->rows += pts->w[i];
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Appends a summary of a whole series (pts over [lo, hi]) for the cache. */
+static void
+series_summary_write(StringInfo out, const SeriesPoints *pts, double lo, double hi)
+{
+	SeriesSummaryHead head;
+
+	memset(&head, 0, sizeof(head));
+	memcpy(head.magic, SERIES_SUMMARY_MAGIC, sizeof(head.magic));
+	head.buckets = SERIES_SUMMARY_BUCKETS;
+	head.lo = lo;
+	head.hi = hi;
+	head.n = pts->n;
+	appendBinaryStringInfo(out, (const char *) &head, sizeof(head));
+	if (pts->n == 0)
+		return;
+	appendBinaryStringInfo(out, (const char *) pts->x, sizeof(double) * pts->n);
+	appendBinaryStringInfo(out, (const char *) pts->y, sizeof(double) * pts->n);
+	appendBinaryStringInfo(out, (const char *) pts->w, sizeof(double) * pts->n);
+}
+
+/* Reads a cached summary; false when it is not one. */
+static bool
+series_summary_read(const char *data, size_t len, SeriesSummaryHead *head, SeriesPoints *pts)
+{
+	size_t		n;
+
+	if (len < sizeof(*head))
+		return false;
+	memcpy(head, data, sizeof(*head));
+	n = head->n;
+	if (memcmp(head->magic, SERIES_SUMMARY_MAGIC, sizeof(head->magic)) != 0 ||
+		len != sizeof(*head) + 3 * sizeof(double) * n || head->buckets <= 0)
+		return false;
+	/* the cache copies bodies into palloc'd memory: the doubles are aligned */
+	memset(pts, 0, sizeof(*pts));
+	pts->n = n;
+	pts->x = (double *) (data + sizeof(*head));
+	pts->y = pts->x + n;
+	pts->w = pts->y + n;
+	return true;
+}
+
+/*
+ * True when a summary is fine enough for buckets buckets over [a, b]: each
+ * at least two summary buckets wide.
+ */
+static bool
+series_summary_serves(double lo, double hi, int64 summary_buckets, double a, double b, int buckets)
+{
+	if (!(hi > lo))
+		return true;			/* a single x: nothing to zoom into */
+	return (b - a) / buckets >= 2 * (hi - lo) / summary_buckets;
+}
+
+/* Reduces points again to buckets buckets over [a, b]. */
+static void
+series_rereduce(const SeriesPoints *in, double a, double b, int buckets, SeriesPoints *out)
+{
+	double	   *scratch = palloc_extended(sizeof(double) * M4_FIELDS * buckets, MCXT_ALLOC_HUGE);
+
+	out->x = palloc(sizeof(double) * 4 * buckets);
+	out->y = palloc(sizeof(double) * 4 * buckets);
+	out->w = palloc(sizeof(double) * 4 * buckets);
+	out->n = m4_reduce(in->x, in->y, in->w, in->n, a, b, buckets, scratch,
+					   out->x, out->y, out->w, &out->rows);
+	pfree(scratch);
+}
+
+/* Keeps the LTTB selection of points points (the series is in x order). */
+static void
+series_lttb(SeriesPoints *pts, int64 points)
+{
+	size_t	   *keep;
+	size_t		kept;
+	size_t		i;
+
+	if (points <= 0 || pts->n <= (size_t) points)
+		return;
+	keep = palloc(sizeof(size_t) * points);
+	kept = lttb_select(pts->x, pts->y, pts->n, (size_t) points, keep);
+	for (i = 0; i < kept; i++)
+	{
+		pts->x[i] = pts->x[keep[i]];
+		pts->y[i] = pts->y[keep[i]];
+	}
+	pts->n = kept;
+	pfree(keep);
+}
+
+/* Appends an x value (a number M4 works on) as JSON in x's own form. */
+static void
+series_append_x(StringInfo out, SeriesSpec *spec, double x)
+{
+	if (series_kind(spec->x_base) == SERIES_NUMBER)
+		appendStringInfoString(out, float8out_internal(x));
+	else
+	{
+		char		buf[MAXDATELEN + 1];
+
+		/* a date is written as a timestamp, as the midnight it stands for */
+		JsonEncodeDateTime(buf, TimestampGetDatum(m4_seconds_timestamp(x)),
+						   spec->x_base == TIMESTAMPTZOID ? TIMESTAMPTZOID : TIMESTAMPOID, NULL);
+		appendStringInfo(out, "\"%s\"", buf);
+	}
+}
+
+/*
+ * Writes the series as a two-column JSON result, with the rows it stands
+ * for and the x range its buckets span (null bounds: no data).
+ */
+static void
+series_write(StringInfo out, const char *prefix, SeriesSpec *spec, const SeriesPoints *pts,
+			 bool has_range, double a, double b)
+{
+	size_t		i;
 
 	appendStringInfoChar(out, '{');
 	if (prefix)
 		appendStringInfoString(out, prefix);
 	appendStringInfoString(out, "\"columns\":[{\"name\":");
-	escape_json(out, x_column);
+	escape_json(out, spec->x_column);
 	appendStringInfoString(out, ",\"type\":");
-	escape_json(out, format_type_be(xt));
+	escape_json(out, format_type_be(spec->x_base));
 	appendStringInfoString(out, "},{\"name\":");
-	escape_json(out, y_column);
+	escape_json(out, spec->y_column);
 	appendStringInfoString(out, ",\"type\":\"double precision\"}],\"rows\":[");
-	for (i = 0; i < npicked; i++)
+	for (i = 0; i < pts->n; i++)
 	{
-		size_t		j = picked[i];
-
 		if (i > 0)
 			appendStringInfoChar(out, ',');
 		appendStringInfoChar(out, '[');
-		if (xt == TIMESTAMPOID || xt == TIMESTAMPTZOID || xt == DATEOID)
-		{
-			char		buf[MAXDATELEN + 1];
-			Oid			as = xt == DATEOID ? TIMESTAMPOID : xt;
-
-			appendStringInfo(out, "\"%s\"",
-							 JsonEncodeDateTime(buf, TimestampGetDatum((Timestamp) xs[j]), as, NULL));
-		}
-		else
-			appendStringInfo(out, "%.17g", xs[j]);
-		appendStringInfo(out, ",%.17g]", ys[j]);
+		series_append_x(out, spec, pts->x[i]);
+		appendStringInfo(out, ",%s]", float8out_internal(pts->y[i]));
 	}
-	appendStringInfo(out, "],\"row_count\":%zu,\"truncated\":false,\"downsampled_from\":%zu}",
-					 npicked, n);
-	MemoryContextDelete(series);
-	return true;
+	appendStringInfo(out, "],\"row_count\":%zu,\"truncated\":false,\"downsampled_from\":%.0f,\"x_from\":",
+					 pts->n, pts->rows);
+	if (has_range)
+		series_append_x(out, spec, a);
+	else
+		appendStringInfoString(out, "null");
+	appendStringInfoString(out, ",\"x_to\":");
+	if (has_range)
+		series_append_x(out, spec, b);
+	else
+		appendStringInfoString(out, "null");
+	appendStringInfoChar(out, '}');
+}
+
+/* Reduces a whole series (or none) to the request's buckets and writes it. */
+static void
+series_answer(SeriesSpec *spec, const SeriesPoints *whole, bool has_range, double a, double b,
+			  int buckets, StringInfo out, const char *prefix, SeriesOutcome *outcome)
+{
+	SeriesPoints pts;
+
+	memset(&pts, 0, sizeof(pts));
+	if (whole->n > 0 && a <= b)
+		series_rereduce(whole, a, b, buckets, &pts);
+	series_lttb(&pts, spec->points);
+	outcome->points = pts.n;
+	series_write(out, prefix, spec, &pts, has_range, a, b);
+}
+
+/*
+ * Answers a checked series request: from the cached summary (cached, unless
+ * NULL) when it is fine enough, else in SQL.  When the caller may store a
+ * summary (summary not NULL) and none was cached, a request the summary
+ * would serve computes it first, into *summary.  Errors are thrown.
+ */
+void
+series_run(SeriesSpec *spec, SeriesSource *src, const char *cached, size_t cached_len,
+		   StringInfo summary, StringInfo out, const char *prefix, SeriesOutcome *outcome)
+{
+	int			buckets = (int) (spec->width > 0 ? spec->width : spec->points);
+	bool		both = spec->x_from != NULL && spec->x_to != NULL;
+	SeriesSummaryHead head;
+	SeriesPoints whole;
+	SeriesPoints pts;
+	Datum		lo = spec->from;
+	Datum		hi = spec->to;
+	double		a = spec->from_value;
+	double		b = spec->to_value;
+
+	memset(outcome, 0, sizeof(*outcome));
+	memset(&whole, 0, sizeof(whole));
+	memset(&pts, 0, sizeof(pts));
+
+	if (cached != NULL && series_summary_read(cached, cached_len, &head, &whole))
+	{
+		if (!spec->x_from)
+			a = head.lo;
+		if (!spec->x_to)
+			b = head.hi;
+		if (whole.n == 0 || series_summary_serves(head.lo, head.hi, head.buckets, a, b, buckets))
+		{
+			outcome->from_summary = true;
+			series_answer(spec, &whole, whole.n > 0 || both, a, b, buckets, out, prefix, outcome);
+			return;
+		}
+	}
+	else if (summary != NULL)
+	{
+		Datum		all_lo;
+		Datum		all_hi;
+		double		all_a = 0;
+		double		all_b = 0;
+		bool		any;
+
+		/* the whole x range says whether a summary would serve this */
+		any = series_extent(spec, src, false, false, &all_lo, &all_hi);
+		if (any)
+		{
+			all_a = series_value(all_lo, spec->x_base);
+			all_b = series_value(all_hi, spec->x_base);
+			if (!spec->x_from)
+				lo = all_lo, a = all_a;
+			if (!spec->x_to)
+				hi = all_hi, b = all_b;
+		}
+		if (!any || series_summary_serves(all_a, all_b, SERIES_SUMMARY_BUCKETS, a, b, buckets))
+		{
+			if (any)
+				series_reduce(spec, src, all_lo, all_hi, all_a, all_b, SERIES_SUMMARY_BUCKETS, &whole);
+			series_summary_write(summary, &whole, all_a, all_b);
+			outcome->summary_made = true;
+			series_answer(spec, &whole, whole.n > 0 || both, a, b, buckets, out, prefix, outcome);
+			return;
+		}
+		both = true;			/* the bounds are known now */
+	}
+
+	/* the bounds not given are the data's, within the bound that is */
+	if (!both)
+	{
+		Datum		data_lo;
+		Datum		data_hi;
+
+		if (!series_extent(spec, src, spec->x_from != NULL, spec->x_to != NULL, &data_lo, &data_hi))
+		{
+			series_write(out, prefix, spec, &pts, false, a, b);
+			return;
+		}
+		if (!spec->x_from)
+			lo = data_lo, a = series_value(data_lo, spec->x_base);
+		if (!spec->x_to)
+			hi = data_hi, b = series_value(data_hi, spec->x_base);
+	}
+	if (a <= b)
+		series_reduce(spec, src, lo, hi, a, b, buckets, &pts);
+	series_lttb(&pts, spec->points);
+	outcome->points = pts.n;
+	series_write(out, prefix, spec, &pts, true, a, b);
 }

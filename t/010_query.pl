@@ -1,5 +1,6 @@
-# Named queries over HTTP: formats, types, errors, limits, safety, streaming,
-# caching and metrics.
+# Named queries over HTTP: formats, types, errors, limits, safety, what a
+# definition allows (ordering, counts, ranges), series reduced in the
+# database, streaming, caching and metrics.
 use strict;
 use warnings;
 
@@ -31,8 +32,19 @@ SELECT pg_dash.define_query('all_items', 'SELECT id, owner FROM items ORDER BY i
 SELECT pg_dash.define_query('echo', 'SELECT :v::text AS v, :n::int AS n');
 SELECT pg_dash.define_query('secret', 'SELECT secret FROM secrets');
 SELECT pg_dash.define_query('slow', 'SELECT pg_sleep(:s::float8) AS slept');
-SELECT pg_dash.define_query('series', 'SELECT g AS i, md5(g::text) AS h FROM generate_series(1, :n::int) g');
-SELECT pg_dash.define_query('wave', 'SELECT timestamptz ''2026-01-01 00:00+00'' + g * interval ''1 second'' AS ts, (sin(g / 50.0) * 100)::numeric(12,3) AS amount, g::float8 AS x, md5(g::text) AS h FROM generate_series(1, :n::int) g ORDER BY g DESC');
+SELECT pg_dash.define_query('series', 'SELECT g AS i, md5(g::text) AS h FROM generate_series(1, :n::int) g',
+    sortable => ARRAY['i'], allow_count => true);
+SELECT pg_dash.define_query('wave', 'SELECT timestamptz ''2026-01-01 00:00+00'' + g * interval ''1 second'' AS ts, (sin(g / 50.0) * 100)::numeric(12,3) AS amount, g::float8 AS x, md5(g::text) AS h FROM generate_series(1, :n::int) g ORDER BY g DESC',
+    range_columns => ARRAY['ts']);
+-- a series with an index on x, once cached and once not
+CREATE TABLE points (t bigint NOT NULL, v double precision);
+INSERT INTO points SELECT g, ((g * 7919) % 1000) / 10.0 FROM generate_series(1, 20000) g;
+CREATE INDEX ON points (t);
+GRANT SELECT ON points TO dash_reader;
+SELECT pg_dash.define_query('zoom', 'SELECT t, v FROM points ORDER BY t', range_columns => ARRAY['t'],
+    cache_ttl => 60, refresh_on => ARRAY['points_changed']);
+SELECT pg_dash.define_query('zoom_fresh', 'SELECT t, v FROM points ORDER BY t', range_columns => ARRAY['t']);
+SELECT pg_dash.define_query('zoom_last', 'SELECT t, v FROM points ORDER BY t DESC LIMIT 10', range_columns => ARRAY['*']);
 SELECT pg_dash.define_query('wave_cached', 'SELECT g AS x, (g % 7)::float8 AS y FROM generate_series(1, 500) g', cache_ttl => 60);
 SELECT pg_dash.define_query('cached', 'SELECT count(*) AS n, clock_timestamp() AS at FROM items', cache_ttl => 2, refresh_on => ARRAY['items_changed']);
 SQL
@@ -95,6 +107,43 @@ is($r->{json}{total}, 10, 'exact total count');
 $r = get_json('/api/query/series?n=3&order=nope');
 is($r->{status}, 400, 'ordering by a non-column is 400');
 
+# what a definition allows: ordering by its sortable columns, count=exact
+# with allow_count; everything else is refused, naming define_query
+$r = get_json('/api/query/series?n=3&order=h');
+is($r->{status}, 400, 'ordering by a column the definition does not list is refused');
+like($r->{json}{error}{message}, qr/cannot be ordered by "h"/, '... saying which column');
+like($r->{json}{error}{detail}, qr/allows ordering by: i\./, '... and which are allowed');
+like($r->{json}{error}{hint}, qr/define_query\(.*sortable =>/, '... and how the owner allows it');
+$r = get_json('/api/query/all_items?order=id');
+like($r->{json}{error}{detail}, qr/allows no ordering/, 'a query defined without sortable allows no ordering');
+$r = get_json('/api/query/items?kind=a&count=exact&limit=1');
+is($r->{status}, 400, 'count=exact is refused without allow_count');
+like($r->{json}{error}{hint}, qr/define_query\(.*allow_count => true/, '... naming define_query');
+$r = get_json('/api/query/items?kind=a&limit=1');
+is($r->{json}{row_count}, 1, 'limit and offset need no permission');
+$r = get_json('/api/query/series', method => 'POST', body => '{"n": 4, "order": "h.desc"}');
+is($r->{status}, 400, 'the same in a POST body');
+$node->safe_psql('postgres', "SELECT pg_dash.define_query('all_items', 'SELECT id, owner FROM items ORDER BY id', sortable => '{*}')");
+is_deeply([ map { $_->[1] } @{ get_json('/api/query/all_items?order=owner')->{json}{rows} } ],
+	[ 'alice', 'alice', 'bob' ], "'*' allows every column");
+my ($ok, $stdout, $stderr) = (0, '', '');
+for my $bad (
+	[ "sortable => '{nope}'", qr/sortable names "nope", which is not a column of the result/ ],
+	[ "sortable => ARRAY[NULL]", qr/sortable must not hold NULL/ ],
+	[ "range_columns => '{owner}'", qr/column "owner" of type text cannot be in range_columns/ ],
+	[ "range_columns => '{x}'", qr/range_columns names "x"/ ])
+{
+	$node->psql('postgres', "SELECT pg_dash.define_query('bad', 'SELECT id, owner FROM items', $bad->[0])",
+		stderr => \$stderr);
+	like($stderr, $bad->[1], "define_query checks $bad->[0]");
+}
+$node->psql('postgres', q{SELECT pg_dash.define_query('bad', 'SELECT 1 AS a, ''{}''::json AS j', sortable => '{j}')},
+	stderr => \$stderr);
+like($stderr, qr/column "j" of type json cannot be in sortable/, 'a column without an ordering cannot be sortable');
+like($node->safe_psql('postgres', 'SELECT pg_dash.export()'),
+	qr/name => 'series',.*sortable => '\{i\}',\n    allow_count => 'true',\n    range_columns => '\{\}'/s,
+	'export() writes what a definition allows');
+
 # server-side downsampling (LTTB) keeps the shape: first and last points,
 # numeric and time columns, any input order
 $r = get_json('/api/query/wave?n=10000&downsample=50&x=ts&y=amount');
@@ -119,6 +168,92 @@ $r = get_json('/api/query/wave?n=10&downsample=5&x=ts');
 is($r->{status}, 400, 'downsample needs x and y');
 $r = get_json('/api/query/wave?n=10&downsample=5&x=nope&y=amount');
 is($r->{status}, 400, 'x must be a column');
+
+# a series reduced in the database (M4): at most four points per pixel of
+# width, each a row of the result, the extremes of every pixel column kept
+my %v = map { $_ => ((($_ * 7919) % 1000) / 10.0) } 1 .. 20000;
+my $fresh = get_json('/api/query/zoom_fresh?width=50&x=t&y=v');
+is($fresh->{status}, 200, 'a series at a width');
+cmp_ok($fresh->{json}{row_count}, '<=', 200, 'at most four points per pixel');
+cmp_ok($fresh->{json}{row_count}, '>=', 100, 'and more than one');
+is($fresh->{json}{downsampled_from}, 20000, 'chosen from every row');
+is_deeply([ $fresh->{json}{x_from}, $fresh->{json}{x_to} ], [ 1, 20000 ], 'over the whole x range');
+is(scalar(grep { $v{ $_->[0] } != $_->[1] } @{ $fresh->{json}{rows} }), 0, 'every point is a row');
+my @sorted = sort { $a->[0] <=> $b->[0] } @{ $fresh->{json}{rows} };
+is_deeply($fresh->{json}{rows}, \@sorted, 'in x order');
+my $bad_buckets = 0;
+for my $k (0 .. 49)
+{
+	# the rows of pixel column $k: its first, last, lowest and highest are kept
+	my @in = grep { int(($_ - 1) / 19999 * 50) == $k || ($k == 49 && $_ == 20000) } 1 .. 20000;
+	my %got = map { $_->[0] => 1 } grep { $_->[0] >= $in[0] && $_->[0] <= $in[-1] } @{ $fresh->{json}{rows} };
+	my ($lo) = sort { $v{$a} <=> $v{$b} || $a <=> $b } @in;
+	my ($hi) = sort { $v{$b} <=> $v{$a} || $a <=> $b } @in;
+	$bad_buckets++ unless $got{ $in[0] } && $got{ $in[-1] } && $got{$lo} && $got{$hi} && keys %got <= 4;
+}
+is($bad_buckets, 0, 'each pixel column keeps its first, last, lowest and highest row, no more');
+$r = get_json('/api/query/zoom_fresh?width=100&downsample=20&x=t&y=v');
+is($r->{json}{row_count}, 20, 'downsample then keeps that many of them (LTTB)');
+
+# x_from and x_to are inclusive; a bound left out is the data's
+$r = get_json('/api/query/zoom_fresh?width=101&x=t&y=v&x_from=100&x_to=200');
+is_deeply([ map { $_->[0] } @{ $r->{json}{rows} } ], [ 100 .. 200 ], 'a range keeps both edges, nothing outside');
+is($r->{json}{downsampled_from}, 101, 'and counts its rows');
+$r = get_json('/api/query/zoom_fresh?width=100&x=t&y=v&x_from=19990');
+is_deeply([ map { $_->[0] } @{ $r->{json}{rows} } ], [ 19990 .. 20000 ], 'only x_from: up to the last row');
+$r = get_json('/api/query/zoom_fresh?width=100&x=t&y=v&x_to=3');
+is_deeply([ map { $_->[0] } @{ $r->{json}{rows} } ], [ 1 .. 3 ], 'only x_to: from the first row');
+$r = get_json('/api/query/zoom_fresh?width=100&x=t&y=v&x_from=30000&x_to=40000');
+is_deeply([ $r->{json}{row_count}, $r->{json}{rows} ], [ 0, [] ], 'a range without rows is empty');
+$r = get_json('/api/query/wave?n=100&width=11&x=ts&y=amount&x_from=2026-01-01T00:00:10%2B00:00&x_to=2026-01-01T00:00:20Z');
+is_deeply([ map { substr($_->[0], 17, 2) } @{ $r->{json}{rows} } ], [ 10 .. 20 ], 'time bounds are inclusive');
+$r = get_json('/api/query/wave?n=100&width=11&x=ts&y=amount&x_from=2026-01-01T00:00:10.000001Z&x_to=2026-01-01T00:00:20Z');
+is($r->{json}{rows}[0][0], '2026-01-01T00:00:11+00:00', 'to the microsecond');
+$r = get_json('/api/query/zoom_last?width=100&x=t&y=v');
+is_deeply([ map { $_->[0] } @{ $r->{json}{rows} } ], [ 19991 .. 20000 ], 'a query with LIMIT keeps its ORDER BY');
+
+# what is refused, and why
+for my $bad (
+	[ 'zoom_fresh?width=100&x=t&y=v&x_from=1.5', qr/invalid x_from "1\.5"/, qr/of type bigint/ ],
+	[ 'zoom_fresh?width=100&x=t&y=v&x_from=5&x_to=4', qr/x_from is after x_to/ ],
+	[ 'wave?n=9&width=100&x=ts&y=amount&x_from=soon', qr/invalid x_from "soon"/, qr/timestamp with time zone/ ],
+	[ 'wave?n=9&width=100&x=ts&y=amount&x_to=infinity', qr/x_to must be finite/ ],
+	[ 'wave?n=9&width=100&x=x&y=amount&x_from=1', qr/cannot be restricted to a range of "x"/ ],
+	[ 'zoom_fresh?width=0&x=t&y=v', qr/invalid width "0"/ ],
+	[ 'zoom_fresh?width=20001&x=t&y=v', qr/invalid width "20001"/ ],
+	[ 'zoom_fresh?x_from=1', qr/a series needs x, y and width or downsample/ ],
+	[ 'zoom_fresh?width=10&x=t&y=v&limit=5', qr/a series takes no limit/ ],
+	[ 'zoom_fresh?width=10&x=t&y=v&format=csv', qr/only available as JSON/ ])
+{
+	$r = get_json("/api/query/$bad->[0]");
+	is($r->{status}, 400, "$bad->[0] is refused");
+	like($r->{json}{error}{message}, $bad->[1], '... saying why');
+	like($r->{json}{error}{detail}, $bad->[2], '... and what x is') if $bad->[2];
+}
+like(get_json('/api/query/wave?n=9&width=100&x=x&y=amount&x_from=1')->{json}{error}{hint},
+	qr/define_query\(.*range_columns =>/, 'a range is allowed by define_query');
+
+# a cached query keeps a summary of the whole series: requests it is fine
+# enough for are answered from it, the same as from the rows; narrower
+# ranges read the rows; NOTIFY on a refresh channel renews it
+get_json('/api/query/zoom?width=50&x=t&y=v');    # the worker starts to LISTEN
+sleep 0.3;
+$r = get_json('/api/query/zoom?width=50&x=t&y=v');
+is($r->{headers}{'x-pg-dash-cache'}, 'miss', 'the first series of a cached query makes its summary');
+is_deeply($r->{json}{rows}, $fresh->{json}{rows}, '... and answers from it as from the rows');
+$r = get_json('/api/query/zoom?width=50&x=t&y=v');
+is($r->{headers}{'x-pg-dash-cache'}, 'hit', 'the next one is answered from the summary');
+is_deeply($r->{json}{rows}, $fresh->{json}{rows}, '... the same');
+$r = get_json('/api/query/zoom?width=100&x=t&y=v&x_from=5000&x_to=15000');
+is($r->{headers}{'x-pg-dash-cache'}, 'hit', 'so is a wide range');
+is_deeply($r->{json}{rows}, get_json('/api/query/zoom_fresh?width=100&x=t&y=v&x_from=5000&x_to=15000')->{json}{rows},
+	'... the same as from the rows');
+$r = get_json('/api/query/zoom?width=101&x=t&y=v&x_from=100&x_to=200');
+ok(!defined $r->{headers}{'x-pg-dash-cache'}, 'a narrow range reads the rows');
+is_deeply([ map { $_->[0] } @{ $r->{json}{rows} } ], [ 100 .. 200 ], '... every one of them');
+$node->safe_psql('postgres', 'INSERT INTO points VALUES (20001, 5); NOTIFY points_changed');
+ok(wait_until(sub { get_json('/api/query/zoom?width=50&x=t&y=v')->{json}{x_to} == 20001 }, 5),
+	'NOTIFY renews the summary');
 
 # parameter errors name the parameter
 $r = get_json('/api/query/items');
@@ -398,6 +533,9 @@ $node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.allow_sql = on");
 $node->reload;
 ok(wait_until(sub { get_json('/api/sql', method => 'POST', body => '{"sql":"SELECT 1 AS one"}')->{status} == 200 }, 10),
 	'free SQL on');
+$r = get_json('/api/sql', method => 'POST',
+	body => '{"sql":"SELECT g AS x, g * 2 AS y FROM generate_series(1, 100) g ORDER BY g","width":10,"x":"x","y":"y","x_from":95}');
+is_deeply([ map { $_->[0] } @{ $r->{json}{rows} } ], [ 95 .. 100 ], 'free SQL may ask for any series and range');
 $r = get_json('/api/sql', method => 'POST', body => '{"sql":"DELETE FROM items"}');
 is($r->{status}, 400, 'free SQL refuses writes');
 $r = get_json('/api/sql', method => 'POST', body => '{"sql":"SELECT * FROM secrets"}');
@@ -422,6 +560,11 @@ $r = get_json('/api/queries');
 my ($items) = grep { $_->{name} eq 'items' } @{ $r->{json}{queries} };
 is_deeply($items->{params}, [ { name => 'kind', type => 'text' } ], '/api/queries lists parameters');
 is(scalar @{ $items->{columns} }, 10, '/api/queries lists columns');
+is_deeply([ @$items{qw(sortable allow_count range_columns)} ], [ [], JSON::PP::false, [] ],
+	'/api/queries: by default nothing is allowed');
+my ($series) = grep { $_->{name} eq 'series' } @{ $r->{json}{queries} };
+is_deeply([ @$series{qw(sortable allow_count range_columns)} ], [ ['i'], JSON::PP::true, [] ],
+	'/api/queries lists what a query allows');
 my $stats = $node->safe_psql('postgres', "SELECT calls > 0, errors > 0 FROM pg_dash.query_stats WHERE name = 'slow'");
 is($stats, 't|t', 'query_stats counts calls and errors');
 is($node->safe_psql('postgres', "SELECT cache_hits > 0 FROM pg_dash.query_stats WHERE name = 'cached'"), 't',

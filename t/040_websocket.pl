@@ -315,6 +315,23 @@ is($m && $m->{error}{status}, 400, 'bad parameter error has status 400');
 $ws->send_json({ type => 'query', id => 'q4', name => 'item_by_id', params => { id => 3 } });
 $m = next_json($ws);
 is_deeply($m && $m->{rows}, [ ['leek'] ], 'query with an integer param');
+
+# request options go with the parameters: a chart's series, and what the
+# query's definition does not allow
+$ws->send_json({ type => 'query', id => 'q5', name => 'items_by_kind',
+	params => { kind => 'fruit', width => 10, x => 'id', y => 'id', x_from => 2 } });
+$m = next_json($ws);
+is($m && $m->{type}, 'error', 'a range the definition does not allow is refused');
+like($m && $m->{error}{hint}, qr/range_columns/, '... naming the define_query argument');
+$ws->send_json({ type => 'query', id => 'q6', name => 'items_by_kind',
+	params => { kind => 'fruit', width => 10, x => 'id', y => 'id' } });
+$m = next_json($ws);
+is($m && $m->{id}, 'q6', 'a series over a WebSocket');
+is_deeply($m && $m->{rows}, [ [ 1, 1 ], [ 2, 2 ] ], '... reduced at its width');
+is_deeply($m && [ $m->{x_from}, $m->{x_to}, $m->{downsampled_from} ], [ 1, 2, 2 ], '... with its range and rows');
+$ws->send_json({ type => 'query', id => 'q7', name => 'items_by_kind', params => { kind => 'fruit', order => 'name' } });
+$m = next_json($ws);
+is($m && $m->{error}{status}, 400, 'ordering the definition does not allow is refused');
 still_open($ws, 'query errors');
 
 # --- watch -----------------------------------------------------------------------

@@ -16,7 +16,15 @@ CREATE TABLE pg_dash.queries (
     -- a type name, so a parameter of a user-defined type (an enum) finds its
     -- type again after a restore, where the type has another OID.  Last
     -- because 0.1.0 -> 0.2.0 added it (an upgraded table equals a new one).
-    param_types regtype[] NOT NULL DEFAULT '{}'
+    param_types regtype[] NOT NULL DEFAULT '{}',
+    -- What a client may ask of the query besides its parameters (0.2.0,
+    -- hence last).  Each costs the server more than the rows it returns:
+    -- order= sorts every row for one page, count=exact reads every row once
+    -- more, x_from/x_to read an index range.  So nothing is allowed unless
+    -- the definition says so; '*' stands for every column of the result.
+    sortable      text[] NOT NULL DEFAULT '{}',   -- columns order= may name
+    allow_count   boolean NOT NULL DEFAULT false, -- count=exact
+    range_columns text[] NOT NULL DEFAULT '{}'    -- columns x_from/x_to may filter (zoom)
 );
 COMMENT ON TABLE pg_dash.queries IS 'Named queries served by pg_dash; change them with define_query() and drop_query()';
 -- pg_dump saves the definitions (the extension creates no rows of its own).
@@ -32,9 +40,12 @@ CREATE TRIGGER queries_invalidate
 AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pg_dash.queries
 FOR EACH STATEMENT EXECUTE FUNCTION pg_dash.queries_invalidate();
 
--- Defines or replaces a named query after validating it.
+-- Defines or replaces a named query after validating it.  sortable and
+-- range_columns name result columns (NULL: none, like '{}').
 CREATE FUNCTION pg_dash.define_query(name text, sql text, description text DEFAULT NULL,
-                                     cache_ttl integer DEFAULT NULL, refresh_on text[] DEFAULT '{}')
+                                     cache_ttl integer DEFAULT NULL, refresh_on text[] DEFAULT '{}',
+                                     sortable text[] DEFAULT '{}', allow_count boolean DEFAULT false,
+                                     range_columns text[] DEFAULT '{}')
 RETURNS void
 AS 'MODULE_PATHNAME', 'pg_dash_define_query'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE;
@@ -63,5 +74,5 @@ SELECT name, calls, total_time_ms, max_time_ms,
 FROM pg_dash.query_stats_series();
 COMMENT ON VIEW pg_dash.query_stats IS 'Calls, time, rows and cache hits per named query, over all workers';
 
-REVOKE ALL ON FUNCTION pg_dash.define_query(text, text, text, integer, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_dash.define_query(text, text, text, integer, text[], text[], boolean, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_dash.drop_query(text) FROM PUBLIC;

@@ -22,7 +22,9 @@ AS $$
         UNION ALL
         SELECT 2, q.name, 'define_query',
                ARRAY[['name', q.name], ['sql', q.sql], ['description', q.description],
-                     ['cache_ttl', q.cache_ttl::text], ['refresh_on', q.refresh_on::text]]
+                     ['cache_ttl', q.cache_ttl::text], ['refresh_on', q.refresh_on::text],
+                     ['sortable', q.sortable::text], ['allow_count', q.allow_count::text],
+                     ['range_columns', q.range_columns::text]]
         FROM pg_dash.queries q
         UNION ALL
         SELECT 3, a.name, 'define_action',

@@ -1,6 +1,6 @@
 // Live behaviour: NOTIFY pushes new data, table paging and sorting on the
-// server, a 10-million-point series through server-side downsampling, a
-// redefined page reloading in place.
+// server (only what the query's definition allows), a 10-million-point
+// series reduced on the server, a redefined page reloading in place.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage, openPage, shot, waitForChart, tableRows, sql } from './helpers.mjs';
@@ -27,8 +27,16 @@ test('INSERT + NOTIFY updates the chart within 2 s without reload', async () => 
   await page.context().close();
 });
 
+// The request bodies of /api/query/<name> a page sends.
+function queryRequests(page, name) {
+  const bodies = [];
+  page.on('request', (r) => { if (r.url().endsWith(`/api/query/${name}`)) bodies.push(JSON.parse(r.postData() || '{}')); });
+  return bodies;
+}
+
 test('a table pages and sorts on the server', async () => {
   const page = await newPage(browser);
+  const sent = queryRequests(page, 'items_all');
   await openPage(page, '/p/paging');
   await page.waitForFunction(() => document.querySelector('#items_table')?.dataset.total === '95', null, { timeout: 10000 });
   let rows = await tableRows(page, '#items_table');
@@ -46,7 +54,43 @@ test('a table pages and sorts on the server', async () => {
   await page.click('#items_table th:nth-child(1)');
   await page.waitForFunction(() => document.querySelector('#items_table tbody td')?.textContent === '95', null, { timeout: 5000 });
   assert.match(await page.$eval('#items_table .pager-info', (e) => e.textContent), /1–10 of 95/);
+  // price is not in the query's sortable: its header offers nothing
+  const heads = await page.$$eval('#items_table th', (ths) => ths.map((th) => [th.textContent.trim(), th.getAttribute('aria-sort'), th.classList.contains('sortable'), th.tabIndex]));
+  assert.deepEqual(heads.map((x) => x[0].replace(/[▲▼\s]/g, '')), ['id', 'name', 'price']);
+  assert.deepEqual(heads.map((x) => x[2]), [true, true, false], 'only id and name are sortable');
+  assert.equal(heads[2][1], null, 'price has no aria-sort');
+  assert.equal(heads[2][3], -1, 'price cannot be focused to sort');
+  const before = sent.length;
+  await page.click('#items_table th:nth-child(3)');
+  await page.waitForTimeout(500);
+  assert.equal(sent.length, before, 'clicking price sends no request');
+  assert.equal(await page.$eval('#items_table tbody td', (td) => td.textContent), '95', 'and keeps the order');
+  assert.ok(sent.every((b) => !b.order || /^(id|name)(\.desc)?$/.test(b.order)), JSON.stringify(sent));
   await shot(page, 'paging');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('a table of a query without allow_count or sortable pages without a count', async () => {
+  const page = await newPage(browser);
+  const sent = queryRequests(page, 'items_uncounted');
+  await openPage(page, '/p/paging_uncounted');
+  await page.waitForFunction(() => document.querySelectorAll('#uncounted_table tbody tr').length === 10, null, { timeout: 10000 });
+  assert.equal(await page.$eval('#uncounted_table', (e) => e.dataset.total), '', 'no total');
+  assert.match(await page.$eval('#uncounted_table .pager-info', (e) => e.textContent), /^1–10 · page 1$/);
+  assert.equal(await page.$eval('#uncounted_table .pager-last', (e) => e.disabled), true, 'no last page without a count');
+  assert.equal(await page.$$eval('#uncounted_table th.sortable, #uncounted_table th[aria-sort]', (x) => x.length), 0, 'no sortable column');
+  // next until there is no more
+  for (let i = 0; i < 9; i++) {
+    const want = String(11 + 10 * i);
+    await page.click('#uncounted_table .pager-next');
+    await page.waitForFunction((w) => document.querySelector('#uncounted_table tbody td')?.textContent === w, want, { timeout: 5000 });
+  }
+  assert.deepEqual((await tableRows(page, '#uncounted_table')).map((r) => r[0]), ['91', '92', '93', '94', '95']);
+  assert.match(await page.$eval('#uncounted_table .pager-info', (e) => e.textContent), /^91–95 \(last\) · page 10$/);
+  assert.equal(await page.$eval('#uncounted_table .pager-next', (e) => e.disabled), true, 'the last page has no next');
+  assert.ok(sent.length >= 10 && sent.every((b) => b.count === undefined && b.order === undefined && b.limit === 11), JSON.stringify(sent));
+  await shot(page, 'paging-uncounted');
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
@@ -59,7 +103,7 @@ test('a 10-million-point series renders within a few seconds', async () => {
   const dt = Date.now() - t0;
   const width = await page.$eval('#big_chart .chart-canvas', (e) => e.clientWidth);
   assert.ok(s[0].length > 100, `only ${s[0].length} points`);
-  assert.ok(s[0].length <= 2 * width + 2, `${s[0].length} points for a ${width} px chart: not downsampled`);
+  assert.ok(s[0].length <= 4 * width, `${s[0].length} points for a ${width} px chart: not reduced`);
   assert.ok(dt < 8000, `took ${dt} ms`);
   await shot(page, 'big');
   assert.deepEqual(page.errors, []);

@@ -19,6 +19,15 @@ SELECT timestamptz '2026-01-01 00:00+00' + i * interval '1 minute', i % 10 FROM 
 CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL, price numeric NOT NULL);
 INSERT INTO items SELECT i, 'item ' || i, (i * 7 % 100) + 0.5 FROM generate_series(1, 95) i;
 
+-- A series to zoom into (1 % of the ten million rows of the benchmark),
+-- with an index on x.
+CREATE TABLE zoom_series (ts timestamptz NOT NULL, v double precision NOT NULL);
+INSERT INTO zoom_series
+SELECT timestamptz '2026-01-01 00:00+00' + i * interval '1 second', sin(i / 500.0) * 50 + (i % 13)
+FROM generate_series(1, 100000) i;
+CREATE INDEX ON zoom_series (ts);
+ANALYZE zoom_series;
+
 -- Ten million points: the chart must ask for a downsampled series.
 CREATE UNLOGGED TABLE big_series (t bigint PRIMARY KEY, v double precision NOT NULL);
 INSERT INTO big_series SELECT i, sin(i / 100000.0) * 100 + (i % 97) / 10.0 FROM generate_series(1, 10000000) i;
@@ -36,7 +45,7 @@ FROM generate_series(1, 3000) i;
 CREATE TABLE realtime (ts timestamptz NOT NULL, value double precision NOT NULL);
 INSERT INTO realtime SELECT timestamptz '2026-01-01 00:00+00' + i * interval '1 second', (i * 13) % 50 FROM generate_series(1, 60) i;
 
-GRANT SELECT ON sales, readings, items, big_series, orders, genes, variations, realtime TO dash_web;
+GRANT SELECT ON sales, readings, items, big_series, zoom_series, orders, genes, variations, realtime TO dash_web;
 
 SELECT pg_dash.define_channel('readings');
 SELECT pg_dash.define_channel('realtime');
@@ -47,7 +56,11 @@ SELECT pg_dash.define_query('sales_by_hour',
 SELECT pg_dash.define_query('readings_live', 'SELECT ts, value FROM readings ORDER BY ts',
   'Readings, refreshed on NOTIFY readings', 0, ARRAY['readings']);
 SELECT pg_dash.define_query('items_all', 'SELECT id, name, price FROM items',
-  'Rows for table paging', 0, NULL);
+  'Rows for table paging', 0, NULL, sortable => ARRAY['id', 'name'], allow_count => true);
+SELECT pg_dash.define_query('items_uncounted', 'SELECT id, name, price FROM items ORDER BY id',
+  'Rows for table paging, neither sorted nor counted by clients', 0, NULL);
+SELECT pg_dash.define_query('zoom_series', 'SELECT ts, v FROM zoom_series ORDER BY ts',
+  'A series a chart zooms into', 60, NULL, range_columns => ARRAY['ts']);
 SELECT pg_dash.define_query('big_series', 'SELECT t, v FROM big_series ORDER BY t',
   'Ten million points', 0, NULL);
 SELECT pg_dash.define_query('orders_last_hour',
@@ -127,6 +140,18 @@ SELECT pg_dash.define_page('paging', $page$
 
 <|{items_all}|table|page_size=10|id=items_table|>
 $page$, 'Paging');
+
+SELECT pg_dash.define_page('paging_uncounted', $page$
+# Paging without a count
+
+<|{items_uncounted}|table|page_size=10|id=uncounted_table|>
+$page$, 'Paging without a count');
+
+SELECT pg_dash.define_page('zoom', $page$
+# Zoom
+
+<|{zoom_series}|chart|type=line|x=ts|y=v|id=zoom_chart|>
+$page$, 'Zoom');
 
 SELECT pg_dash.define_page('big', $page$
 # Ten million points

@@ -3,8 +3,8 @@
 // live(name, params, options, cb) keeps cb supplied with a query's result:
 //  - without options: a WebSocket `watch`; the server pushes the result again
 //    when a refresh_on channel fires or a state key the query reads changes;
-//  - with reserved options (limit/offset/order/count for tables, downsample/x/y
-//    for big charts): POST /api/query/<name> (the same as GET
+//  - with reserved options (limit/offset/order/count for tables, width/x/y and
+//    x_from/x_to for line charts): POST /api/query/<name> (the same as GET
 //    /api/query/<name>?..., with JSON values); it is fetched again when one
 //    of the query's refresh_on channels is notified (WebSocket `subscribe`).
 // Both are asked again when a state key used as a parameter changes.
@@ -21,6 +21,7 @@ export class DataHub {
     this.channels = new Map(); // channel -> Set(fn)
     this.nextId = 1;
     this.wsWatchBroken = false;
+    this.connected = false; // the socket has been open before
     socket.on('open', () => this.resend());
     socket.on('result', (m) => this.onResult(m));
     socket.on('error', (m) => this.onError(m));
@@ -37,6 +38,10 @@ export class DataHub {
   }
 
   isQuery(name) { return this.queries.has(name); }
+
+  // What GET /api/queries says of a query (params, columns, sortable,
+  // allow_count, range_columns, ...), or null.
+  queryInfo(name) { return this.queries.get(name) || null; }
 
   // The query's parameters taken from state keys of the same name.
   paramsFor(name) {
@@ -177,12 +182,17 @@ export class DataHub {
     }
   }
 
-  // After (re)connecting: send every watch and subscription again.
+  // After (re)connecting: send every watch and subscription again.  HTTP
+  // results are fetched again only after a reconnect (they may have changed
+  // meanwhile): on the first connection they are being fetched already, and
+  // a second request for a large series would read it all once more.
   resend() {
+    const reconnect = this.connected;
+    this.connected = true;
     for (const ch of this.channels.keys()) this.socket.send({ type: 'subscribe', channel: ch });
     for (const entry of [...this.watches.values()]) {
       if (entry.mode === 'watch') this.start(entry);
-      else this.fetch(entry);
+      else if (reconnect) this.fetch(entry);
     }
   }
 
@@ -209,6 +219,11 @@ export class DataHub {
   }
 }
 
+// Whether a query's list of columns (sortable, range_columns) allows one.
+export function allows(list, column) {
+  return Array.isArray(list) && (list.includes('*') || list.includes(column));
+}
+
 // A result in any supported shape ({columns, rows} with array or object
 // rows, or an array of objects/arrays from session state) as
 // {columns: [name...], rows: [[...]...], total, truncated}.
@@ -230,7 +245,9 @@ export function normalizeResult(r) {
       if (!columns.length) columns.push(...Object.keys(rows[0]));
       rows = rows.map((o) => columns.map((c) => o[c]));
     }
-    return { columns, types, rows, total: r.total, truncated: r.truncated, row_count: r.row_count };
+    // a series reduced by the server also says which x range it covers
+    return { columns, types, rows, total: r.total, truncated: r.truncated, row_count: r.row_count,
+      reduced: r.downsampled_from !== undefined, x_from: r.x_from, x_to: r.x_to };
   }
   if (typeof r === 'object') {
     const columns = Object.keys(r);

@@ -95,7 +95,9 @@ function extent(v) {
 const round = (x) => (Math.abs(x) >= 100 ? Math.round(x) : Math.round(x * 100) / 100);
 
 // The ECharts option for a chart type; `note` is set on the result when a
-// fallback was used (shown above the chart).
+// fallback was used (shown above the chart).  env.zoom ({min, max, start,
+// end}: the x axis fixed to the whole series, the window shown in percent)
+// makes a line chart zoomable for a series the server re-reduces per window.
 export function buildOption(type, data, props, env = {}) {
   const title = props.title ? { text: String(props.title), left: 'center', textStyle: { fontSize: 14 } } : undefined;
   const base = { backgroundColor: 'transparent', animation: data.rows.length < 5000, title, tooltip: { trigger: 'item' } };
@@ -213,13 +215,15 @@ export function buildOption(type, data, props, env = {}) {
   let smax = 1;
   if (si >= 0) for (const r of data.rows) { const v = toNum(r[si]); if (v !== null && v > smax) smax = v; }
   const many = data.rows.length > 300;
+  const zoom = seriesType === 'line' && xKind !== 'category' ? env.zoom : undefined;
   const mkSeries = (name, rows, yi) => {
     const s = { type: seriesType, name, data: null };
     if (xKind === 'category') s.data = rows.map((r) => toNum(r[yi]));
     else s.data = rows.map((r) => (si >= 0 ? [r[xi], toNum(r[yi]), toNum(r[si])] : [r[xi], toNum(r[yi])]));
     if (seriesType === 'line') {
       s.showSymbol = !many;
-      s.sampling = 'lttb';
+      // a series the server reduced (M4) draws right only with every point
+      s.sampling = data.reduced ? undefined : 'lttb';
       if (t === 'area') s.areaStyle = { opacity: 0.25 };
       if (t === 'area' && yis.length > 1) s.stack = 'total';
     }
@@ -256,11 +260,15 @@ export function buildOption(type, data, props, env = {}) {
     if (xKind === 'category') categories = data.rows.map((r) => String(r[xi]));
     series = yis.map((yi) => mkSeries(data.columns[yi], data.rows, yi));
   }
-  return { ...base, grid, tooltip: { trigger: seriesType === 'scatter' ? 'item' : 'axis' },
+  // Zoomable: the axis spans the whole series; the window is re-queried.
+  const zoomWindow = zoom ? { filterMode: 'none', start: zoom.start, end: zoom.end } : {};
+  return { ...base, grid: zoom ? { ...grid, bottom: 64 } : grid, tooltip: { trigger: seriesType === 'scatter' ? 'item' : 'axis' },
     legend: series.length > 1 ? { type: 'scroll', top: title ? 24 : 0 } : undefined,
-    xAxis: { type: xKind, name: data.columns[xi], data: categories, scale: xKind === 'value', nameLocation: 'middle', nameGap: 28, axisLabel: { hideOverlap: true } },
+    xAxis: { type: xKind, name: data.columns[xi], data: categories, scale: xKind === 'value', nameLocation: 'middle', nameGap: 28, axisLabel: { hideOverlap: true },
+      min: zoom ? zoom.min : undefined, max: zoom ? zoom.max : undefined },
     yAxis: { type: 'value', name: yis.length === 1 ? data.columns[yis[0]] : undefined, scale: seriesType !== 'bar' },
-    dataZoom: data.rows.length > 1000 && seriesType === 'line' ? [{ type: 'inside' }] : undefined,
+    dataZoom: zoom ? [{ type: 'inside', ...zoomWindow }, { type: 'slider', height: 18, bottom: 8, showDetail: false, ...zoomWindow }]
+      : data.rows.length > 1000 && seriesType === 'line' ? [{ type: 'inside' }] : undefined,
     series };
 }
 

@@ -1,12 +1,40 @@
 // chart: ECharts. Types line, area, bar, scatter, pie, heatmap, histogram,
 // density, scattergeo (world map) and scatter3d (echarts-gl, 2-D fallback
-// without WebGL). Line and area charts of a named query ask the server to
-// downsample (LTTB) to twice the chart's pixel width.
+// without WebGL). Line and area charts of a named query ask the server for
+// their series at the chart's pixel width (width=: at most four points per
+// pixel, reduced in the database).  When the query allows a range of x
+// (range_columns), zooming or panning asks again for the visible x range at
+// that width (debounced), so deeper zooms show every row.
 import { h, clear, errorBox } from '../dom.js';
 import { pureBinding, toText } from '../template.js';
-import { normalizeResult } from '../data.js';
+import { allows, normalizeResult } from '../data.js';
 import { buildOption, yColumns } from './chart-options.js';
 import { loadEcharts, loadEchartsGl, loadWorldMap } from '../vendor.js';
+
+// Milliseconds to wait after the last zoom or pan step before asking again.
+const ZOOM_DEBOUNCE_MS = 100;
+
+// Local date and time of ms since the epoch, ISO 8601 without a zone (as
+// the server writes timestamps without time zone).
+function localIso(ms) {
+  const d = new Date(ms);
+  const p = (n, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+// An x value of a series (a number, or a time as the server writes it) as
+// a number on the axis (ms for times).
+const axisNumber = (v) => (typeof v === 'number' ? v : Date.parse(v));
+
+// The request bounds (x_from, x_to) of [a, b] on the axis of an x column of
+// type xType; integers and dates widen to whole values.
+export function rangeBounds(a, b, xType) {
+  if (/^(smallint|integer|bigint)$/.test(xType)) return [Math.floor(a), Math.ceil(b)];
+  if (xType === 'date') return [localIso(a).slice(0, 10), localIso(b).slice(0, 10)];
+  if (xType === 'timestamp with time zone') return [new Date(Math.floor(a)).toISOString(), new Date(Math.ceil(b)).toISOString()];
+  if (/^timestamp/.test(xType)) return [localIso(Math.floor(a)), localIso(Math.ceil(b))];
+  return [a, b];
+}
 
 // Whether the page is in dark theme now.
 const isDark = () => document.documentElement.dataset.theme === 'dark' ||
@@ -27,6 +55,16 @@ function chart(node, ctx) {
   let handleKey = '';
   let disposed = false;
   let drawSeq = 0;
+  // A zoomable series: the x range of the whole series (from a request
+  // without bounds), the window shown (percent of it; null: all of it),
+  // and the parameters the range was read with.
+  let zoomable = false;
+  let series = null; // {width, x, y}
+  let extent = null;
+  let zoomWindow = null;
+  let extentParams = '';
+  let zoomTimer = null;
+  let laidOut = false; // the first feed waited for the chart's layout
 
   // The resolved properties (type may be bound, e.g. type={chart_type}).
   const props = () => {
@@ -62,19 +100,24 @@ function chart(node, ctx) {
       }
       if (p.type !== 'scatter3d') note.hidden = true;
       if (seq !== drawSeq || disposed) return;
-      const option = buildOption(p.type, data, p, { dark: isDark(), gl });
+      const zoom = zoomable && extent ? { min: axisNumber(extent[0]), max: axisNumber(extent[1]),
+        start: zoomWindow ? zoomWindow.start : 0, end: zoomWindow ? zoomWindow.end : 100 } : undefined;
+      const option = buildOption(p.type, data, p, { dark: isDark(), gl, zoom });
       // Tooltips are drawn in the canvas: ECharts' HTML tooltips are markup
       // with style attributes, which the Content-Security-Policy refuses.
       if (option.tooltip) option.tooltip = { ...option.tooltip, renderMode: 'richText', confine: true };
       const theme = isDark() ? 'dark' : null;
       if (inst && inst.__pgTheme !== theme) { inst.dispose(); inst = null; }
       if (!inst) { inst = echarts.init(box, theme, { renderer: 'canvas' }); inst.__pgTheme = theme; }
+      if (zoom && !inst.__pgZoom) { inst.on('datazoom', onZoom); inst.__pgZoom = true; }
       inst.setOption(option, true);
       lastOption = option;
       const points = (option.series || []).reduce((n, s) => n + (Array.isArray(s.data) ? s.data.length : 0), 0);
       el.dataset.points = String(points);
       el.dataset.rows = String(data.rows.length);
       el.dataset.type = p.type;
+      // the x range the data covers (a zoomed series: the window asked for)
+      if (data.reduced) { el.dataset.xFrom = String(data.x_from ?? ''); el.dataset.xTo = String(data.x_to ?? ''); }
       el.removeAttribute('aria-busy');
       msg.hidden = !(data.rows.length === 0 || data.truncated);
       if (data.rows.length === 0) msg.textContent = 'No data';
@@ -84,14 +127,46 @@ function chart(node, ctx) {
     }
   };
 
+  // The options of a series request: the chart's width, and the window's
+  // x range when zoomed in.
+  const seriesOptions = () => {
+    const o = { ...series };
+    if (zoomWindow && extent) {
+      const lo = axisNumber(extent[0]);
+      const hi = axisNumber(extent[1]);
+      const xType = (data && data.types && data.types[0]) || '';
+      [o.x_from, o.x_to] = rangeBounds(lo + ((hi - lo) * zoomWindow.start) / 100, lo + ((hi - lo) * zoomWindow.end) / 100, xType);
+    }
+    return o;
+  };
+
+  // A zoom or pan step: the window is asked for once the steps pause.
+  const onZoom = () => {
+    const dz = inst && (inst.getOption().dataZoom || [])[0];
+    if (!dz || !extent || !handle) return;
+    zoomWindow = dz.start <= 0 && dz.end >= 100 ? null : { start: dz.start, end: dz.end };
+    clearTimeout(zoomTimer);
+    zoomTimer = setTimeout(() => { if (!disposed && handle) handle.update(seriesOptions()); }, ZOOM_DEBOUNCE_MS);
+  };
+
   const onResult = (r, err) => {
     if (err) { showError(err); return; }
     data = normalizeResult(r);
+    if (zoomable) {
+      const params = JSON.stringify(handle ? handle.params : null);
+      if (zoomWindow && params !== extentParams) {
+        // other parameters, another series: show all of it again
+        zoomWindow = null;
+        handle.update(seriesOptions());
+        return;
+      }
+      if (!zoomWindow) { extent = data.x_from === null || data.x_from === undefined ? null : [data.x_from, data.x_to]; extentParams = params; }
+    }
     draw();
   };
 
-  // (Re)starts the data feed: line/area charts of a query get a downsampled
-  // result sized to the chart; other charts watch the query as is.
+  // (Re)starts the data feed: line/area charts of a query get their series
+  // at the chart's width; other charts watch the query as is.
   const feed = () => {
     const p = props();
     if (!(b && ctx.isQuery(b.name))) {
@@ -99,22 +174,31 @@ function chart(node, ctx) {
       draw();
       return;
     }
-    // The server downsamples one series (x, y); a chart of several y columns
+    // The server reduces one series (x, y); a chart of several y columns
     // or grouped by color gets the rows as they are, every column kept.
-    let options = null;
+    series = null;
     const ys = yColumns(p);
     if ((p.type === 'line' || p.type === 'area') && typeof p.x === 'string' && ys.length === 1 && !p.color) {
+      // the width is known once the chart is on the page and laid out
+      if (!box.clientWidth && !laidOut) { laidOut = true; requestAnimationFrame(() => { if (!disposed) feed(); }); return; }
       const width = Math.max(100, Math.round(box.clientWidth || el.clientWidth || 800));
-      options = { downsample: 2 * width, x: p.x, y: ys[0] };
+      series = { width, x: p.x, y: ys[0] };
     }
-    const key = JSON.stringify(options);
+    const info = ctx.hub.queryInfo(b.name);
+    zoomable = series !== null && allows(info && info.range_columns, p.x);
+    const key = JSON.stringify(series);
     if (handle && key === handleKey) { draw(); return; }
     if (handle) handle.close();
     handleKey = key;
-    handle = ctx.hub.live(b.name, options, onResult);
+    handle = ctx.hub.live(b.name, series ? seriesOptions() : null, onResult);
   };
 
-  ctx.track(node.bindings, feed);
+  // ECharts loads while the data is asked for, not after it arrives
+  loadEcharts().catch(() => {});
+  // A query's data comes through the chart's own feed: tracking it too
+  // would also watch the query's whole result (every row of a big table).
+  const dataQuery = b && ctx.isQuery(b.name) ? b.name : null;
+  ctx.track((node.bindings || []).filter((n) => n !== dataQuery), feed);
 
   // Resize with the container; a line chart that grew by over 25 % asks for more points.
   let lastWidth = 0;
@@ -129,6 +213,7 @@ function chart(node, ctx) {
   window.addEventListener('pg_dash:theme', onTheme);
   ctx.onDispose(() => {
     disposed = true;
+    clearTimeout(zoomTimer);
     ro.disconnect();
     window.removeEventListener('pg_dash:theme', onTheme);
     if (handle) handle.close();
