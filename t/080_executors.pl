@@ -160,6 +160,46 @@ cmp_ok($node->safe_psql('postgres', "SELECT value FROM pg_dash.stats WHERE metri
 }
 is(http($port, 'GET', '/healthz')->{status}, 200, 'the serving worker never stopped');
 
+# --- the request pipeline's error capture: an ERROR in the middle of a result
+# leaves no open transaction and no memory behind, however often it happens
+{
+	$node->safe_psql('postgres', q{
+		SELECT pg_dash.define_query('breaks', 'SELECT g, CASE WHEN g = :at::int THEN 1 / (g - g) END AS boom FROM generate_series(1, 5000) g');
+	});
+	my @pids = executor_pids();
+	my $rss = sub {
+		my $sum = 0;
+		for my $pid (@pids)
+		{
+			open my $f, '<', "/proc/$pid/status" or next;
+			my ($kb) = join('', <$f>) =~ /RssAnon:\s+(\d+)/;
+			$sum += $kb // 0;
+		}
+		return $sum;
+	};
+	get_json("/api/query/breaks?at=150") for 1 .. 20;
+	get_json("/api/query/breaks?at=3000") for 1 .. 5;
+	my $before = $rss->();
+	my %status;
+	$status{ get_json("/api/query/breaks?at=" . (100 + $_))->{status} }++ for 1 .. 300;
+	is_deeply(\%status, { 400 => 300 }, 'every request that fails mid-result answers its error (22012: 400)');
+	my $cut = 0;
+	for (1 .. 30)
+	{
+		my $raw = raw_request($port, "GET /api/query/breaks?at=3000&format=csv HTTP/1.1\r\n"
+			  . "Host: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout => 5);
+		$cut++ if $raw =~ m{^HTTP/1\.1 200} && $raw !~ /\r\n0\r\n\r\n$/;
+	}
+	is($cut, 30, 'one that fails once its answer streams is cut: no final chunk');
+	my $after = $rss->();
+	cmp_ok($after - $before, '<', 2048, "the executors' memory did not grow ($before kB, then $after kB)");
+	is($node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_dash executor' "
+		  . "AND (xact_start IS NOT NULL OR state <> 'idle')"), '0', 'no executor is left in a transaction');
+	is_deeply([ executor_pids() ], \@pids, 'and none ended');
+	is(get_json('/api/query/fast')->{status}, 200, 'the next request is served');
+}
+
 # --- an aggregate PostgreSQL plans in parallel runs with parallel workers through pg_dash too
 {
 	$node->safe_psql('postgres', q{
