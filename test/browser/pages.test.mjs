@@ -138,14 +138,17 @@ test('state changes carry the session\'s CSRF token; a lost token cookie is set 
     if (r.url().startsWith(`${BASE}/api/`) && !['GET', 'HEAD'].includes(r.method())) writes.push(r);
   });
   await openPage(page, '/p/actions');
+  // the first write creates the session (a request without one needs no token), the second carries it
   await page.click('#bump_button button');
   await page.waitForFunction(() => document.querySelector('#counter_text')?.textContent === '1', null, { timeout: 5000 });
+  await page.click('#bump_button button');
+  await page.waitForFunction(() => document.querySelector('#counter_text')?.textContent === '2', null, { timeout: 5000 });
   const cookies = Object.fromEntries((await page.context().cookies()).map((c) => [c.name, c]));
   assert.match(cookies.pg_dash_csrf?.value || '', /^[0-9a-f]{64}$/);
   assert.equal(cookies.pg_dash_csrf.httpOnly, false, 'the page can read the token cookie');
   assert.equal(cookies.pg_dash_csrf.sameSite, 'Strict');
   assert.equal(cookies.pg_dash_session.httpOnly, true, 'but not the session cookie');
-  const action = writes.find((r) => r.url().includes('/api/action/bump'));
+  const action = writes.filter((r) => r.url().includes('/api/action/bump')).pop();
   assert.ok(action, 'the action was posted');
   assert.equal((await action.allHeaders())['x-csrf-token'], cookies.pg_dash_csrf.value);
   // The server refuses a write of this session without the token, or with a wrong one.
@@ -155,11 +158,11 @@ test('state changes carry the session\'s CSRF token; a lost token cookie is set 
     return [await send({}), await send({ 'X-CSRF-Token': '0'.repeat(64) })];
   });
   assert.deepEqual(refused, [[403, 'csrf_token_missing'], [403, 'csrf_token_invalid']]);
-  assert.equal(await page.$eval('#counter_text', (e) => e.textContent), '1', 'the refused requests did nothing');
+  assert.equal(await page.$eval('#counter_text', (e) => e.textContent), '2', 'the refused requests did nothing');
   // Without the token cookie the front end gets it again and the action runs.
   await page.context().clearCookies({ name: 'pg_dash_csrf' });
   await page.click('#bump_button button');
-  await page.waitForFunction(() => document.querySelector('#counter_text')?.textContent === '2', null, { timeout: 5000 });
+  await page.waitForFunction(() => document.querySelector('#counter_text')?.textContent === '3', null, { timeout: 5000 });
   const again = (await page.context().cookies()).find((c) => c.name === 'pg_dash_csrf');
   assert.equal(again?.value, cookies.pg_dash_csrf.value, 'the same token, set again');
   // The refused requests show as failed resources (403), nothing else.
