@@ -22,7 +22,8 @@ const PURIFY = {
   FORBID_TAGS: ['style', 'script', 'form', 'input', 'button', 'select', 'textarea', 'option',
     'iframe', 'frame', 'frameset', 'object', 'embed', 'link', 'meta', 'base', 'template', 'svg', 'math'],
   FORBID_ATTR: ['style', 'srcset', 'action', 'formaction'],
-  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|[^a-z:]*$|[^:]*[/?#])/i,
+  // relative URLs too, "about" included (a page beside this one); safeUrl() decides below
+  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|[^a-z:]*$|[^:]*[/?#]|[a-z+.-]+(?:[^a-z+.:-]|$))/i,
 };
 
 let md = null;
