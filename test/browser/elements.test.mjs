@@ -6,7 +6,7 @@
 // elements as labelled panels, unbound values and the gauge's fill.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, openPage, shot, sql, BASE, elementPixels, rgb, near } from './helpers.mjs';
+import { launch, newPage, openPage, shot, sql, BASE, rgb, near, dialColour } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -233,15 +233,6 @@ test('unbound values look intended: a placeholder, an empty chart with its title
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
-
-// The colour of the dial at angle deg (0 = left end, 180 = right end) near its rim.
-async function dialColour(page, selector, deg) {
-  const px = await elementPixels(page, `${selector} .dial`);
-  const cx = px.width / 2; const cy = px.height - 1;
-  const r = px.height * 0.9;
-  const t = (deg * Math.PI) / 180;
-  return px.at(cx - r * Math.cos(t), cy - r * Math.sin(t));
-}
 
 test('the gauge draws its fill up to the value', async () => {
   const page = await newPage(browser);

@@ -183,3 +183,13 @@ export function rgb(css) {
 export function near(a, b, tol = 24) {
   return !!a && !!b && a.every((v, i) => Math.abs(v - b[i]) <= tol);
 }
+
+// The colour a gauge's dial (inside selector) draws at angle deg (0 = the
+// left end, 180 = the right end), near its rim.
+export async function dialColour(page, selector, deg) {
+  const px = await elementPixels(page, `${selector} .dial`);
+  const cx = px.width / 2; const cy = px.height - 1;
+  const r = px.height * 0.9;
+  const t = (deg * Math.PI) / 180;
+  return px.at(cx - r * Math.cos(t), cy - r * Math.sin(t));
+}
