@@ -5,21 +5,16 @@
 // element is (elements.test.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch, newPage, openPage, sql } from './helpers.mjs';
+import { launch, newPage, openPage, ensureDemo, BASE } from './helpers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const AXE = path.join(ROOT, 'node_modules/axe-core/axe.min.js');
 
 let browser;
 before(async () => {
-  if (sql("SELECT to_regclass('demo.sensor_readings') IS NOT NULL").trim() !== 't') {
-    const cmd = (process.env.PG_DASH_PSQL || 'psql -X -q').split(/\s+/);
-    execFileSync(cmd[0], [...cmd.slice(1), '-v', 'ON_ERROR_STOP=1', '-f', path.join(ROOT, 'examples/demo_small.sql')],
-      { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-  }
+  ensureDemo();
   browser = await launch();
 });
 after(async () => { await browser?.close(); });
@@ -48,7 +43,7 @@ for (const theme of ['light', 'dark']) {
     const found = [];
     for (const url of PAGES) {
       if (url === '/') {
-        await page.goto(url === '/' ? `${process.env.PG_DASH_URL || 'http://127.0.0.1:8080'}/` : url);
+        await page.goto(`${BASE}/`);
         await page.waitForSelector('.page-list a', { timeout: 10000 });
       } else {
         await openPage(page, url);

@@ -13,22 +13,15 @@
 // DEMO_SCREENSHOTS=docs/screenshots also saves docs/screenshots/<page>.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { launch, newPage, openPage, shot, waitForChart, chartSeries, tableRows, sql, BASE, dialColour, rgb, near } from './helpers.mjs';
+import { launch, newPage, openPage, shot, waitForChart, chartSeries, tableRows, sql, BASE, dialColour, rgb, near, ensureDemo } from './helpers.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DOC_SHOTS = process.env.DEMO_SCREENSHOTS || '';
 
 let browser;
 before(async () => {
-  if (sql("SELECT to_regclass('demo.sensor_readings') IS NOT NULL").trim() !== 't') {
-    const cmd = (process.env.PG_DASH_PSQL || 'psql -X -q').split(/\s+/);
-    execFileSync(cmd[0], [...cmd.slice(1), '-v', 'ON_ERROR_STOP=1', '-f', path.join(ROOT, 'examples/demo_small.sql')],
-      { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-  }
+  ensureDemo();
   browser = await launch();
 });
 after(async () => { await browser?.close(); });

@@ -65,6 +65,16 @@ export async function newPage(browser, viewport = { width: 1280, height: 900 }) 
   return page;
 }
 
+// Loads the demo (examples/demo_small.sql, a hundredth of the rows) into
+// the test cluster unless it is there (a running `make demo`, or an earlier file).
+export function ensureDemo() {
+  if (sql("SELECT to_regclass('demo.sensor_readings') IS NOT NULL").trim() === 't') return;
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+  const cmd = (process.env.PG_DASH_PSQL || 'psql -X -q').split(/\s+/);
+  execFileSync(cmd[0], [...cmd.slice(1), '-v', 'ON_ERROR_STOP=1', '-f', path.join(root, 'examples/demo_small.sql')],
+    { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
 // Runs SQL in the test cluster.
 export function sql(text) {
   const cmd = (process.env.PG_DASH_PSQL || 'psql -X -q').split(/\s+/);
