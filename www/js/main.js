@@ -229,6 +229,7 @@ async function showPage(path, { keepScroll = false } = {}) {
   if (frame && app$.frame.ctx.contentSlot) where = app$.frame.ctx.contentSlot;
   const ctx = new PageContext({ store, hub, path, app: app$ });
   app$.ctx = ctx;
+  app$.tree = page.tree;
   const body = h('article', { class: frame ? 'page framed' : 'page', dataset: { path } });
   if (frame && frame.path === path) {
     // a frame with no page under it yet
@@ -247,10 +248,12 @@ async function showPage(path, { keepScroll = false } = {}) {
   routed();
 }
 
-// The tools above a page: "Copy link".
+// The tools above a page: "Copy link" (the state keys of the page shown
+// and of its frame, when it has one).
 function pageTools(tree) {
   const tools = h('div', { class: 'page-tools' });
-  tools.appendChild(h('button', { type: 'button', class: 'link-button', title: 'Copy a link to this view (its state in the URL)', onclick: () => copyLink(tree, tools) }, 'Copy link'));
+  const bindings = () => [...new Set([...((tree && tree.bindings) || []), ...((app$.frame && app$.tree && app$.tree.bindings) || [])])];
+  tools.appendChild(h('button', { type: 'button', class: 'link-button', title: 'Copy a link to this view (its state in the URL)', onclick: () => copyLink({ bindings: bindings() }, tools) }, 'Copy link'));
   return tools;
 }
 

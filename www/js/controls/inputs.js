@@ -21,7 +21,8 @@ function field(node, ctx, widget, { inline = false } = {}) {
   } else {
     // No visible label: screen readers get the hover text or the state key.
     const name = toText(ctx.prop(node, 'hover_text', '')) || ctx.stateKey(node, Object.keys(node.properties || {})[0] || 'value') || node.control;
-    (target || widget).setAttribute('aria-label', name);
+    const named = target || widget;
+    if (!named.hasAttribute('aria-label')) named.setAttribute('aria-label', name);
   }
   el.showError = (e) => {
     if (!e) { err.hidden = true; err.textContent = ''; return; }
