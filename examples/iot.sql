@@ -129,7 +129,8 @@ END
 $$;
 
 -- ---------------------------------------------------------------- queries
--- :device is the state key of the device selector (default dev-01).
+-- :device is the state key of the device selector; while it is unset the
+-- queries show dev-01, and so does the selector (`{device or "dev-01"}`).
 
 SELECT pg_dash.define_query('iot_devices', $sql$
     SELECT device, device || ' (' || city || ')' AS label FROM demo.devices ORDER BY device
@@ -207,7 +208,7 @@ Twenty machines send 50 readings a second each: ten million rows kept,
 1 000 new ones a second. Pick a device:
 
 <|layout|columns=2 1 1 1|
-<|{device}|selector|lov={iot_devices}|dropdown|label=Device|id=device_selector|>
+<|{device or "dev-01"}|selector|lov={iot_devices}|dropdown|label=Device|id=device_selector|>
 <|{iot_latest.temperature}|gauge|min=0|max=100|threshold=80|title=Temperature °C|format=%.1f|id=temp_gauge|>
 <|{iot_latest.status}|text|label=Status|id=device_status|>
 <|{iot_stats.readings_last_minute}|metric|title=Readings in the last minute|id=rate_metric|>

@@ -351,7 +351,7 @@ Four hosts report every second. A trigger checks each reading against the
 alert rules; a breach shows up below within a second.
 
 <|layout|columns=1 3|
-<|{monitor_metric}|selector|lov=cpu;memory;disk|label=Metric|id=metric_selector|>
+<|{monitor_metric or "cpu"}|selector|lov=cpu;memory;disk|label=Metric|id=metric_selector|>
 <|{monitor_open_count.open_alerts}|metric|title=Open alerts|id=open_alerts|>
 |>
 

@@ -29,7 +29,7 @@ fail_setup() {
 }
 
 [ -x "$CHROMIUM" ] || fail_setup "$CHROMIUM is missing (apt-get install chromium)"
-[ -d node_modules/playwright-core ] || npm install --no-audit --no-fund --loglevel=error >/dev/null 2>&1 ||
+{ [ -d node_modules/playwright-core ] && [ -d node_modules/axe-core ]; } || npm install --no-audit --no-fund --loglevel=error >/dev/null 2>&1 ||
 	fail_setup "npm install failed"
 [ -d node_modules/playwright-core ] || fail_setup "node_modules/playwright-core is missing (npm install)"
 

@@ -242,3 +242,12 @@ BEGIN
     END IF;
 END
 $$;
+
+-- 9. Multi-page apps: an action may send the browser to another page, as
+-- Taipy's navigate() does (src/action.c).
+CREATE FUNCTION pg_dash.navigate(path text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_dash_navigate'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_dash.navigate(text) IS 'Inside an action: the page the browser shows once the action returns (NULL: stay)';
+GRANT EXECUTE ON FUNCTION pg_dash.navigate(text) TO PUBLIC;

@@ -19,6 +19,8 @@
  * Settings the function changes (even with a plain SET) are undone once it
  * returns, so they can neither leak into the worker nor affect the state
  * write.  Cross-origin calls were refused before they got here (guard.c).
+ * An action may also call pg_dash.navigate(path): the reply then carries
+ * "navigate", and the browser shows that page (Taipy's navigate()).
  */
 #include "postgres.h"
 
@@ -41,9 +43,20 @@
 #include "guc.h"
 #include "http_response.h"
 #include "metrics.h"
+#include "page_registry.h"
 #include "query_exec.h"
 #include "session.h"
 #include "worker.h"
+
+PG_FUNCTION_INFO_V1(pg_dash_navigate);
+
+/*
+ * While an action's function runs: the context its reply is built in, and
+ * the page pg_dash.navigate() asked for (NULL for none).  Outside an action
+ * action_cxt is NULL and pg_dash.navigate() refuses.
+ */
+static MemoryContext action_cxt = NULL;
+static char *action_navigate_to = NULL;
 
 /* A jsonb value from JSON text; errors (22P02) for invalid JSON. */
 static Jsonb *
@@ -146,9 +159,11 @@ action_call(RequestTxn *txn, const char *call, Jsonb *state, Jsonb *payload)
 	values[1] = JsonbPGetDatum(payload);
 
 	request_enter_role(txn, false);
+	action_cxt = cxt;
 	if (SPI_execute_with_args(psprintf("SELECT %s($1, $2)", call), 2, argtypes, values,
 							  NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not call %s", call);
+	action_cxt = NULL;
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -183,6 +198,7 @@ action_execute(RequestTxn *txn, Conn *conn, HttpRequest *req, const char *name,
 	char	   *state_text;
 	Session    *session;
 
+	action_navigate_to = NULL;
 	if (!action_payload(req, &payload, f))
 		return false;
 	if (!request_resolve_role(txn, f))
@@ -238,8 +254,18 @@ action_execute(RequestTxn *txn, Conn *conn, HttpRequest *req, const char *name,
 						   psprintf("The state would take %zu bytes; the limit is %d. Nothing was changed.",
 									strlen(state_text), session_max_bytes),
 						   "Keep large data in tables and only keys or choices in the session state.");
-	*reply = psprintf("{\"state\":%s,\"changes\":%s}", state_text,
-					  changes ? session_jsonb_text(changes) : "{}");
+	if (action_navigate_to)
+	{
+		StringInfoData nav;
+
+		initStringInfo(&nav);
+		escape_json(&nav, action_navigate_to);
+		*reply = psprintf("{\"state\":%s,\"changes\":%s,\"navigate\":%s}", state_text,
+						  changes ? session_jsonb_text(changes) : "{}", nav.data);
+	}
+	else
+		*reply = psprintf("{\"state\":%s,\"changes\":%s}", state_text,
+						  changes ? session_jsonb_text(changes) : "{}");
 	return true;
 }
 
@@ -292,6 +318,7 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 	}
 	PG_CATCH();
 	{
+		action_cxt = NULL;
 		request_catch(&txn, psprintf("action \"%s\"", name), &failure);
 		ok = false;
 		retry_after = 0;		/* only a refused new session sets it */
@@ -310,4 +337,36 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 							  failure.code, failure.message, failure.detail, failure.hint);
 	else
 		query_reply_failure(conn, req, &failure);
+}
+
+/*
+ * SQL pg_dash.navigate(path): asks the browser that called the running
+ * action to show the page at path afterwards (NULL: stay).  Only an action
+ * can call it; the path must be a valid page path (it need not exist yet:
+ * the browser shows the page's 404 then).
+ */
+Datum
+pg_dash_navigate(PG_FUNCTION_ARGS)
+{
+	char	   *path;
+
+	if (action_cxt == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_dash.navigate() can only be called by an action"),
+				 errdetail("It tells the browser that called the action which page to show next."),
+				 errhint("Call it from a function registered with pg_dash.define_action().")));
+	if (PG_ARGISNULL(0))
+	{
+		action_navigate_to = NULL;
+		PG_RETURN_VOID();
+	}
+	path = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!page_path_valid(path))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid page path \"%.80s\"", path),
+				 errhint("A page path is 1 to 128 bytes of lower-case segments [a-z0-9][a-z0-9_-]* separated by \"/\", as in pg_dash.define_page().")));
+	action_navigate_to = MemoryContextStrdup(action_cxt, path);
+	PG_RETURN_VOID();
 }

@@ -33,6 +33,10 @@ SELECT pg_dash.define_action('noop', 'noop(jsonb, jsonb)'::regprocedure);
 SELECT pg_dash.define_action('nothing', 'nothing(jsonb, jsonb)'::regprocedure);
 SELECT pg_dash.define_action('count_up', 'count_up(jsonb, jsonb)'::regprocedure);
 SELECT pg_dash.define_action('via_sql', 'via_sql(jsonb, jsonb)'::regprocedure);
+CREATE FUNCTION go_to(state jsonb, payload jsonb) RETURNS jsonb LANGUAGE plpgsql
+  AS $$BEGIN PERFORM pg_dash.navigate(payload->>'to'); RETURN jsonb_build_object('went', payload->'to'); END$$;
+SELECT pg_dash.define_action('go_to', 'go_to(jsonb, jsonb)'::regprocedure);
+SELECT pg_dash.define_query('navigating', 'SELECT pg_dash.navigate(''x'')');
 SELECT pg_dash.define_query('my_state', 'SELECT pg_dash.state() AS s');
 SQL
 $node->safe_psql('postgres', q{ALTER SYSTEM SET pg_dash.role = 'dash_reader'; SELECT pg_reload_conf()});
@@ -165,6 +169,25 @@ is_deeply(json_decode($r->{body})->{state}, { by_sql => 'x' }, '... and answers 
 is(session_rows(), $rows0 + 2, 'exactly those two sessions were created');
 $r = req('POST', '/api/action/noop', $t_action, body => '{}');
 is_deeply(json_decode($r->{body})->{state}, { n => 2 }, 'an action writing nothing keeps an existing session');
+
+# an action sends the browser to another page with pg_dash.navigate()
+$r = req('POST', '/api/action/go_to', $t_action, body => '{"payload":{"to":"app/details"}}');
+is($r->{status}, 200, 'an action calling pg_dash.navigate() answers 200');
+is_deeply(json_decode($r->{body}), { state => { n => 2, went => 'app/details' }, changes => { went => 'app/details' }, navigate => 'app/details' },
+	'... with the page to show in "navigate"');
+$r = req('POST', '/api/action/go_to', $t_action, body => '{"payload":{"to":null}}');
+ok(!exists json_decode($r->{body})->{navigate}, 'pg_dash.navigate(NULL) asks for nothing');
+$r = req('POST', '/api/action/count_up', $t_action, body => '{}');
+ok(!exists json_decode($r->{body})->{navigate}, 'the next action does not inherit the page');
+is_deeply(json_decode($r->{body})->{state}{n}, 3, '... and runs');
+$r = req('POST', '/api/action/go_to', $t_action, body => '{"payload":{"to":"../Bad Path"}}');
+is($r->{status}, 400, 'an invalid page path is refused');
+like($r->{body}, qr/"code":"22023"/, '... as invalid_parameter_value');
+$r = req('GET', '/api/query/navigating');
+isnt($r->{status}, 200, 'pg_dash.navigate() outside an action is an error');
+like($r->{body}, qr/"code":"55000"/, '... object_not_in_prerequisite_state');
+$r = req('POST', '/api/action/count_up', $t_action, body => '{}');
+ok(!exists json_decode($r->{body})->{navigate}, 'an action after the failed one has no page either');
 
 # --- state round trip across requests
 $r = req('PUT', '/api/state/region', $token, body => '"North"');

@@ -70,3 +70,12 @@ $$;
 
 REVOKE ALL ON FUNCTION pg_dash.define_action(text, regprocedure, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_dash.drop_action(text) FROM PUBLIC;
+
+-- Inside an action: the page the browser shows once the action returns, as
+-- Taipy's navigate() (src/action.c).
+CREATE FUNCTION pg_dash.navigate(path text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_dash_navigate'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_dash.navigate(text) IS 'Inside an action: the page the browser shows once the action returns (NULL: stay)';
+GRANT EXECUTE ON FUNCTION pg_dash.navigate(text) TO PUBLIC;

@@ -9,8 +9,11 @@
  * on every control are in page_common_properties; "on_action" is listed per
  * control, only where the control can trigger an action.  An indexed
  * property such as "y[2]" is valid where its base name ("y") is; the parser
- * strips the index before asking.  docs/page-syntax.md documents this table
- * and must be kept in step with it.
+ * strips the index before asking.  Taipy's scenario and data-node elements
+ * (taipy.gui_core) are known too, marked "foreign": pages that use them are
+ * accepted with a notice and the browser shows a labelled panel in their
+ * place.  docs/page-syntax.md documents this table and must be kept in step
+ * with it.
  *
  * src/lib/page_controls.c
  *
@@ -32,6 +35,10 @@ static const char *const alert_props[] = {
 static const char *const button_props[] = {
 	"label", "on_action", NULL
 };
+static const char *const chat_props[] = {
+	"messages", "users", "sender_id", "with_input", "on_action", "page_size",
+	"show_sender", "mode", "max_file_size", NULL
+};
 static const char *const chart_props[] = {
 	"data", "type", "mode", "x", "y", "z", "lat", "lon", "r", "theta",
 	"color", "size", "text", "title", "name", "xaxis", "yaxis", "layout",
@@ -40,6 +47,19 @@ static const char *const chart_props[] = {
 	"high", "low", "open", "close", "measure", "locations", "parents", "base",
 	"columns", "selected_color", "selected_marker", "line", "text_anchor",
 	"template", "figure", "on_click", NULL
+};
+static const char *const content_props[] = {
+	NULL
+};
+static const char *const data_node_props[] = {
+	"data_node", "expandable", "expanded", "show_config", "show_owner",
+	"show_edit_date", "show_expiration_date", "show_properties",
+	"show_history", "show_data", "show_owner_label", "chart_config",
+	"scenario", NULL
+};
+static const char *const data_node_selector_props[] = {
+	"value", "display_cycles", "show_primary_flag", "show_pins", "scenario",
+	"datanodes", "multiple", "filter", "show_search", "sort", NULL
 };
 static const char *const date_props[] = {
 	"date", "with_time", "format", "min", "max", "editable", "analogic", NULL
@@ -60,7 +80,7 @@ static const char *const file_download_props[] = {
 };
 static const char *const file_selector_props[] = {
 	"content", "multiple", "extensions", "drop_message", "notify",
-	"on_action", NULL
+	"on_action", "max_file_size", NULL
 };
 static const char *const gauge_props[] = {
 	"value", "min", "max", "threshold", "title", "format", NULL
@@ -74,6 +94,11 @@ static const char *const indicator_props[] = {
 static const char *const input_props[] = {
 	"value", "multiline", "password", "lines_shown", "action_keys",
 	"change_delay", "on_action", "type", NULL
+};
+static const char *const job_selector_props[] = {
+	"value", "show_id", "show_submitted_label", "show_submitted_id",
+	"show_submission_id", "show_date", "show_cancel", "show_delete",
+	"on_details", NULL
 };
 static const char *const layout_props[] = {
 	"columns", "gap", NULL
@@ -106,6 +131,20 @@ static const char *const part_props[] = {
 static const char *const progress_props[] = {
 	"value", "linear", "show_value", "title", "title_anchor", "render", NULL
 };
+static const char *const scenario_props[] = {
+	"scenario", "expandable", "expanded", "show_submit", "show_delete",
+	"show_config", "show_creation_date", "show_cycle", "show_tags",
+	"show_properties", "show_sequences", "show_submit_sequences",
+	"on_submission_change", NULL
+};
+static const char *const scenario_dag_props[] = {
+	"scenario", "render", "show_toolbar", "on_action", NULL
+};
+static const char *const scenario_selector_props[] = {
+	"value", "show_add_button", "display_cycles", "show_primary_flag",
+	"show_pins", "on_creation", "show_dialog", "scenarios", "multiple",
+	"filter", "show_search", "sort", NULL
+};
 static const char *const schedule_props[] = {
 	"interval", "on_action", NULL
 };
@@ -134,46 +173,59 @@ static const char *const text_props[] = {
 static const char *const time_props[] = {
 	"time", "format", "editable", "analogic", NULL
 };
+static const char *const tree_props[] = {
+	"value", "lov", "adapter", "type", "value_by_id", "mode", "dropdown",
+	"multiple", "filter", "expanded", "select_leafs_only", "row_height", NULL
+};
 static const char *const toggle_props[] = {
 	"value", "lov", "adapter", "type", "allow_unselect", "unselected_value",
 	"theme", "mode", "value_by_id", NULL
 };
 
-/* name, canonical, default property, is_block, listed, properties */
+/* name, canonical, default property, is_block, listed, properties, foreign */
 static const PageControl page_controls[] = {
-	{"alert", "alert", "message", false, true, alert_props},
-	{"button", "button", "label", false, true, button_props},
-	{"chart", "chart", "data", false, true, chart_props},
-	{"date", "date", "date", false, true, date_props},
-	{"date_range", "date_range", "dates", false, true, date_range_props},
-	{"dialog", "dialog", "open", true, true, dialog_props},
-	{"expandable", "expandable", "title", true, true, expandable_props},
-	{"file_download", "file_download", "content", false, true, file_download_props},
-	{"file_selector", "file_selector", "content", false, true, file_selector_props},
-	{"gauge", "gauge", "value", false, true, gauge_props},
-	{"image", "image", "content", false, true, image_props},
-	{"indicator", "indicator", "display", false, true, indicator_props},
-	{"input", "input", "value", false, true, input_props},
-	{"layout", "layout", "columns", true, true, layout_props},
-	{"layout.columns", "layout", "columns", true, false, layout_props},
-	{"layout.grid", "layout", "columns", true, false, layout_props},
-	{"login", "login", "title", false, true, login_props},
-	{"menu", "menu", "lov", false, true, menu_props},
-	{"metric", "metric", "value", false, true, metric_props},
-	{"navbar", "navbar", "lov", false, true, navbar_props},
-	{"number", "number", "value", false, true, number_props},
-	{"pane", "pane", "open", true, true, pane_props},
-	{"part", "part", "class_name", true, true, part_props},
-	{"progress", "progress", "value", false, true, progress_props},
-	{"refresh", "schedule", NULL, false, true, schedule_props},
-	{"schedule", "schedule", NULL, false, true, schedule_props},
-	{"selector", "selector", "value", false, true, selector_props},
-	{"slider", "slider", "value", false, true, slider_props},
-	{"status", "status", "value", false, true, status_props},
-	{"table", "table", "data", false, true, table_props},
-	{"text", "text", "value", false, true, text_props},
-	{"time", "time", "time", false, true, time_props},
-	{"toggle", "toggle", "value", false, true, toggle_props},
+	{"alert", "alert", "message", false, true, alert_props, false},
+	{"button", "button", "label", false, true, button_props, false},
+	{"chart", "chart", "data", false, true, chart_props, false},
+	{"chat", "chat", "messages", false, true, chat_props, false},
+	{"content", "content", NULL, false, true, content_props, false},
+	{"data_node", "data_node", "data_node", false, true, data_node_props, true},
+	{"data_node_selector", "data_node_selector", "value", false, true, data_node_selector_props, true},
+	{"date", "date", "date", false, true, date_props, false},
+	{"date_range", "date_range", "dates", false, true, date_range_props, false},
+	{"dialog", "dialog", "open", true, true, dialog_props, false},
+	{"expandable", "expandable", "title", true, true, expandable_props, false},
+	{"file_download", "file_download", "content", false, true, file_download_props, false},
+	{"file_selector", "file_selector", "content", false, true, file_selector_props, false},
+	{"gauge", "gauge", "value", false, true, gauge_props, false},
+	{"image", "image", "content", false, true, image_props, false},
+	{"indicator", "indicator", "display", false, true, indicator_props, false},
+	{"input", "input", "value", false, true, input_props, false},
+	{"job_selector", "job_selector", "value", false, true, job_selector_props, true},
+	{"layout", "layout", "columns", true, true, layout_props, false},
+	{"layout.columns", "layout", "columns", true, false, layout_props, false},
+	{"layout.grid", "layout", "columns", true, false, layout_props, false},
+	{"login", "login", "title", false, true, login_props, false},
+	{"menu", "menu", "lov", false, true, menu_props, false},
+	{"metric", "metric", "value", false, true, metric_props, false},
+	{"navbar", "navbar", "lov", false, true, navbar_props, false},
+	{"number", "number", "value", false, true, number_props, false},
+	{"pane", "pane", "open", true, true, pane_props, false},
+	{"part", "part", "class_name", true, true, part_props, false},
+	{"progress", "progress", "value", false, true, progress_props, false},
+	{"refresh", "schedule", NULL, false, true, schedule_props, false},
+	{"scenario", "scenario", "scenario", false, true, scenario_props, true},
+	{"scenario_dag", "scenario_dag", "scenario", false, true, scenario_dag_props, true},
+	{"scenario_selector", "scenario_selector", "value", false, true, scenario_selector_props, true},
+	{"schedule", "schedule", NULL, false, true, schedule_props, false},
+	{"selector", "selector", "value", false, true, selector_props, false},
+	{"slider", "slider", "value", false, true, slider_props, false},
+	{"status", "status", "value", false, true, status_props, false},
+	{"table", "table", "data", false, true, table_props, false},
+	{"text", "text", "value", false, true, text_props, false},
+	{"time", "time", "time", false, true, time_props, false},
+	{"toggle", "toggle", "value", false, true, toggle_props, false},
+	{"tree", "tree", "value", false, true, tree_props, false},
 };
 
 #define PAGE_NCONTROLS (sizeof(page_controls) / sizeof(page_controls[0]))

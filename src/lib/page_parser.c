@@ -1074,6 +1074,12 @@ page_emit_element(PageParser *p, size_t lt, size_t cs, size_t ce,
 	}
 	if (!page_dedupe_props(p, ctl))
 		return false;
+	if (ctl->foreign)
+		page_warn(p, line, page_column(p, p->frags[ctl_k].start),
+				  "pg_dash has no scenarios, data nodes or jobs: the page is shown with a labelled panel in the element's place.",
+				  "Show the data with a named query (table, chart) and run work with a SQL action (button).",
+				  "element \"%s\" belongs to Taipy's scenario management and is shown as a panel",
+				  ctl->canonical);
 
 	page_begin_node(p);
 	strbuf_append(&p->out, is_block ? "{\"type\":\"block\"" : "{\"type\":\"control\"");

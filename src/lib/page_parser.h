@@ -58,6 +58,7 @@ typedef struct PageControl
 	bool		is_block;		/* may open a block "<|...|" */
 	bool		listed;			/* named in the hint of valid controls */
 	const char *const *properties;	/* NULL-terminated, control-specific */
+	bool		foreign;		/* Taipy scenario management: shown as a panel */
 } PageControl;
 
 /* Properties valid on every control, NULL-terminated. */

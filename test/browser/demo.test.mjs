@@ -13,22 +13,15 @@
 // DEMO_SCREENSHOTS=docs/screenshots also saves docs/screenshots/<page>.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { launch, newPage, openPage, shot, waitForChart, chartSeries, tableRows, sql, BASE } from './helpers.mjs';
+import { launch, newPage, openPage, shot, waitForChart, chartSeries, tableRows, sql, BASE, dialColour, rgb, near, ensureDemo } from './helpers.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DOC_SHOTS = process.env.DEMO_SCREENSHOTS || '';
 
 let browser;
 before(async () => {
-  if (sql("SELECT to_regclass('demo.sensor_readings') IS NOT NULL").trim() !== 't') {
-    const cmd = (process.env.PG_DASH_PSQL || 'psql -X -q').split(/\s+/);
-    execFileSync(cmd[0], [...cmd.slice(1), '-v', 'ON_ERROR_STOP=1', '-f', path.join(ROOT, 'examples/demo_small.sql')],
-      { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-  }
+  ensureDemo();
   browser = await launch();
 });
 after(async () => { await browser?.close(); });
@@ -103,11 +96,22 @@ for (const [name, want] of Object.entries(PAGES)) {
 test('iot: the gauge and the remaining-life bar have values', async () => {
   const page = await newPage(browser);
   await openPage(page, '/p/demo/iot');
-  await page.waitForFunction(() => {
-    const g = document.querySelector('#temp_gauge [role=meter]');
-    return g && g.getAttribute('aria-valuenow') !== '';
-  }, null, { timeout: 10000 });
+  await page.waitForFunction(() => /\d/.test(document.querySelector('#temp_gauge .dial-value')?.textContent || ''), null, { timeout: 10000 });
   await page.waitForFunction(() => document.querySelector('#life_progress progress')?.hasAttribute('value'), null, { timeout: 10000 });
+  // The selector shows the device the page shows (the queries' default while none is chosen).
+  await page.waitForFunction(() => [...document.querySelectorAll('article p')].some((p) => /Remaining life of dev-01 in/.test(p.textContent)), null, { timeout: 10000 });
+  const shown = await page.$eval('#device_selector select', (s) => s.selectedOptions[0]?.textContent);
+  assert.match(shown, /^dev-01 \(/, 'the selector shows dev-01, not "—"');
+  assert.equal(await page.$eval('#device_selector select', (s) => [...s.options].some((o) => o.textContent === '—')), false);
+  // The dial is filled up to the temperature: the colour of its first half
+  // of the fill is not the colour beyond it.
+  const frac = Number(await page.$eval('#temp_gauge', (e) => e.dataset.frac));
+  assert.ok(frac > 0.05 && frac < 0.95, `temperature gauge at ${frac}`);
+  const inside = await dialColour(page, '#temp_gauge', frac * 90);
+  const outside = await dialColour(page, '#temp_gauge', (frac * 180 + 180) / 2);
+  const track = rgb(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--code-bg').trim().replace(/^#(..)(..)(..)$/, (_, r, g, b) => `rgb(${parseInt(r, 16)}, ${parseInt(g, 16)}, ${parseInt(b, 16)})`)));
+  assert.ok(near(outside, track, 10), `beyond the value the dial is the grey track: ${outside} vs ${track}`);
+  assert.ok(!near(inside, track, 30), `up to the value the dial is filled: ${inside}`);
   // Another device: the gauge follows (dev-20's usual temperature differs from dev-01's).
   const before = await page.$eval('#temp_gauge [role=meter]', (e) => e.getAttribute('aria-valuenow'));
   await page.selectOption('#device_selector select', { label: 'dev-20 (Reykjavik)' });

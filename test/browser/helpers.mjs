@@ -5,6 +5,7 @@ import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 export const BASE = process.env.PG_DASH_URL || 'http://127.0.0.1:8080';
 export const SHOTS = process.env.PG_DASH_SCREENSHOTS || 'artifacts/screenshots';
@@ -54,10 +55,24 @@ export async function newPage(browser, viewport = { width: 1280, height: 900 }) 
   });
   const close = context.close.bind(context);
   context.close = async (...args) => {
+    // Every element of the suite's pages is rendered: none is left as a placeholder.
+    const unsupported = await page.evaluate(() => document.body && document.body.innerText.includes('Unsupported control')).catch(() => false);
+    if (unsupported) page.errors.push('an "Unsupported control" placeholder is shown');
     await close(...args);
+    if (unsupported) throw new Error(`"Unsupported control" is shown on ${page.url()}`);
     if (page.csp.length) throw new Error(`Content-Security-Policy violations:\n${page.csp.join('\n')}`);
   };
   return page;
+}
+
+// Loads the demo (examples/demo_small.sql, a hundredth of the rows) into
+// the test cluster unless it is there (a running `make demo`, or an earlier file).
+export function ensureDemo() {
+  if (sql("SELECT to_regclass('demo.sensor_readings') IS NOT NULL").trim() === 't') return;
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+  const cmd = (process.env.PG_DASH_PSQL || 'psql -X -q').split(/\s+/);
+  execFileSync(cmd[0], [...cmd.slice(1), '-v', 'ON_ERROR_STOP=1', '-f', path.join(root, 'examples/demo_small.sql')],
+    { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 // Runs SQL in the test cluster.
@@ -122,4 +137,69 @@ export function canvasVariance(page, selector) {
 // Rows of a table control as text.
 export function tableRows(page, selector) {
   return page.$$eval(`${selector} tbody tr:not(.empty)`, (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+}
+
+// Decodes a PNG (8-bit RGB or RGBA, not interlaced, as Chromium's
+// screenshots are): {width, height, at(x, y) -> [r, g, b]}.
+export function decodePng(buf) {
+  let off = 8;
+  let width = 0; let height = 0; let channels = 0;
+  const idat = [];
+  while (off < buf.length) {
+    const len = buf.readUInt32BE(off);
+    const type = buf.toString('ascii', off + 4, off + 8);
+    const data = buf.subarray(off + 8, off + 8 + len);
+    if (type === 'IHDR') {
+      width = data.readUInt32BE(0); height = data.readUInt32BE(4);
+      if (data[8] !== 8 || data[12] !== 0) throw new Error('unsupported PNG');
+      channels = { 2: 3, 6: 4 }[data[9]];
+      if (!channels) throw new Error(`unsupported PNG colour type ${data[9]}`);
+    } else if (type === 'IDAT') idat.push(data);
+    off += 12 + len;
+  }
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const px = Buffer.alloc(stride * height);
+  for (let y = 0; y < height; y++) {
+    const f = raw[y * (stride + 1)];
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    for (let x = 0; x < stride; x++) {
+      const a = x >= channels ? px[y * stride + x - channels] : 0;
+      const b = y > 0 ? px[(y - 1) * stride + x] : 0;
+      const c = x >= channels && y > 0 ? px[(y - 1) * stride + x - channels] : 0;
+      let p;
+      if (f === 0) p = 0; else if (f === 1) p = a; else if (f === 2) p = b; else if (f === 3) p = (a + b) >> 1;
+      else { const q = a + b - c; const pa = Math.abs(q - a); const pb = Math.abs(q - b); const pc = Math.abs(q - c); p = pa <= pb && pa <= pc ? a : pb <= pc ? b : c; }
+      px[y * stride + x] = (line[x] + p) & 255;
+    }
+  }
+  return { width, height, at: (x, y) => { const i = (Math.round(y) * width + Math.round(x)) * channels; return [px[i], px[i + 1], px[i + 2]]; } };
+}
+
+// The pixels of an element as drawn (a screenshot of it, in CSS pixels).
+export async function elementPixels(page, selector) {
+  const el = await page.$(selector);
+  if (!el) throw new Error(`no element ${selector}`);
+  return decodePng(await el.screenshot({ animations: 'disabled' }));
+}
+
+// A CSS colour ("rgb(1, 2, 3)") as [r, g, b].
+export function rgb(css) {
+  const m = String(css).match(/rgba?\((\d+),\s*(\d+),\s*(\d+)/);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+}
+
+// Whether two colours are within tol of each other on every channel.
+export function near(a, b, tol = 24) {
+  return !!a && !!b && a.every((v, i) => Math.abs(v - b[i]) <= tol);
+}
+
+// The colour a gauge's dial (inside selector) draws at angle deg (0 = the
+// left end, 180 = the right end), near its rim.
+export async function dialColour(page, selector, deg) {
+  const px = await elementPixels(page, `${selector} .dial`);
+  const cx = px.width / 2; const cy = px.height - 1;
+  const r = px.height * 0.9;
+  const t = (deg * Math.PI) / 180;
+  return px.at(cx - r * Math.cos(t), cy - r * Math.sin(t));
 }

@@ -249,3 +249,99 @@ SELECT pg_dash.define_page('query_dashboard', $page$
 |>
 |>
 $page$);
+
+-- Taipy's missing elements (test/browser/elements.test.mjs): a multi-page
+-- app under a frame page, uploads, chat, tree, menu, scenario panels and
+-- unbound values.
+CREATE TABLE uploads (id serial PRIMARY KEY, name text NOT NULL, encoding text NOT NULL,
+                      bytes bytea NOT NULL, at timestamptz NOT NULL DEFAULT now());
+CREATE FUNCTION store_upload(state jsonb, payload jsonb) RETURNS jsonb LANGUAGE sql AS $$
+    INSERT INTO uploads (name, encoding, bytes)
+    VALUES (payload ->> 'name', payload ->> 'encoding',
+            CASE payload ->> 'encoding' WHEN 'base64' THEN decode(payload ->> 'content', 'base64')
+                 ELSE convert_to(payload ->> 'content', 'UTF8') END)
+    RETURNING jsonb_build_object('uploaded_bytes', octet_length(bytes))
+$$;
+CREATE TABLE chat (id serial PRIMARY KEY, body text NOT NULL, sender text NOT NULL);
+CREATE FUNCTION send_chat(state jsonb, payload jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO chat (body, sender) VALUES (payload ->> 'message', payload ->> 'sender_id');
+    PERFORM pg_notify('chat', '');
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION go_home(state jsonb, payload jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_dash.navigate('test/app/home');
+    RETURN jsonb_build_object('came_from', 'about');
+END
+$$;
+CREATE FUNCTION menu_pick(state jsonb, payload jsonb) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_build_object('picked', payload -> 'value')
+$$;
+CREATE TABLE places (id text PRIMARY KEY, label text NOT NULL, parent text REFERENCES places);
+INSERT INTO places VALUES ('eu', 'Europe', NULL), ('fr', 'France', 'eu'), ('de', 'Germany', 'eu'),
+    ('paris', 'Paris', 'fr'), ('as', 'Asia', NULL), ('jp', 'Japan', 'as');
+GRANT SELECT, INSERT ON uploads, chat TO dash_web;
+GRANT USAGE ON SEQUENCE uploads_id_seq, chat_id_seq TO dash_web;
+GRANT SELECT ON places TO dash_web;
+SELECT pg_dash.define_action('store_upload', 'store_upload(jsonb, jsonb)'::regprocedure);
+SELECT pg_dash.define_action('send_chat', 'send_chat(jsonb, jsonb)'::regprocedure);
+SELECT pg_dash.define_action('go_home', 'go_home(jsonb, jsonb)'::regprocedure);
+SELECT pg_dash.define_action('menu_pick', 'menu_pick(jsonb, jsonb)'::regprocedure);
+SELECT pg_dash.define_query('chat_messages', 'SELECT id, body, sender FROM chat ORDER BY id',
+  'The chat, newest last', 0, ARRAY['chat']);
+SELECT pg_dash.define_query('place_tree', 'SELECT id, label, parent FROM places ORDER BY label',
+  'Places as (id, label, parent)', 0, NULL);
+
+SELECT pg_dash.define_page('test/app', $page$
+# Field office
+<|navbar|id=app_nav|>
+<|toggle|theme|id=theme_toggle|>
+<|content|>
+$page$);
+SELECT pg_dash.define_page('test/app/about', $page$
+## About
+<|Back home|button|on_action=go_home|id=go_home|>
+$page$, 'About');
+SELECT pg_dash.define_page('test/app/home', $page$
+## Home
+Read [about us](about).
+Came from: <|{came_from}|text|id=came_from|>
+$page$, 'Home');
+SELECT pg_dash.define_page('test/upload', $page$
+# Upload
+<|{upload_name}|file_selector|label=Send a file|on_action=store_upload|extensions=.csv,.bin,.txt|id=up|>
+<|{big_name}|file_selector|label=Small files only|on_action=store_upload|max_file_size=100|id=up_small|>
+<|{huge_name}|file_selector|label=Anything|on_action=store_upload|max_file_size=10000000|id=up_huge|>
+<|Uploaded: {upload_name}|id=up_done|>
+$page$);
+SELECT pg_dash.define_page('test/chat', $page$
+# Chat
+<|{chat_messages}|chat|users={[("alice", "Alice"), ("bob", "Bob")]}|sender_id={me or "alice"}|show_sender|on_action=send_chat|id=chat|>
+$page$);
+SELECT pg_dash.define_page('test/tree', $page$
+# Places
+<|{place}|tree|lov={place_tree}|label=Place|id=places|>
+<|Chosen: {place}|id=chosen|>
+$page$);
+SELECT pg_dash.define_page('test/menu', $page$
+# Menu
+<|menu|lov={[("r", "Reports"), ("s", "Settings"), ("x", "Archive")]}|inactive_ids=x|on_action=menu_pick|label=Sections|id=sections|>
+<|menu|label=Pages|id=pages_menu|>
+<|Picked: {picked}|id=picked|>
+$page$);
+SELECT pg_dash.define_page('test/scenario', $page$
+# Plan
+<|{sc}|scenario_selector|>
+<|{sc}|scenario|>
+<|{dn}|data_node|>
+After the panels: <|{2 + 2}|id=after|>
+$page$);
+SELECT pg_dash.define_page('test/unbound', $page$
+# Not yet
+<|{nothing_here}|text|id=t_empty|>
+<|{nothing_chart}|chart|type=line|x=a|y=b|title=Arrives later|id=c_empty|>
+<|{nothing_n}|slider|min=10|max=90|id=s_empty|>
+<|{g}|gauge|min=0|max=100|title=Load|id=g1|>
+$page$);

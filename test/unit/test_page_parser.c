@@ -433,10 +433,10 @@ test_unknown_names(void)
 	CHECK_INT(e.column, 11);
 	CHECK_STR(e.message, "unknown control \"chrt\"");
 	CHECK_STR(e.detail, "Did you mean \"chart\"?");
-	CHECK(contains(e.hint, "Valid controls are: alert, button, chart, date, "));
+	CHECK(contains(e.hint, "Valid controls are: alert, button, chart, chat, content, data_node, "));
 	CHECK(contains(e.hint, "layout, login"));
 	CHECK(!contains(e.hint, "layout.columns"));
-	CHECK(contains(e.hint, ", toggle."));
+	CHECK(contains(e.hint, ", toggle, tree."));
 
 	CHECK_ERR("<|chrt|type=line|>", 1, 3, "unknown control \"chrt\"");
 	CHECK_ERR("<|layout.colums|\n|>", 1, 3, "unknown control \"layout.colums\"");
@@ -900,6 +900,44 @@ test_taipy_compat(void)
 	}
 }
 
+/* Taipy's navigation, upload, tree, chat and scenario-management elements. */
+static void
+test_taipy_elements(void)
+{
+	char	   *j;
+
+	/* <|content|> of a root page is an element, not the text "content" */
+	j = parse_ok("<|navbar|>\n<|content|>\n");
+	CHECK_STR(j, PAGE("", "", "{\"type\":\"control\",\"control\":\"navbar\",\"line\":1,\"column\":1,\"properties\":{},\"bindings\":[]},"
+					  "{\"type\":\"control\",\"control\":\"content\",\"line\":2,\"column\":1,\"properties\":{},\"bindings\":[]}"));
+	free(j);
+	CHECK_ERR("<|{x}|content|>", 1, 3, "control \"content\" takes no value before its name");
+
+	/* tree, chat and file_selector with their default properties */
+	j = parse_ok("<|{pick}|tree|lov={items}|expanded|>\n<|{msgs}|chat|users={users}|sender_id=me|on_action=send|>\n"
+				 "<|{up}|file_selector|on_action=store|max_file_size=1000|extensions=.csv|>\n");
+	CHECK(contains(j, "\"control\":\"tree\",\"line\":1,\"column\":1,\"properties\":{\"value\":\"{pick}\",\"lov\":\"{items}\",\"expanded\":true}"));
+	CHECK(contains(j, "\"control\":\"chat\",\"line\":2,\"column\":1,\"properties\":{\"messages\":\"{msgs}\",\"users\":\"{users}\",\"sender_id\":\"me\",\"on_action\":\"send\"}"));
+	CHECK(contains(j, "\"properties\":{\"content\":\"{up}\",\"on_action\":\"store\",\"max_file_size\":\"1000\",\"extensions\":\".csv\"}"));
+	CHECK(contains(j, "\"actions\":[\"send\",\"store\"]"));
+	CHECK(!contains(j, "warnings"));
+	free(j);
+
+	/* scenario management: accepted with a notice each, kept in the tree */
+	CHECK_WARN("# Plan\n<|{sc}|scenario_selector|show_add_button=False|>\n", 2, 8,
+			   "element \\\"scenario_selector\\\" belongs to Taipy's scenario management and is shown as a panel");
+	j = parse_full("<|{s}|scenario|>\n<|{s}|scenario_dag|>\n<|{dn}|data_node|>\n<|{dn}|data_node_selector|>\n<|{j}|job_selector|show_cancel|>\n");
+	CHECK(contains(j, "\"control\":\"scenario\",\"line\":1,\"column\":1,\"properties\":{\"scenario\":\"{s}\"}"));
+	CHECK(contains(j, "\"control\":\"data_node\",\"line\":3,\"column\":1,\"properties\":{\"data_node\":\"{dn}\"}"));
+	CHECK(contains(j, "{\"line\":5,\"column\":7,\"message\":\"element \\\"job_selector\\\" belongs"));
+	CHECK(contains(j, "\"hint\":\"Show the data with a named query (table, chart) and run work with a SQL action (button).\"}"));
+	free(j);
+	/* a misspelt one is still refused, with the nearest name */
+	CHECK_ERR("<|{s}|scenario_selectr|>", 1, 7, "unknown control \"scenario_selectr\"");
+	CHECK(page_control_lookup("job_selector", 12)->foreign);
+	CHECK(!page_control_lookup("tree", 4)->foreign);
+}
+
 /* Runs every group of tests and prints the tally. */
 int
 main(void)
@@ -918,5 +956,6 @@ main(void)
 	test_controls();
 	test_expressions();
 	test_taipy_compat();
+	test_taipy_elements();
 	UNIT_DONE();
 }

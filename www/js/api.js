@@ -64,6 +64,41 @@ export async function request(method, url, body, retried = false) {
   return data;
 }
 
+// POSTs body as JSON with XMLHttpRequest, which reports the upload's
+// progress (fetch does not): onProgress(sentBytes, totalBytes). Same CSRF
+// token, retry and errors as request().
+export function upload(url, body, onProgress, retried = false) {
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', url);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('Content-Type', 'application/json');
+    const token = csrfToken();
+    if (token) xhr.setRequestHeader('X-CSRF-Token', token);
+    if (onProgress) xhr.upload.addEventListener('progress', (ev) => onProgress(ev.loaded, ev.lengthComputable ? ev.total : text.length));
+    xhr.addEventListener('error', () => reject(new ApiError(0, { error: { message: 'The server cannot be reached', code: 'network' } })));
+    xhr.addEventListener('load', () => {
+      let data = null;
+      try { data = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch { data = null; }
+      if (xhr.status === 403 && !retried && /^csrf_token_/.test(data?.error?.code || '')) {
+        request('GET', '/api/state').then(() => upload(url, body, onProgress, true)).then(resolve, reject);
+        return;
+      }
+      if (xhr.status < 200 || xhr.status > 299) {
+        reject(new ApiError(xhr.status, data || { error: { message: `HTTP ${xhr.status} ${xhr.statusText}`, detail: xhr.responseText.slice(0, 300) } }));
+        return;
+      }
+      for (const fn of [...writeListeners]) {
+        try { fn(url); } catch (err) { console.warn('pg_dash: write listener failed', err); }
+      }
+      resolve(data);
+    });
+    xhr.send(text);
+  });
+}
+
 export const get = (url) => request('GET', url);
 export const post = (url, body) => request('POST', url, body ?? {});
 export const patch = (url, body) => request('PATCH', url, body);

@@ -9,13 +9,24 @@ export function h(tag, attrs, ...children) {
       if (v === undefined || v === null || v === false) continue;
       if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
       else if (k === 'class') el.className = v;
-      else if (k === 'style' && typeof v === 'object') Object.assign(el.style, v);
+      else if (k === 'style' && typeof v === 'object') setStyle(el, v);
       else if (k === 'dataset') Object.assign(el.dataset, v);
       else if (k in el && typeof v !== 'string') el[k] = v;
       else el.setAttribute(k, v === true ? '' : String(v));
     }
   }
   append(el, children);
+  return el;
+}
+
+// Sets inline styles through the DOM (the Content-Security-Policy allows
+// that, not style attributes). Custom properties ("--frac") need
+// setProperty: assigning them to el.style does nothing.
+export function setStyle(el, styles) {
+  for (const [k, v] of Object.entries(styles)) {
+    if (k.startsWith('--')) el.style.setProperty(k, v);
+    else el.style[k] = v;
+  }
   return el;
 }
 

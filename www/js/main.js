@@ -1,41 +1,38 @@
 // Entry point of the pg_dash front end: theme, router, page list and page view.
 //   /          the list of pages (GET /api/pages)
-//   /p/<path>  one page (GET /api/page/<path>), rendered from its JSON tree
+//   /p/<path>  one page (GET /api/page/<path>), rendered from its JSON tree;
+//              inside its frame when an ancestor page (path "a" for "a/b")
+//              holds <|content|>: the frame is drawn once and the pages
+//              under it are shown in its content element.
 import { h, clear, errorBox } from './dom.js';
 import * as api from './api.js';
 import { Socket } from './ws.js';
 import { Store, parseUrlValue } from './state.js';
 import { DataHub } from './data.js';
-import { PageContext, renderPage } from './render.js';
+import { PageContext, renderPage, hasContent } from './render.js';
+import { initTheme, currentTheme, setTheme, onThemeChange } from './theme.js';
+import { setRouter, pagePathOf, pageUrl, navigate, routed } from './router.js';
 import * as tpl from './template.js';
 
 const app = document.getElementById('app');
 const crumbs = document.getElementById('crumbs');
 
 // ---- theme: prefers-color-scheme, overridden by the toggle (localStorage)
-const THEME_KEY = 'pg_dash.theme';
-function applyTheme(t) {
-  if (t === 'light' || t === 'dark') document.documentElement.dataset.theme = t;
-  else delete document.documentElement.dataset.theme;
-  window.dispatchEvent(new Event('pg_dash:theme'));
-}
-function currentTheme() {
-  return document.documentElement.dataset.theme || (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light');
-}
-try { applyTheme(localStorage.getItem(THEME_KEY)); } catch { /* storage disabled */ }
-document.getElementById('theme-toggle').addEventListener('click', () => {
-  const next = currentTheme() === 'dark' ? 'light' : 'dark';
-  try { localStorage.setItem(THEME_KEY, next); } catch { /* storage disabled */ }
-  applyTheme(next);
-});
-matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => window.dispatchEvent(new Event('pg_dash:theme')));
+initTheme();
+const themeButton = document.getElementById('theme-toggle');
+const showThemeButton = () => themeButton.setAttribute('aria-pressed', currentTheme() === 'dark' ? 'true' : 'false');
+themeButton.addEventListener('click', () => setTheme(currentTheme() === 'dark' ? 'light' : 'dark'));
+onThemeChange(showThemeButton);
+showThemeButton();
 
 // ---- shared services
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 const socket = new Socket(wsUrl, document.getElementById('ws-status'));
 const store = new Store();
 const hub = new DataHub(socket, store);
-const app$ = { socket, store, hub, ctx: null, path: null };
+// ctx: the shown page's context; frame: {path, page, ctx} of the frame
+// around it, if any; pages: the page list (for frames, navbar and menu).
+const app$ = { socket, store, hub, ctx: null, path: null, frame: null, pages: null };
 window.pgDash = app$; // for debugging and the browser tests
 
 // The server sends the session's whole current state, read from the table
@@ -52,9 +49,16 @@ api.onWrite(() => {
   socketHasSession = true;
   socket.reconnect();
 });
-socket.on('open', () => { if (app$.path) socket.send({ type: 'page', path: app$.path }); });
+socket.on('open', () => {
+  if (app$.path) socket.send({ type: 'page', path: app$.path });
+  if (app$.frame) socket.send({ type: 'page', path: app$.frame.path });
+});
 socket.on('page_changed', (m) => {
-  if (app$.path && m.path === app$.path) showPage(app$.path, { keepScroll: true });
+  app$.pages = null; // a page may have been added or dropped
+  if (app$.frame && m.path === app$.frame.path) {
+    dropFrame();
+    if (app$.path) showPage(app$.path, { keepScroll: true });
+  } else if (app$.path && m.path === app$.path) showPage(app$.path, { keepScroll: true });
 });
 
 // Loading in progress, shown after a short delay so fast loads do not flash.
@@ -88,14 +92,14 @@ async function showList() {
   document.title = 'pg_dash';
   setCrumbs([]);
   loading('Loading pages…');
-  let r;
+  dropFrame();
+  let pages;
   try {
-    r = await api.get('/api/pages');
+    pages = await pageList(true);
   } catch (e) {
     clear(app).appendChild(errorBox(e, 'Cannot list the pages'));
     return;
   }
-  const pages = (r && r.pages) || [];
   const list = h('ul', { class: 'page-list' });
   for (const p of pages) {
     list.appendChild(h('li', null,
@@ -119,39 +123,138 @@ async function presetFromUrl() {
   if (Object.keys(changes).length) await store.patch(changes);
 }
 
+// The page list (GET /api/pages), fetched once and again after a change.
+async function pageList(fresh = false) {
+  if (!app$.pages || fresh) {
+    const r = await api.get('/api/pages');
+    app$.pages = ((r && r.pages) || []).slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+  return app$.pages;
+}
+
+// GET /api/page/<path>.
+function fetchPage(path) {
+  return api.get(`/api/page/${path.split('/').map(encodeURIComponent).join('/')}`);
+}
+
+// The frame of path: the nearest existing ancestor page (or the page
+// itself) whose tree holds <|content|>, as {path, page}; or null.
+async function findFrame(path, page) {
+  if (hasContent(page.tree)) return { path, page };
+  let pages = [];
+  try { pages = await pageList(); } catch (e) { console.warn('pg_dash: cannot list pages', e); }
+  const known = new Set(pages.map((p) => p.path));
+  const parts = path.split('/');
+  for (let n = parts.length - 1; n > 0; n--) {
+    const anc = parts.slice(0, n).join('/');
+    if (!known.has(anc)) continue;
+    if (app$.frame && app$.frame.path === anc) return { path: anc, page: app$.frame.page };
+    try {
+      const fp = await fetchPage(anc);
+      if (hasContent(fp.tree)) return { path: anc, page: fp };
+    } catch (e) {
+      console.warn(`pg_dash: cannot load page "${anc}"`, e);
+    }
+  }
+  return null;
+}
+
+// Removes the frame (its context, subscriptions and elements).
+function dropFrame() {
+  if (app$.ctx) { app$.ctx.destroy(); app$.ctx = null; }
+  if (app$.frame) { app$.frame.ctx.destroy(); app$.frame = null; }
+}
+
+// Loading shown in the frame's content element, or in the whole view.
+function container() {
+  return app$.frame && app$.frame.ctx.contentSlot ? app$.frame.ctx.contentSlot : app;
+}
+
 async function showPage(path, { keepScroll = false } = {}) {
   const scroll = window.scrollY;
   const first = app$.path !== path || !app$.ctx;
   app$.path = path;
-  setCrumbs([path]);
-  if (first) loading('Loading page…');
+  if (first) {
+    const where = container();
+    clear(where).appendChild(h('div', { class: 'loading', role: 'status' }, h('span', { class: 'spinner' }), 'Loading page…'));
+  }
   let page;
   try {
-    page = await api.get(`/api/page/${path.split('/').map(encodeURIComponent).join('/')}`);
+    page = await fetchPage(path);
   } catch (e) {
+    if (app$.path !== path) return;
     if (app$.ctx) { app$.ctx.destroy(); app$.ctx = null; }
-    clear(app).appendChild(errorBox(e, `Cannot load page “${path}”`));
+    clear(container()).appendChild(errorBox(e, `Cannot load page “${path}”`));
+    setCrumbs([path]);
+    routed();
     return;
   }
   if (app$.path !== path) return;
-  if (!fitsDocument(page.script_eval === true)) return;
+  const frame = await findFrame(path, page);
+  if (app$.path !== path) return;
+  if (!fitsDocument(page.script_eval === true || (frame && frame.page.script_eval === true))) return;
   try {
     await presetFromUrl();
   } catch (e) {
     console.warn('pg_dash: cannot preset state from the URL', e);
   }
   try { await hub.loadQueries(); } catch (e) { console.warn('pg_dash: cannot list queries', e); }
-  if (app$.ctx) app$.ctx.destroy();
-  const ctx = new PageContext({ store, hub, path });
-  app$.ctx = ctx;
+  if (app$.path !== path) return;
+
+  // The frame visited itself: its content shows the first page under it.
+  if (frame && frame.path === path) {
+    let pages = [];
+    try { pages = await pageList(); } catch (e) { console.warn('pg_dash: cannot list pages', e); }
+    if (app$.path !== path) return;
+    const under = pages.find((p) => p.path.startsWith(`${path}/`));
+    if (under) { navigate(under.path, { replace: true }); return; }
+  }
+  if (app$.ctx) { app$.ctx.destroy(); app$.ctx = null; }
+  if (!frame || (app$.frame && (app$.frame.path !== frame.path || app$.frame.page !== frame.page))) {
+    if (app$.frame) { app$.frame.ctx.destroy(); app$.frame = null; }
+  }
+  setCrumbs(frame && frame.path !== path ? [frame.path, path.slice(frame.path.length + 1)] : [path]);
   document.title = page.title ? `${page.title} · pg_dash` : `${path} · pg_dash`;
-  const body = h('article', { class: 'page', dataset: { path } });
-  const tools = h('div', { class: 'page-tools' },
-    h('button', { type: 'button', class: 'link-button', title: 'Copy a link to this view (its state in the URL)', onclick: () => copyLink(page.tree, tools) }, 'Copy link'));
-  clear(app).append(tools, body);
-  renderPage(page.tree || { children: [] }, body, ctx);
+
+  let where = app;
+  if (frame && !app$.frame) {
+    // The frame is drawn once; the pages under it replace its content.
+    const fctx = new PageContext({ store, hub, path: frame.path, app: app$ });
+    app$.frame = { path: frame.path, page: frame.page, ctx: fctx };
+    const fbody = h('article', { class: 'page frame', dataset: { path: frame.path } });
+    clear(app).append(pageTools(frame.page.tree), fbody);
+    renderPage(frame.page.tree || { children: [] }, fbody, fctx);
+    socket.send({ type: 'page', path: frame.path });
+  }
+  if (frame && app$.frame.ctx.contentSlot) where = app$.frame.ctx.contentSlot;
+  const ctx = new PageContext({ store, hub, path, app: app$ });
+  app$.ctx = ctx;
+  app$.tree = page.tree;
+  const body = h('article', { class: frame ? 'page framed' : 'page', dataset: { path } });
+  if (frame && frame.path === path) {
+    // a frame with no page under it yet
+    body.appendChild(h('p', { class: 'empty' }, `No page under “${path}” yet: define one named “${path}/…”.`));
+    clear(where).append(body);
+  } else if (frame) {
+    clear(where).append(body);
+    renderPage(page.tree || { children: [] }, body, ctx);
+  } else {
+    clear(app).append(pageTools(page.tree), body);
+    renderPage(page.tree || { children: [] }, body, ctx);
+  }
   socket.send({ type: 'page', path });
   if (keepScroll) window.scrollTo(0, scroll);
+  else if (first && frame) window.scrollTo(0, 0);
+  routed();
+}
+
+// The tools above a page: "Copy link" (the state keys of the page shown
+// and of its frame, when it has one).
+function pageTools(tree) {
+  const tools = h('div', { class: 'page-tools' });
+  const bindings = () => [...new Set([...((tree && tree.bindings) || []), ...((app$.frame && app$.tree && app$.tree.bindings) || [])])];
+  tools.appendChild(h('button', { type: 'button', class: 'link-button', title: 'Copy a link to this view (its state in the URL)', onclick: () => copyLink({ bindings: bindings() }, tools) }, 'Copy link'));
+  return tools;
 }
 
 // Copies /p/<path>?key=value... for the state keys the page binds.
@@ -169,18 +272,29 @@ function copyLink(tree, where) {
 }
 
 function route() {
-  const m = location.pathname.match(/^\/p\/(.+)$/);
-  if (app$.ctx && !m) { app$.ctx.destroy(); app$.ctx = null; }
-  if (m) return showPage(m[1].split('/').map(decodeURIComponent).join('/'));
-  return showList();
+  const path = pagePathOf(location.href);
+  if (path === null) {
+    if (app$.ctx) { app$.ctx.destroy(); app$.ctx = null; }
+    return showList().then(routed);
+  }
+  return showPage(path);
 }
+setRouter(route);
 
-// In-app navigation for links marked data-route.
+// In-app navigation for links to pages of this server (/p/...), unless
+// they open elsewhere or a modifier key asks for a new tab.
 document.addEventListener('click', (ev) => {
-  const a = ev.target.closest && ev.target.closest('a[data-route]');
-  if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+  const a = ev.target.closest && ev.target.closest('a[href]');
+  if (!a || ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey || ev.button !== 0) return;
+  if (a.target && a.target !== '_self') return;
+  if (a.hasAttribute('download')) return;
+  const href = a.getAttribute('href');
+  const path = pagePathOf(a.href);
+  if (path === null && !(a.hasAttribute('data-route') && href === '/')) return;
   ev.preventDefault();
-  history.pushState(null, '', a.getAttribute('href'));
+  const u = new URL(a.href);
+  history.pushState(null, '', path === null ? '/' : `${pageUrl(path)}${u.search}`);
+  if (u.search) presetDone = false;
   route();
 });
 window.addEventListener('popstate', route);

@@ -22,7 +22,8 @@ const PURIFY = {
   FORBID_TAGS: ['style', 'script', 'form', 'input', 'button', 'select', 'textarea', 'option',
     'iframe', 'frame', 'frameset', 'object', 'embed', 'link', 'meta', 'base', 'template', 'svg', 'math'],
   FORBID_ATTR: ['style', 'srcset', 'action', 'formaction'],
-  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|[^a-z:]*$|[^:]*[/?#])/i,
+  // relative URLs too, "about" included (a page beside this one); safeUrl() decides below
+  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|[^a-z:]*$|[^:]*[/?#]|[a-z+.-]+(?:[^a-z+.:-]|$))/i,
 };
 
 let md = null;
@@ -36,8 +37,25 @@ function parser() {
     if (typeof markdownItAttrs === 'function') {
       md.use(markdownItAttrs, { leftDelimiter: '{:', rightDelimiter: '}', allowedAttributes: ['id', 'class'] });
     }
+    md.core.ruler.push('pg_dash_no_handlers', dropHandlers);
   }
   return md;
+}
+
+// An event-handler attribute inside a tag of raw HTML (onclick=, / onload =).
+const HANDLER = /([\s"'/])on[a-z0-9_-]*\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]*)/gi;
+
+// Removes event-handler attributes from the raw HTML of the markdown before
+// the browser parses it: DOMPurify would drop them, but Chromium reports
+// each one it parses, even in an inert document, as a violation of the
+// page's Content-Security-Policy (nothing runs). DOMPurify stays the
+// sanitizer; this only spares the parse.
+function dropHandlers(state) {
+  const clean = (html) => html.replace(/<[^<>]*>/g, (tag) => tag.replace(HANDLER, '$1'));
+  for (const t of state.tokens) {
+    if (t.type === 'html_block') t.content = clean(t.content);
+    for (const c of t.children || []) if (c.type === 'html_inline') c.content = clean(c.content);
+  }
 }
 
 // Sanitized DOM of an HTML text.

@@ -12,18 +12,27 @@ import tableControls from './controls/table.js';
 import chartControls from './controls/chart.js';
 import metricControls from './controls/metrics.js';
 import blockControls from './controls/blocks.js';
+import navControls from './controls/nav.js';
+import uploadControls from './controls/upload.js';
+import treeControls from './controls/tree.js';
+import chatControls from './controls/chat.js';
+import foreignControls from './controls/foreign.js';
+import { navigate } from './router.js';
 
 const registry = {
   ...textControls, ...inputControls, ...actionControls, ...tableControls,
-  ...chartControls, ...metricControls, ...blockControls,
+  ...chartControls, ...metricControls, ...blockControls, ...navControls,
+  ...uploadControls, ...treeControls, ...chatControls, ...foreignControls,
 };
 
 // What a control sees of the page: bound values, state writes, actions, data.
 export class PageContext {
-  constructor({ store, hub, path }) {
+  constructor({ store, hub, path, app = null }) {
     this.store = store;
     this.hub = hub;
     this.path = path;
+    this.app = app; // main.js's app state: the page list and the frame
+    this.contentSlot = null; // the element of <|content|>, in a frame
     this.disposers = [];
     this.sources = new Map(); // query name -> {result, error, listeners:Set, handle}
   }
@@ -92,12 +101,41 @@ export class PageContext {
     return r === undefined ? def : r;
   }
 
-  // The state key a property writes to ("{key}" not naming a query), or null.
+  // The state key a property writes to, or null: "{key}", or "{key or
+  // default}", which shows the default while the key is unset (falsy) and
+  // writes to the key; never a named query.
   stateKey(node, key) {
-    const b = tpl.pureBinding(node.properties ? node.properties[key] : undefined);
-    if (!b || b.name === 'None' || b.path.length || this.isQuery(b.name)) return null;
-    return b.name;
+    let name = null;
+    const parts = node.exprs && node.exprs[key];
+    if (Array.isArray(parts)) {
+      const f = parts.length === 1 && parts[0] && typeof parts[0] === 'object' && !Array.isArray(parts[0]) ? parts[0] : null;
+      let e = f && !f.f && !f.c ? f.e : null;
+      if (Array.isArray(e) && e[0] === 'or' && e.length > 2) e = e[1];
+      if (Array.isArray(e) && e[0] === 'n' && e.length === 2) name = e[1];
+    } else {
+      const b = tpl.pureBinding(node.properties ? node.properties[key] : undefined);
+      if (b && !b.path.length) name = b.name;
+    }
+    if (!name || name === 'None' || name === 'True' || name === 'False' || this.isQuery(name)) return null;
+    return name;
   }
+
+  // The page list (sorted by path), for navbar and menu.
+  async pages() {
+    if (this.app && this.app.pages) return this.app.pages;
+    const r = await api.get('/api/pages');
+    const list = ((r && r.pages) || []).slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    if (this.app) this.app.pages = list;
+    return list;
+  }
+
+  // The frame page around this page (or this page when it is one), or null.
+  framePath() {
+    return this.app && this.app.frame ? this.app.frame.path : null;
+  }
+
+  // Shows another page (in-app, with a history entry).
+  navigate(path) { return navigate(path); }
 
   // Calls fn now and whenever a bound name (state key or query result) changes.
   track(names, fn) {
@@ -131,8 +169,14 @@ export class PageContext {
   // Runs a registered action; its changes are merged into the state.
   async action(fn, payload) {
     const r = await api.post(`/api/action/${encodeURIComponent(fn)}`, { payload: payload ?? null });
+    return this.actionDone(r);
+  }
+
+  // Applies an action's answer: its state, and the page pg_dash.navigate() asked for.
+  actionDone(r) {
     if (r && r.state && typeof r.state === 'object') this.store.replace(r.state);
     else if (r && r.changes) this.store.apply(r.changes);
+    if (r && typeof r.navigate === 'string' && r.navigate) queueMicrotask(() => navigate(r.navigate));
     return r;
   }
 }
@@ -226,6 +270,12 @@ function decorate(el, node, ctx) {
 function placeholder(node) {
   return h('div', { class: 'ctl-unknown', role: 'note' },
     `Unsupported control “${node.control || node.type}” (line ${node.line ?? '?'})`);
+}
+
+// Whether a page tree holds <|content|> (the page is a frame).
+export function hasContent(tree) {
+  const walk = (nodes) => (nodes || []).some((n) => (n.type === 'control' && n.control === 'content') || (n.type === 'block' && walk(n.children)));
+  return !!tree && walk(tree.children);
 }
 
 // Renders a whole page tree into container.

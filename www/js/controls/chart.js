@@ -102,7 +102,11 @@ function chart(node, ctx) {
       if (seq !== drawSeq || disposed) return;
       const zoom = zoomable && extent ? { min: axisNumber(extent[0]), max: axisNumber(extent[1]),
         start: zoomWindow ? zoomWindow.start : 0, end: zoomWindow ? zoomWindow.end : 100 } : undefined;
-      const option = buildOption(p.type, data, p, { dark: isDark(), gl, zoom });
+      // Data not bound or not arrived yet: an empty chart that keeps its title.
+      const empty = !data.columns.length;
+      const option = empty
+        ? { backgroundColor: 'transparent', title: p.title ? { text: String(p.title), left: 'center', textStyle: { fontSize: 14 } } : undefined }
+        : buildOption(p.type, data, p, { dark: isDark(), gl, zoom });
       // Tooltips are drawn in the canvas: ECharts' HTML tooltips are markup
       // with style attributes, which the Content-Security-Policy refuses.
       if (option.tooltip) option.tooltip = { ...option.tooltip, renderMode: 'richText', confine: true };
@@ -120,7 +124,9 @@ function chart(node, ctx) {
       if (data.reduced) { el.dataset.xFrom = String(data.x_from ?? ''); el.dataset.xTo = String(data.x_to ?? ''); }
       el.removeAttribute('aria-busy');
       msg.hidden = !(data.rows.length === 0 || data.truncated);
-      if (data.rows.length === 0) msg.textContent = 'No data';
+      el.dataset.state = empty ? 'empty' : 'drawn';
+      if (empty) msg.textContent = 'No data yet';
+      else if (data.rows.length === 0) msg.textContent = 'No data';
       else if (data.truncated) msg.textContent = 'Result truncated by pg_dash.max_rows.';
     } catch (e) {
       showError(e);

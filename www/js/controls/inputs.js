@@ -4,6 +4,7 @@
 // runs with payload {name, value}.
 import { h, clear } from '../dom.js';
 import { num, truthy, toText } from '../template.js';
+import { currentTheme, setTheme, onThemeChange } from '../theme.js';
 
 // Wraps a widget with its label and a line for errors.
 function field(node, ctx, widget, { inline = false } = {}) {
@@ -12,10 +13,16 @@ function field(node, ctx, widget, { inline = false } = {}) {
   const el = h(inline ? 'span' : 'div', { class: 'field' },
     label !== undefined && label !== '' ? h('label', { class: 'field-label' }, toText(label)) : null,
     widget, err);
+  const target = widget.matches('input,select,textarea') ? widget : widget.querySelector('input,select,textarea');
   if (label !== undefined && label !== '') {
     const id = `f${Math.random().toString(36).slice(2, 9)}`;
-    const target = widget.matches('input,select,textarea') ? widget : widget.querySelector('input,select,textarea');
     if (target) { target.id = id; el.querySelector('label').htmlFor = id; }
+    else if (widget.getAttribute('role')) widget.setAttribute('aria-label', toText(label));
+  } else {
+    // No visible label: screen readers get the hover text or the state key.
+    const name = toText(ctx.prop(node, 'hover_text', '')) || ctx.stateKey(node, Object.keys(node.properties || {})[0] || 'value') || node.control;
+    const named = target || widget;
+    if (!named.hasAttribute('aria-label')) named.setAttribute('aria-label', name);
   }
   el.showError = (e) => {
     if (!e) { err.hidden = true; err.textContent = ''; return; }
@@ -96,15 +103,17 @@ function slider(node, ctx) {
   const el = field(node, ctx, h('span', { class: 'slider' }, w, out));
   const write = writer(node, ctx, el);
   const send = debounce(() => write(w.valueAsNumber), num(ctx.prop(node, 'change_delay'), 150));
-  w.addEventListener('input', () => { out.textContent = w.value; send(); });
+  w.addEventListener('input', () => { out.textContent = w.value; delete el.dataset.empty; send(); });
   w.addEventListener('change', () => send.flush());
   ctx.track(node.bindings, () => {
     w.min = num(ctx.prop(node, 'min'), 0);
     w.max = num(ctx.prop(node, 'max'), 100);
     w.step = num(ctx.prop(node, 'step'), 1);
     const v = num(ctx.prop(node, 'value'), null);
-    if (v !== null && document.activeElement !== w) w.value = String(v);
-    out.textContent = w.value;
+    // Unset: the thumb rests at the minimum and no value is shown (a range
+    // input would otherwise show its middle, a value nobody chose).
+    if (v === null) { if (document.activeElement !== w) w.value = w.min; out.textContent = '–'; el.dataset.empty = 'true'; }
+    else { if (document.activeElement !== w) w.value = String(v); out.textContent = w.value; delete el.dataset.empty; }
     w.disabled = disabled(node, ctx);
   });
   return el;
@@ -156,7 +165,46 @@ function selector(node, ctx) {
   return el;
 }
 
+// <|toggle|theme|>: switches the application between light and dark.
+function themeToggle(node, ctx) {
+  const group = h('span', { class: 'toggle-group', role: 'radiogroup' });
+  const el = field(node, ctx, group);
+  if (ctx.prop(node, 'label') === undefined) group.setAttribute('aria-label', 'Theme');
+  const draw = () => {
+    const cur = currentTheme();
+    const hadFocus = group.contains(document.activeElement) ? [...group.children].indexOf(document.activeElement) : -1;
+    clear(group);
+    for (const [id, label] of [['light', '☀ Light'], ['dark', '☾ Dark']]) {
+      const on = cur === id;
+      group.appendChild(h('button', {
+        type: 'button', class: on ? 'on' : '', role: 'radio', 'aria-checked': on ? 'true' : 'false',
+        tabindex: on ? '0' : '-1', dataset: { theme: id }, onclick: () => setTheme(id),
+      }, label));
+    }
+    if (hadFocus >= 0) group.children[hadFocus].focus();
+  };
+  arrowKeys(group);
+  draw();
+  ctx.onDispose(onThemeChange(draw));
+  return el;
+}
+
+// Arrow keys move between the buttons of a radio group (and choose).
+function arrowKeys(group) {
+  group.addEventListener('keydown', (ev) => {
+    if (!['ArrowRight', 'ArrowLeft', 'ArrowDown', 'ArrowUp'].includes(ev.key)) return;
+    const bs = [...group.querySelectorAll('button')];
+    const i = bs.indexOf(document.activeElement);
+    if (i < 0) return;
+    ev.preventDefault();
+    const next = bs[(i + (ev.key === 'ArrowRight' || ev.key === 'ArrowDown' ? 1 : bs.length - 1)) % bs.length];
+    next.focus();
+    next.click();
+  });
+}
+
 function toggle(node, ctx) {
+  if (truthy(node.properties.theme)) return themeToggle(node, ctx);
   const lovProp = node.properties.lov;
   if (lovProp === undefined) {
     const w = h('input', { type: 'checkbox', role: 'switch' });
@@ -169,17 +217,21 @@ function toggle(node, ctx) {
   const group = h('span', { class: 'toggle-group', role: 'radiogroup' });
   const el = field(node, ctx, group);
   const write = writer(node, ctx, el);
+  arrowKeys(group);
   ctx.track(node.bindings, () => {
     const items = lovItems(ctx.prop(node, 'lov'));
     const v = ctx.prop(node, 'value');
+    const hadFocus = group.contains(document.activeElement) ? [...group.children].indexOf(document.activeElement) : -1;
     clear(group);
     for (const it of items) {
       const on = JSON.stringify(it.id) === JSON.stringify(v);
       group.appendChild(h('button', {
         type: 'button', class: on ? 'on' : '', role: 'radio', 'aria-checked': on ? 'true' : 'false',
+        tabindex: on || (!items.some((x) => JSON.stringify(x.id) === JSON.stringify(v)) && it === items[0]) ? '0' : '-1',
         onclick: () => write(on && truthy(ctx.prop(node, 'allow_unselect', false)) ? null : it.id),
       }, it.label));
     }
+    if (hadFocus >= 0 && group.children[hadFocus]) group.children[hadFocus].focus();
   });
   return el;
 }

@@ -14,10 +14,10 @@ function numeric(v) {
 }
 
 // A bar from min to max with a threshold mark; used by metric and gauge.
-function bar(value, min, max, threshold) {
+function bar(value, min, max, threshold, name) {
   const pct = (x) => `${Math.max(0, Math.min(100, ((x - min) / ((max - min) || 1)) * 100))}%`;
   const over = threshold !== null && value !== null && value >= threshold;
-  return h('div', { class: 'gauge-bar', role: 'meter', 'aria-valuemin': min, 'aria-valuemax': max, 'aria-valuenow': value ?? '' },
+  return h('div', { class: 'gauge-bar', role: 'meter', 'aria-label': name, 'aria-valuemin': min, 'aria-valuemax': max, 'aria-valuenow': value ?? min },
     h('div', { class: `gauge-fill${over ? ' over' : ''}`, style: { width: value === null ? '0%' : pct(value) } }),
     threshold !== null ? h('div', { class: 'gauge-threshold', style: { left: pct(threshold) }, title: `threshold ${threshold}` }) : null);
 }
@@ -39,7 +39,7 @@ function metric(node, ctx) {
       const up = delta >= 0;
       el.appendChild(h('div', { class: `metric-delta ${up ? 'up' : 'down'}` }, `${up ? '▲' : '▼'} ${formatValue(Math.abs(delta), ctx.prop(node, 'delta_format'))}`));
     }
-    if (showBar || threshold !== null) el.appendChild(bar(v, min, max, threshold));
+    if (showBar || threshold !== null) el.appendChild(bar(v, min, max, threshold, title !== undefined ? toText(title) : 'Value'));
   });
   return el;
 }
@@ -57,7 +57,8 @@ function gauge(node, ctx) {
     if (title !== undefined) el.appendChild(h('div', { class: 'metric-title' }, toText(title)));
     // A half-circle dial drawn with a conic gradient.
     const over = threshold !== null && v !== null && v >= threshold;
-    el.appendChild(h('div', { class: `dial${over ? ' over' : ''}`, style: { '--frac': String(frac) }, role: 'meter', 'aria-valuenow': v ?? '', 'aria-valuemin': min, 'aria-valuemax': max },
+    el.dataset.frac = String(frac);
+    el.appendChild(h('div', { class: `dial${over ? ' over' : ''}`, style: { '--frac': String(frac) }, role: 'meter', 'aria-label': title !== undefined ? toText(title) : 'Gauge', 'aria-valuenow': v ?? min, 'aria-valuemin': min, 'aria-valuemax': max },
       h('div', { class: 'dial-value' }, v === null ? '–' : formatValue(v, ctx.prop(node, 'format')))));
     el.appendChild(h('div', { class: 'dial-range' }, h('span', null, String(min)), h('span', null, String(max))));
   });
@@ -86,7 +87,7 @@ function progress(node, ctx) {
     const title = ctx.prop(node, 'title');
     clear(el);
     if (title !== undefined) el.appendChild(h('div', { class: 'progress-title' }, toText(title)));
-    const bar = h('progress', { max: 100 });
+    const bar = h('progress', { max: 100, 'aria-label': title !== undefined ? toText(title) : 'Progress' });
     if (v !== null) bar.value = v;
     el.appendChild(bar);
     if (v !== null && truthy(ctx.prop(node, 'show_value', false))) el.appendChild(h('span', { class: 'progress-value' }, `${v}%`));

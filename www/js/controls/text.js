@@ -26,7 +26,15 @@ function text(node, ctx) {
   const mode = typeof p.mode === 'string' ? p.mode : '';
   const el = h(mode === 'pre' ? 'pre' : node.inline ? 'span' : 'div', { class: 'text-value' });
   ctx.track(node.bindings, () => {
-    const v = ctx.prop(node, 'value', '');
+    const v = ctx.prop(node, 'value');
+    // Bound to nothing yet (an unset key, a result still on its way, an
+    // expression that failed): a visible placeholder, not an empty gap.
+    if (v === undefined || v === null) {
+      el.classList.add('empty');
+      el.textContent = '—';
+      return;
+    }
+    el.classList.remove('empty');
     const s = formatValue(v, ctx.prop(node, 'format'));
     if (mode === 'markdown' || mode === 'md') { clear(el); el.appendChild(renderBlocks(s)); }
     else el.textContent = s;
