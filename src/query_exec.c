@@ -25,6 +25,7 @@
 #include <ctype.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/sha.h>
 
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
@@ -58,7 +59,6 @@
 #include "realtime.h"
 #include "request.h"
 #include "result_writer.h"
-#include "sha1.h"
 #include "session.h"
 #include "worker.h"
 
@@ -750,8 +750,19 @@ typedef struct QueryRun
 	char		session_id[65];	/* the session made known to SQL, or "" */
 } QueryRun;
 
+/* The SHA-256 (libcrypto's) of what identifies a result: its cache key. */
+static void
+query_cache_digest(StringInfo key_text, unsigned char *key)
+{
+	StaticAssertStmt(QUERY_CACHE_KEY_LEN == SHA256_DIGEST_LENGTH, "cache key size");
+	if (SHA256((const unsigned char *) key_text->data, key_text->len, key) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute the SHA-256 of a cache key")));
+}
+
 /*
- * The cache keys of a request: SHA-1 over the query and when it was last
+ * The cache keys of a request: SHA-256 over the query and when it was last
  * defined (a redefinition must not serve old results), the role, the options
  * that shape the body and the parameters; the session key adds the session.
  */
@@ -759,7 +770,6 @@ static void
 query_cache_keys(QueryRun *run, QueryOptions *opts, const char *role)
 {
 	StringInfoData buf;
-	Sha1Context ctx;
 	ListCell   *ln;
 	ListCell   *lv;
 
@@ -772,13 +782,9 @@ query_cache_keys(QueryRun *run, QueryOptions *opts, const char *role)
 	forboth(ln, opts->names, lv, opts->values)
 		appendStringInfo(&buf, "%s=%c%s%c", strVal(lfirst(ln)), lfirst(lv) ? 'v' : 'n',
 						 lfirst(lv) ? (char *) lfirst(lv) : "", 0);
-	sha1_init(&ctx);
-	sha1_update(&ctx, buf.data, buf.len);
-	sha1_final(&ctx, run->cache_key);
+	query_cache_digest(&buf, run->cache_key);
 	appendStringInfo(&buf, "session%c%s", 0, run->session_id);
-	sha1_init(&ctx);
-	sha1_update(&ctx, buf.data, buf.len);
-	sha1_final(&ctx, run->session_key);
+	query_cache_digest(&buf, run->session_key);
 }
 
 /* Looks a request up in the cache under its shared key, then its session key. */

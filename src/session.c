@@ -31,10 +31,11 @@
  */
 #include "postgres.h"
 
+#include <openssl/sha.h>
+
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "common/cryptohash.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -46,7 +47,6 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -63,7 +63,7 @@ PG_FUNCTION_INFO_V1(pg_dash_bind_session);
 
 /* Random bytes in a token, and the length of their base64url form. */
 #define SESSION_TOKEN_BYTES 32
-#define SESSION_TOKEN_LEN 43
+#define SESSION_TOKEN_LEN BASE64URL_ENCODED_LEN(SESSION_TOKEN_BYTES)
 
 /* Rows deleted per sweep statement, and statements per sweep at most. */
 #define SESSION_SWEEP_BATCH 1000
@@ -239,47 +239,25 @@ session_result_jsonb(int col, MemoryContext cxt)
 }
 
 /*
- * Hex SHA-256 of prefix followed by data: with no prefix and the raw token
- * bytes, the session id; with SESSION_CSRF_PREFIX and the cookie's value,
- * the CSRF token.  OpenSSL hash contexts are tracked by a resource owner;
- * outside a transaction (e.g. a WebSocket handshake) a private long-lived
- * one is used.
+ * Hex SHA-256 (libcrypto's) of prefix followed by data: with no prefix and
+ * the raw token bytes, the session id; with SESSION_CSRF_PREFIX and the
+ * cookie's value, the CSRF token.
  */
 static void
 session_hash(const char *prefix, const uint8 *data, size_t len, char *out)
 {
-	static ResourceOwner hash_owner = NULL;
-	static const char hex[] = "0123456789abcdef";
-	ResourceOwner saved = CurrentResourceOwner;
-	pg_cryptohash_ctx *ctx;
-	uint8		digest[32];
-	bool		ok;
-	int			i;
+	size_t		prefix_len = strlen(prefix);
+	uint8	   *input = palloc(prefix_len + len);
+	uint8		digest[SHA256_DIGEST_LENGTH];
 
-	if (CurrentResourceOwner == NULL)
-	{
-		if (hash_owner == NULL)
-			hash_owner = ResourceOwnerCreate(NULL, "pg_dash session hash");
-		CurrentResourceOwner = hash_owner;
-	}
-	ctx = pg_cryptohash_create(PG_SHA256);
-	ok = ctx != NULL &&
-		pg_cryptohash_init(ctx) == 0 &&
-		pg_cryptohash_update(ctx, (const uint8 *) prefix, strlen(prefix)) == 0 &&
-		pg_cryptohash_update(ctx, data, len) == 0 &&
-		pg_cryptohash_final(ctx, digest, sizeof(digest)) == 0;
-	pg_cryptohash_free(ctx);
-	CurrentResourceOwner = saved;
-	if (!ok)
+	memcpy(input, prefix, prefix_len);
+	memcpy(input + prefix_len, data, len);
+	if (SHA256(input, prefix_len + len, digest) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compute the SHA-256 of a session token")));
-	for (i = 0; i < 32; i++)
-	{
-		out[2 * i] = hex[digest[i] >> 4];
-		out[2 * i + 1] = hex[digest[i] & 0x0f];
-	}
-	out[64] = '\0';
+	pfree(input);
+	out[hex_encode((const char *) digest, sizeof(digest), out)] = '\0';
 }
 
 /* Hex SHA-256 of the raw token bytes: the session id. */

@@ -28,7 +28,6 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "base64.h"
 #include "guc.h"
 #include "metrics.h"
 #include "http_response.h"
