@@ -445,9 +445,7 @@ conn_on_read(Conn *conn, const char *data, size_t len)
 				http_request_has_token(&conn->http.req, "Expect", "100-continue"))
 			{
 				/* the client waits for this before it sends a body */
-				static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
-				conn_write(conn, cont, sizeof(cont) - 1);
+				http_reply_continue(conn, &conn->http.req);
 				conn->sent_continue = true;
 			}
 			conn_process_requests(conn);

@@ -467,7 +467,7 @@ executor_relay_produce(Conn *conn, void *arg)
 					(errmsg("pg_dash worker %d: the executor running %s request ended before its answer",
 							worker_number, r->relayed ? "a" : "an unanswered")));
 			if (!r->relayed)
-				http_reply_error_with(conn, NULL, 503, "Retry-After: 1\r\n", "executor_failed",
+				http_reply_error_with(conn, NULL, 503, header_list_of("Retry-After", "1"), "executor_failed",
 									  "the executor running this request ended before answering",
 									  "An executor was terminated or failed; it is restarted at once.",
 									  "Retry the request.");
@@ -538,7 +538,7 @@ executor_offload(Conn *conn, HttpRequest *req)
 	LWLockRelease(exec_lock);
 	if (index < 0)
 	{
-		http_reply_error_with(conn, req, 503, "Retry-After: 1\r\n", "queue_full",
+		http_reply_error_with(conn, req, 503, header_list_of("Retry-After", "1"), "queue_full",
 							  "every executor is busy and the run queue is full",
 							  psprintf("%d requests are already waiting for an executor.", exec_nslots),
 							  "Retry shortly; the administrator can raise pg_dash.executors or pg_dash.executor_queue.");
@@ -557,7 +557,7 @@ executor_offload(Conn *conn, HttpRequest *req)
 			slot->refs = 1;
 			executor_slot_unref(slot);
 			LWLockRelease(exec_lock);
-			http_reply_error_with(conn, req, 503, "Retry-After: 1\r\n", "unavailable",
+			http_reply_error_with(conn, req, 503, header_list_of("Retry-After", "1"), "unavailable",
 								  "no shared memory for the request", NULL, "Retry shortly.");
 			return;
 		}

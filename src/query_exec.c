@@ -472,12 +472,12 @@ query_order_clause(SPIPlanPtr plan, QueryOptions *opts, StringInfo sql, QueryFai
 
 /* Appends the Cache-Control, Content-Disposition and cookie headers. */
 static void
-query_common_headers(StringInfo headers, QueryOptions *opts, int ttl, const char *name)
+query_common_headers(HeaderList *headers, QueryOptions *opts, int ttl, const char *name)
 {
 	if (ttl > 0)
-		appendStringInfo(headers, "Cache-Control: private, max-age=%d\r\n", ttl);
+		header_addf(headers, "Cache-Control", "private, max-age=%d", ttl);
 	else
-		appendStringInfoString(headers, "Cache-Control: no-cache\r\n");
+		header_add(headers, "Cache-Control", "no-cache");
 	if (opts->format == RESULT_CSV)
 	{
 		const char *fname = opts->filename ? opts->filename : name;
@@ -490,7 +490,7 @@ query_common_headers(StringInfo headers, QueryOptions *opts, int ttl, const char
 			appendStringInfoChar(&safe, (isalnum((unsigned char) *p) || *p == '-' || *p == '_' || *p == '.') ? *p : '_');
 		if (strchr(safe.data, '.') == NULL)
 			appendStringInfoString(&safe, ".csv");
-		appendStringInfo(headers, "Content-Disposition: attachment; filename=\"%s\"\r\n", safe.data);
+		header_addf(headers, "Content-Disposition", "attachment; filename=\"%s\"", safe.data);
 	}
 }
 
@@ -975,7 +975,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 			   QueryOptions *opts)
 {
 	MemoryContext reqcxt = CurrentMemoryContext;
-	StringInfoData headers;
+	HeaderList	headers;
 	StringInfoData body;
 	instr_time	started;
 	QueryRun	run;
@@ -984,7 +984,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 	const char *stats_name = name ? name : "(sql)";
 
 	INSTR_TIME_SET_CURRENT(started);
-	initStringInfo(&headers);
+	header_list_init(&headers);
 	initStringInfo(&body);
 	memset(&failure, 0, sizeof(failure));
 	memset(&run, 0, sizeof(run));
@@ -1010,15 +1010,16 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 
 			query_finish(&run, true);
 			query_common_headers(&headers, opts, run.ttl, run.def->name);
-			appendStringInfo(&headers, "ETag: %s\r\nX-Pg-Dash-Cache: hit\r\n", run.cached_etag);
+			header_add(&headers, "ETag", run.cached_etag);
+			header_add(&headers, "X-Pg-Dash-Cache", "hit");
 			INSTR_TIME_SET_CURRENT(elapsed);
 			INSTR_TIME_SUBTRACT(elapsed, started);
 			query_stats_record(stats_name, INSTR_TIME_GET_MILLISEC(elapsed), 0, true, false);
 			inm = http_request_header(req, "If-None-Match", &inm_len);
 			if (inm != NULL && inm_len == strlen(run.cached_etag) && memcmp(inm, run.cached_etag, inm_len) == 0)
-				http_reply(conn, req, 304, NULL, headers.data, NULL, 0);
+				http_reply(conn, req, 304, NULL, &headers, NULL, 0);
 			else
-				http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
+				http_reply(conn, req, 200, result_content_type(opts->format), &headers,
 						   run.cached_body.data, run.cached_body.len);
 		}
 		else if (opts->downsample > 0)
@@ -1033,7 +1034,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 				SPI_cursor_close(run.portal);
 				query_finish(&run, true);
 				query_common_headers(&headers, opts, run.ttl, run.def->name);
-				http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
+				http_reply(conn, req, 200, result_content_type(opts->format), &headers,
 						   body.data, body.len);
 			}
 		}
@@ -1060,22 +1061,22 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 				snprintf(etag, sizeof(etag), "\"%016llx-%x\"",
 						 (unsigned long long) hash_bytes_extended((unsigned char *) body.data, body.len, 0),
 						 body.len);
-				appendStringInfo(&headers, "ETag: %s\r\n", etag);
+				header_add(&headers, "ETag", etag);
 				if (run.cacheable)
 				{
 					query_cache_store(&run, body.data, body.len, etag);
-					appendStringInfoString(&headers, "X-Pg-Dash-Cache: miss\r\n");
+					header_add(&headers, "X-Pg-Dash-Cache", "miss");
 				}
 				if (truncated)
-					appendStringInfoString(&headers, "X-Pg-Dash-Truncated: true\r\n");
+					header_add(&headers, "X-Pg-Dash-Truncated", "true");
 				INSTR_TIME_SET_CURRENT(elapsed);
 				INSTR_TIME_SUBTRACT(elapsed, started);
 				query_stats_record(stats_name, INSTR_TIME_GET_MILLISEC(elapsed), writer.rows, false, false);
 				inm = http_request_header(req, "If-None-Match", &inm_len);
 				if (inm != NULL && inm_len == strlen(etag) && memcmp(inm, etag, inm_len) == 0)
-					http_reply(conn, req, 304, NULL, headers.data, NULL, 0);
+					http_reply(conn, req, 304, NULL, &headers, NULL, 0);
 				else
-					http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
+					http_reply(conn, req, 200, result_content_type(opts->format), &headers,
 							   body.data, body.len);
 			}
 			else if (!download_admit(conn, req))
@@ -1086,7 +1087,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 			}
 			else if (!executor_am_executor &&
 					 download_start(conn, req, name, free_sql, query_options_pairs(opts),
-									run.session_id, result_content_type(opts->format), headers.data))
+									run.session_id, result_content_type(opts->format), &headers))
 			{
 				/* a download worker runs it again from the start and streams it */
 				SPI_cursor_close(run.portal);
@@ -1097,6 +1098,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 				/* no worker to spare: hold the cursor and stream the rest */
 				QueryStream *qs;
 				StringInfoData head;
+				HeaderList	framing;
 				MemoryContext connold;
 
 				connold = MemoryContextSwitchTo(conn->ctx);
@@ -1120,8 +1122,10 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 
 				initStringInfo(&head);
 				conn->last_status = 200;
-				http_append_header_start(&head, req, 200, result_content_type(opts->format), headers.data);
-				appendStringInfoString(&head, qs->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
+				header_list_init(&framing);
+				if (qs->chunked)
+					header_add(&framing, "Transfer-Encoding", "chunked");
+				http_append_head(&head, req, 200, result_content_type(opts->format), &headers, &framing);
 				conn_write(conn, head.data, head.len);
 				http_write_chunk(conn, qs->chunked, body.data, body.len);
 				conn_set_producer(conn, query_stream_produce, query_stream_cleanup, qs, false);

@@ -51,6 +51,7 @@
 #include "utils/timestamp.h"
 
 #include "base64.h"
+#include "headers.h"
 #include "metrics.h"
 #include "query_exec.h"
 #include "session.h"
@@ -457,7 +458,7 @@ session_request_is_tls(const HttpRequest *req)
  * HttpOnly) and sends back in X-CSRF-Token.
  */
 static void
-session_append_cookie(StringInfo headers, const HttpRequest *req, const char *token)
+session_append_cookie(HeaderList *headers, const HttpRequest *req, const char *token)
 {
 	char		csrf[65];
 	const char *secure = session_request_is_tls(req) ? "; Secure" : "";
@@ -465,12 +466,10 @@ session_append_cookie(StringInfo headers, const HttpRequest *req, const char *to
 	if (headers == NULL)
 		return;
 	session_csrf_of(token, csrf);
-	appendStringInfo(headers,
-					 "Set-Cookie: %s=%s; Path=/; Max-Age=%d; SameSite=Strict%s\r\n",
-					 SESSION_CSRF_COOKIE_NAME, csrf, session_ttl, secure);
-	appendStringInfo(headers,
-					 "Set-Cookie: %s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s\r\n",
-					 SESSION_COOKIE_NAME, token, session_ttl, secure);
+	header_addf(headers, "Set-Cookie", "%s=%s; Path=/; Max-Age=%d; SameSite=Strict%s",
+				SESSION_CSRF_COOKIE_NAME, csrf, session_ttl, secure);
+	header_addf(headers, "Set-Cookie", "%s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s",
+				SESSION_COOKIE_NAME, token, session_ttl, secure);
 }
 
 /* Draws a new random token and computes its session id. */
@@ -524,7 +523,7 @@ session_count_unexpired(void)
  * action's pg_dash.set_state() wrote it; it is then kept as it is.
  */
 bool
-session_save(Session *session, const Conn *conn, HttpRequest *req, StringInfo headers,
+session_save(Session *session, const Conn *conn, HttpRequest *req, HeaderList *headers,
 			 QueryFailure *why, int *retry_after)
 {
 	bool		pushed;
@@ -591,7 +590,7 @@ session_exists(const char *id)
  * since the last refresh.  An expired row is deleted.
  */
 Session *
-session_find(HttpRequest *req, StringInfo headers)
+session_find(HttpRequest *req, HeaderList *headers)
 {
 	bool		pushed;
 	uint8		raw[SESSION_TOKEN_BYTES];
@@ -824,7 +823,7 @@ session_write(const char *id, SessionWriteOp op, const char *key,
 
 /* Gives a session a new token, same data; false when the session does not exist. */
 bool
-session_rotate(Session *session, HttpRequest *req, StringInfo headers, Jsonb **state)
+session_rotate(Session *session, HttpRequest *req, HeaderList *headers, Jsonb **state)
 {
 	bool		pushed;
 	MemoryContext cxt = CurrentMemoryContext;

@@ -46,7 +46,7 @@ dlist_head	ws_connections = DLIST_STATIC_INIT(ws_connections);
 /* Answers a refused upgrade with a JSON error. */
 static void
 ws_refuse(Conn *conn, HttpRequest *req, int status, const char *message,
-		  const char *extra_headers)
+		  const HeaderList *extra_headers)
 {
 	http_reply_error_with(conn, req, status, extra_headers, http_status_code_name(status),
 						  message, NULL, NULL);
@@ -65,6 +65,7 @@ ws_upgrade(Conn *conn, HttpRequest *req)
 	const char *version = http_request_header(req, "Sec-WebSocket-Version", &ver_len);
 	char		accept[WS_ACCEPT_KEY_LEN + 1];
 	bool		offered_ours;
+	HeaderList	headers;
 	StringInfoData buf;
 	WsConn	   *ws;
 	MemoryContext oldcxt;
@@ -72,13 +73,13 @@ ws_upgrade(Conn *conn, HttpRequest *req)
 	if (!req->upgrade_websocket)
 	{
 		ws_refuse(conn, req, 426, "this endpoint only speaks WebSocket",
-				  "Upgrade: websocket\r\n");
+				  header_list_of("Upgrade", "websocket"));
 		return;
 	}
 	if (version == NULL || ver_len != 2 || memcmp(version, "13", 2) != 0)
 	{
 		ws_refuse(conn, req, 426, "unsupported WebSocket version, use 13",
-				  "Sec-WebSocket-Version: 13\r\n");
+				  header_list_of("Sec-WebSocket-Version", "13"));
 		return;
 	}
 	if (key == NULL || !ws_accept_key(key, key_len, accept))
@@ -107,13 +108,15 @@ ws_upgrade(Conn *conn, HttpRequest *req)
 			ws->session = MemoryContextStrdup(conn->ctx, session);
 	}
 
+	header_list_init(&headers);
+	header_add(&headers, "Server", "pg_dash/" PG_DASH_VERSION);
+	header_add(&headers, "Upgrade", "websocket");
+	header_add(&headers, "Connection", "Upgrade");
+	header_add(&headers, "Sec-WebSocket-Accept", accept);
+	if (offered_ours)
+		header_add(&headers, "Sec-WebSocket-Protocol", WS_SUBPROTOCOL);
 	initStringInfo(&buf);
-	appendStringInfo(&buf,
-					 "HTTP/1.1 101 Switching Protocols\r\nServer: pg_dash/%s\r\n"
-					 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-					 "Sec-WebSocket-Accept: %s\r\n%s\r\n",
-					 PG_DASH_VERSION, accept,
-					 offered_ours ? "Sec-WebSocket-Protocol: " WS_SUBPROTOCOL "\r\n" : "");
+	http_append_head(&buf, req, 101, NULL, &headers, NULL);
 	conn_write(conn, buf.data, buf.len);
 	conn->state = CONN_WEBSOCKET;
 	dlist_push_tail(&ws_connections, &ws->node);
