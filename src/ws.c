@@ -124,14 +124,18 @@ ws_upgrade(Conn *conn, HttpRequest *req)
 
 	realtime_hello(conn);
 
-	/* frames the client sent right behind its handshake */
+	/*
+	 * Frames the client sent right behind its handshake.  Not copied into
+	 * the request context: handling a message resets it.
+	 */
 	if (http_parser_buffered(&conn->http) > 0)
 	{
 		size_t		n = http_parser_buffered(&conn->http);
-		char	   *rest = palloc(n);
+		char	   *rest = MemoryContextAlloc(conn->ctx, n);
 
 		memcpy(rest, conn->http.buf + conn->http.rpos, n);
 		(void) ws_on_read(conn, rest, n);
+		pfree(rest);
 	}
 	http_parser_free(&conn->http);
 	http_parser_init(&conn->http, NULL);
@@ -298,22 +302,38 @@ ws_close(Conn *conn, int code, const char *reason)
 }
 
 /*
- * Runs a message handler; an error it raises becomes an error frame and
- * the connection stays open.
+ * Handles one complete text message: JSON with a "type".  The message is
+ * parsed in the request context (cJSON allocates in the current context),
+ * so it, and whatever its handler builds, is freed by the reset below
+ * whether the handler returns or raises an error.  An error becomes an
+ * error frame and the connection stays open.
  */
 static void
-ws_dispatch_safely(Conn *conn, const char *type, cJSON *msg)
+ws_handle_text(Conn *conn, const char *data, size_t len)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(worker_request_context);
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	cJSON	   *volatile msg = NULL;
 
 	PG_TRY();
 	{
-		realtime_dispatch(conn, type, msg);
+		const cJSON *type;
+
+		msg = cJSON_ParseWithLength(data, len);
+		type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+		if (msg == NULL || !cJSON_IsObject(msg))
+			ws_send_error(conn, NULL, "invalid_json",
+						  msg == NULL ? "message is not valid JSON" : "message is not a JSON object",
+						  NULL, "Send one JSON object per text frame, with a \"type\".");
+		else if (!cJSON_IsString(type))
+			ws_send_error(conn, NULL, "invalid_message", "message has no \"type\"", NULL,
+						  "Valid types are: " REALTIME_MESSAGE_TYPES ".");
+		else
+			realtime_dispatch(conn, type->valuestring, msg);
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata = worker_catch_error();
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
 
 		ws_send_error(conn, cJSON_IsString(id) ? id->valuestring : NULL,
 					  unpack_sql_state(edata->sqlerrcode),
@@ -322,30 +342,6 @@ ws_dispatch_safely(Conn *conn, const char *type, cJSON *msg)
 	PG_END_TRY();
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(worker_request_context);
-}
-
-/* Handles one complete text message: JSON with a "type". */
-static void
-ws_handle_text(Conn *conn, const char *data, size_t len)
-{
-	cJSON	   *msg = cJSON_ParseWithLength(data, len);
-	const cJSON *type;
-
-	if (msg == NULL || !cJSON_IsObject(msg))
-	{
-		ws_send_error(conn, NULL, "invalid_json",
-					  msg == NULL ? "message is not valid JSON" : "message is not a JSON object",
-					  NULL, "Send one JSON object per text frame, with a \"type\".");
-		cJSON_Delete(msg);
-		return;
-	}
-	type = cJSON_GetObjectItemCaseSensitive(msg, "type");
-	if (!cJSON_IsString(type))
-		ws_send_error(conn, NULL, "invalid_message", "message has no \"type\"", NULL,
-					  "Valid types are: " REALTIME_MESSAGE_TYPES ".");
-	else
-		ws_dispatch_safely(conn, type->valuestring, msg);
-	cJSON_Delete(msg);
 }
 
 /* Handles bytes received on an upgraded connection. */
