@@ -16,8 +16,6 @@
  */
 #include "postgres.h"
 
-#include <poll.h>
-#include <sys/socket.h>
 
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
@@ -148,23 +146,19 @@ ws_send_frame(Conn *conn, int opcode, const char *data, size_t len)
 	unsigned char header[WS_MAX_HEADER_LEN];
 	size_t		hlen = ws_frame_header(header, opcode, len, true);
 
-	conn_write(conn, (const char *) header, hlen);
-	conn_write(conn, data, len);
+	conn_write_whole(conn, (const char *) header, hlen, data, len);
 }
 
 /*
- * True when the kernel would take more bytes for this client now: its queue
+ * True when the socket would take more bytes for this client now: its queue
  * then only waits for the event loop, not for a client that stopped reading.
+ * lws_send_pipe_choked() asks the socket (and lws's own buffer of what the
+ * socket did not take), so it stays right with TLS underneath.
  */
 static bool
 ws_socket_writable(Conn *conn)
 {
-	struct pollfd pfd;
-
-	pfd.fd = conn->fd;
-	pfd.events = POLLOUT;
-	pfd.revents = 0;
-	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT) != 0;
+	return conn->wsi != NULL && !lws_send_pipe_choked(conn->wsi);
 }
 
 /*
@@ -389,17 +383,14 @@ ws_on_read(Conn *conn, const char *data, size_t len)
 }
 
 /*
- * Sends 1001 "going away" directly on the socket at worker exit; the event
- * loop no longer runs, so this is a best-effort non-blocking send.
+ * Queues 1001 "going away" at worker exit, after a frame already being
+ * written and instead of what was not; conn_close_all_for_shutdown() hands
+ * it to lws at once, since the event loop no longer runs.
  */
 void
 ws_shutdown(Conn *conn)
 {
-	unsigned char frame[WS_MAX_HEADER_LEN + WS_MAX_CONTROL_PAYLOAD];
-	size_t		plen = ws_close_payload(frame + 2, WS_CLOSE_GOING_AWAY, "server shutting down");
-
-	(void) ws_frame_header(frame, WS_OP_CLOSE, plen, true);
-	(void) send(conn->fd, frame, plen + 2, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ws_close(conn, WS_CLOSE_GOING_AWAY, "server shutting down");
 }
 
 /*
