@@ -16,7 +16,6 @@
  */
 #include "postgres.h"
 
-
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
 
