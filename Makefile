@@ -27,7 +27,7 @@ DATA       = $(filter-out $(DATA_built),$(wildcard sql/pg_dash--*.sql))
 PG_CPPFLAGS = -Isrc -Isrc/lib
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-sign-compare
-SHLIB_LINK  = -lwebsockets -lcjson -lz
+SHLIB_LINK  = -lwebsockets -lcjson -lcrypto -lz
 
 REGRESS      = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/pg_dash--%,$(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=test/regress.conf

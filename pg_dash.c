@@ -9,6 +9,8 @@
  */
 #include "postgres.h"
 
+#include <cjson/cJSON.h>
+
 #include "fmgr.h"
 #include "miscadmin.h"
 
@@ -59,6 +61,36 @@ pg_dash_shmem_startup(void)
 	session_budget_shmem_startup();
 }
 
+/* cJSON's allocator: palloc in the current memory context (an ERROR when out of memory). */
+static void *
+pg_dash_cjson_alloc(size_t size)
+{
+	return palloc(size);
+}
+
+/* cJSON's deallocator: pfree, which finds the chunk's context itself. */
+static void
+pg_dash_cjson_free(void *ptr)
+{
+	if (ptr != NULL)
+		pfree(ptr);
+}
+
+/*
+ * Points cJSON's allocation at memory contexts, in every process (the
+ * postmaster's hooks are inherited by the processes it forks).  A JSON tree
+ * then belongs to the context current when it was built, the request's in a
+ * worker, and is freed with it when the request ends or an ERROR unwinds; a
+ * tree must not be deleted after its context was reset.
+ */
+static void
+pg_dash_cjson_init(void)
+{
+	cJSON_Hooks hooks = {pg_dash_cjson_alloc, pg_dash_cjson_free};
+
+	cJSON_InitHooks(&hooks);
+}
+
 /*
  * Module load callback: refuses unless preloaded, then lets each module set
  * itself up.
@@ -73,6 +105,7 @@ _PG_init(void)
 				 errdetail("pg_dash runs background workers, which can only be started by the postmaster."),
 				 errhint("Add pg_dash to shared_preload_libraries in postgresql.conf and restart the server.")));
 
+	pg_dash_cjson_init();
 	guc_define();
 	if (listener_claim_port(pg_dash_port))
 	{

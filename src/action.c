@@ -188,7 +188,7 @@ action_call(RequestTxn *txn, const char *call, Jsonb *state, Jsonb *payload)
  */
 static bool
 action_execute(RequestTxn *txn, Conn *conn, HttpRequest *req, const char *name,
-			   StringInfo headers, char **reply, QueryFailure *f, int *retry_after)
+			   HeaderList *headers, char **reply, QueryFailure *f, int *retry_after)
 {
 	Jsonb	   *payload;
 	Jsonb	   *state;
@@ -235,7 +235,7 @@ action_execute(RequestTxn *txn, Conn *conn, HttpRequest *req, const char *name,
 		if (!session_write(session->id, SESSION_WRITE_MERGE, NULL, result, &state, &changes))
 		{
 			/* rotated or swept meanwhile: start afresh */
-			resetStringInfo(headers);
+			header_list_init(headers);
 			session = session_new();
 			if (!session_save(session, conn, req, headers, f, retry_after))
 				return false;
@@ -274,7 +274,7 @@ void
 action_http(Conn *conn, HttpRequest *req, const char *name)
 {
 	MemoryContext reqcxt = CurrentMemoryContext;
-	StringInfoData headers;
+	HeaderList	headers;
 	QueryFailure failure;
 	char	   *volatile reply = NULL;
 	volatile bool ok = false;
@@ -287,8 +287,8 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 			"{\"error\":{\"status\":405,\"code\":\"method_not_allowed\","
 			"\"message\":\"use POST for /api/action/<name>\"}}";
 
-		http_reply(conn, req, 405, "application/json; charset=utf-8", "Allow: POST\r\n",
-				   body, sizeof(body) - 1);
+		http_reply(conn, req, 405, "application/json; charset=utf-8",
+				   header_list_of("Allow", "POST"), body, sizeof(body) - 1);
 		return;
 	}
 	if (!identifier_valid(name, ""))
@@ -300,7 +300,7 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 		return;
 	}
 
-	initStringInfo(&headers);
+	header_list_init(&headers);
 	memset(&failure, 0, sizeof(failure));
 	memset(&txn, 0, sizeof(txn));
 	txn.cxt = reqcxt;
@@ -328,12 +328,13 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 
 	if (ok)
 	{
-		appendStringInfoString(&headers, "Cache-Control: no-store\r\n");
-		http_reply(conn, req, 200, "application/json; charset=utf-8", headers.data,
+		header_add(&headers, "Cache-Control", "no-store");
+		http_reply(conn, req, 200, "application/json; charset=utf-8", &headers,
 				   reply, strlen(reply));
 	}
 	else if (retry_after > 0)
-		http_reply_error_with(conn, req, failure.status, psprintf("Retry-After: %d\r\n", retry_after),
+		http_reply_error_with(conn, req, failure.status,
+							  header_list_of("Retry-After", psprintf("%d", retry_after)),
 							  failure.code, failure.message, failure.detail, failure.hint);
 	else
 		query_reply_failure(conn, req, &failure);

@@ -9,8 +9,11 @@
  * that raises an error is caught here: the client gets a JSON 500 and the
  * worker carries on.
  *
- * Output is written only from the writeable callback, one chunk per call,
- * so lws never buffers more than one chunk of ours.  A streamed response
+ * Every byte goes through lws (lws_write), so that TLS can sit underneath;
+ * nothing here sends, polls or shuts down the socket itself.  Output is
+ * written only from the writeable callback, one chunk per call (and, at
+ * worker exit, all at once), so lws never buffers more than one chunk of
+ * ours.  A streamed response
  * (ConnProducer) is refilled when the queue runs low, which is how a slow
  * client slows the producer instead of growing the worker's memory.  For
  * the same reason a connection is not read while a producer streams or
@@ -21,14 +24,14 @@
  * A request's head (its line and headers) must arrive within
  * pg_dash.header_timeout of its first byte, or of the connection's opening
  * for the first request; bytes arriving do not extend it.  Between requests
- * pg_dash.idle_timeout applies.
+ * pg_dash.idle_timeout applies.  Closing after an answer is a lingering
+ * close (conn_linger_wait).
  */
 #include "postgres.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <libwebsockets.h>
 
@@ -48,18 +51,22 @@
 #include "worker.h"
 #include "ws.h"
 
-/* The most written to the socket in one writeable callback. */
-#define CONN_WRITE_MAX (64 * 1024)
+/*
+ * A lingering close (see conn_linger_wait) waits at most this long after the
+ * answer was written, and closes as soon as the client has sent nothing for
+ * the quiet period.
+ */
+#define CONN_LINGER_MAX_US (1000 * 1000)
+#define CONN_LINGER_QUIET_US (250 * 1000)
 
-/* Seconds a closing connection may take to send its last bytes. */
-#define CONN_LINGER_SECONDS 2
-
-/* The deadline of a request head, an lws timer of the connection. */
+/* The connection's lws timers: the request head's deadline, the lingering close. */
 typedef struct ConnTimer
 {
-	lws_sorted_usec_list_t sul;
+	lws_sorted_usec_list_t sul;	/* the request head's deadline */
 	Conn	   *conn;
 	bool		armed;
+	lws_sorted_usec_list_t linger;	/* the lingering close's wait */
+	lws_usec_t	linger_end;		/* when the lingering close stops waiting */
 } ConnTimer;
 
 static void conn_process_requests(Conn *conn);
@@ -284,6 +291,7 @@ void
 conn_destroy(Conn *conn)
 {
 	lws_sul_cancel(&conn->head_timer->sul);
+	lws_sul_cancel(&conn->head_timer->linger);
 	guard_release_connection(conn);
 	if (conn->producer_cleanup)
 		conn->producer_cleanup(conn, conn->producer_arg);
@@ -302,21 +310,35 @@ conn_destroy(Conn *conn)
 void
 conn_write(Conn *conn, const char *data, size_t len)
 {
+	conn_write_whole(conn, NULL, 0, data, len);
+}
+
+/*
+ * Queues head then data as one piece of output, which is written whole or,
+ * when a closing WebSocket drops what it has not started to write, dropped
+ * whole: a frame's header never goes out without its payload.
+ */
+void
+conn_write_whole(Conn *conn, const char *head, size_t head_len, const char *data, size_t len)
+{
 	OutChunk   *chunk;
 
-	if (len == 0 || conn->state == CONN_DRAINING)
+	if (head_len + len == 0 || conn->state == CONN_DRAINING)
 		return;
-	chunk = MemoryContextAlloc(conn->ctx, offsetof(OutChunk, data) + len);
+	chunk = MemoryContextAlloc(conn->ctx, offsetof(OutChunk, data) + head_len + len);
 	chunk->next = NULL;
-	chunk->len = len;
+	chunk->len = head_len + len;
 	chunk->off = 0;
-	memcpy(chunk->data, data, len);
+	if (head_len > 0)
+		memcpy(chunk->data, head, head_len);
+	if (len > 0)
+		memcpy(chunk->data + head_len, data, len);
 	if (conn->out_tail)
 		conn->out_tail->next = chunk;
 	else
 		conn->out_head = chunk;
 	conn->out_tail = chunk;
-	conn->out_bytes += len;
+	conn->out_bytes += chunk->len;
 	if (conn->sink)
 		conn->sink(conn);
 	if (conn->wsi)
@@ -429,6 +451,51 @@ conn_process_requests(Conn *conn)
 	conn_update_head_deadline(conn);
 }
 
+/*
+ * True when the client may still be sending when its answer is complete: a
+ * request not read to its end (an error, a body refused before it came), a
+ * request behind it, or a WebSocket client that still owes its close frame.
+ * Closing a socket with unread input, or on input that arrives afterwards,
+ * makes the kernel send a reset, and a reset can destroy the answer before
+ * the client has read it.
+ */
+static bool
+conn_client_may_send(Conn *conn)
+{
+	return conn->state != CONN_HTTP || conn->http.state != HTTP_PARSE_DONE ||
+		http_parser_buffered(&conn->http) > 0;
+}
+
+/* The lingering close's wait is over: lws closes the connection. */
+static void
+conn_linger_over(lws_sorted_usec_list_t *sul)
+{
+	ConnTimer  *timer = lws_container_of(sul, ConnTimer, linger);
+
+	if (timer->conn->wsi)
+		lws_set_timeout(timer->conn->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/*
+ * The lingering close: once the answer is written, input is read and
+ * dropped until the client closes, sends nothing for CONN_LINGER_QUIET_US,
+ * or CONN_LINGER_MAX_US have passed, and only then is the socket closed, so
+ * that what the client still sends does not turn the close into a reset.
+ * Servers usually half-close first (shutdown(SHUT_WR)) so that the client
+ * sees the end at once; libwebsockets 4.1.6 has no half-close for raw
+ * sockets, and every byte and close goes through it (docs/architecture.md).
+ * Called when draining starts and at every read: the quiet period restarts.
+ */
+static void
+conn_linger_wait(Conn *conn)
+{
+	ConnTimer  *timer = conn->head_timer;
+	lws_usec_t	left = timer->linger_end - lws_now_usecs();
+
+	lws_sul_schedule(lws_get_context(conn->wsi), 0, &timer->linger, conn_linger_over,
+					 Max(1, Min(left, CONN_LINGER_QUIET_US)));
+}
+
 /* Handles bytes received from the client. */
 int
 conn_on_read(Conn *conn, const char *data, size_t len)
@@ -447,9 +514,7 @@ conn_on_read(Conn *conn, const char *data, size_t len)
 				http_request_has_token(&conn->http.req, "Expect", "100-continue"))
 			{
 				/* the client waits for this before it sends a body */
-				static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
-				conn_write(conn, cont, sizeof(cont) - 1);
+				http_reply_continue(conn, &conn->http.req);
 				conn->sent_continue = true;
 			}
 			conn_process_requests(conn);
@@ -457,6 +522,7 @@ conn_on_read(Conn *conn, const char *data, size_t len)
 		case CONN_WEBSOCKET:
 			return ws_on_read(conn, data, len);
 		case CONN_DRAINING:
+			conn_linger_wait(conn);
 			return 0;
 	}
 	return 0;
@@ -540,21 +606,44 @@ conn_on_writeable(Conn *conn)
 			return 0;
 		}
 
-		/*
-		 * Half-close and read until the client closes, so that unread input
-		 * does not turn our close into a reset that loses the response.
-		 */
-		shutdown(conn->fd, SHUT_WR);
+		if (!conn_client_may_send(conn))
+			return -1;			/* lws closes it now */
 		conn->state = CONN_DRAINING;
 		conn_update_reading(conn);
-		lws_set_timeout(conn->wsi, PENDING_TIMEOUT_USER_OK, CONN_LINGER_SECONDS);
+		conn->head_timer->linger_end = lws_now_usecs() + CONN_LINGER_MAX_US;
+		conn_linger_wait(conn);
 	}
 	return 0;
 }
 
 /*
+ * Hands a connection's whole output queue to lws at once, when the event
+ * loop no longer runs: lws sends what the socket takes now, through the same
+ * path as every other byte (so through TLS too), and what is left is lost
+ * with the context.
+ */
+static void
+conn_write_all_now(Conn *conn)
+{
+	while (conn->out_head != NULL && conn->wsi != NULL)
+	{
+		OutChunk   *chunk = conn->out_head;
+
+		if (lws_write(conn->wsi, (unsigned char *) chunk->data + chunk->off,
+					  chunk->len - chunk->off, LWS_WRITE_RAW) < 0)
+			break;
+		conn->out_bytes -= chunk->len - chunk->off;
+		conn->out_head = chunk->next;
+		pfree(chunk);
+	}
+	if (conn->out_head == NULL)
+		conn->out_tail = NULL;
+}
+
+/*
  * Closes every connection at worker exit: WebSocket clients get a 1001
- * "going away" close frame, written directly since the loop has stopped.
+ * "going away" close frame, handed to lws at once since the loop has
+ * stopped.
  */
 void
 conn_close_all_for_shutdown(void)
@@ -566,7 +655,10 @@ conn_close_all_for_shutdown(void)
 		Conn	   *conn = dlist_container(Conn, node, iter.cur);
 
 		if (conn->state == CONN_WEBSOCKET)
+		{
 			ws_shutdown(conn);
+			conn_write_all_now(conn);
+		}
 	}
 }
 

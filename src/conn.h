@@ -80,11 +80,15 @@ typedef struct Conn
 	bool		read_paused;	/* socket not read: a producer streams, or
 								 * the output queue is over its bound */
 	bool		head_started;	/* bytes of the current request head came */
-	struct ConnTimer *head_timer;	/* the request head's deadline */
+	struct ConnTimer *head_timer;	/* the request head's deadline, and the
+									 * lingering close's wait */
 } Conn;
 
 /* Bytes of further requests read while a reading producer runs. */
 #define CONN_MAX_WAITING_INPUT (64 * 1024)
+
+/* The most written to the socket in one writeable callback. */
+#define CONN_WRITE_MAX (64 * 1024)
 
 /* The output queue is refilled by a producer below this many bytes. */
 #define CONN_LOW_WATER (64 * 1024)
@@ -95,6 +99,8 @@ extern void conn_destroy(Conn *conn);
 extern int	conn_on_read(Conn *conn, const char *data, size_t len);
 extern int	conn_on_writeable(Conn *conn);
 extern void conn_write(Conn *conn, const char *data, size_t len);
+extern void conn_write_whole(Conn *conn, const char *head, size_t head_len,
+							 const char *data, size_t len);
 extern void conn_close_when_flushed(Conn *conn);
 /*
  * Installs a producer that streams the rest of a response.  reads: the

@@ -216,7 +216,7 @@ download_admit(Conn *conn, HttpRequest *req)
 			pg_atomic_sub_fetch_u32(&slots->active, 1);
 			metrics_limit_hit(LIMIT_MAX_DOWNLOADS);
 			http_reply_error_with(conn, req, 503,
-								  "Retry-After: " CppAsString2(DOWNLOAD_RETRY_AFTER) "\r\n",
+								  header_list_of("Retry-After", CppAsString2(DOWNLOAD_RETRY_AFTER)),
 								  "too_many_downloads", "too many results are being streamed at once",
 								  psprintf("This result is larger than one batch, and %d are already being streamed (pg_dash.max_downloads).",
 										   pg_dash_max_downloads),
@@ -394,10 +394,11 @@ download_produce(Conn *conn, void *arg)
 bool
 download_start(Conn *conn, HttpRequest *req, const char *name, const char *free_sql,
 			   List *pairs, const char *session_id, const char *content_type,
-			   const char *extra_headers)
+			   const HeaderList *headers)
 {
 	StringInfoData request;
 	StringInfoData head;
+	HeaderList	framing;
 	ListCell   *lc;
 	dsm_segment *seg;
 	DownloadShared *shared;
@@ -472,8 +473,10 @@ download_start(Conn *conn, HttpRequest *req, const char *name, const char *free_
 	d->keep_alive = req->keep_alive && d->chunked;
 	initStringInfo(&head);
 	conn->last_status = 200;
-	http_append_header_start(&head, req, 200, content_type, extra_headers);
-	appendStringInfoString(&head, d->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
+	header_list_init(&framing);
+	if (d->chunked)
+		header_add(&framing, "Transfer-Encoding", "chunked");
+	http_append_head(&head, req, 200, content_type, headers, &framing);
 	d->head = head.data;
 	downloads = lappend(downloads, d);
 	MemoryContextSwitchTo(oldcxt);

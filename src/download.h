@@ -5,8 +5,10 @@
 #ifndef PG_DASH_DOWNLOAD_H
 #define PG_DASH_DOWNLOAD_H
 
-#include "conn.h"
 #include "nodes/pg_list.h"
+
+#include "conn.h"
+#include "header_list.h"
 
 extern void download_shmem_request(void);
 extern void download_shmem_startup(void);
@@ -17,7 +19,7 @@ extern TimestampTz download_deadline(Conn *conn);
 extern void download_tick(void);
 extern bool download_start(Conn *conn, HttpRequest *req, const char *name,
 						   const char *free_sql, List *pairs, const char *session_id,
-						   const char *content_type, const char *extra_headers);
+						   const char *content_type, const HeaderList *headers);
 extern void download_poll(void);
 extern PGDLLEXPORT void pg_dash_download_main(Datum arg);
 

@@ -56,6 +56,7 @@
 #include "download.h"
 #include "executor.h"
 #include "guc.h"
+#include "headers.h"
 #include "http_response.h"
 #include "metrics.h"
 #include "query_registry.h"
@@ -511,7 +512,7 @@ executor_relay_produce(Conn *conn, void *arg)
 					(errmsg("pg_dash worker %d: the executor running %s request ended before its answer",
 							worker_number, r->relayed ? "a" : "an unanswered")));
 			if (!r->relayed)
-				http_reply_error_with(conn, NULL, 503, "Retry-After: 1\r\n", "executor_failed",
+				http_reply_error_with(conn, NULL, 503, header_list_of("Retry-After", "1"), "executor_failed",
 									  "the executor running this request ended before answering",
 									  "An executor was terminated or failed; it is restarted at once.",
 									  "Retry the request.");
@@ -652,12 +653,12 @@ executor_offload(Conn *conn, HttpRequest *req)
 	{
 		pfree(r);
 		if (strcmp(why, "queue_full") == 0)
-			http_reply_error_with(conn, req, 503, "Retry-After: 1\r\n", "queue_full",
+			http_reply_error_with(conn, req, 503, header_list_of("Retry-After", "1"), "queue_full",
 								  "every executor is busy and the run queue is full",
 								  psprintf("%d requests are already waiting for an executor.", pg_dash_executor_queue),
 								  "Retry shortly; the administrator can raise pg_dash.executors or pg_dash.executor_queue.");
 		else
-			http_reply_error_with(conn, req, 503, "Retry-After: 1\r\n", "unavailable",
+			http_reply_error_with(conn, req, 503, header_list_of("Retry-After", "1"), "unavailable",
 								  "no shared memory for the request", NULL, "Retry shortly.");
 		return;
 	}

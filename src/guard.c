@@ -298,7 +298,7 @@ guard_admit_connection(Conn *conn)
 	if (cap > 0 && peer->connections >= cap)
 	{
 		metrics_count(METRIC_IP_CONNECTIONS_REFUSED, 1);
-		http_reply_error_with(conn, NULL, 429, "Retry-After: 1\r\n", "too_many_connections",
+		http_reply_error_with(conn, NULL, 429, header_list_of("Retry-After", "1"), "too_many_connections",
 							  "too many connections from your address",
 							  psprintf("This pg_dash worker already serves %d connections from %s.",
 									   peer->connections, conn_peer_text(&conn->peer)),
@@ -350,7 +350,7 @@ guard_take_token(Conn *conn, HttpRequest *req)
 	}
 	wait = Max(1, (int) ceil((1 - peer->tokens) / pg_dash_rate_limit_per_ip));
 	metrics_count(METRIC_IP_RATE_LIMITED, 1);
-	http_reply_error_with(conn, req, 429, psprintf("Retry-After: %d\r\n", wait),
+	http_reply_error_with(conn, req, 429, header_list_of("Retry-After", psprintf("%d", wait)),
 						  "too_many_requests", "too many requests from your address",
 						  psprintf("This pg_dash worker takes %d requests a second from one address, %d at once.",
 								   pg_dash_rate_limit_per_ip, pg_dash_rate_limit_burst),

@@ -197,29 +197,42 @@ http_date_now(void)
 }
 
 /*
- * Appends the status line and the headers common to every response, up to
- * (not including) the blank line that ends the header section.  This is the
- * one place that writes the security headers, so no response lacks them.
+ * Appends the head of a response: the status line, the headers common to
+ * every response, Content-Type, headers, Connection, framing (the body's
+ * Content-Length or Transfer-Encoding) and the blank line that ends it.
+ * This is the one place that writes response headers, and the security
+ * headers, so no response lacks them.  An interim (1xx) response has only
+ * its status line and headers.  headers and framing may be NULL.
  */
 void
-http_append_header_start(StringInfo buf, const HttpRequest *req, int status,
-						 const char *content_type, const char *extra_headers)
+http_append_head(StringInfo buf, const HttpRequest *req, int status, const char *content_type,
+				 const HeaderList *headers, const HeaderList *framing)
 {
-	appendStringInfo(buf, "HTTP/1.1 %d %s\r\nServer: pg_dash/%s\r\nDate: %s\r\n"
-					 "X-Content-Type-Options: nosniff\r\n"
-					 "Referrer-Policy: same-origin\r\n"
-					 "Content-Security-Policy: " HTTP_CSP_SCRIPT "%s" HTTP_CSP_REST "%s\r\n",
-					 status, http_status_text(status), PG_DASH_VERSION, http_date_now(),
-					 http_csp_eval ? " 'unsafe-eval'" : "",
-					 http_frame_ancestors ? http_frame_ancestors : "'none'");
-	if (content_type)
-		appendStringInfo(buf, "Content-Type: %s\r\n", content_type);
-	if (extra_headers)
-		appendStringInfoString(buf, extra_headers);
-	if (req == NULL || !req->keep_alive)
-		appendStringInfoString(buf, "Connection: close\r\n");
-	else if (req->version_minor == 0)
-		appendStringInfoString(buf, "Connection: keep-alive\r\n");
+	appendStringInfo(buf, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
+	if (status >= 200)
+	{
+		appendStringInfo(buf, "Server: pg_dash/%s\r\nDate: %s\r\n"
+						 "X-Content-Type-Options: nosniff\r\n"
+						 "Referrer-Policy: same-origin\r\n"
+						 "Content-Security-Policy: " HTTP_CSP_SCRIPT "%s" HTTP_CSP_REST "%s\r\n",
+						 PG_DASH_VERSION, http_date_now(),
+						 http_csp_eval ? " 'unsafe-eval'" : "",
+						 http_frame_ancestors ? http_frame_ancestors : "'none'");
+		if (content_type)
+			appendStringInfo(buf, "Content-Type: %s\r\n", content_type);
+	}
+	if (headers)
+		appendBinaryStringInfo(buf, headers->text, headers->len);
+	if (status >= 200)
+	{
+		if (req == NULL || !req->keep_alive)
+			appendStringInfoString(buf, "Connection: close\r\n");
+		else if (req->version_minor == 0)
+			appendStringInfoString(buf, "Connection: keep-alive\r\n");
+	}
+	if (framing)
+		appendBinaryStringInfo(buf, framing->text, framing->len);
+	appendStringInfoString(buf, "\r\n");
 }
 
 /*
@@ -229,17 +242,18 @@ http_append_header_start(StringInfo buf, const HttpRequest *req, int status,
  */
 void
 http_reply(Conn *conn, const HttpRequest *req, int status,
-		   const char *content_type, const char *extra_headers,
+		   const char *content_type, const HeaderList *headers,
 		   const char *body, size_t len)
 {
 	StringInfoData buf;
+	HeaderList	framing;
 
 	conn->last_status = status;
-	initStringInfo(&buf);
-	http_append_header_start(&buf, req, status, content_type, extra_headers);
+	header_list_init(&framing);
 	if (status != 304 && status != 204)
-		appendStringInfo(&buf, "Content-Length: %zu\r\n", len);
-	appendStringInfoString(&buf, "\r\n");
+		header_addf(&framing, "Content-Length", "%zu", len);
+	initStringInfo(&buf);
+	http_append_head(&buf, req, status, content_type, headers, &framing);
 	conn_write(conn, buf.data, buf.len);
 	pfree(buf.data);
 	if (body != NULL && len > 0 && status != 304 && status != 204 &&
@@ -249,12 +263,28 @@ http_reply(Conn *conn, const HttpRequest *req, int status,
 		conn_close_when_flushed(conn);
 }
 
+/* Queues the interim 100 Continue that a client sending Expect: 100-continue waits for. */
+void
+http_reply_continue(Conn *conn, const HttpRequest *req)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	http_append_head(&buf, req, 100, NULL, NULL, NULL);
+	conn_write(conn, buf.data, buf.len);
+	pfree(buf.data);
+}
+
 /* Queues a JSON response. */
 void
 http_reply_json(Conn *conn, const HttpRequest *req, int status, const StringInfo json)
 {
-	http_reply(conn, req, status, "application/json; charset=utf-8",
-			   "Cache-Control: no-store\r\n", json->data, json->len);
+	HeaderList	headers;
+
+	header_list_init(&headers);
+	header_add(&headers, "Cache-Control", "no-store");
+	http_reply(conn, req, status, "application/json; charset=utf-8", &headers,
+			   json->data, json->len);
 }
 
 /* Appends "name":"value" to a JSON object when value is not NULL. */
@@ -269,15 +299,15 @@ json_append_field(StringInfo buf, const char *name, const char *value)
 
 /*
  * Queues an error response in pg_dash's JSON error format, with extra
- * header lines ("Name: value\r\n", or NULL) such as Allow or Set-Cookie.
+ * headers (or NULL) such as Allow or Retry-After.
  */
 void
 http_reply_error_with(Conn *conn, const HttpRequest *req, int status,
-					  const char *extra_headers, const char *code, const char *message,
+					  const HeaderList *extra_headers, const char *code, const char *message,
 					  const char *detail, const char *hint)
 {
 	StringInfoData buf;
-	StringInfoData headers;
+	HeaderList	headers;
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"error\":{\"status\":%d", status);
@@ -286,14 +316,13 @@ http_reply_error_with(Conn *conn, const HttpRequest *req, int status,
 	json_append_field(&buf, "detail", detail);
 	json_append_field(&buf, "hint", hint);
 	appendStringInfoString(&buf, "}}");
-	initStringInfo(&headers);
-	appendStringInfoString(&headers, "Cache-Control: no-store\r\n");
+	header_list_init(&headers);
+	header_add(&headers, "Cache-Control", "no-store");
 	if (extra_headers)
-		appendStringInfoString(&headers, extra_headers);
-	http_reply(conn, req, status, "application/json; charset=utf-8", headers.data,
+		header_append(&headers, extra_headers);
+	http_reply(conn, req, status, "application/json; charset=utf-8", &headers,
 			   buf.data, buf.len);
 	pfree(buf.data);
-	pfree(headers.data);
 }
 
 /* Queues an error response in pg_dash's JSON error format. */

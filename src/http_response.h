@@ -1,6 +1,8 @@
 /*
  * http_response.h
- *		Building HTTP responses onto a connection's output queue.
+ *		Building HTTP responses onto a connection's output queue.  Every
+ *		response header goes through a HeaderList (header_add), checked so
+ *		that no value can break out of its header line.
  */
 #ifndef PG_DASH_HTTP_RESPONSE_H
 #define PG_DASH_HTTP_RESPONSE_H
@@ -8,6 +10,7 @@
 #include "lib/stringinfo.h"
 
 #include "conn.h"
+#include "headers.h"
 
 /* pg_dash.frame_ancestors */
 extern char *http_frame_ancestors;
@@ -16,21 +19,22 @@ extern void http_response_define_gucs(void);
 extern void http_csp_allow_eval(bool allow);
 extern const char *http_status_text(int status);
 extern const char *http_status_code_name(int status);
+extern void http_append_head(StringInfo buf, const HttpRequest *req, int status,
+							 const char *content_type, const HeaderList *headers,
+							 const HeaderList *framing);
 extern void http_reply(Conn *conn, const HttpRequest *req, int status,
-					   const char *content_type, const char *extra_headers,
+					   const char *content_type, const HeaderList *headers,
 					   const char *body, size_t len);
+extern void http_reply_continue(Conn *conn, const HttpRequest *req);
 extern void http_reply_json(Conn *conn, const HttpRequest *req, int status,
 							const StringInfo json);
 extern void http_reply_error(Conn *conn, const HttpRequest *req, int status,
 							 const char *code, const char *message,
 							 const char *detail, const char *hint);
 extern void http_reply_error_with(Conn *conn, const HttpRequest *req, int status,
-								  const char *extra_headers, const char *code,
+								  const HeaderList *extra_headers, const char *code,
 								  const char *message, const char *detail,
 								  const char *hint);
-extern void http_append_header_start(StringInfo buf, const HttpRequest *req,
-									 int status, const char *content_type,
-									 const char *extra_headers);
 extern void http_write_chunk(Conn *conn, bool chunked, const char *data, size_t len);
 extern bool http_method_is(const HttpRequest *req, const char *method);
 

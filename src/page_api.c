@@ -47,10 +47,7 @@ page_api_method_not_allowed(Conn *conn, HttpRequest *req, const char *allow)
 	static const char body[] =
 		"{\"error\":{\"status\":405,\"code\":\"method_not_allowed\","
 		"\"message\":\"method not allowed for this resource\"}}";
-	char		header[128];
-
-	snprintf(header, sizeof(header), "Allow: %s\r\n", allow);
-	http_reply(conn, req, 405, "application/json; charset=utf-8", header,
+	http_reply(conn, req, 405, "application/json; charset=utf-8", header_list_of("Allow", allow),
 			   body, sizeof(body) - 1);
 }
 
@@ -114,8 +111,8 @@ page_api_fetch_or_reply(Conn *conn, HttpRequest *req, const char *sql, const cha
 static void
 page_api_reply_json(Conn *conn, HttpRequest *req, const char *json)
 {
-	http_reply(conn, req, 200, "application/json; charset=utf-8", "Cache-Control: no-cache\r\n",
-			   json, strlen(json));
+	http_reply(conn, req, 200, "application/json; charset=utf-8",
+			   header_list_of("Cache-Control", "no-cache"), json, strlen(json));
 }
 
 /* The 404 of a page that does not exist. */
@@ -202,8 +199,8 @@ page_api_view(Conn *conn, HttpRequest *req, const char *path)
 						   "<title>Page not found</title></head>\n<body><h1>Page not found</h1>\n"
 						   "<p>There is no dashboard page at this address. "
 						   "<a href=\"/\">See the pages</a>.</p>\n</body></html>\n");
-	http_reply(conn, req, 404, "text/html; charset=utf-8", "Cache-Control: no-cache\r\n",
-			   html.data, html.len);
+	http_reply(conn, req, 404, "text/html; charset=utf-8",
+			   header_list_of("Cache-Control", "no-cache"), html.data, html.len);
 }
 
 /* Serves the page endpoints; false when the path is none of them. */

@@ -5,7 +5,7 @@
  * Bodies live in one arena of pg_dash.cache_size megabytes written as a
  * ring: each new body is appended at the head, and the oldest bodies are
  * overwritten when the ring wraps, which bounds memory and evicts the
- * oldest first.  A shared hash maps a key (SHA-1 of the query, its
+ * oldest first.  A shared hash maps a key (SHA-256 of the query, its
  * parameters, options, role and, for queries that read session state, the
  * session) to the body's position, its expiry and ETag.  An entry whose
  * bytes were overwritten is simply gone.

@@ -8,7 +8,8 @@
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 
-#define QUERY_CACHE_KEY_LEN 20
+/* A key is the SHA-256 of what identifies a result (query_exec.c). */
+#define QUERY_CACHE_KEY_LEN 32
 
 extern void query_cache_shmem_request(void);
 extern void query_cache_shmem_startup(void);

@@ -25,6 +25,7 @@
 #include <ctype.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/sha.h>
 
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
@@ -58,7 +59,6 @@
 #include "realtime.h"
 #include "request.h"
 #include "result_writer.h"
-#include "sha1.h"
 #include "session.h"
 #include "worker.h"
 
@@ -519,12 +519,12 @@ query_order_clause(TupleDesc desc, QueryOptions *opts, StringInfo sql, QueryFail
 
 /* Appends the Cache-Control, Content-Disposition and cookie headers. */
 static void
-query_common_headers(StringInfo headers, QueryOptions *opts, int ttl, const char *name)
+query_common_headers(HeaderList *headers, QueryOptions *opts, int ttl, const char *name)
 {
 	if (ttl > 0)
-		appendStringInfo(headers, "Cache-Control: private, max-age=%d\r\n", ttl);
+		header_addf(headers, "Cache-Control", "private, max-age=%d", ttl);
 	else
-		appendStringInfoString(headers, "Cache-Control: no-cache\r\n");
+		header_add(headers, "Cache-Control", "no-cache");
 	if (opts->format == RESULT_CSV)
 	{
 		const char *fname = opts->filename ? opts->filename : name;
@@ -537,7 +537,7 @@ query_common_headers(StringInfo headers, QueryOptions *opts, int ttl, const char
 			appendStringInfoChar(&safe, (isalnum((unsigned char) *p) || *p == '-' || *p == '_' || *p == '.') ? *p : '_');
 		if (strchr(safe.data, '.') == NULL)
 			appendStringInfoString(&safe, ".csv");
-		appendStringInfo(headers, "Content-Disposition: attachment; filename=\"%s\"\r\n", safe.data);
+		header_addf(headers, "Content-Disposition", "attachment; filename=\"%s\"", safe.data);
 	}
 }
 
@@ -813,8 +813,19 @@ typedef struct QueryRun
 	char	   *nulls;
 } QueryRun;
 
+/* The SHA-256 (libcrypto's) of what identifies a result: its cache key. */
+static void
+query_cache_digest(StringInfo key_text, unsigned char *key)
+{
+	StaticAssertStmt(QUERY_CACHE_KEY_LEN == SHA256_DIGEST_LENGTH, "cache key size");
+	if (SHA256((const unsigned char *) key_text->data, key_text->len, key) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute the SHA-256 of a cache key")));
+}
+
 /*
- * The cache keys of a request: SHA-1 over the query and when it was last
+ * The cache keys of a request: SHA-256 over the query and when it was last
  * defined (a redefinition must not serve old results), the role, the options
  * that shape the body and the parameters; the session key adds the session.
  */
@@ -822,7 +833,6 @@ static void
 query_cache_keys(QueryRun *run, QueryOptions *opts, const char *role)
 {
 	StringInfoData buf;
-	Sha1Context ctx;
 	ListCell   *ln;
 	ListCell   *lv;
 
@@ -838,13 +848,9 @@ query_cache_keys(QueryRun *run, QueryOptions *opts, const char *role)
 	/* a series is cached as the summary of (x, y), whatever its range */
 	if (query_is_series(opts))
 		appendStringInfo(&buf, "series%c%s%c%s%c", 0, opts->x_column, 0, opts->y_column, 0);
-	sha1_init(&ctx);
-	sha1_update(&ctx, buf.data, buf.len);
-	sha1_final(&ctx, run->cache_key);
+	query_cache_digest(&buf, run->cache_key);
 	appendStringInfo(&buf, "session%c%s", 0, run->session_id);
-	sha1_init(&ctx);
-	sha1_update(&ctx, buf.data, buf.len);
-	sha1_final(&ctx, run->session_key);
+	query_cache_digest(&buf, run->session_key);
 }
 
 /* Looks a request up in the cache under its shared key, then its session key. */
@@ -1102,7 +1108,7 @@ query_catch(QueryRun *run, MemoryContext reqcxt, const char *stats_name, QueryFa
  */
 static void
 query_reply_whole(Conn *conn, HttpRequest *req, QueryRun *run, QueryOptions *opts,
-				  StringInfo headers, StringInfo body, bool truncated, uint64 rows,
+				  HeaderList *headers, StringInfo body, bool truncated, uint64 rows,
 				  instr_time started, const char *stats_name)
 {
 	char		etag[40];
@@ -1113,22 +1119,22 @@ query_reply_whole(Conn *conn, HttpRequest *req, QueryRun *run, QueryOptions *opt
 	snprintf(etag, sizeof(etag), "\"%016llx-%x\"",
 			 (unsigned long long) hash_bytes_extended((unsigned char *) body->data, body->len, 0),
 			 body->len);
-	appendStringInfo(headers, "ETag: %s\r\n", etag);
+	header_add(headers, "ETag", etag);
 	if (run->cacheable)
 	{
 		query_cache_store(run, body->data, body->len, etag);
-		appendStringInfoString(headers, "X-Pg-Dash-Cache: miss\r\n");
+		header_add(headers, "X-Pg-Dash-Cache", "miss");
 	}
 	if (truncated)
-		appendStringInfoString(headers, "X-Pg-Dash-Truncated: true\r\n");
+		header_add(headers, "X-Pg-Dash-Truncated", "true");
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, started);
 	query_stats_record(stats_name, INSTR_TIME_GET_MILLISEC(elapsed), rows, false, false);
 	inm = http_request_header(req, "If-None-Match", &inm_len);
 	if (inm != NULL && inm_len == strlen(etag) && memcmp(inm, etag, inm_len) == 0)
-		http_reply(conn, req, 304, NULL, headers->data, NULL, 0);
+		http_reply(conn, req, 304, NULL, headers, NULL, 0);
 	else
-		http_reply(conn, req, 200, result_content_type(opts->format), headers->data,
+		http_reply(conn, req, 200, result_content_type(opts->format), headers,
 				   body->data, body->len);
 }
 
@@ -1150,7 +1156,7 @@ typedef struct DirectReceiver
 	HttpRequest *req;
 	QueryRun   *run;
 	QueryOptions *opts;
-	const char *headers;
+	const HeaderList *headers;
 	StringInfo	body;
 	ResultWriter writer;
 	MemoryContext rowcxt;		/* what writing a row allocates, reset often */
@@ -1218,6 +1224,7 @@ direct_receive(TupleTableSlot *slot, DestReceiver *self)
 		(dr->writer.rows > QUERY_BATCH_ROWS || dr->body->len > QUERY_STREAM_BYTES))
 	{
 		StringInfoData head;
+		HeaderList	framing;
 
 		if (!download_admit(dr->conn, dr->req))
 		{
@@ -1226,8 +1233,10 @@ direct_receive(TupleTableSlot *slot, DestReceiver *self)
 		}
 		initStringInfo(&head);
 		dr->conn->last_status = 200;
-		http_append_header_start(&head, dr->req, 200, result_content_type(dr->opts->format), dr->headers);
-		appendStringInfoString(&head, dr->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
+		header_list_init(&framing);
+		if (dr->chunked)
+			header_add(&framing, "Transfer-Encoding", "chunked");
+		http_append_head(&head, dr->req, 200, result_content_type(dr->opts->format), dr->headers, &framing);
 		conn_write(dr->conn, head.data, head.len);
 		pfree(head.data);
 		dr->streaming = true;
@@ -1290,7 +1299,7 @@ query_series_answer(QueryRun *run, QueryOptions *opts, StringInfo out, const cha
  */
 static void
 query_run_direct(Conn *conn, HttpRequest *req, QueryRun *run, QueryOptions *opts,
-				 StringInfo headers, StringInfo body, instr_time started, const char *stats_name)
+				 HeaderList *headers, StringInfo body, instr_time started, const char *stats_name)
 {
 	DirectReceiver dr;
 	SPIExecuteOptions options;
@@ -1307,7 +1316,7 @@ query_run_direct(Conn *conn, HttpRequest *req, QueryRun *run, QueryOptions *opts
 	dr.req = req;
 	dr.run = run;
 	dr.opts = opts;
-	dr.headers = headers->data;
+	dr.headers = headers;
 	dr.body = body;
 	dr.chunked = req->version_minor >= 1;
 	dr.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_dash result rows",
@@ -1354,7 +1363,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 			   QueryOptions *opts)
 {
 	MemoryContext reqcxt = CurrentMemoryContext;
-	StringInfoData headers;
+	HeaderList	headers;
 	StringInfoData body;
 	instr_time	started;
 	QueryRun	run;
@@ -1363,7 +1372,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 	const char *stats_name = name ? name : "(sql)";
 
 	INSTR_TIME_SET_CURRENT(started);
-	initStringInfo(&headers);
+	header_list_init(&headers);
 	initStringInfo(&body);
 	memset(&failure, 0, sizeof(failure));
 	memset(&run, 0, sizeof(run));
@@ -1395,12 +1404,12 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 			{
 				query_common_headers(&headers, opts, run.ttl, run.def->name);
 				if (outcome.from_summary || outcome.summary_made)
-					appendStringInfo(&headers, "X-Pg-Dash-Cache: %s\r\n", outcome.from_summary ? "hit" : "miss");
+					header_add(&headers, "X-Pg-Dash-Cache", outcome.from_summary ? "hit" : "miss");
 				INSTR_TIME_SET_CURRENT(elapsed);
 				INSTR_TIME_SUBTRACT(elapsed, started);
 				query_stats_record(stats_name, INSTR_TIME_GET_MILLISEC(elapsed), outcome.points,
 								   outcome.from_summary, false);
-				http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
+				http_reply(conn, req, 200, result_content_type(opts->format), &headers,
 						   body.data, body.len);
 			}
 		}
@@ -1412,15 +1421,16 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 
 			query_finish(&run, true);
 			query_common_headers(&headers, opts, run.ttl, run.def->name);
-			appendStringInfo(&headers, "ETag: %s\r\nX-Pg-Dash-Cache: hit\r\n", run.cached_etag);
+			header_add(&headers, "ETag", run.cached_etag);
+			header_add(&headers, "X-Pg-Dash-Cache", "hit");
 			INSTR_TIME_SET_CURRENT(elapsed);
 			INSTR_TIME_SUBTRACT(elapsed, started);
 			query_stats_record(stats_name, INSTR_TIME_GET_MILLISEC(elapsed), 0, true, false);
 			inm = http_request_header(req, "If-None-Match", &inm_len);
 			if (inm != NULL && inm_len == strlen(run.cached_etag) && memcmp(inm, run.cached_etag, inm_len) == 0)
-				http_reply(conn, req, 304, NULL, headers.data, NULL, 0);
+				http_reply(conn, req, 304, NULL, &headers, NULL, 0);
 			else
-				http_reply(conn, req, 200, result_content_type(opts->format), headers.data,
+				http_reply(conn, req, 200, result_content_type(opts->format), &headers,
 						   run.cached_body.data, run.cached_body.len);
 		}
 		else if (run.direct)
@@ -1448,8 +1458,9 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 				SPI_cursor_close(run.portal);
 				query_finish(&run, true);
 			}
-			else if (download_start(conn, req, name, free_sql, query_options_pairs(opts),
-									run.session_id, result_content_type(opts->format), headers.data))
+			else if (!executor_am_executor &&
+					 download_start(conn, req, name, free_sql, query_options_pairs(opts),
+									run.session_id, result_content_type(opts->format), &headers))
 			{
 				/* a download worker runs it again from the start and streams it */
 				SPI_cursor_close(run.portal);
@@ -1460,6 +1471,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 				/* no worker to spare: hold the cursor and stream the rest */
 				QueryStream *qs;
 				StringInfoData head;
+				HeaderList	framing;
 				MemoryContext connold;
 
 				connold = MemoryContextSwitchTo(conn->ctx);
@@ -1483,8 +1495,10 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 
 				initStringInfo(&head);
 				conn->last_status = 200;
-				http_append_header_start(&head, req, 200, result_content_type(opts->format), headers.data);
-				appendStringInfoString(&head, qs->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
+				header_list_init(&framing);
+				if (qs->chunked)
+					header_add(&framing, "Transfer-Encoding", "chunked");
+				http_append_head(&head, req, 200, result_content_type(opts->format), &headers, &framing);
 				conn_write(conn, head.data, head.len);
 				http_write_chunk(conn, qs->chunked, body.data, body.len);
 				conn_set_producer(conn, query_stream_produce, query_stream_cleanup, qs, false);
@@ -1652,7 +1666,7 @@ query_ws_run_http(Conn *conn, HttpRequest *req)
 	}
 	cJSON_Delete(body);
 	http_reply(conn, req, status, "application/json; charset=utf-8",
-			   read_state ? "X-Pg-Dash-Read-State: true\r\n" : "X-Pg-Dash-Read-State: false\r\n",
+			   header_list_of("X-Pg-Dash-Read-State", read_state ? "true" : "false"),
 			   out.data, out.len);
 }
 

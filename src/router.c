@@ -25,7 +25,7 @@
 static void
 router_method_not_allowed(Conn *conn, HttpRequest *req, const char *allow)
 {
-	http_reply_error_with(conn, req, 405, psprintf("Allow: %s\r\n", allow), "method_not_allowed",
+	http_reply_error_with(conn, req, 405, header_list_of("Allow", allow), "method_not_allowed",
 						  "method not allowed for this resource", NULL, NULL);
 }
 
@@ -84,7 +84,7 @@ router_dispatch(Conn *conn, HttpRequest *req)
 			char	   *text = metrics_render_prometheus();
 
 			http_reply(conn, req, 200, "text/plain; version=0.0.4; charset=utf-8",
-					   "Cache-Control: no-store\r\n", text, strlen(text));
+					   header_list_of("Cache-Control", "no-store"), text, strlen(text));
 		}
 		else
 			router_method_not_allowed(conn, req, "GET, HEAD");

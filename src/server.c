@@ -61,8 +61,16 @@ static void server_tick(lws_sorted_usec_list_t *sul);
 static int	server_callback(struct lws *wsi, enum lws_callback_reasons reason,
 							void *user, void *in, size_t len);
 
+/*
+ * tx_packet_size: lws hands at most this much to one send() and keeps the
+ * rest of a write in its own buffer, which it drains one such piece per
+ * pass of the loop without reading the socket meanwhile.  Its default is
+ * 4 kB; conn.c writes up to CONN_WRITE_MAX at a time, so a piece that fits
+ * the socket goes out whole, and lws buffers only what the socket did not
+ * take (which lws_send_pipe_choked() then reports as a full socket).
+ */
 static const struct lws_protocols server_protocols[] = {
-	{"pg_dash", server_callback, 0, 0, 0, NULL, 0},
+	{"pg_dash", server_callback, 0, 0, 0, NULL, CONN_WRITE_MAX},
 	{NULL, NULL, 0, 0, 0, NULL, 0}
 };
 

@@ -31,10 +31,11 @@
  */
 #include "postgres.h"
 
+#include <openssl/sha.h>
+
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "common/cryptohash.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -46,11 +47,11 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "base64.h"
+#include "headers.h"
 #include "metrics.h"
 #include "query_exec.h"
 #include "session.h"
@@ -63,7 +64,7 @@ PG_FUNCTION_INFO_V1(pg_dash_bind_session);
 
 /* Random bytes in a token, and the length of their base64url form. */
 #define SESSION_TOKEN_BYTES 32
-#define SESSION_TOKEN_LEN 43
+#define SESSION_TOKEN_LEN BASE64URL_ENCODED_LEN(SESSION_TOKEN_BYTES)
 
 /* Rows deleted per sweep statement, and statements per sweep at most. */
 #define SESSION_SWEEP_BATCH 1000
@@ -239,47 +240,25 @@ session_result_jsonb(int col, MemoryContext cxt)
 }
 
 /*
- * Hex SHA-256 of prefix followed by data: with no prefix and the raw token
- * bytes, the session id; with SESSION_CSRF_PREFIX and the cookie's value,
- * the CSRF token.  OpenSSL hash contexts are tracked by a resource owner;
- * outside a transaction (e.g. a WebSocket handshake) a private long-lived
- * one is used.
+ * Hex SHA-256 (libcrypto's) of prefix followed by data: with no prefix and
+ * the raw token bytes, the session id; with SESSION_CSRF_PREFIX and the
+ * cookie's value, the CSRF token.
  */
 static void
 session_hash(const char *prefix, const uint8 *data, size_t len, char *out)
 {
-	static ResourceOwner hash_owner = NULL;
-	static const char hex[] = "0123456789abcdef";
-	ResourceOwner saved = CurrentResourceOwner;
-	pg_cryptohash_ctx *ctx;
-	uint8		digest[32];
-	bool		ok;
-	int			i;
+	size_t		prefix_len = strlen(prefix);
+	uint8	   *input = palloc(prefix_len + len);
+	uint8		digest[SHA256_DIGEST_LENGTH];
 
-	if (CurrentResourceOwner == NULL)
-	{
-		if (hash_owner == NULL)
-			hash_owner = ResourceOwnerCreate(NULL, "pg_dash session hash");
-		CurrentResourceOwner = hash_owner;
-	}
-	ctx = pg_cryptohash_create(PG_SHA256);
-	ok = ctx != NULL &&
-		pg_cryptohash_init(ctx) == 0 &&
-		pg_cryptohash_update(ctx, (const uint8 *) prefix, strlen(prefix)) == 0 &&
-		pg_cryptohash_update(ctx, data, len) == 0 &&
-		pg_cryptohash_final(ctx, digest, sizeof(digest)) == 0;
-	pg_cryptohash_free(ctx);
-	CurrentResourceOwner = saved;
-	if (!ok)
+	memcpy(input, prefix, prefix_len);
+	memcpy(input + prefix_len, data, len);
+	if (SHA256(input, prefix_len + len, digest) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compute the SHA-256 of a session token")));
-	for (i = 0; i < 32; i++)
-	{
-		out[2 * i] = hex[digest[i] >> 4];
-		out[2 * i + 1] = hex[digest[i] & 0x0f];
-	}
-	out[64] = '\0';
+	pfree(input);
+	out[hex_encode((const char *) digest, sizeof(digest), out)] = '\0';
 }
 
 /* Hex SHA-256 of the raw token bytes: the session id. */
@@ -479,7 +458,7 @@ session_request_is_tls(const HttpRequest *req)
  * HttpOnly) and sends back in X-CSRF-Token.
  */
 static void
-session_append_cookie(StringInfo headers, const HttpRequest *req, const char *token)
+session_append_cookie(HeaderList *headers, const HttpRequest *req, const char *token)
 {
 	char		csrf[65];
 	const char *secure = session_request_is_tls(req) ? "; Secure" : "";
@@ -487,12 +466,10 @@ session_append_cookie(StringInfo headers, const HttpRequest *req, const char *to
 	if (headers == NULL)
 		return;
 	session_csrf_of(token, csrf);
-	appendStringInfo(headers,
-					 "Set-Cookie: %s=%s; Path=/; Max-Age=%d; SameSite=Strict%s\r\n",
-					 SESSION_CSRF_COOKIE_NAME, csrf, session_ttl, secure);
-	appendStringInfo(headers,
-					 "Set-Cookie: %s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s\r\n",
-					 SESSION_COOKIE_NAME, token, session_ttl, secure);
+	header_addf(headers, "Set-Cookie", "%s=%s; Path=/; Max-Age=%d; SameSite=Strict%s",
+				SESSION_CSRF_COOKIE_NAME, csrf, session_ttl, secure);
+	header_addf(headers, "Set-Cookie", "%s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s",
+				SESSION_COOKIE_NAME, token, session_ttl, secure);
 }
 
 /* Draws a new random token and computes its session id. */
@@ -546,7 +523,7 @@ session_count_unexpired(void)
  * action's pg_dash.set_state() wrote it; it is then kept as it is.
  */
 bool
-session_save(Session *session, const Conn *conn, HttpRequest *req, StringInfo headers,
+session_save(Session *session, const Conn *conn, HttpRequest *req, HeaderList *headers,
 			 QueryFailure *why, int *retry_after)
 {
 	bool		pushed;
@@ -613,7 +590,7 @@ session_exists(const char *id)
  * since the last refresh.  An expired row is deleted.
  */
 Session *
-session_find(HttpRequest *req, StringInfo headers)
+session_find(HttpRequest *req, HeaderList *headers)
 {
 	bool		pushed;
 	uint8		raw[SESSION_TOKEN_BYTES];
@@ -846,7 +823,7 @@ session_write(const char *id, SessionWriteOp op, const char *key,
 
 /* Gives a session a new token, same data; false when the session does not exist. */
 bool
-session_rotate(Session *session, HttpRequest *req, StringInfo headers, Jsonb **state)
+session_rotate(Session *session, HttpRequest *req, HeaderList *headers, Jsonb **state)
 {
 	bool		pushed;
 	MemoryContext cxt = CurrentMemoryContext;

@@ -11,6 +11,7 @@
 #include "utils/jsonb.h"
 
 #include "conn.h"
+#include "header_list.h"
 
 struct QueryFailure;
 
@@ -56,7 +57,7 @@ extern int	session_max_new_per_ip;
  * cookie.  Must run inside a transaction the caller started, before any SET
  * ROLE.  Never errors for a bad cookie.
  */
-extern Session *session_find(HttpRequest *req, StringInfo headers);
+extern Session *session_find(HttpRequest *req, HeaderList *headers);
 
 /* A fresh session (token and id) that is not stored yet: see session_save(). */
 extern Session *session_new(void);
@@ -69,7 +70,7 @@ extern Session *session_new(void);
  * seconds for Retry-After.  Inside the caller's transaction.
  */
 extern bool session_save(Session *session, const Conn *conn, HttpRequest *req,
-						 StringInfo headers, struct QueryFailure *why, int *retry_after);
+						 HeaderList *headers, struct QueryFailure *why, int *retry_after);
 
 /* True when a session has a row (e.g. pg_dash.set_state() created it). */
 extern bool session_exists(const char *id);
@@ -143,7 +144,7 @@ extern bool session_write(const char *id, SessionWriteOp op, const char *key,
  * Gives a session a new token (same data, old token stops working) and
  * appends the new Set-Cookie line; false when the session does not exist.
  */
-extern bool session_rotate(Session *session, HttpRequest *req, StringInfo headers,
+extern bool session_rotate(Session *session, HttpRequest *req, HeaderList *headers,
 						   Jsonb **state);
 
 /* A jsonb value as JSON text. */

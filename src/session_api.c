@@ -55,7 +55,7 @@ typedef enum StateOp
 static void
 session_api_error(Conn *conn, HttpRequest *req, int status, const char *code,
 				  const char *message, const char *detail, const char *hint,
-				  const char *extra_headers)
+				  const HeaderList *extra_headers)
 {
 	http_reply_error_with(conn, req, status, extra_headers, code, message, detail, hint);
 }
@@ -64,11 +64,9 @@ session_api_error(Conn *conn, HttpRequest *req, int status, const char *code,
 static void
 session_api_method_not_allowed(Conn *conn, HttpRequest *req, const char *allow)
 {
-	char		header[128];
-
-	snprintf(header, sizeof(header), "Allow: %s\r\n", allow);
 	session_api_error(conn, req, 405, "method_not_allowed",
-					  "method not allowed for this resource", NULL, NULL, header);
+					  "method not allowed for this resource", NULL, NULL,
+					  header_list_of("Allow", allow));
 }
 
 /*
@@ -131,10 +129,10 @@ session_api_parse_body(HttpRequest *req, const char **message, const char **deta
 
 /* Queues {"state":...} with the session's headers. */
 static void
-session_api_reply(Conn *conn, HttpRequest *req, StringInfo headers, const char *body)
+session_api_reply(Conn *conn, HttpRequest *req, HeaderList *headers, const char *body)
 {
-	appendStringInfoString(headers, "Cache-Control: no-store\r\n");
-	http_reply(conn, req, 200, "application/json; charset=utf-8", headers->data,
+	header_add(headers, "Cache-Control", "no-store");
+	http_reply(conn, req, 200, "application/json; charset=utf-8", headers,
 			   body, strlen(body));
 }
 
@@ -152,7 +150,7 @@ session_api_state_body(const char *state_text)
 static void
 session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 {
-	StringInfoData headers;
+	HeaderList	headers;
 	Session    *session = NULL;
 	QueryFailure refusal;
 	int			retry_after = 0;
@@ -169,7 +167,7 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 	bool		commit = true;
 	RequestTxn	txn;
 
-	initStringInfo(&headers);
+	header_list_init(&headers);
 	memset(&refusal, 0, sizeof(refusal));
 	/* pg_dash's own SQL, as the worker; an error is answered by conn_dispatch() */
 	request_begin(&txn, psprintf("pg_dash: %s %s", req->method, req->path), NULL);
@@ -224,7 +222,7 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 					if (session == NULL || !session_write(session->id, wop, key, body, &state, &changes))
 					{
 						/* the first write (or the session was rotated or swept): a new one */
-						resetStringInfo(&headers);
+						header_list_init(&headers);
 						session = session_new();
 						if (!session_save(session, conn, req, &headers, &refusal, &retry_after))
 						{
@@ -233,8 +231,8 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 							message = refusal.message;
 							detail = refusal.detail;
 							hint = refusal.hint;
-							resetStringInfo(&headers);
-							appendStringInfo(&headers, "Retry-After: %d\r\n", retry_after);
+							header_list_init(&headers);
+							header_addf(&headers, "Retry-After", "%d", retry_after);
 						}
 						else if (!session_write(session->id, wop, key, body, &state, &changes))
 							elog(ERROR, "pg_dash session vanished while being written");
@@ -301,7 +299,7 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 		session_api_reply(conn, req, &headers, reply);
 	else
 		session_api_error(conn, req, status, code, message, detail, hint,
-						  commit || retry_after > 0 ? headers.data : NULL);
+						  commit || retry_after > 0 ? &headers : NULL);
 }
 
 /*

@@ -247,7 +247,7 @@ static_serve_file(Conn *conn, HttpRequest *req, const char *relpath)
 	char		modified[64];
 	size_t		inm_len;
 	const char *inm;
-	StringInfoData headers;
+	HeaderList	headers;
 	char	   *body;
 	size_t		body_len;
 	bool		gzipped = false;
@@ -268,17 +268,18 @@ static_serve_file(Conn *conn, HttpRequest *req, const char *relpath)
 			 will_gzip ? "-gz" : "");
 	static_http_date(st.st_mtime, modified, sizeof(modified));
 
-	initStringInfo(&headers);
-	appendStringInfo(&headers, "ETag: %s\r\nLast-Modified: %s\r\nCache-Control: no-cache\r\n",
-					 etag, modified);
+	header_list_init(&headers);
+	header_add(&headers, "ETag", etag);
+	header_add(&headers, "Last-Modified", modified);
+	header_add(&headers, "Cache-Control", "no-cache");
 	if (mime->compressible)
-		appendStringInfoString(&headers, "Vary: Accept-Encoding\r\n");
+		header_add(&headers, "Vary", "Accept-Encoding");
 
 	inm = http_request_header(req, "If-None-Match", &inm_len);
 	if (inm != NULL ? static_etag_matches(inm, inm_len, etag)
 		: static_not_modified_since(req, st.st_mtime))
 	{
-		http_reply(conn, req, 304, NULL, headers.data, NULL, 0);
+		http_reply(conn, req, 304, NULL, &headers, NULL, 0);
 		return;
 	}
 
@@ -311,8 +312,8 @@ static_serve_file(Conn *conn, HttpRequest *req, const char *relpath)
 		return;
 	}
 	if (gzipped)
-		appendStringInfoString(&headers, "Content-Encoding: gzip\r\n");
-	http_reply(conn, req, 200, mime->type, headers.data, body, body_len);
+		header_add(&headers, "Content-Encoding", "gzip");
+	http_reply(conn, req, 200, mime->type, &headers, body, body_len);
 }
 
 /*

@@ -16,9 +16,6 @@
  */
 #include "postgres.h"
 
-#include <poll.h>
-#include <sys/socket.h>
-
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
 
@@ -28,7 +25,6 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "base64.h"
 #include "guc.h"
 #include "metrics.h"
 #include "http_response.h"
@@ -47,7 +43,7 @@ dlist_head	ws_connections = DLIST_STATIC_INIT(ws_connections);
 /* Answers a refused upgrade with a JSON error. */
 static void
 ws_refuse(Conn *conn, HttpRequest *req, int status, const char *message,
-		  const char *extra_headers)
+		  const HeaderList *extra_headers)
 {
 	http_reply_error_with(conn, req, status, extra_headers, http_status_code_name(status),
 						  message, NULL, NULL);
@@ -66,6 +62,7 @@ ws_upgrade(Conn *conn, HttpRequest *req)
 	const char *version = http_request_header(req, "Sec-WebSocket-Version", &ver_len);
 	char		accept[WS_ACCEPT_KEY_LEN + 1];
 	bool		offered_ours;
+	HeaderList	headers;
 	StringInfoData buf;
 	WsConn	   *ws;
 	MemoryContext oldcxt;
@@ -73,13 +70,13 @@ ws_upgrade(Conn *conn, HttpRequest *req)
 	if (!req->upgrade_websocket)
 	{
 		ws_refuse(conn, req, 426, "this endpoint only speaks WebSocket",
-				  "Upgrade: websocket\r\n");
+				  header_list_of("Upgrade", "websocket"));
 		return;
 	}
 	if (version == NULL || ver_len != 2 || memcmp(version, "13", 2) != 0)
 	{
 		ws_refuse(conn, req, 426, "unsupported WebSocket version, use 13",
-				  "Sec-WebSocket-Version: 13\r\n");
+				  header_list_of("Sec-WebSocket-Version", "13"));
 		return;
 	}
 	if (key == NULL || !ws_accept_key(key, key_len, accept))
@@ -113,13 +110,15 @@ ws_upgrade(Conn *conn, HttpRequest *req)
 			ws->session = MemoryContextStrdup(conn->ctx, session);
 	}
 
+	header_list_init(&headers);
+	header_add(&headers, "Server", "pg_dash/" PG_DASH_VERSION);
+	header_add(&headers, "Upgrade", "websocket");
+	header_add(&headers, "Connection", "Upgrade");
+	header_add(&headers, "Sec-WebSocket-Accept", accept);
+	if (offered_ours)
+		header_add(&headers, "Sec-WebSocket-Protocol", WS_SUBPROTOCOL);
 	initStringInfo(&buf);
-	appendStringInfo(&buf,
-					 "HTTP/1.1 101 Switching Protocols\r\nServer: pg_dash/%s\r\n"
-					 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-					 "Sec-WebSocket-Accept: %s\r\n%s\r\n",
-					 PG_DASH_VERSION, accept,
-					 offered_ours ? "Sec-WebSocket-Protocol: " WS_SUBPROTOCOL "\r\n" : "");
+	http_append_head(&buf, req, 101, NULL, &headers, NULL);
 	conn_write(conn, buf.data, buf.len);
 	conn->state = CONN_WEBSOCKET;
 	dlist_push_tail(&ws_connections, &ws->node);
@@ -127,14 +126,18 @@ ws_upgrade(Conn *conn, HttpRequest *req)
 
 	realtime_hello(conn);
 
-	/* frames the client sent right behind its handshake */
+	/*
+	 * Frames the client sent right behind its handshake.  Not copied into
+	 * the request context: handling a message resets it.
+	 */
 	if (http_parser_buffered(&conn->http) > 0)
 	{
 		size_t		n = http_parser_buffered(&conn->http);
-		char	   *rest = palloc(n);
+		char	   *rest = MemoryContextAlloc(conn->ctx, n);
 
 		memcpy(rest, conn->http.buf + conn->http.rpos, n);
 		(void) ws_on_read(conn, rest, n);
+		pfree(rest);
 	}
 	http_parser_free(&conn->http);
 	http_parser_init(&conn->http, NULL);
@@ -147,23 +150,19 @@ ws_send_frame(Conn *conn, int opcode, const char *data, size_t len)
 	unsigned char header[WS_MAX_HEADER_LEN];
 	size_t		hlen = ws_frame_header(header, opcode, len, true);
 
-	conn_write(conn, (const char *) header, hlen);
-	conn_write(conn, data, len);
+	conn_write_whole(conn, (const char *) header, hlen, data, len);
 }
 
 /*
- * True when the kernel would take more bytes for this client now: its queue
+ * True when the socket would take more bytes for this client now: its queue
  * then only waits for the event loop, not for a client that stopped reading.
+ * lws_send_pipe_choked() asks the socket (and lws's own buffer of what the
+ * socket did not take), so it stays right with TLS underneath.
  */
 static bool
 ws_socket_writable(Conn *conn)
 {
-	struct pollfd pfd;
-
-	pfd.fd = conn->fd;
-	pfd.events = POLLOUT;
-	pfd.revents = 0;
-	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT) != 0;
+	return conn->wsi != NULL && !lws_send_pipe_choked(conn->wsi);
 }
 
 /*
@@ -301,22 +300,38 @@ ws_close(Conn *conn, int code, const char *reason)
 }
 
 /*
- * Runs a message handler; an error it raises becomes an error frame and
- * the connection stays open.
+ * Handles one complete text message: JSON with a "type".  The message is
+ * parsed in the request context (cJSON allocates in the current context),
+ * so it, and whatever its handler builds, is freed by the reset below
+ * whether the handler returns or raises an error.  An error becomes an
+ * error frame and the connection stays open.
  */
 static void
-ws_dispatch_safely(Conn *conn, const char *type, cJSON *msg)
+ws_handle_text(Conn *conn, const char *data, size_t len)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(worker_request_context);
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	cJSON	   *volatile msg = NULL;
 
 	PG_TRY();
 	{
-		realtime_dispatch(conn, type, msg);
+		const cJSON *type;
+
+		msg = cJSON_ParseWithLength(data, len);
+		type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+		if (msg == NULL || !cJSON_IsObject(msg))
+			ws_send_error(conn, NULL, "invalid_json",
+						  msg == NULL ? "message is not valid JSON" : "message is not a JSON object",
+						  NULL, "Send one JSON object per text frame, with a \"type\".");
+		else if (!cJSON_IsString(type))
+			ws_send_error(conn, NULL, "invalid_message", "message has no \"type\"", NULL,
+						  "Valid types are: " REALTIME_MESSAGE_TYPES ".");
+		else
+			realtime_dispatch(conn, type->valuestring, msg);
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata = worker_catch_error();
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
 
 		ws_send_error(conn, cJSON_IsString(id) ? id->valuestring : NULL,
 					  unpack_sql_state(edata->sqlerrcode),
@@ -325,30 +340,6 @@ ws_dispatch_safely(Conn *conn, const char *type, cJSON *msg)
 	PG_END_TRY();
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(worker_request_context);
-}
-
-/* Handles one complete text message: JSON with a "type". */
-static void
-ws_handle_text(Conn *conn, const char *data, size_t len)
-{
-	cJSON	   *msg = cJSON_ParseWithLength(data, len);
-	const cJSON *type;
-
-	if (msg == NULL || !cJSON_IsObject(msg))
-	{
-		ws_send_error(conn, NULL, "invalid_json",
-					  msg == NULL ? "message is not valid JSON" : "message is not a JSON object",
-					  NULL, "Send one JSON object per text frame, with a \"type\".");
-		cJSON_Delete(msg);
-		return;
-	}
-	type = cJSON_GetObjectItemCaseSensitive(msg, "type");
-	if (!cJSON_IsString(type))
-		ws_send_error(conn, NULL, "invalid_message", "message has no \"type\"", NULL,
-					  "Valid types are: " REALTIME_MESSAGE_TYPES ".");
-	else
-		ws_dispatch_safely(conn, type->valuestring, msg);
-	cJSON_Delete(msg);
 }
 
 /* Handles bytes received on an upgraded connection. */
@@ -396,17 +387,14 @@ ws_on_read(Conn *conn, const char *data, size_t len)
 }
 
 /*
- * Sends 1001 "going away" directly on the socket at worker exit; the event
- * loop no longer runs, so this is a best-effort non-blocking send.
+ * Queues 1001 "going away" at worker exit, after a frame already being
+ * written and instead of what was not; conn_close_all_for_shutdown() hands
+ * it to lws at once, since the event loop no longer runs.
  */
 void
 ws_shutdown(Conn *conn)
 {
-	unsigned char frame[WS_MAX_HEADER_LEN + WS_MAX_CONTROL_PAYLOAD];
-	size_t		plen = ws_close_payload(frame + 2, WS_CLOSE_GOING_AWAY, "server shutting down");
-
-	(void) ws_frame_header(frame, WS_OP_CLOSE, plen, true);
-	(void) send(conn->fd, frame, plen + 2, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ws_close(conn, WS_CLOSE_GOING_AWAY, "server shutting down");
 }
 
 /*

@@ -2,6 +2,8 @@
 use strict;
 use warnings;
 
+use IO::Select;
+use IO::Socket::INET;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use lib 't';
@@ -81,6 +83,37 @@ like($r, qr{^HTTP/1\.1 400}, 'binary garbage answered 400');
 for (1 .. 10)
 {
 	is(http($port, 'GET', '/healthz')->{status}, 200, 'still healthy after bad input') if $_ == 10;
+}
+
+# The lingering close: a client that sends a body the server refuses (413
+# as soon as the head announces it) and only reads once it has sent it all
+# still gets the 413, not a reset that destroys it.  libwebsockets has no
+# half-close for raw sockets: the server reads and drops the body, then
+# closes once the client is quiet.
+{
+	local $SIG{PIPE} = 'IGNORE';
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+		Proto => 'tcp', Timeout => 5) or die "connect: $!";
+	my $body = 'x' x (4 * 1024 * 1024);
+	my $sent = syswrite($sock, "POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		  . "Content-Type: application/octet-stream\r\nContent-Length: " . length($body) . "\r\n\r\n");
+	my $off = 0;
+	while ($off < length $body)
+	{
+		my $n = syswrite($sock, $body, 65536, $off);
+		last unless $n;
+		$off += $n;
+	}
+	my $resp = '';
+	my $sel = IO::Select->new($sock);
+	while ($sel->can_read(5))
+	{
+		my $n = sysread($sock, $resp, 65536, length $resp);
+		last unless $n;
+	}
+	close $sock;
+	is($off, length $body, 'a 4 MB body the server refuses is taken whole meanwhile');
+	like($resp, qr{^HTTP/1\.1 413}, '... and its sender then reads the 413, not a reset');
 }
 
 # keep-alive and pipelining on one connection

@@ -1,10 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * base64.c
- *		Base64 and base64url encoding and decoding, implemented from RFC 4648.
+ *		Unpadded, strictly decoded base64url on top of OpenSSL's base64.
  *
- * Pure C (libc only), independent of PostgreSQL.  See base64.h for the
- * exact (strict) decoding rules.
+ * Independent of PostgreSQL (libc and libcrypto only), so that it can be
+ * unit tested and fuzzed standalone.  See base64.h for the decoding rules.
  *
  * src/lib/base64.c
  *
@@ -12,201 +12,98 @@
  */
 #include "base64.h"
 
-#include <stdint.h>
-#include <stdlib.h>
+#include <string.h>
 
-static const char base64_std_alphabet[] =
-"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char base64_url_alphabet[] =
-"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+#include <openssl/evp.h>
 
-/* Length of the padded base64 encoding of len bytes (no NUL); SIZE_MAX on overflow. */
-size_t
-base64_encoded_len(size_t len)
-{
-	size_t		groups = len / 3 + (len % 3 != 0);
-
-	if (groups > (SIZE_MAX - 1) / 4)
-		return SIZE_MAX;
-	return groups * 4;
-}
-
-/* Length of the unpadded base64url encoding of len bytes (no NUL); SIZE_MAX on overflow. */
-size_t
-base64url_encoded_len(size_t len)
-{
-	size_t		full = len / 3;
-	size_t		rem = len % 3;
-
-	if (full > (SIZE_MAX - 4) / 4)
-		return SIZE_MAX;
-	return full * 4 + (rem == 0 ? 0 : rem + 1);
-}
-
-/* An upper bound on the bytes decoded from len characters (either alphabet). */
-size_t
-base64_decoded_max(size_t len)
-{
-	return len / 4 * 3 + 3;
-}
-
-/* Shared encoder: alphabet chooses the variant, pad says whether to emit '='. */
-static size_t
-base64_encode_internal(const unsigned char *in, size_t len, char *out,
-					   const char *alphabet, bool pad)
-{
-	size_t		i = 0;
-	size_t		o = 0;
-
-	while (len - i >= 3)
-	{
-		uint32_t	v = ((uint32_t) in[i] << 16) | ((uint32_t) in[i + 1] << 8) | in[i + 2];
-
-		out[o++] = alphabet[(v >> 18) & 0x3F];
-		out[o++] = alphabet[(v >> 12) & 0x3F];
-		out[o++] = alphabet[(v >> 6) & 0x3F];
-		out[o++] = alphabet[v & 0x3F];
-		i += 3;
-	}
-	if (len - i == 1)
-	{
-		uint32_t	v = (uint32_t) in[i] << 16;
-
-		out[o++] = alphabet[(v >> 18) & 0x3F];
-		out[o++] = alphabet[(v >> 12) & 0x3F];
-		if (pad)
-		{
-			out[o++] = '=';
-			out[o++] = '=';
-		}
-	}
-	else if (len - i == 2)
-	{
-		uint32_t	v = ((uint32_t) in[i] << 16) | ((uint32_t) in[i + 1] << 8);
-
-		out[o++] = alphabet[(v >> 18) & 0x3F];
-		out[o++] = alphabet[(v >> 12) & 0x3F];
-		out[o++] = alphabet[(v >> 6) & 0x3F];
-		if (pad)
-			out[o++] = '=';
-	}
-	out[o] = '\0';
-	return o;
-}
-
-/* Encodes len bytes as padded base64 into out (NUL-terminated); returns the length. */
-size_t
-base64_encode(const void *in, size_t len, char *out)
-{
-	return base64_encode_internal(in, len, out, base64_std_alphabet, true);
-}
+/* Input bytes encoded per EVP_EncodeBlock call: whole groups, an int length. */
+#define BASE64_CHUNK (3 * 1024)
 
 /* Encodes len bytes as unpadded base64url into out (NUL-terminated); returns the length. */
 size_t
 base64url_encode(const void *in, size_t len, char *out)
 {
-	return base64_encode_internal(in, len, out, base64_url_alphabet, false);
-}
-
-/* Maps one character to its 6-bit value in the chosen alphabet, or -1. */
-static int
-base64_value(unsigned char c, bool url)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (url)
-	{
-		if (c == '-')
-			return 62;
-		if (c == '_')
-			return 63;
-	}
-	else
-	{
-		if (c == '+')
-			return 62;
-		if (c == '/')
-			return 63;
-	}
-	return -1;
-}
-
-/* Shared strict decoder for len data characters (padding already removed). */
-static bool
-base64_decode_internal(const char *in, size_t len, unsigned char *out,
-					   size_t *out_len, bool url)
-{
-	size_t		i;
+	const unsigned char *p = in;
+	size_t		whole = len - len % 3;
+	size_t		rem = len % 3;
 	size_t		o = 0;
-	uint32_t	acc = 0;
-	int			bits = 0;
+	size_t		i;
 
-	if (len % 4 == 1)
-		return false;
-
-	for (i = 0; i < len; i++)
+	for (i = 0; i < whole; i += BASE64_CHUNK)
 	{
-		int			v = base64_value((unsigned char) in[i], url);
+		size_t		n = whole - i < BASE64_CHUNK ? whole - i : BASE64_CHUNK;
 
-		if (v < 0)
-			return false;
-		acc = (acc << 6) | (uint32_t) v;
-		bits += 6;
-		if (bits >= 8)
-		{
-			bits -= 8;
-			out[o++] = (unsigned char) (acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
+		o += EVP_EncodeBlock((unsigned char *) out + o, p + i, (int) n);
 	}
-	/* leftover bits of the final character must be zero (canonical form) */
-	if (acc != 0)
-		return false;
-	*out_len = o;
-	return true;
+	if (rem > 0)
+	{
+		unsigned char last[5];
+
+		/* "xx==" or "xxx=": keep the characters, drop the padding */
+		EVP_EncodeBlock(last, p + whole, (int) rem);
+		memcpy(out + o, last, rem + 1);
+		o += rem + 1;
+	}
+	out[o] = '\0';
+	for (i = 0; i < o; i++)
+	{
+		if (out[i] == '+')
+			out[i] = '-';
+		else if (out[i] == '/')
+			out[i] = '_';
+	}
+	return o;
 }
 
-/* Decodes canonical padded base64; false if the input is not valid. */
-bool
-base64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len)
+/* The standard-alphabet character for a base64url one, or 0 if it is not in the alphabet. */
+static unsigned char
+base64url_to_std(char c)
 {
-	size_t		data_len = len;
-
-	if (len % 4 != 0)
-		return false;
-	if (data_len > 0 && in[data_len - 1] == '=')
-		data_len--;
-	if (data_len > 0 && in[data_len - 1] == '=')
-		data_len--;
-	return base64_decode_internal(in, data_len, out, out_len, false);
+	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+		return (unsigned char) c;
+	if (c == '-')
+		return '+';
+	if (c == '_')
+		return '/';
+	return 0;
 }
 
-/* Decodes canonical unpadded base64url; false if the input is not valid. */
+/* Decodes canonical unpadded base64url; false if the input is not that. */
 bool
 base64url_decode(const char *in, size_t len, unsigned char *out, size_t *out_len)
 {
-	return base64_decode_internal(in, len, out, out_len, true);
-}
+	size_t		o = 0;
+	size_t		i;
 
-/* Returns a malloc'd NUL-terminated encoding of in, or NULL on allocation failure. */
-char *
-base64_encode_alloc(const void *in, size_t len, bool url)
-{
-	size_t		enc_len = url ? base64url_encoded_len(len) : base64_encoded_len(len);
-	char	   *out;
+	if (len % 4 == 1)
+		return false;			/* a lone character encodes no whole byte */
+	for (i = 0; i < len; i += 4)
+	{
+		size_t		n = len - i < 4 ? len - i : 4;
+		unsigned char group[4];
+		unsigned char bytes[3];
+		size_t		j;
 
-	if (enc_len == SIZE_MAX)
-		return NULL;
-	out = malloc(enc_len + 1);
-	if (out == NULL)
-		return NULL;
-	if (url)
-		base64url_encode(in, len, out);
-	else
-		base64_encode(in, len, out);
-	return out;
+		for (j = 0; j < 4; j++)
+		{
+			group[j] = j < n ? base64url_to_std(in[i + j]) : '=';
+			if (group[j] == 0)
+				return false;
+		}
+		if (EVP_DecodeBlock(bytes, group, 4) != 3)
+			return false;
+		if (n < 4)
+		{
+			unsigned char again[5];
+
+			/* the unused low bits of the last character must be zero */
+			EVP_EncodeBlock(again, bytes, (int) (n - 1));
+			if (memcmp(again, group, n) != 0)
+				return false;
+		}
+		memcpy(out + o, bytes, n - 1);
+		o += n - 1;
+	}
+	*out_len = o;
+	return true;
 }

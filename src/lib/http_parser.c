@@ -143,6 +143,35 @@ http_is_value_char(unsigned char c)
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
+/* True when name (len bytes) is an RFC 9110 field name: one or more token characters. */
+bool
+http_field_name_valid(const char *name, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+	{
+		if (!http_is_tchar((unsigned char) name[i]))
+			return false;
+	}
+	return true;
+}
+
+/* True when value (len bytes) is a field value without surrounding whitespace or control characters. */
+bool
+http_field_value_valid(const char *value, size_t len)
+{
+	if (len > 0 && (value[0] == ' ' || value[0] == '\t' ||
+					value[len - 1] == ' ' || value[len - 1] == '\t'))
+		return false;
+	for (size_t i = 0; i < len; i++)
+	{
+		if (!http_is_value_char((unsigned char) value[i]))
+			return false;
+	}
+	return true;
+}
+
 /* Value of a hex digit, or -1. */
 static inline int
 http_hex_value(unsigned char c)
@@ -643,13 +672,10 @@ http_parse_field_line(HttpParser *p, const char *line, size_t len,
 		http_set_error(p, 400, "empty header field name");
 		return false;
 	}
-	for (size_t i = 0; i < nlen; i++)
+	if (!http_field_name_valid(line, nlen))
 	{
-		if (!http_is_tchar((unsigned char) line[i]))
-		{
-			http_set_error(p, 400, "invalid character in header field name");
-			return false;
-		}
+		http_set_error(p, 400, "invalid character in header field name");
+		return false;
 	}
 	vs = nlen + 1;
 	ve = len;
@@ -657,13 +683,11 @@ http_parse_field_line(HttpParser *p, const char *line, size_t len,
 		vs++;
 	while (ve > vs && (line[ve - 1] == ' ' || line[ve - 1] == '\t'))
 		ve--;
-	for (size_t i = vs; i < ve; i++)
+	/* trimmed, so only its characters can make it invalid */
+	if (!http_field_value_valid(line + vs, ve - vs))
 	{
-		if (!http_is_value_char((unsigned char) line[i]))
-		{
-			http_set_error(p, 400, "invalid character in header field value");
-			return false;
-		}
+		http_set_error(p, 400, "invalid character in header field value");
+		return false;
 	}
 	*name_len = nlen;
 	*value_start = vs;

@@ -176,6 +176,16 @@ extern bool http_header_has_token(const char *value, size_t len, const char *tok
 /* http_header_has_token() over every header field called name. */
 extern bool http_request_has_token(const HttpRequest *r, const char *name, const char *token);
 
+/* True when name (len bytes) is an RFC 9110 field name: one or more token characters. */
+extern bool http_field_name_valid(const char *name, size_t len);
+
+/*
+ * True when value (len bytes) is an RFC 9110 field value as a sender must
+ * write it: visible characters and obs-text, with spaces or tabs only
+ * between them; never CR, LF, NUL or another control character.
+ */
+extern bool http_field_value_valid(const char *value, size_t len);
+
 /*
  * Iterate a query string: decodes one key=value pair per call
  * (percent-decoding and '+' as space), writes malloc'd NUL-terminated

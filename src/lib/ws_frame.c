@@ -4,9 +4,10 @@
  *		Server-side WebSocket (RFC 6455) codec: accept key, incremental
  *		client frame parser, server frame encoders and UTF-8 validation.
  *
- * Pure C (libc only), independent of PostgreSQL, so that it can be unit
- * tested and fuzzed standalone.  The parser owns one malloc'd buffer for the
- * message being reassembled; ws_parser_free releases it.
+ * Pure C (libc, and libcrypto for the handshake), independent of PostgreSQL,
+ * so that it can be unit tested and fuzzed standalone.  The parser owns one
+ * malloc'd buffer for the message being reassembled; ws_parser_free
+ * releases it.
  *
  * src/lib/ws_frame.c
  *
@@ -18,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
-#include "sha1.h"
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -31,25 +32,31 @@
 /* message buffers above this size are freed once delivered */
 #define WS_KEEP_BUFFER		16384
 
-/* Computes Sec-WebSocket-Accept for a 24-character Sec-WebSocket-Key. */
+/*
+ * Computes Sec-WebSocket-Accept for a 24-character Sec-WebSocket-Key, with
+ * OpenSSL's SHA-1 and base64.  Its decoder is lax, so the key is accepted
+ * only if it is the canonical padded encoding of the 16 bytes it decodes to.
+ */
 bool
 ws_accept_key(const char *client_key, size_t len, char out[29])
 {
-	unsigned char raw[24];
-	size_t		raw_len;
-	unsigned char digest[SHA1_DIGEST_LENGTH];
-	Sha1Context ctx;
+	unsigned char raw[18];
+	unsigned char canonical[25];
+	unsigned char digest[SHA_DIGEST_LENGTH];
+	unsigned char keyed[24 + sizeof(WS_GUID) - 1];
 
 	if (client_key == NULL || len != 24)
 		return false;
-	if (!base64_decode(client_key, len, raw, &raw_len) || raw_len != 16)
+	if (EVP_DecodeBlock(raw, (const unsigned char *) client_key, 24) != 18 ||
+		EVP_EncodeBlock(canonical, raw, 16) != 24 ||
+		memcmp(canonical, client_key, 24) != 0)
 		return false;
 
-	sha1_init(&ctx);
-	sha1_update(&ctx, client_key, len);
-	sha1_update(&ctx, WS_GUID, strlen(WS_GUID));
-	sha1_final(&ctx, digest);
-	base64_encode(digest, SHA1_DIGEST_LENGTH, out);
+	memcpy(keyed, client_key, 24);
+	memcpy(keyed + 24, WS_GUID, sizeof(WS_GUID) - 1);
+	if (SHA1(keyed, sizeof(keyed), digest) == NULL)
+		return false;
+	EVP_EncodeBlock((unsigned char *) out, digest, SHA_DIGEST_LENGTH);
 	return true;
 }
 

@@ -5,8 +5,9 @@
  *		incremental frame parser for client-to-server frames, encoders for
  *		server-to-client frames, and a strict UTF-8 validator.
  *
- * Pure C (libc only), independent of PostgreSQL.  The parser does no I/O: the
- * caller feeds it whatever bytes arrived and handles one event at a time.
+ * Pure C (libc; libcrypto for the accept key), independent of PostgreSQL.
+ * The parser does no I/O: the caller feeds it whatever bytes arrived and
+ * handles one event at a time.
  *
  * Typical use:
  *
