@@ -1109,6 +1109,13 @@ executor_run_request(HttpRequest *req, const ConnPeer *peer)
 	{
 		ErrorData  *edata = worker_catch_error();
 
+		/*
+		 * The job is over: a cancel of it still pending must not fire at
+		 * the next CHECK_FOR_INTERRUPTS (ereport(LOG) has one), outside any
+		 * PG_TRY, where it would end the executor.
+		 */
+		QueryCancelPending = false;
+
 		if (conn->producer_cleanup)
 			conn->producer_cleanup(conn, conn->producer_arg);
 		conn->producer_cleanup = NULL;
@@ -1118,6 +1125,7 @@ executor_run_request(HttpRequest *req, const ConnPeer *peer)
 		/* the serving worker sees the queue end without 'Z' */
 	}
 	PG_END_TRY();
+	QueryCancelPending = false;
 	disable_timeout(deadline_timeout, false);
 	if (deadline_fired)
 	{
