@@ -26,7 +26,7 @@ cat artifacts/unit.log | tail -n 20
 tally artifacts/unit.log unit $rc
 
 echo "=== fuzz (short run of every target)"
-if make -s -C test/unit fuzz-run FUZZ_SECONDS=${FUZZ_SECONDS:-15} > artifacts/fuzz.log 2>&1; then
+if make -s -C test/unit fuzz-run FUZZ_SECONDS=${FUZZ_SECONDS:-10} > artifacts/fuzz.log 2>&1; then
 	cat artifacts/fuzz.log; echo "fuzz: $(grep -c '^fuzzing' artifacts/fuzz.log) passed, 0 failed" | tee -a artifacts/fuzz.log
 else
 	tail -n 60 artifacts/fuzz.log; echo "fuzz: 0 passed, 1 failed" >> artifacts/fuzz.log

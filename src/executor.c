@@ -68,6 +68,9 @@
 /* Bytes of a slot's response queue. */
 #define EXEC_QUEUE_SIZE (64 * 1024)
 
+/* The largest message on a response queue: well under half of it. */
+#define EXEC_MAX_MESSAGE (EXEC_QUEUE_SIZE / 4)
+
 /* Requests up to this size travel in the slot; larger ones in a DSM segment. */
 #define EXEC_REQUEST_INLINE (8 * 1024)
 
@@ -102,6 +105,9 @@ typedef struct ExecSlot
 	bool		abandoned;		/* the client went away */
 	pg_atomic_uint32 cancel;	/* set with abandoned; read by the signal
 								 * handler */
+	pg_atomic_uint64 sent;		/* messages the executor sent (or its
+								 * detach): the serving worker looks again
+								 * only when this changed */
 	TimestampTz enqueued;
 	ConnPeer	peer;			/* the client's address, for per-address limits */
 	Size		request_len;
@@ -149,11 +155,14 @@ executor_slot_size(void)
 	return MAXALIGN(sizeof(ExecSlot)) + MAXALIGN(EXEC_QUEUE_SIZE);
 }
 
-/* The number of slots: one per executor, plus the run queue. */
+/*
+ * The number of slots: two per executor (the job it runs, and the one it
+ * has answered but not yet let go of), plus the run queue.
+ */
 static int
 executor_slot_count(void)
 {
-	return pg_dash_executors + pg_dash_executor_queue;
+	return 2 * pg_dash_executors + pg_dash_executor_queue;
 }
 
 /* Bytes of the shared state. */
@@ -292,6 +301,7 @@ executor_shmem_startup(void)
 			slot->state = SLOT_FREE;
 			slot->runner = -1;
 			pg_atomic_init_u32(&slot->cancel, 0);
+			pg_atomic_init_u64(&slot->sent, 0);
 		}
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -372,6 +382,7 @@ typedef struct Relay
 	StringInfoData answer;		/* callback relays: the answer so far */
 	int			slot_index;
 	uint64		job_id;
+	uint64		seen;			/* the slot's sent counter when last read */
 	shm_mq_handle *mqh;
 	dsm_segment *request_seg;	/* a large request, or NULL */
 	bool		relayed;		/* some bytes reached the client */
@@ -449,6 +460,15 @@ executor_relay_release(Relay *r, bool cancel)
 	pid_t		runner_pid = 0;
 
 	relays = list_delete_ptr(relays, r);
+
+	/*
+	 * Detach before letting go of the slot: once the slot is free, another
+	 * job may create a new queue in the same memory, which a late detach
+	 * would mark as ended.
+	 */
+	if (r->mqh)
+		shm_mq_detach(r->mqh);
+	r->mqh = NULL;
 	LWLockAcquire(exec_lock, LW_EXCLUSIVE);
 	if (slot->job_id == r->job_id)
 	{
@@ -465,9 +485,6 @@ executor_relay_release(Relay *r, bool cancel)
 		executor_slot_unref(slot);
 	}
 	LWLockRelease(exec_lock);
-	if (r->mqh)
-		shm_mq_detach(r->mqh);
-	r->mqh = NULL;
 	if (r->request_seg)
 		dsm_detach(r->request_seg);
 	r->request_seg = NULL;
@@ -493,6 +510,7 @@ executor_relay_produce(Conn *conn, void *arg)
 	Relay	   *r = (Relay *) arg;
 
 	conn->producer_waiting = false;
+	r->seen = pg_atomic_read_u64(&executor_slot(r->slot_index)->sent);
 	while (!r->finished && conn->out_bytes < CONN_LOW_WATER)
 	{
 		Size		nbytes;
@@ -609,6 +627,7 @@ executor_enqueue(const char *request, size_t len, const ConnPeer *peer, Relay *r
 	shm_mq_set_receiver(mq, MyProc);
 	r->slot_index = index;
 	r->job_id = slot->job_id;
+	r->seen = pg_atomic_read_u64(&slot->sent);
 	r->request_seg = seg;
 	{
 		/* the handle reassembles large messages: it must live as long as the relay */
@@ -830,6 +849,7 @@ executor_relay_collect(Relay *r)
 	size_t		body_len = 0;
 	void	   *owner = r->owner;
 
+	r->seen = pg_atomic_read_u64(&executor_slot(r->slot_index)->sent);
 	while (!r->finished)
 	{
 		Size		nbytes;
@@ -881,6 +901,9 @@ executor_poll(void)
 	{
 		Relay	   *r = (Relay *) lfirst(lc);
 
+		/* only a relay whose executor sent something since it looked */
+		if (pg_atomic_read_u64(&executor_slot(r->slot_index)->sent) == r->seen)
+			continue;
 		if (r->conn == NULL)
 			callbacks = lappend(callbacks, r);
 		else if (r->conn->wsi && r->conn->producer_waiting)
@@ -965,7 +988,10 @@ static void
 executor_signal_submitter(void)
 {
 	if (my_slot != NULL)
+	{
+		pg_atomic_fetch_add_u64(&my_slot->sent, 1);
 		(void) kill(my_slot->submitter, SIGUSR1);
+	}
 }
 
 /* Stops sending: the serving worker sees the queue end without 'Z'. */
@@ -1020,7 +1046,13 @@ executor_send(char type, const char *data, size_t len)
 	executor_signal_submitter();
 }
 
-/* Moves a connection's queued output to the serving worker. */
+/*
+ * Moves a connection's queued output to the serving worker, in messages of
+ * at most EXEC_MAX_MESSAGE bytes.  A message larger than half the queue
+ * would be written in pieces that each wait for the serving worker to read,
+ * and the serving worker only looks when a whole message was sent: with
+ * small messages, a queue it has drained always takes the next one whole.
+ */
 static void
 executor_flush(Conn *conn)
 {
@@ -1028,7 +1060,8 @@ executor_flush(Conn *conn)
 	{
 		OutChunk   *chunk = conn->out_head;
 
-		executor_send('D', chunk->data + chunk->off, chunk->len - chunk->off);
+		for (size_t off = chunk->off; off < chunk->len; off += EXEC_MAX_MESSAGE)
+			executor_send('D', chunk->data + off, Min(chunk->len - off, EXEC_MAX_MESSAGE));
 		conn->out_bytes -= chunk->len - chunk->off;
 		conn->out_head = chunk->next;
 		if (conn->out_head == NULL)
