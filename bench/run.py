@@ -224,7 +224,7 @@ def wrk(url, conns=64, dur=None, script=None, env=None):
     e = dict(os.environ, **(env or {}))
     p = subprocess.run(cmd, capture_output=True, text=True, env=e)
     out = p.stdout
-    r = {"rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "requests": 0}
+    r = {"rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "non2xx": 0, "socket_errors": 0, "requests": 0}
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if m:
         r["rps"] = float(m.group(1))
@@ -239,10 +239,11 @@ def wrk(url, conns=64, dur=None, script=None, env=None):
         r["requests"] = int(m.group(1))
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if m:
-        r["errors"] += int(m.group(1))
+        r["non2xx"] = int(m.group(1))
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if m:
-        r["errors"] += sum(int(x) for x in m.groups())
+        r["socket_errors"] = sum(int(x) for x in m.groups())
+    r["errors"] = r["non2xx"] + r["socket_errors"]
     if r["rps"] is None:
         r["error"] = (p.stderr or out).strip()[-300:]
     return r
@@ -304,8 +305,10 @@ def spread(m, key):
 
 
 def errors_note(**ms):
-    """'name: N errors/non-2xx per run; ' for each measurement that had any."""
-    return "".join("%s: %s errors/non-2xx per run; " % (k, "/".join(str(r.get("errors", 0)) for r in m["runs"]))
+    """'name: non-2xx answers and socket errors per run; ' for each
+    measurement that had any."""
+    per_run = lambda m, k: "/".join(str(r.get(k, 0)) for r in m["runs"])  # noqa: E731
+    return "".join("%s: %s non-2xx, %s socket errors per run; " % (k, per_run(m, "non2xx"), per_run(m, "socket_errors"))
                    for k, m in ms.items() if m and any(r.get("errors") for r in m["runs"]))
 
 
@@ -727,12 +730,7 @@ class LoadClient:
             self.p.stdin.close()
         except OSError:
             pass
-        try:
-            self.p.wait(30)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        CHILDREN.remove(self.p)
+        end_process(self.p, 30, terminate=False)
 
 
 def ws_rounds(label, client, n, spaced, spacing, bursts, per_burst, burst_gap, extra_server=()):
@@ -1086,13 +1084,19 @@ def restart_with(settings):
     raise RuntimeError("%d executors did not come up after the restart" % want_n)
 
 
+def pool_api_missing(figure, unit=""):
+    """Records figure as n/a when the query API is missing; True then."""
+    api = RESULTS["pg_dash_query_api"]
+    if api:
+        fig(8, figure, na(api), "", None, unit, ratio="")
+    return bool(api)
+
+
 def bench_loop():
     """8a: /healthz and a cache hit, paced (bench/probe.py), while 8
     clients keep a one-second query running, against the same without."""
     log("8a. the loop stays free")
-    api = RESULTS["pg_dash_query_api"]
-    if api:
-        fig(8, "8a /healthz p99, 8 clients running a 1 s query", na(api), "", None, "ms", ratio="")
+    if pool_api_missing("8a /healthz p99, 8 clients running a 1 s query", "ms"):
         return
     psql("SELECT pg_dash.define_query('bench_sleep', 'SELECT pg_sleep(1) AS slept', 'one second of nothing', 0)")
     cached = "/api/query/point_cached?id={id}"
@@ -1174,10 +1178,8 @@ def agg_pgbench():
 def bench_concurrency():
     """8b: the ~20 ms aggregate at 64 connections vs its database ceiling."""
     log("8b. concurrency: the aggregate at 64 connections vs pgbench -M prepared -f")
-    api = RESULTS["pg_dash_query_api"]
     label = "8b aggregate, 64 connections, req/s"
-    if api:
-        fig(8, label, na(api), "", None, "", ratio="")
+    if pool_api_missing(label):
         return
     ms, workers = agg_alone()
     u = "http://127.0.0.1:%d/api/query/agg" % HTTP
@@ -1252,14 +1254,7 @@ http {
         return out
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        CHILDREN.remove(self.p)
+        end_process(self.p, 10)
 
 
 def head_bytes(port, path):
@@ -1281,9 +1276,7 @@ def bench_small():
     pgbench -S, and the cached one vs nginx returning a body of the same
     size (same wrk settings), each pair interleaved."""
     log("8c. small queries: point uncached vs pgbench -S, cached vs nginx")
-    api = RESULTS["pg_dash_query_api"]
-    if api:
-        fig(8, "8c point query uncached, req/s", na(api), "", None, "", ratio="")
+    if pool_api_missing("8c point query uncached, req/s"):
         return
     url = "http://127.0.0.1:%d/" % HTTP
     env = {"BENCH_PATH": "/api/query/point?id=", "BENCH_IDS": str(CFG["items"])}
@@ -1330,9 +1323,7 @@ def bench_executors():
     each; max_worker_processes raised so that 4 executors leave room for
     parallel workers), interleaved with its pgbench ceiling."""
     log("8d. executors scale: the aggregate with 1, 2 and 4 executors")
-    api = RESULTS["pg_dash_query_api"]
-    if api:
-        fig(8, "8d aggregate by executors", na(api), "", None, "", ratio="")
+    if pool_api_missing("8d aggregate by executors"):
         return
     u = "http://127.0.0.1:%d/api/query/agg" % HTTP
     counts = (1, 2, 4)
@@ -1361,15 +1352,23 @@ def bench_executors():
 
 # ---------------------------------------------------------------- main
 
+def end_process(p, timeout=5, terminate=True):
+    """Ends one of the processes we started: SIGTERM (unless it was asked
+    to quit another way), SIGKILL after timeout seconds."""
+    if terminate and p.poll() is None:
+        p.terminate()
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    if p in CHILDREN:
+        CHILDREN.remove(p)
+
+
 def cleanup(*_):
     for p in list(CHILDREN):
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        end_process(p)
 
 
 def main():
