@@ -8,8 +8,9 @@ is the median of at least 3 runs.  Load generators run on this machine too:
 the CPU that each side used is recorded beside each figure.
 
 Environment: BENCH_PGPORT, BENCH_HTTP_PORT, BENCH_PEER_PORT, BENCH_QUICK=1,
-BENCH_ONLY=point,agg,export,ws,state,browser,zoom, BENCH_PGBIN (the
-PostgreSQL programs of the cluster; default Debian's)
+BENCH_ONLY=point,agg,export,ws,state,browser,zoom,loop,concurrency,small,
+executors (pool = the last four), BENCH_PGBIN (the PostgreSQL programs of the
+cluster; default Debian's)
 """
 import hashlib
 import http.client
@@ -19,6 +20,7 @@ import platform
 import re
 import resource
 import select
+import socket
 import signal
 import statistics
 import subprocess
@@ -62,8 +64,12 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
+# figure 8, the executor pool (issue 12): BENCH_ONLY=pool runs all of them
+POOL = ("loop", "concurrency", "small", "executors")
+
+
 def want(name):
-    return not ONLY or name in ONLY
+    return not ONLY or name in ONLY or (name in POOL and "pool" in ONLY)
 
 
 # ---------------------------------------------------------------- database
@@ -116,14 +122,32 @@ def worker_pids():
     return [int(x) for x in (out or "").split()]
 
 
+def machine_busy():
+    """CPU seconds the whole machine has been busy (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / TICK
+
+
+def self_cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 class Cpu:
     """CPU seconds used during a measurement by the server side (the
     cluster's processes, plus the peer when it is measured) and by the
-    load generators (waited-for children, plus given long-running pids)."""
+    load generators (waited-for children, plus given long-running pids);
+    also the load average when it started and the cores that everything
+    else on the machine used meanwhile (other people's work: the machine's
+    busy time less the server, the load generators and this driver)."""
 
     def __init__(self, extra_server=(), gen_pids=()):
         self.extra = list(extra_server)
         self.gen_pids = list(gen_pids)
+        self.load1 = os.getloadavg()[0]
+        self.busy0 = machine_busy()
+        self.self0 = self_cpu()
         self.t0 = time.time()
         self.srv0 = self._snap(server_pids() + self.extra)
         self.gen0 = self._snap(self.gen_pids)
@@ -165,7 +189,9 @@ class Cpu:
         srv = sum(v - self.srv0.get(p, 0) for p, v in self.seen.items())
         gen1 = self._snap(self.gen_pids)
         gen = sum(v - self.gen0.get(p, 0) for p, v in gen1.items()) + self._ru() - self.ru0
-        return {"wall_s": round(wall, 3), "server_cpu_s": round(srv, 3), "gen_cpu_s": round(gen, 3)}
+        others = machine_busy() - self.busy0 - srv - gen - (self_cpu() - self.self0)
+        return {"wall_s": round(wall, 3), "server_cpu_s": round(srv, 3), "gen_cpu_s": round(gen, 3),
+                "load1": self.load1, "others_cores": round(max(others, 0) / wall, 2) if wall else None}
 
 
 # ---------------------------------------------------------------- HTTP helpers
@@ -198,7 +224,7 @@ def wrk(url, conns=64, dur=None, script=None, env=None):
     e = dict(os.environ, **(env or {}))
     p = subprocess.run(cmd, capture_output=True, text=True, env=e)
     out = p.stdout
-    r = {"rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "requests": 0}
+    r = {"rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "non2xx": 0, "socket_errors": 0, "requests": 0}
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if m:
         r["rps"] = float(m.group(1))
@@ -213,10 +239,11 @@ def wrk(url, conns=64, dur=None, script=None, env=None):
         r["requests"] = int(m.group(1))
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if m:
-        r["errors"] += int(m.group(1))
+        r["non2xx"] = int(m.group(1))
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if m:
-        r["errors"] += sum(int(x) for x in m.groups())
+        r["socket_errors"] = sum(int(x) for x in m.groups())
+    r["errors"] = r["non2xx"] + r["socket_errors"]
     if r["rps"] is None:
         r["error"] = (p.stderr or out).strip()[-300:]
     return r
@@ -232,11 +259,21 @@ def measure(label, fn, runs=RUNS, extra_server=(), gen_pids=()):
     every numeric field and the raw runs."""
     raw = []
     for i in range(runs):
-        cpu = Cpu(extra_server, gen_pids)
-        r = fn()
-        r.update(cpu.stop())
-        raw.append(r)
-        log("  %s run %d: %s" % (label, i + 1, json.dumps(r)))
+        raw.append(metered(label, i, fn, extra_server, gen_pids))
+    return summarise(label, raw)
+
+
+def metered(label, i, fn, extra_server=(), gen_pids=()):
+    """One run of fn() inside a CPU meter, logged."""
+    cpu = Cpu(extra_server, gen_pids)
+    r = fn()
+    r.update(cpu.stop())
+    log("  %s run %d: %s" % (label, i + 1, json.dumps(r)))
+    return r
+
+
+def summarise(label, raw):
+    """The median of every numeric field of some runs, and the runs."""
     med = {}
     for k in raw[0]:
         if isinstance(raw[0][k], (int, float)) and not isinstance(raw[0][k], bool):
@@ -246,16 +283,68 @@ def measure(label, fn, runs=RUNS, extra_server=(), gen_pids=()):
     return med
 
 
+def interleaved(label, sides, runs=RUNS):
+    """Measures two or more sides in turns, A B A B A B, so that each side
+    sees the same load from the rest of the machine.  sides: (name, fn,
+    extra_server pids, prepare) where prepare() (or None) runs before the
+    meter starts (a restart with other settings).  Returns name -> what
+    measure() returns."""
+    raw = {s[0]: [] for s in sides}
+    for i in range(runs):
+        for name, fn, extra, prepare in sides:
+            if prepare:
+                prepare()
+            raw[name].append(metered("%s.%s" % (label, name), i, fn, extra))
+    return {name: summarise("%s.%s" % (label, name), r) for name, r in raw.items()}
+
+
+def spread(m, key):
+    """[min, max] of a field over a measurement's runs."""
+    vals = [r[key] for r in (m or {}).get("runs", []) if isinstance(r.get(key), (int, float))]
+    return [min(vals), max(vals)] if vals else None
+
+
+def errors_note(**ms):
+    """'name: non-2xx answers and socket errors per run; ' for each
+    measurement that had any."""
+    per_run = lambda m, k: "/".join(str(r.get(k, 0)) for r in m["runs"])  # noqa: E731
+    return "".join("%s: %s non-2xx, %s socket errors per run; " % (k, per_run(m, "non2xx"), per_run(m, "socket_errors"))
+                   for k, m in ms.items() if m and any(r.get("errors") for r in m["runs"]))
+
+
+def load_note(*ms):
+    """The machine's load during some measurements: the 1-minute load
+    average when each run started and the cores other processes used."""
+    runs = [r for m in ms if m for r in m["runs"]]
+    la = [r["load1"] for r in runs if r.get("load1") is not None]
+    oc = [r["others_cores"] for r in runs if r.get("others_cores") is not None]
+    if not la:
+        return ""
+    return "load average %.1f (%.1f-%.1f), other processes %.2f cores (%.2f-%.2f)" % (
+        statistics.median(la), min(la), max(la), statistics.median(oc or [0]), min(oc or [0]), max(oc or [0]))
+
+
 # ---------------------------------------------------------------- figures
 
 def fig(section, figure, ours, other_label, other, unit, target="", higher_better=True,
-        ours_m=None, other_m=None, ratio=None, note=""):
-    """Records one row of the table.  ours/other: numbers or 'n/a: why'."""
+        ours_m=None, other_m=None, ratio=None, note="", key=None):
+    """Records one row of the table.  ours/other: numbers or 'n/a: why'.
+    With key, ours_m and other_m's runs give the [min, max] beside each
+    median, and the ratio's own min and max over the pairs of runs."""
     if ratio is None and isinstance(ours, (int, float)) and isinstance(other, (int, float)) and other:
         ratio = ours / other if higher_better else other / ours if ours else None
+    ratio_range = None
+    if key and ours_m and other_m and len(ours_m["runs"]) == len(other_m["runs"]):
+        rs = [(a[key] / b[key] if higher_better else b[key] / a[key])
+              for a, b in zip(ours_m["runs"], other_m["runs"])
+              if isinstance(a.get(key), (int, float)) and isinstance(b.get(key), (int, float)) and a[key] and b[key]]
+        ratio_range = [min(rs), max(rs)] if rs else None
     RESULTS["figures"].append(dict(section=section, figure=figure, unit=unit, pg_dash=ours,
                                    other_label=other_label, other=other, ratio=ratio,
                                    target=target, note=note,
+                                   pg_dash_range=spread(ours_m, key) if key else None,
+                                   other_range=spread(other_m, key) if key else None,
+                                   ratio_range=ratio_range,
                                    pg_dash_cpu=cpu_str(ours_m), other_cpu=cpu_str(other_m)))
 
 
@@ -281,12 +370,23 @@ def fmt(v, unit=""):
     return s + (" " + unit if unit else "")
 
 
+def fmt_range(r, unit=""):
+    """' (min-max unit)' of a figure."""
+    return " (%s-%s%s)" % (fmt(r[0]), fmt(r[1]), " " + unit if unit else "")
+
+
 def print_table():
     rows = [("figure", "pg_dash", "peer or limit", "ratio", "target", "cpu srv/gen (pg_dash | other)")]
     for f in RESULTS["figures"]:
         ours = fmt(f["pg_dash"], f["unit"])
         other = "%s %s" % (f["other_label"], fmt(f["other"], f["unit"])) if f["other_label"] else "-"
+        if f.get("pg_dash_range"):
+            ours = fmt(f["pg_dash"]) + fmt_range(f["pg_dash_range"], f["unit"])
+        if f.get("other_range"):
+            other = "%s %s%s" % (f["other_label"], fmt(f["other"]), fmt_range(f["other_range"], f["unit"]))
         ratio = ("%.2fx" % f["ratio"]) if isinstance(f["ratio"], (int, float)) else (f["ratio"] or "-")
+        if f.get("ratio_range"):
+            ratio += " (%.2f-%.2f)" % tuple(f["ratio_range"])
         cpu = (f["pg_dash_cpu"] or "-") + " | " + (f["other_cpu"] or "-")
         rows.append((f["figure"], ours, other, ratio, f["target"] or "", cpu if cpu != "- | -" else ""))
     widths = [min(max(len(r[i]) for r in rows), 60) for i in range(len(rows[0]))]
@@ -392,15 +492,7 @@ def bench_point(peer):
     pe = measure("point.peer", lambda: wrk(purl, script="random_id.lua", env=env),
                  extra_server=[peer.pid])
 
-    def pgb():
-        p = subprocess.run(["pgbench", "-n", "-S", "-c", "8", "-j", "2", "-T", str(CFG["dur"]),
-                            "-h", "127.0.0.1", "-p", PGPORT, "-U", "postgres", "postgres"],
-                           capture_output=True, text=True)
-        m = re.search(r"tps = ([\d.]+)", p.stdout)
-        lat = re.search(r"latency average = ([\d.]+) ms", p.stdout)
-        return {"rps": float(m.group(1)) if m else None,
-                "avg_ms": float(lat.group(1)) if lat else None}
-    pg = measure("point.pgbench_S", pgb)
+    pg = measure("point.pgbench_S", pgbench_S)
 
     def v(m, k):
         return na(api) if m is None else m[k]
@@ -420,6 +512,25 @@ def bench_point(peer):
     for m, who in ((un, "pg_dash uncached"), (ca, "pg_dash cached"), (pe, "peer")):
         if m and m.get("errors"):
             RESULTS["figures"][-1]["note"] += "%s: %d errors/non-2xx per run; " % (who, m["errors"])
+
+
+def pgbench(args):
+    """One pgbench run of CFG['dur'] seconds over TCP: tps and the
+    average latency."""
+    p = subprocess.run(["pgbench", "-n"] + args + ["-T", str(CFG["dur"]), "-h", "127.0.0.1", "-p", PGPORT,
+                                                   "-U", "postgres", "postgres"],
+                       capture_output=True, text=True)
+    m = re.search(r"tps = ([\d.]+)", p.stdout)
+    lat = re.search(r"latency average = ([\d.]+) ms", p.stdout)
+    r = {"rps": float(m.group(1)) if m else None, "avg_ms": float(lat.group(1)) if lat else None}
+    if r["rps"] is None:
+        r["error"] = (p.stderr or p.stdout).strip()[-300:]
+    return r
+
+
+def pgbench_S():
+    """PostgreSQL's ceiling for small queries: pgbench -S, 8 clients."""
+    return pgbench(["-S", "-c", "8", "-j", "2"])
 
 
 # ---------------------------------------------------------------- 2. aggregate
@@ -619,12 +730,7 @@ class LoadClient:
             self.p.stdin.close()
         except OSError:
             pass
-        try:
-            self.p.wait(30)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        CHILDREN.remove(self.p)
+        end_process(self.p, 30, terminate=False)
 
 
 def ws_rounds(label, client, n, spaced, spacing, bursts, per_burst, burst_gap, extra_server=()):
@@ -938,17 +1044,331 @@ def bench_zoom():
         "limit", 4, "", "<= 4", higher_better=False)
 
 
+# ---------------------------------------------------------------- 8. the executor pool
+
+def pool_metrics():
+    """The executor pool's figures from /metrics (name{labels} -> value)."""
+    st, _, body = http_get(HTTP, "/metrics")
+    out = {}
+    for line in body.decode("utf-8", "replace").splitlines():
+        if line.startswith("pg_dash_executor"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
+def pool_wait_idle(timeout=20):
+    """Waits until no executor runs a request and the run queue is empty
+    (the slow queries of the last run were cancelled)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = pool_metrics()
+        if m.get('pg_dash_executors{state="busy"}', 0) == 0 and m.get("pg_dash_executor_queue_depth", 0) == 0:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def restart_with(settings):
+    """ALTER SYSTEM SET (or RESET, for None) some settings, restarts the
+    cluster and waits until every executor runs."""
+    for k, v in settings.items():
+        psql("ALTER SYSTEM RESET %s" % k if v is None else "ALTER SYSTEM SET %s = %s" % (k, v))
+    restart_cluster()
+    want_n = int(psql("SHOW pg_dash.executors"))
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if pool_metrics().get('pg_dash_executors{state="running"}', 0) >= want_n:
+            return want_n
+        time.sleep(0.2)
+    raise RuntimeError("%d executors did not come up after the restart" % want_n)
+
+
+def pool_api_missing(figure, unit=""):
+    """Records figure as n/a when the query API is missing; True then."""
+    api = RESULTS["pg_dash_query_api"]
+    if api:
+        fig(8, figure, na(api), "", None, unit, ratio="")
+    return bool(api)
+
+
+def bench_loop():
+    """8a: /healthz and a cache hit, paced (bench/probe.py), while 8
+    clients keep a one-second query running, against the same without."""
+    log("8a. the loop stays free")
+    if pool_api_missing("8a /healthz p99, 8 clients running a 1 s query", "ms"):
+        return
+    psql("SELECT pg_dash.define_query('bench_sleep', 'SELECT pg_sleep(1) AS slept', 'one second of nothing', 0)")
+    cached = "/api/query/point_cached?id={id}"
+    for i in range(1, 101):          # the probe asks for these: all cached
+        http_get(HTTP, cached.replace("{id}", str(i)))
+    dur = CFG["dur"]
+
+    def run(slow):
+        sleepers = None
+        m0 = pool_metrics()
+        if slow:
+            sleepers = subprocess.Popen(["wrk", "-t1", "-c8", "-d%ds" % (dur + 4), "--timeout", "60s",
+                                         "http://127.0.0.1:%d/api/query/bench_sleep" % HTTP],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            CHILDREN.append(sleepers)
+            time.sleep(2)        # each of the 8 has its query running or queued
+        p = subprocess.run([PY, os.path.join(HERE, "probe.py"), str(HTTP), str(dur), "50", "4", "/healthz", cached],
+                           capture_output=True, text=True, env=dict(os.environ, BENCH_IDS="100"))
+        m1 = pool_metrics()
+        try:
+            pr = json.loads(p.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            pr = None
+        out = {}
+        if pr is None:
+            out["error"] = (p.stderr or "no output").strip()[-300:]
+        else:
+            for who, path in (("healthz", "/healthz"), ("cached", cached)):
+                for k in ("p50_ms", "p99_ms", "max_ms", "n", "errors", "unsent"):
+                    out["%s_%s" % (who, k)] = pr[path][k]
+        jobs = m1.get("pg_dash_executor_jobs_total", 0) - m0.get("pg_dash_executor_jobs_total", 0)
+        wait = m1.get("pg_dash_executor_wait_seconds_total", 0) - m0.get("pg_dash_executor_wait_seconds_total", 0)
+        out["queue_wait_ms_per_job"] = round(wait * 1000 / jobs, 2) if jobs else None
+        if sleepers:
+            txt = sleepers.communicate(timeout=dur + 120)[0]
+            CHILDREN.remove(sleepers)
+            mm = re.search(r"(\d+) requests in ([\d.]+)s", txt)
+            out["slow_per_s"] = round(int(mm.group(1)) / float(mm.group(2)), 2) if mm else None
+        if not pool_wait_idle():
+            log("  the executors were still busy 20 s after the slow clients went away")
+        return out
+
+    r = interleaved("loop", [("slow", lambda: run(True), (), None), ("idle", lambda: run(False), (), None)])
+    slow, idle = r["slow"], r["idle"]
+    load = load_note(slow, idle)
+    fig(8, "8a /healthz p99, 8 clients running a 1 s query", slow.get("healthz_p99_ms"), "no slow queries",
+        idle.get("healthz_p99_ms"), "ms", "< 20 ms", higher_better=False, ours_m=slow, other_m=idle,
+        key="healthz_p99_ms", note="p50 %s ms (no slow queries %s ms); %s" % (
+            fmt(slow.get("healthz_p50_ms")), fmt(idle.get("healthz_p50_ms")), load))
+    fig(8, "8a cached query p99, 8 clients running a 1 s query", slow.get("cached_p99_ms"), "no slow queries",
+        idle.get("cached_p99_ms"), "ms", "< 20 ms", higher_better=False, ours_m=slow, other_m=idle,
+        key="cached_p99_ms", note="p50 %s ms (no slow queries %s ms); run-queue wait %s ms per request; "
+        "1 s queries finished %s/s (one per executor per second)" % (
+            fmt(slow.get("cached_p50_ms")), fmt(idle.get("cached_p50_ms")),
+            fmt(slow.get("queue_wait_ms_per_job")), fmt(slow.get("slow_per_s"))))
+
+
+def agg_alone():
+    """The aggregate's own time: EXPLAIN ANALYZE's execution time (median
+    of 5) and the parallel workers its plan launched."""
+    sql = sql_of("agg")[0]
+    times, workers = [], 0
+    for _ in range(5):
+        j = json.loads(psql("EXPLAIN (ANALYZE, FORMAT JSON) " + sql))[0]
+        times.append(j["Execution Time"])
+        workers = max(workers, max([int(w) for w in re.findall(r'"Workers Launched": (\d+)', json.dumps(j))] or [0]))
+    return statistics.median(times), workers
+
+
+def agg_pgbench():
+    """The database-only ceiling of the aggregate: pgbench -M prepared -f
+    with the same SQL, 64 clients."""
+    path = os.path.join(TMP, "agg.sql")
+    with open(path, "w") as f:
+        f.write(sql_of("agg")[0] + ";\n")
+    return pgbench(["-M", "prepared", "-f", path, "-c", "64", "-j", "2"])
+
+
+def bench_concurrency():
+    """8b: the ~20 ms aggregate at 64 connections vs its database ceiling."""
+    log("8b. concurrency: the aggregate at 64 connections vs pgbench -M prepared -f")
+    label = "8b aggregate, 64 connections, req/s"
+    if pool_api_missing(label):
+        return
+    ms, workers = agg_alone()
+    u = "http://127.0.0.1:%d/api/query/agg" % HTTP
+    wrk(u, dur=CFG["warm"])
+    r = interleaved("concurrency", [("pg_dash", lambda: wrk(u), (), None), ("pgbench", agg_pgbench, (), None)])
+    ours, pg = r["pg_dash"], r["pgbench"]
+    fig(8, label, ours["rps"], "pgbench -M prepared -f, 64 clients", pg["rps"], "", ">= 0.9x",
+        ours_m=ours, other_m=pg, key="rps",
+        note="the query alone: %.1f ms, %d parallel workers; pg_dash.executors = %s; pg_dash p99 %s ms, "
+        "pgbench average latency %s ms; %s%s" % (ms, workers, psql("SHOW pg_dash.executors"),
+                                                 fmt(ours["p99_ms"]), fmt(pg["avg_ms"]),
+                                                 errors_note(pg_dash=ours), load_note(ours, pg)))
+
+
+class Nginx:
+    """nginx from Debian on a free loopback port, answering every request
+    with a fixed body (the HTTP-only floor); its configuration and logs are
+    in bench/tmp/nginx."""
+
+    def __init__(self, body):
+        self.dir = os.path.join(TMP, "nginx")
+        os.makedirs(self.dir, exist_ok=True)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        # in a return text, $ starts a variable; ' and \\ need escapes: keep the size, drop them
+        text = re.sub(r"[$'\\]", "x", body)
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""# written by bench/run.py: the HTTP-only floor
+worker_processes 2;
+daemon off;
+pid %(d)s/nginx.pid;
+error_log %(d)s/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path %(d)s/body;
+    proxy_temp_path %(d)s/proxy;
+    fastcgi_temp_path %(d)s/fastcgi;
+    uwsgi_temp_path %(d)s/uwsgi;
+    scgi_temp_path %(d)s/scgi;
+    keepalive_requests 1000000000;
+    server {
+        listen 127.0.0.1:%(port)d;
+        location / {
+            default_type "application/json; charset=utf-8";
+            return 200 '%(text)s';
+        }
+    }
+}
+""" % {"d": self.dir, "port": self.port, "text": text})
+        self.p = subprocess.Popen(["nginx", "-p", self.dir, "-e", os.path.join(self.dir, "error.log"), "-c", conf],
+                                  stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr.log"), "w"))
+        CHILDREN.append(self.p)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if http_get(self.port, "/")[0] == 200:
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("nginx did not start; see bench/tmp/nginx/stderr.log")
+
+    def pids(self):
+        """The master and its workers."""
+        out = [self.p.pid]
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                st = proc_stat(int(d))
+                if st and st[0] == self.p.pid:
+                    out.append(int(d))
+        return out
+
+    def stop(self):
+        end_process(self.p, 10)
+
+
+def head_bytes(port, path):
+    """(header bytes, body bytes) of one answer, from a raw request."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" % (path, port)).encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    i = data.find(b"\r\n\r\n") + 4
+    return i, len(data) - i
+
+
+def bench_small():
+    """8c: small queries keep their lead.  The uncached point query vs
+    pgbench -S, and the cached one vs nginx returning a body of the same
+    size (same wrk settings), each pair interleaved."""
+    log("8c. small queries: point uncached vs pgbench -S, cached vs nginx")
+    if pool_api_missing("8c point query uncached, req/s"):
+        return
+    url = "http://127.0.0.1:%d/" % HTTP
+    env = {"BENCH_PATH": "/api/query/point?id=", "BENCH_IDS": str(CFG["items"])}
+    envc = {"BENCH_PATH": "/api/query/point_cached?id=", "BENCH_IDS": str(CFG["cached_ids"])}
+    wrk(url, dur=CFG["warm"], script="random_id.lua", env=env)
+    r = interleaved("small.uncached", [
+        ("pg_dash", lambda: wrk(url, script="random_id.lua", env=env), (), None),
+        ("pgbench_S", pgbench_S, (), None)])
+    ours, pg = r["pg_dash"], r["pgbench_S"]
+    fig(8, "8c point query uncached, req/s", ours["rps"], "pgbench -S", pg["rps"], "", ">= 1.0x",
+        ours_m=ours, other_m=pg, key="rps",
+        note="p99 %s ms; %s%s" % (fmt(ours["p99_ms"]), errors_note(pg_dash=ours), load_note(ours, pg)))
+
+    wrk(url, dur=CFG["warm"] * 2, script="random_id.lua", env=envc)    # fills the cache
+    st, _, body = http_get(HTTP, "/api/query/point_cached?id=1")
+    if st != 200:
+        fig(8, "8c point query cached, req/s", na("point_cached answered %d" % st), "", None, "", ratio="")
+        return
+    try:
+        ng = Nginx(body.decode("utf-8"))
+    except (RuntimeError, OSError) as e:
+        fig(8, "8c point query cached, req/s", "", "nginx", na(str(e)), "", ratio="")
+        return
+    try:
+        ngurl = "http://127.0.0.1:%d/" % ng.port
+        ours_h, ours_b = head_bytes(HTTP, "/api/query/point_cached?id=1")
+        ng_h, ng_b = head_bytes(ng.port, "/api/query/point_cached?id=1")
+        wrk(ngurl, dur=CFG["warm"], script="random_id.lua", env=envc)
+        r = interleaved("small.cached", [
+            ("pg_dash", lambda: wrk(url, script="random_id.lua", env=envc), (), None),
+            ("nginx", lambda: wrk(ngurl, script="random_id.lua", env=envc), ng.pids(), None)])
+    finally:
+        ng.stop()
+    ours, nx = r["pg_dash"], r["nginx"]
+    fig(8, "8c point query cached, req/s", ours["rps"], "nginx, same body", nx["rps"], "", ">= 0.6x",
+        ours_m=ours, other_m=nx, key="rps",
+        note="body %d bytes each; headers %d bytes (pg_dash) and %d (nginx); nginx 2 worker processes; "
+        "p99 %s ms, nginx %s ms; %s%s" % (ours_b, ours_h, ng_h, fmt(ours["p99_ms"]), fmt(nx["p99_ms"]),
+                                           errors_note(pg_dash=ours, nginx=nx), load_note(ours, nx)))
+
+
+def bench_executors():
+    """8d: the aggregate with pg_dash.executors = 1, 2 and 4 (a restart
+    each; max_worker_processes raised so that 4 executors leave room for
+    parallel workers), interleaved with its pgbench ceiling."""
+    log("8d. executors scale: the aggregate with 1, 2 and 4 executors")
+    if pool_api_missing("8d aggregate by executors"):
+        return
+    u = "http://127.0.0.1:%d/api/query/agg" % HTTP
+    counts = (1, 2, 4)
+
+    def prepare(n):
+        got = restart_with({"pg_dash.executors": n, "max_worker_processes": 16})
+        if got != n:
+            raise RuntimeError("pg_dash.executors is %d, not %d" % (got, n))
+        wrk(u, dur=CFG["warm"])
+
+    sides = [("exec%d" % n, lambda: wrk(u), (), lambda n=n: prepare(n)) for n in counts]
+    sides.append(("pgbench", agg_pgbench, (), None))
+    try:
+        r = interleaved("executors", sides)
+    finally:
+        restart_with({"pg_dash.executors": None, "max_worker_processes": None})
+    pg = r["pgbench"]
+    base = r["exec1"]["rps"]
+    for n in counts:
+        m = r["exec%d" % n]
+        fig(8, "8d aggregate, 64 connections, %d executor%s, req/s" % (n, "" if n == 1 else "s"), m["rps"],
+            "pgbench -M prepared -f", pg["rps"], "", "", ours_m=m, other_m=pg, key="rps",
+            note="%.2fx of 1 executor; p99 %s ms; %s%s" % (m["rps"] / base if base else 0, fmt(m["p99_ms"]),
+                                                        errors_note(pg_dash=m), load_note(m)))
+
+
 # ---------------------------------------------------------------- main
+
+def end_process(p, timeout=5, terminate=True):
+    """Ends one of the processes we started: SIGTERM (unless it was asked
+    to quit another way), SIGKILL after timeout seconds."""
+    if terminate and p.poll() is None:
+        p.terminate()
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    if p in CHILDREN:
+        CHILDREN.remove(p)
+
 
 def cleanup(*_):
     for p in list(CHILDREN):
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        end_process(p)
 
 
 def main():
@@ -986,6 +1406,14 @@ def main():
             bench_browser()
         if want("zoom"):
             bench_zoom()
+        if want("loop"):
+            bench_loop()
+        if want("concurrency"):
+            bench_concurrency()
+        if want("small"):
+            bench_small()
+        if want("executors"):      # last: it restarts the cluster with other settings
+            bench_executors()
     finally:
         cleanup()
     RESULTS["duration_s"] = round(time.time() - t0, 1)

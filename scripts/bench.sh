@@ -5,8 +5,11 @@
 # then stops the cluster and leaves no process behind.
 #
 #   BENCH_QUICK=1   a ~2 minute smoke run (fewer clients, rows and seconds)
-#   BENCH_ONLY=a,b  run only some benchmarks (point,agg,export,ws,state,browser,zoom)
+#   BENCH_ONLY=a,b  run only some benchmarks (point,agg,export,ws,state,browser,zoom,
+#                   loop,concurrency,small,executors; pool = the last four)
 #   BENCH_NO_BUILD=1  skip make && make install (measure what is installed)
+#   PG_CONFIG=/path/to/pg_config  build, install and run with that PostgreSQL
+#                   (default: pg_config from PATH, Debian's postgresql-15)
 #
 # Needs root (packages, make install, and su to the postgres user, since
 # initdb refuses root).  Load generators run on the same machine.
@@ -20,14 +23,16 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 sh scripts/deps.sh bench
+PG_CONFIG=${PG_CONFIG:-pg_config}
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
-	make -s
-	make -s install >/dev/null
+	make -s PG_CONFIG="$PG_CONFIG"
+	make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 else
 	echo "BENCH_NO_BUILD: measuring the pg_dash already installed"
 fi
 
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=$("$PG_CONFIG" --bindir)
+export PATH="$PGBIN:$PATH"	# psql and pgbench of the same PostgreSQL
 PY=/usr/bin/python3	# Debian's python: tornado, asyncpg, websockets
 # Free ports only: pg_dash listens with SO_REUSEPORT, so a second cluster of
 # the same user on the same port would silently take half the connections.
@@ -94,7 +99,7 @@ pg_dash.max_connections = 20000
 EOF
 # settings that exist only once their module has landed are added when the
 # installed extension defines them (an unknown pg_dash.* name is an error)
-strings "$(pg_config --pkglibdir)/pg_dash.so" > "$tmp/gucs.txt" 2>/dev/null || true
+strings "$("$PG_CONFIG" --pkglibdir)/pg_dash.so" > "$tmp/gucs.txt" 2>/dev/null || true
 addguc() { grep -qx "$1" "$tmp/gucs.txt" && echo "$1 = $2" >> "$data/postgresql.conf" || true; }
 addguc pg_dash.role "'bench_anon'"
 addguc pg_dash.max_rows 100000000
