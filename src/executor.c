@@ -1339,6 +1339,7 @@ pg_dash_executor_main(Datum arg)
 	my_index = DatumGetInt32(arg);
 	executor_am_executor = true;
 	request_drop_stray_cancels = false;
+	snprintf(request_process, sizeof(request_process), "executor %d", my_index);
 	request_cursor_options = CURSOR_OPT_PARALLEL_OK;
 	worker_number = pg_dash_workers + my_index;
 

@@ -25,6 +25,7 @@
 #include "worker.h"
 
 bool		request_drop_stray_cancels = true;
+char		request_process[32] = "";
 int			request_cursor_options = CURSOR_OPT_HOLD | CURSOR_OPT_NO_SCROLL;
 bool		request_allow_privileged_role = false;
 bool		request_client_error_detail = false;
@@ -328,7 +329,9 @@ request_catch(RequestTxn *r, const char *what, QueryFailure *f)
 
 	/* the server log has everything, for every failure */
 	ereport(LOG,
-			(errmsg("pg_dash worker %d: %s failed: %s", worker_number, what, edata->message),
+			(errmsg("pg_dash %s: %s failed: %s",
+					request_process[0] ? request_process : psprintf("worker %d", worker_number),
+					what, edata->message),
 			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 			 edata->hint ? errhint("%s", edata->hint) : 0));
 

@@ -55,6 +55,9 @@ typedef struct RequestTxn
  */
 extern bool request_drop_stray_cancels;
 
+/* What the server log calls this process ("executor 1"); "" for a serving worker. */
+extern char request_process[32];
+
 /*
  * Cursor options of the plans of request SQL: holdable in a serving worker
  * (a large result outlives its first transaction there); parallel-safe in
