@@ -1146,8 +1146,7 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 				SPI_cursor_close(run.portal);
 				query_finish(&run, true);
 			}
-			else if (!executor_am_executor &&
-					 download_start(conn, req, name, free_sql, query_options_pairs(opts),
+			else if (download_start(conn, req, name, free_sql, query_options_pairs(opts),
 									run.session_id, result_content_type(opts->format), &headers))
 			{
 				/* a download worker runs it again from the start and streams it */
@@ -1310,6 +1309,25 @@ query_run_message(const char *name, cJSON *params, const char *session_id,
 }
 
 /*
+ * Runs a named query for a WebSocket client into the frame to send: the
+ * result after prefix (returns 200), or the error frame carrying id_json
+ * (returns its status).  *read_state tells whether the run used the session
+ * state.
+ */
+int
+query_run_frame(const char *name, cJSON *params, const char *session_id, const char *id_json,
+				const char *prefix, StringInfo out, bool *read_state)
+{
+	QueryFailure failure;
+
+	if (query_run_message(name, params, session_id, prefix, out, &failure, read_state))
+		return 200;
+	resetStringInfo(out);
+	query_failure_message(&failure, id_json, out);
+	return failure.status;
+}
+
+/*
  * Executors: POST /internal/ws-run, a WebSocket query or live-query run a
  * serving worker handed over (executor_submit; never reachable from
  * outside: serving workers route no /internal path).  The body is
@@ -1326,10 +1344,10 @@ query_ws_run_http(Conn *conn, HttpRequest *req)
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
 	const cJSON *prefix = cJSON_GetObjectItemCaseSensitive(body, "prefix");
 	cJSON	   *params = cJSON_GetObjectItemCaseSensitive(body, "params");
+	char	   *id_json;
 	StringInfoData out;
-	QueryFailure failure;
 	bool		read_state = true;
-	int			status = 200;
+	int			status;
 
 	initStringInfo(&out);
 	if (!cJSON_IsString(name) || !cJSON_IsString(prefix))
@@ -1340,18 +1358,12 @@ query_ws_run_http(Conn *conn, HttpRequest *req)
 	}
 	if (cJSON_IsNull(params))
 		params = NULL;
-	if (!query_run_message(name->valuestring, params,
-						   cJSON_IsString(session) ? session->valuestring : NULL,
-						   prefix->valuestring, &out, &failure, &read_state))
-	{
-		char	   *id_json = id && !cJSON_IsNull(id) ? cJSON_PrintUnformatted(id) : NULL;
-
-		resetStringInfo(&out);
-		query_failure_message(&failure, id_json, &out);
-		status = failure.status;
-		if (id_json)
-			cJSON_free(id_json);
-	}
+	id_json = id && !cJSON_IsNull(id) ? cJSON_PrintUnformatted(id) : NULL;
+	status = query_run_frame(name->valuestring, params,
+							 cJSON_IsString(session) ? session->valuestring : NULL,
+							 id_json, prefix->valuestring, &out, &read_state);
+	if (id_json)
+		cJSON_free(id_json);
 	cJSON_Delete(body);
 	http_reply(conn, req, status, "application/json; charset=utf-8",
 			   header_list_of("X-Pg-Dash-Read-State", read_state ? "true" : "false"),

@@ -26,6 +26,9 @@ extern bool query_run_message(const char *name, struct cJSON *params, const char
 							  const char *prefix, StringInfo out, QueryFailure *f,
 							  bool *read_state);
 extern void query_failure_message(QueryFailure *f, const char *id_json, StringInfo out);
+extern int	query_run_frame(const char *name, struct cJSON *params, const char *session_id,
+							const char *id_json, const char *prefix, StringInfo out,
+							bool *read_state);
 extern void query_ws_run_http(Conn *conn, HttpRequest *req);
 
 #endif							/* PG_DASH_QUERY_EXEC_H */

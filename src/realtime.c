@@ -372,16 +372,9 @@ realtime_run(void *owner, const char *name, const char *params_json, const char 
 	else
 	{
 		cJSON	   *params = params_json ? cJSON_Parse(params_json) : NULL;
-		QueryFailure failure;
 		bool		read_state = true;
-		int			status = 200;
+		int			status = query_run_frame(name, params, session, id_json, prefix, &out, &read_state);
 
-		if (!query_run_message(name, params, session, prefix, &out, &failure, &read_state))
-		{
-			resetStringInfo(&out);
-			query_failure_message(&failure, id_json, &out);
-			status = failure.status;
-		}
 		cJSON_Delete(params);
 		done(arg, status, read_state, out.data, out.len);
 	}
