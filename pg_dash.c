@@ -15,10 +15,14 @@
 #include "miscadmin.h"
 
 #include "storage/ipc.h"
+#include "utils/guc.h"
 
 #include "executor.h"
 #include "download.h"
+#include "guard.h"
 #include "guc.h"
+#include "http_response.h"
+#include "request.h"
 #include "listener.h"
 #include "metrics.h"
 #include "query_cache.h"
@@ -107,6 +111,12 @@ _PG_init(void)
 
 	pg_dash_cjson_init();
 	guc_define();
+	guard_define_gucs();
+	http_response_define_gucs();
+	session_define_gucs();
+	request_define_gucs();
+	executor_define_gucs();
+	MarkGUCPrefixReserved("pg_dash");
 	if (listener_claim_port(pg_dash_port))
 	{
 		worker_register_all();

@@ -44,9 +44,9 @@
 #include "http_response.h"
 #include "metrics.h"
 #include "page_registry.h"
-#include "query_exec.h"
+#include "query_http.h"
 #include "session.h"
-#include "worker.h"
+#include "worker_state.h"
 
 PG_FUNCTION_INFO_V1(pg_dash_navigate);
 

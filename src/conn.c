@@ -42,13 +42,12 @@
 #include "utils/memutils.h"
 
 #include "conn.h"
+#include "dispatch.h"
 #include "guard.h"
 #include "guc.h"
 #include "http_response.h"
 #include "metrics.h"
-#include "router.h"
-#include "server.h"
-#include "worker.h"
+#include "worker_state.h"
 #include "ws.h"
 
 /*
@@ -58,6 +57,9 @@
  */
 #define CONN_LINGER_MAX_US (1000 * 1000)
 #define CONN_LINGER_QUIET_US (250 * 1000)
+
+dlist_head	conn_all = DLIST_STATIC_INIT(conn_all);
+int			conn_count = 0;
 
 /* The connection's lws timers: the request head's deadline, the lingering close. */
 typedef struct ConnTimer
@@ -267,12 +269,12 @@ conn_opened(Conn *conn)
 {
 	MemoryContext oldcxt;
 
-	dlist_push_tail(&server_connections, &conn->node);
-	server_connection_count++;
+	dlist_push_tail(&conn_all, &conn->node);
+	conn_count++;
 	metrics_count(METRIC_CONNECTIONS_ACCEPTED, 1);
 
 	oldcxt = MemoryContextSwitchTo(worker_request_context);
-	if (server_connection_count > pg_dash_max_connections)
+	if (conn_count > pg_dash_max_connections)
 		http_reply_error(conn, NULL, 503, "too_many_connections",
 						 "too many connections to this pg_dash worker",
 						 psprintf("This worker already serves %d connections.", pg_dash_max_connections),
@@ -300,7 +302,7 @@ conn_destroy(Conn *conn)
 	if (conn->node.next != NULL)
 	{
 		dlist_delete(&conn->node);
-		server_connection_count--;
+		conn_count--;
 	}
 	http_parser_free(&conn->http);
 	MemoryContextDelete(conn->ctx);
@@ -390,7 +392,7 @@ conn_dispatch(Conn *conn, HttpRequest *req)
 	PG_TRY();
 	{
 		if (guard_admit_request(conn, req))
-			route = router_dispatch(conn, req);
+			route = dispatch->http_request(conn, req);
 	}
 	PG_CATCH();
 	{
@@ -650,7 +652,7 @@ conn_close_all_for_shutdown(void)
 {
 	dlist_mutable_iter iter;
 
-	dlist_foreach_modify(iter, &server_connections)
+	dlist_foreach_modify(iter, &conn_all)
 	{
 		Conn	   *conn = dlist_container(Conn, node, iter.cur);
 
@@ -671,7 +673,7 @@ conn_reload(void)
 {
 	dlist_iter	iter;
 
-	dlist_foreach(iter, &server_connections)
+	dlist_foreach(iter, &conn_all)
 	{
 		Conn	   *conn = dlist_container(Conn, node, iter.cur);
 
@@ -687,12 +689,12 @@ conn_publish_counts(void)
 	int			websockets = 0;
 	dlist_iter	iter;
 
-	dlist_foreach(iter, &server_connections)
+	dlist_foreach(iter, &conn_all)
 	{
 		Conn	   *conn = dlist_container(Conn, node, iter.cur);
 
 		if (conn->state == CONN_WEBSOCKET)
 			websockets++;
 	}
-	metrics_set_connections(worker_number, server_connection_count - websockets, websockets);
+	metrics_set_connections(worker_number, conn_count - websockets, websockets);
 }

@@ -52,7 +52,7 @@ typedef enum ConnState
 
 typedef struct Conn
 {
-	dlist_node	node;			/* in server_connections */
+	dlist_node	node;			/* in conn_all */
 	struct lws *wsi;
 	int			fd;
 	MemoryContext ctx;			/* lives as long as the connection */
@@ -92,6 +92,10 @@ typedef struct Conn
 
 /* The output queue is refilled by a producer below this many bytes. */
 #define CONN_LOW_WATER (64 * 1024)
+
+/* Every open client connection of this worker, and how many there are. */
+extern dlist_head conn_all;
+extern int	conn_count;
 
 extern Conn *conn_create(int fd, const struct sockaddr *addr);
 extern void conn_opened(Conn *conn);

@@ -19,7 +19,7 @@
  *
  * Messages start with one byte: 'D' data, 'E' an error (SQLSTATE and
  * message follow), 'Z' the end.  When no background worker slot is free,
- * the caller falls back to a holdable cursor (query_exec.c).
+ * the caller falls back to a holdable cursor (query_http.c).
  *
  * Both kinds of stream are admitted here first: at most pg_dash.max_downloads
  * run at once over all workers (a shared counter; more are answered 503
@@ -57,9 +57,9 @@
 #include "guc.h"
 #include "http_response.h"
 #include "metrics.h"
-#include "query_exec.h"
+#include "query_run.h"
 #include "query_registry.h"
-#include "worker.h"
+#include "worker_state.h"
 
 /* Bytes of the queue between the two workers. */
 #define DOWNLOAD_QUEUE_SIZE (1024 * 1024)

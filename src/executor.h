@@ -1,37 +1,14 @@
 /*
  * executor.h
- *		The executor pool: background workers that run user SQL for the
- *		serving workers, so that no query ever blocks an event loop.
- *
- * Locking: the shared state (the run queue and the job slots) is guarded by
- * one LWLock, held only for a few instructions at a time: claiming, queueing,
- * taking and releasing a slot.  A slot's two shm_mq (request in, response
- * out) are then used without the lock, by exactly one serving worker and one
- * executor.  A slot is freed by whichever of the two finishes last.
+ *		The serving workers' side of the executor pool: background workers
+ *		that run user SQL for the serving workers, so that no query ever
+ *		blocks an event loop.
  */
 #ifndef PG_DASH_EXECUTOR_H
 #define PG_DASH_EXECUTOR_H
 
 #include "conn.h"
-#include "metrics.h"
-
-/* Settings (PGC_POSTMASTER: they size shared memory and the workers). */
-extern int	pg_dash_executors;
-extern int	pg_dash_executor_queue;
-
-/* Whether this process is an executor (handlers then run requests themselves). */
-extern bool executor_am_executor;
-
-extern void executor_define_gucs(void);
-extern void executor_register_all(void);
-extern void executor_shmem_request(void);
-extern void executor_shmem_startup(void);
-
-/* Serving worker, at start: lets executors recognise its cancels. */
-extern void executor_register_serving_worker(void);
-
-/* Whether any executor runs (serving workers run requests themselves otherwise). */
-extern bool executor_available(void);
+#include "executor_pool.h"
 
 /*
  * Serving worker: hands a request to the pool and relays the response to
@@ -63,22 +40,5 @@ extern void executor_cancel_owner(void *owner);
 
 /* Serving worker, after a wake-up: lets every relayed response move. */
 extern void executor_poll(void);
-
-/* Figures for /metrics. */
-typedef struct ExecutorFigures
-{
-	int			executors;		/* running */
-	int			busy;			/* running a job now */
-	int			queued;			/* jobs waiting */
-	uint64		jobs;			/* jobs taken since start */
-	uint64		rejected;		/* refused with 503: queue full */
-	double		wait_seconds;	/* time jobs waited in the queue, summed */
-	double		busy_seconds;	/* time executors spent on jobs, summed */
-} ExecutorFigures;
-
-extern void executor_figures(ExecutorFigures *out);
-extern void executor_metrics(MetricEmit emit, void *arg);
-
-extern PGDLLEXPORT void pg_dash_executor_main(Datum arg);
 
 #endif							/* PG_DASH_EXECUTOR_H */

@@ -36,6 +36,7 @@
 #include <math.h>
 #include <unistd.h>
 
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -55,6 +56,9 @@ typedef struct GuardPeer
 	TimestampTz refilled;		/* when tokens was last brought up to date */
 } GuardPeer;
 
+/* pg_dash.hosts */
+static char *pg_dash_hosts = NULL;
+
 /* The allowed host names: lower-case names and ".domain" patterns. */
 static MemoryContext guard_context = NULL;
 static List *guard_hosts = NIL;
@@ -66,7 +70,7 @@ static HTAB *guard_peers = NULL;
  * Check hook of pg_dash.hosts: every entry is "*", a host name, or a host
  * name after a dot (a domain and its subdomains); no ports.
  */
-bool
+static bool
 guard_check_hosts(char **newval, void **extra, GucSource source)
 {
 	char	   *raw = pstrdup(*newval);
@@ -407,4 +411,17 @@ guard_tick(void)
 		if (guard_peer_idle(peer, now))
 			(void) hash_search(guard_peers, &peer->key, HASH_REMOVE, NULL);
 	}
+}
+
+/* Defines the settings this module owns: pg_dash.hosts. */
+void
+guard_define_gucs(void)
+{
+	DefineCustomStringVariable("pg_dash.hosts",
+							   "Host names pg_dash answers to, besides IP addresses, localhost, the machine's name and pg_dash.listen_addresses.",
+							   "Comma-separated; \".example.com\" allows a domain and its subdomains; * allows any Host. Other Host headers get 421.",
+							   &pg_dash_hosts,
+							   "",
+							   PGC_SIGHUP, GUC_LIST_INPUT,
+							   guard_check_hosts, NULL, NULL);
 }

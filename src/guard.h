@@ -6,11 +6,9 @@
 #ifndef PG_DASH_GUARD_H
 #define PG_DASH_GUARD_H
 
-#include "utils/guc.h"
-
 #include "conn.h"
 
-extern bool guard_check_hosts(char **newval, void **extra, GucSource source);
+extern void guard_define_gucs(void);
 extern void guard_reload(void);
 extern bool guard_admit_connection(Conn *conn);
 extern void guard_release_connection(Conn *conn);

@@ -13,12 +13,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "guard.h"
 #include "guc.h"
-#include "executor.h"
-#include "request.h"
-#include "http_response.h"
-#include "session.h"
 
 int			pg_dash_port = 8080;
 char	   *pg_dash_listen_addresses = NULL;
@@ -45,7 +40,6 @@ int			pg_dash_max_rows = 0;
 int			pg_dash_cache_ttl = 0;
 int			pg_dash_cache_size = 64;
 bool		pg_dash_allow_sql = false;
-char	   *pg_dash_hosts = NULL;
 int			pg_dash_header_timeout = 10;
 int			pg_dash_max_connections_per_ip = -1;
 int			pg_dash_rate_limit_per_ip = 0;
@@ -267,14 +261,6 @@ guc_define(void)
 							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
 
-	DefineCustomStringVariable("pg_dash.hosts",
-							   "Host names pg_dash answers to, besides IP addresses, localhost, the machine's name and pg_dash.listen_addresses.",
-							   "Comma-separated; \".example.com\" allows a domain and its subdomains; * allows any Host. Other Host headers get 421.",
-							   &pg_dash_hosts,
-							   "",
-							   PGC_SIGHUP, GUC_LIST_INPUT,
-							   guard_check_hosts, NULL, NULL);
-
 	DefineCustomIntVariable("pg_dash.header_timeout",
 							"Seconds a client has to send a request's line and headers; bytes arriving do not extend it.",
 							"A request head not complete in time gets 408 and the connection is closed.",
@@ -315,9 +301,4 @@ guc_define(void)
 							PGC_SIGHUP, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 
-	session_define_gucs();
-	request_define_gucs();
-	executor_define_gucs();
-	http_response_define_gucs();
-	MarkGUCPrefixReserved("pg_dash");
 }

@@ -33,7 +33,6 @@ extern int	pg_dash_max_rows;
 extern int	pg_dash_cache_ttl;
 extern int	pg_dash_cache_size;
 extern bool pg_dash_allow_sql;
-extern char *pg_dash_hosts;
 extern int	pg_dash_header_timeout;
 extern int	pg_dash_max_connections_per_ip;
 extern int	pg_dash_rate_limit_per_ip;

@@ -16,9 +16,9 @@
 #include "guc.h"
 #include "health.h"
 #include "http_response.h"
-#include "pg_dash.h"
+#include "product.h"
 #include "server.h"
-#include "worker.h"
+#include "worker_state.h"
 
 /* Replies with the worker's status as JSON. */
 void
@@ -34,7 +34,7 @@ health_reply(Conn *conn, HttpRequest *req)
 					 "{\"status\":\"ok\",\"version\":\"%s\",\"worker\":%d,\"pid\":%d,"
 					 "\"uptime_seconds\":%.3f,\"connections\":%d,\"database\":",
 					 PG_DASH_VERSION, worker_number, MyProcPid,
-					 secs + usecs / 1000000.0, server_connection_count);
+					 secs + usecs / 1000000.0, conn_count);
 	escape_json(&buf, pg_dash_database);
 	appendStringInfoChar(&buf, '}');
 	http_reply_json(conn, req, 200, &buf);

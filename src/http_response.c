@@ -16,7 +16,7 @@
 
 #include "csp.h"
 #include "http_response.h"
-#include "pg_dash.h"
+#include "product.h"
 
 /*
  * The Content-Security-Policy of every response: script-src, the other

@@ -24,7 +24,6 @@
 
 #include "page_parser.h"
 #include "page_registry.h"
-#include "page_ws.h"
 
 PG_FUNCTION_INFO_V1(pg_dash_define_page);
 

@@ -13,11 +13,9 @@
 #define PG_DASH_PAGE_WS_H
 
 #include "conn.h"
+#include "page_registry.h"
 
 struct cJSON;
-
-/* The internal channel on which page changes are announced to all workers. */
-#define PAGE_CHANNEL "pg_dash_pages"
 
 /* page {path}: subscribes the connection to changes of that page. */
 extern void page_ws_subscribe(Conn *conn, struct cJSON *msg);

@@ -29,11 +29,14 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "guc.h"
 #include "metrics.h"
+#include "notify.h"
 #include "query_cache.h"
+#include "server.h"
 
 #define CACHE_MAX_ENTRIES 8192
 #define CACHE_MAX_CHANNELS 1024
@@ -276,4 +279,73 @@ query_cache_put(const unsigned char *key, uint64 generation, int ttl,
 		cache->head += len;
 	}
 	LWLockRelease(cache->lock);
+}
+
+/*
+ * The refresh channels of cached queries this worker LISTENs on (a set of
+ * names), and those it is to LISTEN on once the request at hand is over.
+ * Results are only stored once their channels are heard: one read before
+ * the LISTEN took effect might miss the notification that outdates it.
+ */
+static HTAB *heard_channels = NULL;
+static List *pending_listens = NIL;
+
+/* The set of heard channels, created on first use. */
+static HTAB *
+query_cache_heard(void)
+{
+	if (heard_channels == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = NAMEDATALEN;
+		ctl.entrysize = NAMEDATALEN;
+		heard_channels = hash_create("pg_dash cache channels", 16, &ctl, HASH_ELEM | HASH_STRINGS);
+	}
+	return heard_channels;
+}
+
+/* Whether this worker LISTENs on a channel for the cache. */
+bool
+query_cache_listens(const char *channel)
+{
+	return hash_search(query_cache_heard(), channel, HASH_FIND, NULL) != NULL;
+}
+
+/*
+ * True when this worker already hears a channel.  Otherwise arranges to
+ * LISTEN on it for good once the request is over (LISTEN needs a
+ * transaction of its own) and returns false.
+ */
+bool
+query_cache_hears(const char *channel)
+{
+	MemoryContext oldcxt;
+	ListCell   *lc;
+
+	if (query_cache_listens(channel))
+		return true;
+	foreach(lc, pending_listens)
+		if (strcmp((char *) lfirst(lc), channel) == 0)
+			return false;
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	pending_listens = lappend(pending_listens, pstrdup(channel));
+	MemoryContextSwitchTo(oldcxt);
+	server_wake_after(1);
+	return false;
+}
+
+/* Starts the LISTENs asked for during the last requests; between requests. */
+void
+query_cache_start_listens(void)
+{
+	while (pending_listens != NIL)
+	{
+		char	   *name = linitial(pending_listens);
+
+		notify_listen(name);
+		(void) hash_search(query_cache_heard(), name, HASH_ENTER, NULL);
+		pending_listens = list_delete_first(pending_listens);
+		pfree(name);
+	}
 }

@@ -8,7 +8,7 @@
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 
-/* A key is the SHA-256 of what identifies a result (query_exec.c). */
+/* A key is the SHA-256 of what identifies a result (query_run.c). */
 #define QUERY_CACHE_KEY_LEN 32
 
 extern void query_cache_shmem_request(void);
@@ -20,5 +20,10 @@ extern bool query_cache_get(const unsigned char *key, uint64 generation,
 							StringInfo body, char *etag, size_t etag_size);
 extern void query_cache_put(const unsigned char *key, uint64 generation, int ttl,
 							const char *body, size_t len, const char *etag);
+
+/* The refresh channels this worker LISTENs on for the cache. */
+extern bool query_cache_hears(const char *channel);
+extern bool query_cache_listens(const char *channel);
+extern void query_cache_start_listens(void);
 
 #endif							/* PG_DASH_QUERY_CACHE_H */

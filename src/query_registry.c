@@ -46,7 +46,8 @@
 #include "identifier.h"
 #include "query_registry.h"
 #include "query_series.h"
-#include "request.h"
+#include "request_failure.h"
+#include "worker_state.h"
 
 static HTAB *query_defs = NULL;
 static MemoryContext query_defs_context = NULL;
@@ -275,7 +276,7 @@ query_registry_lookup(const char *name)
 	MemoryContextSwitchTo(oldcxt);
 
 	def->plan = SPI_prepare_cursor(def->statement, def->nparams, def->param_types,
-								   request_cursor_options);
+								   worker_cursor_options);
 	if (def->plan == NULL)
 		elog(ERROR, "could not prepare named query \"%s\": %s", name,
 			 SPI_result_code_string(SPI_result));

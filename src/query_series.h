@@ -10,7 +10,7 @@
 #include "access/tupdesc.h"
 #include "lib/stringinfo.h"
 
-#include "request.h"
+#include "request_failure.h"
 
 /* Buckets of the summary a whole series is cached as. */
 #define SERIES_SUMMARY_BUCKETS 32768

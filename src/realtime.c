@@ -41,14 +41,14 @@
 #include "metrics.h"
 #include "notify.h"
 #include "page_ws.h"
-#include "pg_dash.h"
+#include "product.h"
 #include "query_cache.h"
-#include "query_exec.h"
+#include "query_ws.h"
 #include "realtime.h"
 #include "request.h"
 #include "server.h"
 #include "session.h"
-#include "worker.h"
+#include "worker_state.h"
 #include "ws.h"
 
 /* Prefix of a notification whose payload is stored in pg_dash.messages. */
@@ -84,11 +84,7 @@ static HTAB *channels = NULL;
 static void realtime_watch_remove(Watch *w);
 static void realtime_watch_mark(Watch *w);
 static ChannelEntry *realtime_channel_enter(const char *name);
-static void realtime_start_pending_listens(void);
 static void realtime_send_failure_id(Conn *conn, const char *id_json, QueryFailure *failure);
-
-/* Channels to LISTEN on once no request transaction is open. */
-static List *pending_listens = NIL;
 
 /* Watches marked dirty, waiting for their re-run. */
 static int	dirty_watches = 0;
@@ -109,21 +105,27 @@ realtime_channels(void)
 }
 
 /*
- * Sends {"type":"hello",...} when a WebSocket opens.  "session" says whether
- * the handshake carried a session cookie: a browser without one gets it
- * with its first state write and reconnects to be told about its session.
+ * A WebSocket opened: remembers the session its handshake's cookie names and
+ * sends {"type":"hello",...}.  "session" says whether there was one: a
+ * browser without one gets it with its first state write and reconnects to
+ * be told about its session.
  */
 void
-realtime_hello(Conn *conn)
+realtime_opened(Conn *conn, HttpRequest *req)
 {
+	WsConn	   *ws = (WsConn *) conn->ws;
+	char	   *session = session_id_from_cookie(req);
 	StringInfoData buf;
+
+	if (session != NULL)
+		ws->session = MemoryContextStrdup(conn->ctx, session);
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf,
 					 "{\"type\":\"hello\",\"version\":\"%s\",\"protocol\":\"pg_dash.v1\","
 					 "\"worker\":%d,\"pid\":%d,\"session\":%s}",
 					 PG_DASH_VERSION, worker_number, MyProcPid,
-					 ((WsConn *) conn->ws)->session ? "true" : "false");
+					 ws->session ? "true" : "false");
 	ws_send_text(conn, buf.data, buf.len);
 	pfree(buf.data);
 }
@@ -246,7 +248,8 @@ realtime_channel_release(ChannelEntry *entry)
 {
 	char		name[NAMEDATALEN];
 
-	if (entry->subscribers != NIL || entry->watches != NIL || entry->internal)
+	if (entry->subscribers != NIL || entry->watches != NIL || entry->internal ||
+		query_cache_listens(entry->name))
 		return;
 	strlcpy(name, entry->name, sizeof(name));
 	hash_search(realtime_channels(), name, HASH_REMOVE, NULL);
@@ -1021,8 +1024,7 @@ realtime_deliver_notifications(void)
 	List	   *received;
 	ListCell   *lc;
 
-	if (pending_listens != NIL)
-		realtime_start_pending_listens();
+	query_cache_start_listens();
 	oldcxt = MemoryContextSwitchTo(worker_request_context);
 	received = notify_collect();
 
@@ -1072,44 +1074,6 @@ realtime_deliver_notifications(void)
 	}
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(worker_request_context);
-}
-
-/*
- * True when this worker already LISTENs on a channel.  Otherwise starts
- * listening on it for good (the cache needs to hear its notifications) and
- * returns false: what was read before the LISTEN took effect may be stale.
- */
-bool
-realtime_listening(const char *channel)
-{
-	ChannelEntry *entry = hash_search(realtime_channels(), channel, HASH_FIND, NULL);
-	MemoryContext oldcxt;
-
-	if (entry != NULL)
-	{
-		entry->internal = true;
-		return true;
-	}
-	/* LISTEN needs a transaction of its own: do it once the request is over */
-	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-	pending_listens = lappend(pending_listens, pstrdup(channel));
-	MemoryContextSwitchTo(oldcxt);
-	server_wake_after(1);
-	return false;
-}
-
-/* Starts the LISTENs requested during the last requests. */
-static void
-realtime_start_pending_listens(void)
-{
-	while (pending_listens != NIL)
-	{
-		char	   *name = linitial(pending_listens);
-
-		pending_listens = list_delete_first(pending_listens);
-		realtime_channel_enter(name)->internal = true;
-		pfree(name);
-	}
 }
 
 /*

@@ -22,11 +22,10 @@
 #include "guc.h"
 #include "request.h"
 #include "session.h"
-#include "worker.h"
+#include "worker_state.h"
 
 bool		request_drop_stray_cancels = true;
 char		request_process[32] = "";
-int			request_cursor_options = CURSOR_OPT_HOLD | CURSOR_OPT_NO_SCROLL;
 bool		request_allow_privileged_role = false;
 bool		request_client_error_detail = false;
 
@@ -49,19 +48,6 @@ request_define_gucs(void)
 							 false,
 							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
-}
-
-/* Records a failure; returns false for convenience. */
-bool
-request_fail(QueryFailure *f, int status, const char *code, const char *message,
-			 const char *detail, const char *hint)
-{
-	f->status = status;
-	f->code = code;
-	f->message = message;
-	f->detail = detail;
-	f->hint = hint;
-	return false;
 }
 
 /* Maps an SQLSTATE to the HTTP status of the error response. */

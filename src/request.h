@@ -20,15 +20,7 @@
 
 #include "portability/instr_time.h"
 
-/* Why a request cannot be run: answered as an HTTP or WebSocket error. */
-typedef struct QueryFailure
-{
-	int			status;
-	const char *code;
-	const char *message;
-	const char *detail;
-	const char *hint;
-} QueryFailure;
+#include "request_failure.h"
 
 /* One request transaction; zero it (or use request_begin) before use. */
 typedef struct RequestTxn
@@ -57,13 +49,6 @@ extern bool request_drop_stray_cancels;
 
 /* What the server log calls this process ("executor 1"); "" for a serving worker. */
 extern char request_process[32];
-
-/*
- * Cursor options of the plans of request SQL: holdable in a serving worker
- * (a large result outlives its first transaction there); parallel-safe in
- * an executor, which runs each plan to completion in one transaction.
- */
-extern int	request_cursor_options;
 
 /* Settings (pg_dash.allow_privileged_role, pg_dash.client_error_detail). */
 extern bool request_allow_privileged_role;
@@ -119,10 +104,6 @@ extern void request_catch(RequestTxn *r, const char *what, QueryFailure *f);
 
 /* Milliseconds since request_begin(). */
 extern double request_elapsed_ms(RequestTxn *r);
-
-/* Records a failure; returns false for convenience. */
-extern bool request_fail(QueryFailure *f, int status, const char *code, const char *message,
-						 const char *detail, const char *hint);
 
 /* Maps an SQLSTATE to the HTTP status of its error response. */
 extern int	request_http_status(int sqlerrcode);

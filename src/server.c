@@ -25,13 +25,12 @@
 #include "storage/ipc.h"
 
 #include "conn.h"
+#include "dispatch.h"
 #include "guard.h"
-#include "download.h"
 #include "guc.h"
 #include "listener.h"
 #include "server.h"
-#include "session.h"
-#include "worker.h"
+#include "worker_state.h"
 #include "ws.h"
 
 /* What a watched descriptor is; stored as the wsi's opaque user data. */
@@ -46,8 +45,6 @@ static const WatchKind watch_listener = WATCH_LISTENER;
 static const WatchKind watch_wake = WATCH_WAKE;
 static const WatchKind watch_postmaster_death = WATCH_POSTMASTER_DEATH;
 
-dlist_head	server_connections = DLIST_STATIC_INIT(server_connections);
-int			server_connection_count = 0;
 
 static struct lws_context *server_context = NULL;
 static struct lws_vhost *server_vhost = NULL;
@@ -174,10 +171,9 @@ static void
 server_tick(lws_sorted_usec_list_t *sul)
 {
 	ws_tick();
-	download_tick();
 	conn_publish_counts();
 	guard_tick();
-	session_sweep_tick();
+	dispatch->tick();
 	lws_sul_schedule(server_context, 0, &tick_timer, server_tick, LWS_US_PER_SEC);
 }
 

@@ -7,10 +7,6 @@
 
 #include "lib/ilist.h"
 
-/* Every open client connection of this worker. */
-extern dlist_head server_connections;
-extern int	server_connection_count;
-
 extern void server_start(int wake_fd);
 extern void server_service(void);
 extern void server_reload(void);

@@ -53,9 +53,9 @@
 #include "base64.h"
 #include "headers.h"
 #include "metrics.h"
-#include "query_exec.h"
+#include "request_failure.h"
 #include "session.h"
-#include "worker.h"
+#include "worker_state.h"
 
 PG_FUNCTION_INFO_V1(pg_dash_state);
 PG_FUNCTION_INFO_V1(pg_dash_state_key);

@@ -32,7 +32,6 @@
 #include "utils/snapmgr.h"
 
 #include "http_response.h"
-#include "query_exec.h"
 #include "request.h"
 #include "session.h"
 

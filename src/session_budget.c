@@ -33,7 +33,7 @@
 #include "utils/timestamp.h"
 
 #include "metrics.h"
-#include "query_exec.h"
+#include "request_failure.h"
 #include "session.h"
 
 /* Address windows kept, slots probed per address, length of a window. */

@@ -29,19 +29,19 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "dispatch.h"
 #include "download.h"
 #include "executor.h"
 #include "guc.h"
 #include "metrics.h"
-#include "pg_dash.h"
+#include "product.h"
 #include "query_registry.h"
 #include "realtime.h"
+#include "router.h"
 #include "server.h"
+#include "session.h"
 #include "worker.h"
-
-int			worker_number = -1;
-TimestampTz worker_started_at = 0;
-MemoryContext worker_request_context = NULL;
+#include "worker_state.h"
 
 /* Written by the signal handlers to wake the event loop. */
 static int	wake_fd = -1;
@@ -71,28 +71,6 @@ worker_register_all(void)
 		worker.bgw_notify_pid = 0;
 		RegisterBackgroundWorker(&worker);
 	}
-}
-
-/*
- * Recovers from an error a request raised: copies it into the request
- * context, aborts any transaction, counts it by SQLSTATE class.  Called
- * in a PG_CATCH block; the worker then answers the client and carries on.
- */
-ErrorData *
-worker_catch_error(void)
-{
-	ErrorData  *edata;
-
-	MemoryContextSwitchTo(worker_request_context);
-	edata = CopyErrorData();
-	FlushErrorState();
-	if (IsTransactionState() || IsAbortedTransactionBlockState() ||
-		GetCurrentTransactionNestLevel() > 0)
-		AbortCurrentTransaction();
-	MemoryContextSwitchTo(worker_request_context);
-	pgstat_report_activity(STATE_IDLE, NULL);
-	metrics_error_class(unpack_sql_state(edata->sqlerrcode));
-	return edata;
 }
 
 /* Wakes the event loop; safe to call from a signal handler. */
@@ -206,6 +184,24 @@ worker_upkeep(void)
 	PG_END_TRY();
 }
 
+/* Once a second: the download deadlines and the session store's sweep. */
+static void
+worker_tick(void)
+{
+	download_tick();
+	session_sweep_tick();
+}
+
+/* What the transport hands up: requests to the router, messages to realtime. */
+static const Dispatch worker_dispatch = {
+	.http_request = router_dispatch,
+	.ws_opened = realtime_opened,
+	.ws_message = realtime_dispatch,
+	.ws_closed = realtime_forget,
+	.ws_message_types = REALTIME_MESSAGE_TYPES,
+	.tick = worker_tick,
+};
+
 /*
  * Entry point of a worker: signals, database connection, event loop.
  */
@@ -238,6 +234,7 @@ pg_dash_worker_main(Datum arg)
 	worker_request_context = AllocSetContextCreate(TopMemoryContext,
 												   "pg_dash request",
 												   ALLOCSET_DEFAULT_SIZES);
+	dispatch_install(&worker_dispatch);
 	query_registry_init();
 	realtime_init();
 	executor_register_serving_worker();

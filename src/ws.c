@@ -25,16 +25,14 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "dispatch.h"
 #include "guc.h"
 #include "metrics.h"
 #include "http_response.h"
-#include "pg_dash.h"
-#include "server.h"
-#include "session.h"
-#include "worker.h"
+#include "product.h"
+#include "worker_state.h"
 #include "ws.h"
 #include "ws_frame.h"
-#include "realtime.h"
 
 #define WS_SUBPROTOCOL "pg_dash.v1"
 
@@ -103,12 +101,6 @@ ws_upgrade(Conn *conn, HttpRequest *req)
 	ws_parser_init(&ws->parser, pg_dash_ws_max_message_size);
 	MemoryContextSwitchTo(oldcxt);
 	conn->ws = ws;
-	{
-		char	   *session = session_id_from_cookie(req);
-
-		if (session != NULL)
-			ws->session = MemoryContextStrdup(conn->ctx, session);
-	}
 
 	header_list_init(&headers);
 	header_add(&headers, "Server", "pg_dash/" PG_DASH_VERSION);
@@ -124,7 +116,7 @@ ws_upgrade(Conn *conn, HttpRequest *req)
 	dlist_push_tail(&ws_connections, &ws->node);
 	lws_set_timeout(conn->wsi, NO_PENDING_TIMEOUT, 0);
 
-	realtime_hello(conn);
+	dispatch->ws_opened(conn, req);
 
 	/*
 	 * Frames the client sent right behind its handshake.  Not copied into
@@ -324,9 +316,9 @@ ws_handle_text(Conn *conn, const char *data, size_t len)
 						  NULL, "Send one JSON object per text frame, with a \"type\".");
 		else if (!cJSON_IsString(type))
 			ws_send_error(conn, NULL, "invalid_message", "message has no \"type\"", NULL,
-						  "Valid types are: " REALTIME_MESSAGE_TYPES ".");
+						  psprintf("Valid types are: %s.", dispatch->ws_message_types));
 		else
-			realtime_dispatch(conn, type->valuestring, msg);
+			dispatch->ws_message(conn, type->valuestring, msg);
 	}
 	PG_CATCH();
 	{
@@ -432,7 +424,7 @@ ws_destroy(Conn *conn)
 {
 	WsConn	   *ws = (WsConn *) conn->ws;
 
-	realtime_forget(conn);
+	dispatch->ws_closed(conn);
 	dlist_delete(&ws->node);
 	ws_parser_free(&ws->parser);
 	conn->ws = NULL;
