@@ -23,6 +23,7 @@
 #include "executor_main.h"
 #include "executor_pool.h"
 #include "guc.h"
+#include "query_cache.h"
 #include "query_registry.h"
 #include "realtime.h"
 #include "request.h"
@@ -474,6 +475,7 @@ pg_dash_executor_main(Datum arg)
 	jobcxt = AllocSetContextCreate(TopMemoryContext, "pg_dash executor job",
 								   ALLOCSET_DEFAULT_SIZES);
 	query_registry_init();
+	query_cache_watch_rights();
 	download_worker_init();
 	deadline_timeout = RegisterTimeout(USER_TIMEOUT, executor_deadline_passed);
 

@@ -18,12 +18,24 @@
  * running it, so no notification committed after the data was read is
  * missed.
  *
+ * Rights: a result was computed with the rights its role had then.  Every
+ * pg_dash process counts the catalog invalidations that can change what a
+ * role may read (any relation's: GRANT, REVOKE, policies, a drop_query on
+ * pg_dash.queries; roles and memberships; schemas; functions) into one
+ * shared epoch, which is part of every generation, so a result stored
+ * before such a change is never served after it.  A process only reads
+ * invalidations when it starts a transaction; serving workers start one at
+ * least once a second (query_hit.c), so a REVOKE is honoured within a
+ * second even by hits that need no transaction.
+ *
  * One LWLock guards the hash and the arena: readers share it while copying
  * a body out, writers take it exclusively while copying one in.
  */
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -62,6 +74,7 @@ typedef struct CacheShared
 	LWLock	   *lock;
 	uint64		head;			/* logical bytes written so far */
 	Size		size;			/* bytes in the arena */
+	pg_atomic_uint64 rights_epoch;	/* bumped by invalidations of rights */
 } CacheShared;
 
 static CacheShared *cache = NULL;
@@ -100,6 +113,7 @@ query_cache_shmem_startup(void)
 		cache->lock = &(GetNamedLWLockTranche("pg_dash cache"))->lock;
 		cache->head = 0;
 		cache->size = query_cache_arena_size();
+		pg_atomic_init_u64(&cache->rights_epoch, 1);
 	}
 	if (cache->size > 0)
 		arena = ShmemInitStruct("pg_dash cache arena", cache->size, &found);
@@ -144,15 +158,27 @@ query_cache_channel(const char *channel, bool create)
 	return g;
 }
 
-/* The sum of the generations of a query's refresh channels. */
+/* The rights epoch: changes whenever what a role may read may have changed. */
+uint64
+query_cache_rights_epoch(void)
+{
+	return cache != NULL ? pg_atomic_read_u64(&cache->rights_epoch) : 0;
+}
+
+/*
+ * The generation a result is stored and looked up under: the sum of the
+ * generations of its query's refresh channels and of the rights epoch.
+ * Each only grows, so any bump makes a different sum.
+ */
 uint64
 query_cache_generation(List *channels)
 {
 	ListCell   *lc;
-	uint64		sum = 0;
+	uint64		sum;
 
 	if (!query_cache_enabled())
 		return 0;
+	sum = query_cache_rights_epoch();
 	foreach(lc, channels)
 	{
 		ChannelGeneration *g = query_cache_channel((char *) lfirst(lc), true);
@@ -185,11 +211,11 @@ query_cache_entry_intact(CacheEntry *e)
 
 /*
  * Looks a result up; on a hit copies the body and ETag out and returns true.
- * Counts hits and misses.
+ * Counts hits, and misses when asked to.
  */
-bool
-query_cache_get(const unsigned char *key, uint64 generation,
-				StringInfo body, char *etag, size_t etag_size)
+static bool
+query_cache_lookup(const unsigned char *key, uint64 generation,
+				   StringInfo body, char *etag, size_t etag_size, bool count_miss)
 {
 	CacheEntry *e;
 	bool		hit = false;
@@ -221,8 +247,25 @@ query_cache_get(const unsigned char *key, uint64 generation,
 			metrics_count(METRIC_CACHE_EVICTIONS, 1);
 		LWLockRelease(cache->lock);
 	}
-	metrics_count(hit ? METRIC_CACHE_HITS : METRIC_CACHE_MISSES, 1);
+	if (hit || count_miss)
+		metrics_count(hit ? METRIC_CACHE_HITS : METRIC_CACHE_MISSES, 1);
 	return hit;
+}
+
+/* Looks a result up (query_cache_lookup), counting a miss. */
+bool
+query_cache_get(const unsigned char *key, uint64 generation,
+				StringInfo body, char *etag, size_t etag_size)
+{
+	return query_cache_lookup(key, generation, body, etag, etag_size, true);
+}
+
+/* Looks a result up without counting a miss: the request goes on to an executor. */
+bool
+query_cache_peek(const unsigned char *key, uint64 generation,
+				 StringInfo body, char *etag, size_t etag_size)
+{
+	return query_cache_lookup(key, generation, body, etag, etag_size, false);
 }
 
 /* Removes entries that expired or were overwritten; lock held exclusively. */
@@ -348,4 +391,33 @@ query_cache_start_listens(void)
 		pending_listens = list_delete_first(pending_listens);
 		pfree(name);
 	}
+}
+
+/* An invalidation that may change a role's rights: outdates every result. */
+static void
+query_cache_rights_changed(Datum arg, Oid relid)
+{
+	if (cache != NULL)
+		pg_atomic_fetch_add_u64(&cache->rights_epoch, 1);
+}
+
+/* The same, for the catalog caches of roles, memberships, schemas, functions. */
+static void
+query_cache_rights_syscache_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	query_cache_rights_changed(arg, InvalidOid);
+}
+
+/*
+ * Has this process count the invalidations that may change rights into the
+ * shared epoch; called once at start by every process that serves requests.
+ */
+void
+query_cache_watch_rights(void)
+{
+	static const int caches[] = {AUTHOID, AUTHMEMMEMROLE, AUTHMEMROLEMEM, NAMESPACEOID, PROCOID};
+
+	CacheRegisterRelcacheCallback(query_cache_rights_changed, (Datum) 0);
+	for (int i = 0; i < lengthof(caches); i++)
+		CacheRegisterSyscacheCallback(caches[i], query_cache_rights_syscache_changed, (Datum) 0);
 }

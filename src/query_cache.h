@@ -15,9 +15,13 @@ extern void query_cache_shmem_request(void);
 extern void query_cache_shmem_startup(void);
 extern bool query_cache_enabled(void);
 extern uint64 query_cache_generation(List *channels);
+extern uint64 query_cache_rights_epoch(void);
+extern void query_cache_watch_rights(void);
 extern void query_cache_bump(const char *channel);
 extern bool query_cache_get(const unsigned char *key, uint64 generation,
 							StringInfo body, char *etag, size_t etag_size);
+extern bool query_cache_peek(const unsigned char *key, uint64 generation,
+							 StringInfo body, char *etag, size_t etag_size);
 extern void query_cache_put(const unsigned char *key, uint64 generation, int ttl,
 							const char *body, size_t len, const char *etag);
 

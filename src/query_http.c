@@ -85,6 +85,34 @@ query_common_headers(HeaderList *headers, QueryOptions *opts, int ttl, const cha
 	}
 }
 
+/*
+ * Answers a result from the cache (304 when the client has it).  Needs no
+ * transaction: serving workers answer hits themselves (query_hit.c).
+ */
+void
+query_reply_cached(Conn *conn, HttpRequest *req, QueryOptions *opts, int ttl, const char *name,
+				   StringInfo body, const char *etag, instr_time started)
+{
+	HeaderList	headers;
+	size_t		inm_len;
+	const char *inm;
+	instr_time	elapsed;
+
+	header_list_init(&headers);
+	query_common_headers(&headers, opts, ttl, name);
+	header_add(&headers, "ETag", etag);
+	header_add(&headers, "X-Pg-Dash-Cache", "hit");
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, started);
+	query_stats_record(name, INSTR_TIME_GET_MILLISEC(elapsed), 0, true, false);
+	inm = http_request_header(req, "If-None-Match", &inm_len);
+	if (inm != NULL && inm_len == strlen(etag) && memcmp(inm, etag, inm_len) == 0)
+		http_reply(conn, req, 304, NULL, &headers, NULL, 0);
+	else
+		http_reply(conn, req, 200, result_content_type(opts->format), &headers,
+				   body->data, body->len);
+}
+
 /* Closes a stream's cursor in a transaction of its own. */
 static void
 query_stream_close(RequestTxn *txn, QueryStream *qs)
@@ -459,23 +487,9 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 		}
 		else if (run.cached)
 		{
-			size_t		inm_len;
-			const char *inm;
-			instr_time	elapsed;
-
 			query_finish(&run, true);
-			query_common_headers(&headers, opts, run.ttl, run.def->name);
-			header_add(&headers, "ETag", run.cached_etag);
-			header_add(&headers, "X-Pg-Dash-Cache", "hit");
-			INSTR_TIME_SET_CURRENT(elapsed);
-			INSTR_TIME_SUBTRACT(elapsed, started);
-			query_stats_record(stats_name, INSTR_TIME_GET_MILLISEC(elapsed), 0, true, false);
-			inm = http_request_header(req, "If-None-Match", &inm_len);
-			if (inm != NULL && inm_len == strlen(run.cached_etag) && memcmp(inm, run.cached_etag, inm_len) == 0)
-				http_reply(conn, req, 304, NULL, &headers, NULL, 0);
-			else
-				http_reply(conn, req, 200, result_content_type(opts->format), &headers,
-						   run.cached_body.data, run.cached_body.len);
+			query_reply_cached(conn, req, opts, run.ttl, run.def->name, &run.cached_body,
+							   run.cached_etag, started);
 		}
 		else if (run.direct)
 			query_run_direct(conn, req, &run, opts, &headers, &body, started, stats_name);

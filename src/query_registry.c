@@ -286,6 +286,22 @@ query_registry_lookup(const char *name)
 }
 
 /*
+ * The definition of a named query as this worker last loaded it, without
+ * loading anything (no transaction needed); NULL when it is not loaded or
+ * an invalidation outdated it.
+ */
+QueryDef *
+query_registry_peek(const char *name)
+{
+	QueryDef   *def;
+
+	if (query_defs == NULL || strlen(name) >= NAMEDATALEN)
+		return NULL;
+	def = hash_search(query_defs, name, HASH_FIND, NULL);
+	return def != NULL && def->valid ? def : NULL;
+}
+
+/*
  * The statement a series of the query reads (query_series.c), kept with
  * the definition once made; free SQL (a definition not in the cache) gets
  * it made each time.  Must run inside a transaction.

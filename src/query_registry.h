@@ -36,6 +36,7 @@ typedef struct QueryDef
 extern bool query_param_name_reserved(const char *name);
 extern bool query_column_allowed(List *allowed, const char *column);
 extern QueryDef *query_registry_lookup(const char *name);
+extern QueryDef *query_registry_peek(const char *name);
 extern const char *query_registry_series_statement(QueryDef *def);
 extern void query_registry_init(void);
 

@@ -283,8 +283,9 @@ query_cache_digest(StringInfo key_text, unsigned char *key)
  * defined (a redefinition must not serve old results), the role, the options
  * that shape the body and the parameters; the session key adds the session.
  */
-static void
-query_cache_keys(QueryRun *run, QueryOptions *opts, const char *role)
+void
+query_result_keys(QueryDef *def, QueryOptions *opts, const char *role, const char *session_id,
+				  unsigned char *shared_key, unsigned char *session_key)
 {
 	StringInfoData buf;
 	ListCell   *ln;
@@ -292,7 +293,7 @@ query_cache_keys(QueryRun *run, QueryOptions *opts, const char *role)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "%s%c%s%c%s%c%d/%d/" INT64_FORMAT "/" INT64_FORMAT "/%d/%s/%d/%s%c",
-					 run->def->name, 0, run->def->version ? run->def->version : "", 0, role, 0, (int) opts->format, (int) opts->objects,
+					 def->name, 0, def->version ? def->version : "", 0, role, 0, (int) opts->format, (int) opts->objects,
 					 opts->limit, opts->offset, (int) opts->count_exact,
 					 opts->order_column ? opts->order_column : "", (int) opts->order_desc,
 					 opts->filename ? opts->filename : "", 0);
@@ -302,9 +303,9 @@ query_cache_keys(QueryRun *run, QueryOptions *opts, const char *role)
 	/* a series is cached as the summary of (x, y), whatever its range */
 	if (query_is_series(opts))
 		appendStringInfo(&buf, "series%c%s%c%s%c", 0, opts->x_column, 0, opts->y_column, 0);
-	query_cache_digest(&buf, run->cache_key);
-	appendStringInfo(&buf, "session%c%s", 0, run->session_id);
-	query_cache_digest(&buf, run->session_key);
+	query_cache_digest(&buf, shared_key);
+	appendStringInfo(&buf, "session%c%s", 0, session_id);
+	query_cache_digest(&buf, session_key);
 }
 
 /* Looks a request up in the cache under its shared key, then its session key. */
@@ -441,7 +442,8 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 	{
 		ListCell   *lc;
 
-		query_cache_keys(run, opts, run->txn.role_name);
+		query_result_keys(def, opts, run->txn.role_name, run->session_id,
+						  run->cache_key, run->session_key);
 		run->generation = query_cache_generation(def->refresh_on);
 		if (query_cache_lookup(run))
 		{

@@ -79,6 +79,9 @@ extern void query_catch(QueryRun *run, MemoryContext reqcxt, const char *stats_n
 						QueryFailure *f);
 extern bool query_fetch_batch(Portal portal, ResultWriter *w, StringInfo out, uint64 max_rows,
 							  bool *truncated);
+extern void query_result_keys(QueryDef *def, QueryOptions *opts, const char *role,
+							  const char *session_id, unsigned char *shared_key,
+							  unsigned char *session_key);
 extern void query_store_result(QueryRun *run, const char *body, size_t len, const char *etag);
 extern bool query_series_answer(QueryRun *run, QueryOptions *opts, StringInfo out,
 								const char *prefix, SeriesOutcome *outcome, QueryFailure *f);

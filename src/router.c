@@ -15,6 +15,7 @@
 #include "health.h"
 #include "http_response.h"
 #include "page_api.h"
+#include "query_hit.h"
 #include "query_http.h"
 #include "query_ws.h"
 #include "router.h"
@@ -100,6 +101,10 @@ router_dispatch(Conn *conn, HttpRequest *req)
 		return ROUTE_WS;
 	}
 	if (router_is_api(path) && !router_csrf_ok(conn, req))
+		return ROUTE_API;
+	/* a cached result needs no SQL: answered here without a transaction */
+	if (router_is_api(path) && router_is_read(req) && !executor_am_executor &&
+		query_hit_answer(conn, req))
 		return ROUTE_API;
 	if (router_is_api(path) &&
 		!executor_am_executor && executor_available())

@@ -35,6 +35,8 @@
 #include "guc.h"
 #include "metrics.h"
 #include "product.h"
+#include "query_cache.h"
+#include "query_hit.h"
 #include "query_registry.h"
 #include "realtime.h"
 #include "router.h"
@@ -184,12 +186,16 @@ worker_upkeep(void)
 	PG_END_TRY();
 }
 
-/* Once a second: the download deadlines and the session store's sweep. */
+/*
+ * Once a second: the download deadlines, the session store's sweep, and the
+ * transaction that brings the cache hits answered here up to date.
+ */
 static void
 worker_tick(void)
 {
 	download_tick();
 	session_sweep_tick();
+	query_hit_catch_up();
 }
 
 /* What the transport hands up: requests to the router, messages to realtime. */
@@ -236,6 +242,7 @@ pg_dash_worker_main(Datum arg)
 												   ALLOCSET_DEFAULT_SIZES);
 	dispatch_install(&worker_dispatch);
 	query_registry_init();
+	query_cache_watch_rights();
 	realtime_init();
 	executor_register_serving_worker();
 	download_worker_init();

@@ -1,0 +1,117 @@
+# Cache hits are answered by the serving worker without a transaction (no
+# executor job, no SQL), and stay true: a REVOKE, a row-level security
+# policy, a drop_query or a redefinition is honoured by them within about
+# a second (the worker catches up with invalidations once a second).
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use lib 't';
+use PgDashTest;
+
+my $setup = <<'SQL';
+CREATE ROLE dash_reader;
+CREATE TABLE sales (region text, amount int);
+INSERT INTO sales VALUES ('north', 10), ('south', 20);
+GRANT SELECT ON sales TO dash_reader;
+SELECT pg_dash.define_query('totals', 'SELECT region, amount FROM sales ORDER BY region',
+                            cache_ttl => 300);
+SQL
+
+my ($node, $port) = start_node('cache_hits', workers => 1, setup => $setup,
+	conf => "pg_dash.role = 'dash_reader'\npg_dash.executors = 1\n");
+
+sub jobs
+{
+	my ($m) = http($port, 'GET', '/metrics')->{body} =~ /^pg_dash_executor_jobs_total (\d+)/m;
+	return $m // -1;
+}
+
+sub xact_commits
+{
+	return $node->safe_psql('postgres',
+		"SELECT coalesce(sum(xact_commit), 0) FROM pg_stat_database WHERE datname = current_database()");
+}
+
+# Waits (up to $limit seconds) until GET /api/query/totals satisfies $cond;
+# returns the seconds it took, or undef.
+sub seconds_until
+{
+	my ($cond, $limit) = @_;
+	my $t0 = time;
+	while (time - $t0 < $limit)
+	{
+		my $r = http($port, 'GET', '/api/query/totals');
+		return time - $t0 if $cond->($r);
+		sleep 0.05;
+	}
+	return undef;
+}
+
+my $first = http($port, 'GET', '/api/query/totals');
+is($first->{status}, 200, 'the query answers');
+is($first->{headers}{'x-pg-dash-cache'}, 'miss', 'the first answer is computed');
+
+# the worker learns the definition at its next catch-up (once a second)
+ok(wait_until(sub {
+	my $before = jobs();
+	my $r = http($port, 'GET', '/api/query/totals');
+	return ($r->{headers}{'x-pg-dash-cache'} // '') eq 'hit' && jobs() == $before;
+}, 10), 'the serving worker answers cache hits itself within seconds of the first run');
+my $jobs = jobs();
+my $hits = 0;
+for (1 .. 20)
+{
+	my $r = http($port, 'GET', '/api/query/totals');
+	$hits++ if $r->{status} == 200 && ($r->{headers}{'x-pg-dash-cache'} // '') eq 'hit'
+	  && $r->{body} eq $first->{body};
+}
+is($hits, 20, 'twenty hits with the same body');
+is(jobs(), $jobs, 'cache hits give the executors no job: the serving worker answers them');
+
+my $etag = http($port, 'GET', '/api/query/totals')->{headers}{etag};
+is(http($port, 'GET', '/api/query/totals', headers => ["If-None-Match: $etag"])->{status}, 304,
+	'a hit answers 304 to the ETag the client has');
+
+# --- REVOKE: refused within about a second, although the result is cached
+$node->safe_psql('postgres', 'REVOKE SELECT ON sales FROM dash_reader');
+my $took = seconds_until(sub { $_[0]->{status} == 403 }, 10);
+ok(defined $took, 'after REVOKE the cached result is no longer served: 403');
+cmp_ok($took // 99, '<', 3, 'within about a second of the REVOKE (catch-up once a second)');
+note(sprintf('REVOKE honoured after %.2f s', $took // -1));
+
+$node->safe_psql('postgres', 'GRANT SELECT ON sales TO dash_reader');
+ok(defined seconds_until(sub { $_[0]->{status} == 200 }, 10), 'after GRANT it answers again');
+ok(wait_until(sub {
+	(http($port, 'GET', '/api/query/totals')->{headers}{'x-pg-dash-cache'} // '') eq 'hit' }, 5),
+	'and is cached again');
+
+# --- a row-level security policy changes what the role sees
+$node->safe_psql('postgres', q{
+	ALTER TABLE sales ENABLE ROW LEVEL SECURITY;
+	CREATE POLICY north_only ON sales FOR SELECT TO dash_reader USING (region = 'north');
+});
+$took = seconds_until(sub { $_[0]->{status} == 200 && $_[0]->{body} !~ /south/ }, 10);
+ok(defined $took, 'after a policy the cached rows it hides are no longer served');
+cmp_ok($took // 99, '<', 3, 'within about a second of the policy');
+like(http($port, 'GET', '/api/query/totals')->{body}, qr/north/, 'the rows the policy allows remain');
+
+# --- a redefinition and a drop
+$node->safe_psql('postgres',
+	"SELECT pg_dash.define_query('totals', 'SELECT region, amount * 2 AS doubled FROM sales', cache_ttl => 300)");
+ok(defined seconds_until(sub { $_[0]->{body} =~ /doubled/ }, 10), 'a redefinition is served, not the old result');
+$node->safe_psql('postgres', "SELECT pg_dash.drop_query('totals')");
+$took = seconds_until(sub { $_[0]->{status} == 404 }, 10);
+ok(defined $took, 'after drop_query the query is gone: 404');
+cmp_ok($took // 99, '<', 3, 'within about a second of the drop');
+
+# --- the catch-up transaction is cheap and regular: about one a second
+my $c0 = xact_commits();
+sleep 3;
+my $per_second = (xact_commits() - $c0 - 1) / 3;
+cmp_ok($per_second, '<', 20, 'an idle worker catches up about once a second, no more');
+
+$node->stop;
+done_testing();
