@@ -36,6 +36,7 @@ int			pg_dash_max_downloads = 4;
 int			pg_dash_download_timeout = 300;
 char	   *pg_dash_role = NULL;
 int			pg_dash_statement_timeout = 10000;
+double		pg_dash_inline_below = 1.0;
 int			pg_dash_max_rows = 0;
 int			pg_dash_cache_ttl = 0;
 int			pg_dash_cache_size = 64;
@@ -228,6 +229,14 @@ guc_define(void)
 							10000, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pg_dash.inline_below",
+							 "Milliseconds under which a named query's recent runs must average for a serving worker to run it itself; 0 sends every query to the executors.",
+							 "An inline run stalls the worker's other clients for its duration, so it is bounded: one that takes 20 times this (at least 10 ms) is canceled and handed to an executor, and the query stays out of the loop for 10 seconds.",
+							 &pg_dash_inline_below,
+							 1.0, 0.0, 100.0,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_dash.max_rows",
 							"Most rows a query result may have; 0 means no limit.",

@@ -29,6 +29,7 @@ extern int	pg_dash_max_downloads;
 extern int	pg_dash_download_timeout;
 extern char *pg_dash_role;
 extern int	pg_dash_statement_timeout;
+extern double pg_dash_inline_below;
 extern int	pg_dash_max_rows;
 extern int	pg_dash_cache_ttl;
 extern int	pg_dash_cache_size;

@@ -197,6 +197,9 @@ static const MetricFamily counter_info[METRIC_COUNTER_COUNT] = {
 	{"pg_dash_ip_connections_refused_total", "counter", "Connections refused with 429 over pg_dash.max_connections_per_ip."},
 	{"pg_dash_ip_rate_limited_total", "counter", "Requests refused with 429 over pg_dash.rate_limit_per_ip."},
 	{"pg_dash_output_queue_pauses_total", "counter", "Times a connection stopped being read because its queued output exceeded pg_dash.http_max_queue."},
+	{"pg_dash_cache_local_hits_total", "counter", "Cache hits a serving worker answered itself, without a transaction or an executor."},
+	{"pg_dash_inline_runs_total", "counter", "Named queries measured cheap that a serving worker ran itself (pg_dash.inline_below)."},
+	{"pg_dash_inline_fallbacks_total", "counter", "Inline runs canceled at their bound and handed to an executor."},
 };
 
 static const MetricFamily fam_sessions = {"pg_dash_sessions_active", "gauge", "Unexpired sessions, as of the last sweep."};

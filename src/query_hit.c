@@ -28,6 +28,7 @@
 #include "utils/memutils.h"
 
 #include "guc.h"
+#include "metrics.h"
 #include "query_cache.h"
 #include "query_hit.h"
 #include "query_http.h"
@@ -110,6 +111,7 @@ query_hit_answer(Conn *conn, HttpRequest *req)
 		!query_cache_peek(session_key, generation, &body, etag, sizeof(etag)))
 		return false;
 	query_reply_cached(conn, req, &opts, ttl, def->name, &body, etag, started);
+	metrics_count(METRIC_CACHE_LOCAL_HITS, 1);
 	return true;
 }
 

@@ -53,6 +53,9 @@ typedef struct QueryStream
 	instr_time	started;
 } QueryStream;
 
+/* Set when an inline run was canceled at its bound (query_inline_answer). */
+static bool inline_over_bound = false;
+
 /* Answers a failure over HTTP. */
 void
 query_reply_failure(Conn *conn, HttpRequest *req, QueryFailure *f)
@@ -574,8 +577,60 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(reqcxt);
+	/* an inline run canceled at its bound is answered by an executor instead */
+	if (failed && request_over_stall_limit(&failure) && conn->last_status == 0)
+	{
+		inline_over_bound = true;
+		return;
+	}
 	if (failed)
 		query_reply_failure(conn, req, &failure);
+}
+
+/*
+ * Runs GET or HEAD /api/query/<name> in the serving worker itself when the
+ * query is measured to be cheap (query_stats_cheap: its recent runs averaged
+ * under pg_dash.inline_below), saving the hand-over to an executor.  The
+ * run is bounded: its statement timeout is 20 times the threshold (at least
+ * 10 ms); a run canceled there is not answered here (false: the caller hands
+ * the request to an executor, where it runs again, read-only), and the query
+ * stays out of the loop for a while.  False too when the query is not cheap.
+ */
+bool
+query_inline_answer(Conn *conn, HttpRequest *req)
+{
+	const char *name = req->path + 11;
+	QueryOptions opts;
+	QueryFailure failure;
+	instr_time	started;
+	instr_time	elapsed;
+
+	if (strncmp(req->path, "/api/query/", 11) != 0 ||
+		!query_stats_cheap(name, pg_dash_inline_below) ||
+		!query_parse_request(req, &opts, &failure) || query_is_series(&opts))
+		return false;
+	INSTR_TIME_SET_CURRENT(started);
+	inline_over_bound = false;
+	request_stall_limit_ms = Max(10, (int) (20 * pg_dash_inline_below));
+	PG_TRY();
+	{
+		query_run_http(conn, req, name, NULL, &opts);
+	}
+	PG_FINALLY();
+	{
+		request_stall_limit_ms = 0;
+	}
+	PG_END_TRY();
+	if (!inline_over_bound)
+	{
+		metrics_count(METRIC_INLINE_RUNS, 1);
+		return true;
+	}
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, started);
+	query_stats_not_inline(name, INSTR_TIME_GET_MILLISEC(elapsed));
+	metrics_count(METRIC_INLINE_FALLBACKS, 1);
+	return false;
 }
 
 /* GET /api/queries: every named query with its parameters and columns. */

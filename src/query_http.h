@@ -13,6 +13,7 @@
 #include "request.h"
 
 extern bool query_api_dispatch(Conn *conn, HttpRequest *req);
+extern bool query_inline_answer(Conn *conn, HttpRequest *req);
 extern void query_reply_failure(Conn *conn, HttpRequest *req, QueryFailure *f);
 extern void query_reply_cached(Conn *conn, HttpRequest *req, QueryOptions *opts, int ttl,
 							   const char *name, StringInfo body, const char *etag,

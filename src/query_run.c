@@ -555,7 +555,9 @@ query_catch(QueryRun *run, MemoryContext reqcxt, const char *stats_name, QueryFa
 	if (run->txn.cxt == NULL)
 		run->txn.cxt = reqcxt;
 	request_catch(&run->txn, psprintf("query \"%s\"", stats_name), f);
-	query_stats_record(stats_name, 0, 0, false, true);
+	/* an inline run canceled at its bound runs again in an executor */
+	if (!request_over_stall_limit(f))
+		query_stats_record(stats_name, 0, 0, false, true);
 }
 
 /*

@@ -7,6 +7,11 @@
  * and update the counters under the entry's spinlock, so workers only
  * serialize when a query is seen for the first time.  The table holds at
  * most QUERY_STATS_MAX entries; past that, new names are not counted.
+ *
+ * Each entry also keeps what the serving workers need to decide whether a
+ * query is cheap enough to run in their loop (query_stats_cheap): a moving
+ * average of its recent computed runs, and a time before which it must not
+ * run there because a run inline went over its bound.
  */
 #include "postgres.h"
 
@@ -18,6 +23,7 @@
 #include "storage/spin.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/timestamp.h"
 
 #include "query_stats.h"
 
@@ -33,7 +39,16 @@ typedef struct QueryStatsEntry
 	int64		rows;
 	int64		cache_hits;
 	int64		errors;
+	int64		computed;		/* runs that computed a result */
+	double		recent_ms;		/* their moving average (weight 1/8) */
+	TimestampTz not_inline_until;	/* an inline run went over its bound */
 } QueryStatsEntry;
+
+/* Runs a query must have made before its average counts. */
+#define QUERY_STATS_MIN_RUNS 8
+
+/* How long a query that went over the inline bound stays out of the loop. */
+#define QUERY_STATS_NOT_INLINE_SECS 10
 
 static HTAB *stats_hash = NULL;
 static LWLock *stats_lock = NULL;
@@ -83,8 +98,9 @@ query_stats_record(const char *name, double ms, uint64 rows, bool cache_hit, boo
 		if (e != NULL && !found)
 		{
 			SpinLockInit(&e->mutex);
-			e->calls = e->rows = e->cache_hits = e->errors = 0;
-			e->total_ms = e->max_ms = 0;
+			e->calls = e->rows = e->cache_hits = e->errors = e->computed = 0;
+			e->total_ms = e->max_ms = e->recent_ms = 0;
+			e->not_inline_until = 0;
 		}
 	}
 	if (e != NULL)
@@ -99,6 +115,71 @@ query_stats_record(const char *name, double ms, uint64 rows, bool cache_hit, boo
 			e->cache_hits++;
 		if (error)
 			e->errors++;
+		if (!cache_hit && !error)
+		{
+			e->recent_ms = e->computed == 0 ? ms : e->recent_ms + (ms - e->recent_ms) / 8;
+			e->computed++;
+		}
+		SpinLockRelease(&e->mutex);
+	}
+	LWLockRelease(stats_lock);
+}
+
+/* The entry of a query, or NULL; stats_lock held shared by the caller. */
+static QueryStatsEntry *
+query_stats_find(const char *name)
+{
+	char		key[NAMEDATALEN];
+
+	memset(key, 0, sizeof(key));
+	strlcpy(key, name, sizeof(key));
+	return hash_search(stats_hash, key, HASH_FIND, NULL);
+}
+
+/*
+ * True when a query's recent computed runs took under below_ms on average
+ * (after enough of them to tell) and none went over its inline bound lately.
+ */
+bool
+query_stats_cheap(const char *name, double below_ms)
+{
+	QueryStatsEntry *e;
+	bool		cheap = false;
+
+	if (stats_hash == NULL || below_ms <= 0 || strlen(name) >= NAMEDATALEN)
+		return false;
+	LWLockAcquire(stats_lock, LW_SHARED);
+	e = query_stats_find(name);
+	if (e != NULL)
+	{
+		SpinLockAcquire(&e->mutex);
+		cheap = e->computed >= QUERY_STATS_MIN_RUNS && e->recent_ms < below_ms &&
+			GetCurrentTimestamp() >= e->not_inline_until;
+		SpinLockRelease(&e->mutex);
+	}
+	LWLockRelease(stats_lock);
+	return cheap;
+}
+
+/*
+ * A run in a serving worker's loop went over its bound (ms): the query is
+ * not cheap any more, and stays out of the loop for a while.
+ */
+void
+query_stats_not_inline(const char *name, double ms)
+{
+	QueryStatsEntry *e;
+
+	if (stats_hash == NULL || strlen(name) >= NAMEDATALEN)
+		return;
+	LWLockAcquire(stats_lock, LW_SHARED);
+	e = query_stats_find(name);
+	if (e != NULL)
+	{
+		SpinLockAcquire(&e->mutex);
+		e->recent_ms = Max(e->recent_ms, ms);
+		e->not_inline_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														  QUERY_STATS_NOT_INLINE_SECS * 1000);
 		SpinLockRelease(&e->mutex);
 	}
 	LWLockRelease(stats_lock);

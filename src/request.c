@@ -25,6 +25,7 @@
 #include "worker_state.h"
 
 bool		request_drop_stray_cancels = true;
+int			request_stall_limit_ms = 0;
 char		request_process[32] = "";
 bool		request_allow_privileged_role = false;
 bool		request_client_error_detail = false;
@@ -202,9 +203,13 @@ request_enter_role(RequestTxn *r, bool read_only)
 	r->switched = true;
 	if (read_only)
 		XactReadOnly = true;
-	if (pg_dash_statement_timeout > 0)
+	if (pg_dash_statement_timeout > 0 || request_stall_limit_ms > 0)
 	{
-		enable_timeout_after(STATEMENT_TIMEOUT, pg_dash_statement_timeout);
+		int			ms = pg_dash_statement_timeout;
+
+		if (request_stall_limit_ms > 0 && (ms <= 0 || request_stall_limit_ms < ms))
+			ms = request_stall_limit_ms;
+		enable_timeout_after(STATEMENT_TIMEOUT, ms);
 		r->timeout_on = true;
 	}
 }
@@ -226,6 +231,13 @@ request_restore_identity(RequestTxn *r)
 	if (r->switched)
 		SetUserIdAndSecContext(r->save_userid, r->save_sec_context);
 	r->switched = false;
+}
+
+/* Whether a failure is the cancel of a run at request_stall_limit_ms. */
+bool
+request_over_stall_limit(const QueryFailure *f)
+{
+	return request_stall_limit_ms > 0 && f->code != NULL && strcmp(f->code, "57014") == 0;
 }
 
 /* Stops the statement timeout for a caller that counts its own budget. */
@@ -314,12 +326,17 @@ request_catch(RequestTxn *r, const char *what, QueryFailure *f)
 	status = request_http_status(edata->sqlerrcode);
 
 	/* the server log has everything, for every failure */
-	ereport(LOG,
-			(errmsg("pg_dash %s: %s failed: %s",
-					request_process[0] ? request_process : psprintf("worker %d", worker_number),
-					what, edata->message),
-			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
-			 edata->hint ? errhint("%s", edata->hint) : 0));
+	if (request_stall_limit_ms > 0 && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		ereport(LOG,
+				(errmsg("pg_dash worker %d: %s took over %d ms in the serving loop; an executor runs it instead",
+						worker_number, what, request_stall_limit_ms)));
+	else
+		ereport(LOG,
+				(errmsg("pg_dash %s: %s failed: %s",
+						request_process[0] ? request_process : psprintf("worker %d", worker_number),
+						what, edata->message),
+				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+				 edata->hint ? errhint("%s", edata->hint) : 0));
 
 	/*
 	 * Messages the dashboard's author raised for viewers, and cancellations

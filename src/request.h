@@ -47,6 +47,15 @@ typedef struct RequestTxn
  */
 extern bool request_drop_stray_cancels;
 
+/*
+ * When above 0, the most milliseconds a statement of the request at hand may
+ * run, below pg_dash.statement_timeout: a serving worker's inline run.
+ */
+extern int	request_stall_limit_ms;
+
+/* Whether a failure is the cancel of a run at request_stall_limit_ms. */
+extern bool request_over_stall_limit(const QueryFailure *f);
+
 /* What the server log calls this process ("executor 1"); "" for a serving worker. */
 extern char request_process[32];
 

@@ -109,7 +109,9 @@ router_dispatch(Conn *conn, HttpRequest *req)
 	if (router_is_api(path) &&
 		!executor_am_executor && executor_available())
 	{
-		/* user SQL never runs in the event loop */
+		/* user SQL runs in the event loop only when measured cheap, and bounded */
+		if (router_is_read(req) && query_inline_answer(conn, req))
+			return ROUTE_API;
 		executor_offload(conn, req);
 		return ROUTE_NONE;
 	}

@@ -1,10 +1,14 @@
-# Cache hits are answered by the serving worker without a transaction (no
-# executor job, no SQL), and stay true: a REVOKE, a row-level security
-# policy, a drop_query or a redefinition is honoured by them within about
-# a second (the worker catches up with invalidations once a second).
+# The serving worker's fast paths.  Cache hits are answered without a
+# transaction (no executor job, no SQL), and stay true: a REVOKE, a
+# row-level security policy, a drop_query or a redefinition is honoured by
+# them within about a second (the worker catches up with invalidations once
+# a second).  Queries measured cheap run in the worker itself, bounded: one
+# that turns slow is canceled at the bound, answered by an executor, and
+# kept out of the loop.
 use strict;
 use warnings;
 
+use IPC::Run;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -16,6 +20,10 @@ CREATE ROLE dash_reader;
 CREATE TABLE sales (region text, amount int);
 INSERT INTO sales VALUES ('north', 10), ('south', 20);
 GRANT SELECT ON sales TO dash_reader;
+CREATE TABLE delay (ms int);
+INSERT INTO delay VALUES (0);
+GRANT SELECT ON delay TO dash_reader;
+SELECT pg_dash.define_query('point', 'SELECT pg_sleep((SELECT ms FROM delay) / 1000.0), 7 AS seven');
 SELECT pg_dash.define_query('totals', 'SELECT region, amount FROM sales ORDER BY region',
                             cache_ttl => 300);
 SQL
@@ -27,6 +35,13 @@ sub jobs
 {
 	my ($m) = http($port, 'GET', '/metrics')->{body} =~ /^pg_dash_executor_jobs_total (\d+)/m;
 	return $m // -1;
+}
+
+sub counter
+{
+	my ($name) = @_;
+	my ($v) = http($port, 'GET', '/metrics')->{body} =~ /^\Q$name\E (\d+)/m;
+	return $v // -1;
 }
 
 sub xact_commits
@@ -112,6 +127,41 @@ my $c0 = xact_commits();
 sleep 3;
 my $per_second = (xact_commits() - $c0 - 1) / 3;
 cmp_ok($per_second, '<', 20, 'an idle worker catches up about once a second, no more');
+
+# --- a cheap query runs in the serving worker, bounded
+for (1 .. 10) { http($port, 'GET', '/api/query/point') }
+my ($runs, $jobs0) = (counter('pg_dash_inline_runs_total'), jobs());
+my $p = http($port, 'GET', '/api/query/point');
+is($p->{status}, 200, 'a query measured cheap answers');
+like($p->{body}, qr/7/, 'with its result');
+is(counter('pg_dash_inline_runs_total'), $runs + 1, 'it ran in the serving worker');
+is(jobs(), $jobs0, 'and gave the executors no job');
+
+$node->safe_psql('postgres', 'UPDATE delay SET ms = 300');
+my $fallbacks = counter('pg_dash_inline_fallbacks_total');
+my $t0 = time;
+$p = http($port, 'GET', '/api/query/point');
+is($p->{status}, 200, 'a query that turned slow still answers');
+like($p->{body}, qr/7/, 'with its result, computed by an executor');
+cmp_ok(time - $t0, '>=', 0.3, 'after the slow run');
+is(counter('pg_dash_inline_fallbacks_total'), $fallbacks + 1, 'the inline run was canceled at its bound');
+$jobs0 = jobs();
+$runs = counter('pg_dash_inline_runs_total');
+http($port, 'GET', '/api/query/point');
+is(jobs(), $jobs0 + 1, 'the next run goes to an executor');
+is(counter('pg_dash_inline_runs_total'), $runs, 'not to the loop');
+is($node->safe_psql('postgres', "SELECT errors FROM pg_dash.query_stats WHERE name = 'point'"), 0,
+	'the canceled inline run is not counted as an error of the query');
+
+# while a slow query runs in the executor, /healthz of the same worker answers
+{
+	my $h = IPC::Run::start(['curl', '-s', '-o', '/dev/null', "http://127.0.0.1:$port/api/query/point"]);
+	sleep 0.1;
+	my $t1 = time;
+	is(http($port, 'GET', '/healthz')->{status}, 200, '/healthz answers while the slow query runs');
+	cmp_ok(time - $t1, '<', 0.25, 'without waiting for it');
+	$h->finish;
+}
 
 $node->stop;
 done_testing();
