@@ -130,23 +130,10 @@ executor_define_gucs(void)
 void
 executor_register_all(void)
 {
-	BackgroundWorker worker;
-
 	if (pg_dash_executors == 0)
 		pg_dash_executors = executor_default_count();
 	for (int i = 0; i < pg_dash_executors; i++)
-	{
-		memset(&worker, 0, sizeof(worker));
-		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		worker.bgw_restart_time = 1;
-		snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_dash");
-		snprintf(worker.bgw_function_name, BGW_MAXLEN, "pg_dash_executor_main");
-		snprintf(worker.bgw_name, BGW_MAXLEN, "pg_dash executor %d", i);
-		snprintf(worker.bgw_type, BGW_MAXLEN, "pg_dash executor");
-		worker.bgw_main_arg = Int32GetDatum(i);
-		RegisterBackgroundWorker(&worker);
-	}
+		worker_register("pg_dash_executor_main", "pg_dash executor", "pg_dash executor", i, 1);
 }
 
 void

@@ -55,24 +55,8 @@ static int	wake_fd = -1;
 void
 worker_register_all(void)
 {
-	int			i;
-
-	for (i = 0; i < pg_dash_workers; i++)
-	{
-		BackgroundWorker worker;
-
-		memset(&worker, 0, sizeof(worker));
-		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		worker.bgw_restart_time = 2;
-		snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_dash");
-		snprintf(worker.bgw_function_name, BGW_MAXLEN, "pg_dash_worker_main");
-		snprintf(worker.bgw_name, BGW_MAXLEN, "pg_dash worker %d", i);
-		snprintf(worker.bgw_type, BGW_MAXLEN, "pg_dash");
-		worker.bgw_main_arg = Int32GetDatum(i);
-		worker.bgw_notify_pid = 0;
-		RegisterBackgroundWorker(&worker);
-	}
+	for (int i = 0; i < pg_dash_workers; i++)
+		worker_register("pg_dash_worker_main", "pg_dash", "pg_dash worker", i, 2);
 }
 
 /* Wakes the event loop; safe to call from a signal handler. */

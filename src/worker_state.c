@@ -1,13 +1,15 @@
 /*
  * worker_state.c
- *		What any module may know of the worker process it runs in, and the
- *		recovery from an error a request raised.
+ *		What any module may know of the worker process it runs in, the
+ *		recovery from an error a request raised, and the registration of
+ *		pg_dash's static background workers.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
 #include "nodes/parsenodes.h"
 #include "pgstat.h"
+#include "postmaster/bgworker.h"
 #include "utils/memutils.h"
 
 #include "metrics.h"
@@ -38,4 +40,27 @@ worker_catch_error(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 	metrics_error_class(unpack_sql_state(edata->sqlerrcode));
 	return edata;
+}
+
+/*
+ * Registers static background worker "name number" (of the kind type, as
+ * pg_stat_activity shows it) that starts at function, connected to a database, and is restarted by the
+ * postmaster restart_secs after it ends with an error.
+ */
+void
+worker_register(const char *function, const char *type, const char *name, int number,
+				int restart_secs)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = restart_secs;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_dash");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "%s %d", name, number);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", type);
+	worker.bgw_main_arg = Int32GetDatum(number);
+	RegisterBackgroundWorker(&worker);
 }

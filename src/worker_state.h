@@ -28,5 +28,7 @@ extern MemoryContext worker_request_context;
 extern int	worker_cursor_options;
 
 extern ErrorData *worker_catch_error(void);
+extern void worker_register(const char *function, const char *type, const char *name,
+							int number, int restart_secs);
 
 #endif							/* PG_DASH_WORKER_STATE_H */
