@@ -16,6 +16,7 @@
 
 #include "storage/ipc.h"
 
+#include "auth.h"
 #include "executor.h"
 #include "download.h"
 #include "guc.h"
@@ -45,6 +46,8 @@ pg_dash_shmem_request(void)
 	query_cache_shmem_request();
 	download_shmem_request();
 	session_budget_shmem_request();
+	auth_shmem_request();
+	access_log_shmem_request();
 }
 
 /* Attaches every module to its shared memory. */
@@ -59,6 +62,8 @@ pg_dash_shmem_startup(void)
 	query_cache_shmem_startup();
 	download_shmem_startup();
 	session_budget_shmem_startup();
+	auth_shmem_startup();
+	access_log_shmem_startup();
 }
 
 /* cJSON's allocator: palloc in the current memory context (an ERROR when out of memory). */

@@ -13,6 +13,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "auth.h"
 #include "guard.h"
 #include "guc.h"
 #include "executor.h"
@@ -317,6 +318,7 @@ guc_define(void)
 
 	session_define_gucs();
 	request_define_gucs();
+	auth_define_gucs();
 	executor_define_gucs();
 	http_response_define_gucs();
 	MarkGUCPrefixReserved("pg_dash");

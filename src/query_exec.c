@@ -46,6 +46,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 
+#include "auth.h"
 #include "guc.h"
 #include "http_response.h"
 #include "metrics.h"
@@ -653,6 +654,8 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 			return request_fail(f, 404, "42704", psprintf("no named query \"%s\"", name), NULL,
 								"GET /api/queries lists the named queries.");
 		if (!query_check_policy(def, opts, f))
+			return false;
+		if (!access_request_allows(&run->txn, def->access, psprintf("query \"%s\"", name), f))
 			return false;
 	}
 	else
@@ -1484,10 +1487,22 @@ query_list(Conn *conn, HttpRequest *req)
 	StringInfoData buf;
 	RequestTxn	txn;
 
+	AuthViewer	viewer;
+	QueryFailure failure;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
+
 	initStringInfo(&buf);
-	request_begin(&txn, "pg_dash: listing the named queries", NULL);
+	request_begin(&txn, "pg_dash: listing the named queries", session_id_from_cookie(req));
+	if (!auth_resolve_viewer(session_bound_id(), &viewer, &failure))
+	{
+		request_abort(&txn);
+		query_reply_failure(conn, req, &failure);
+		return;
+	}
+	values[0] = ObjectIdGetDatum(viewer.roleid);
 	/* the policy columns through to_jsonb(q): a 0.1.0 table has none of them */
-	if (SPI_execute("SELECT coalesce(jsonb_agg(jsonb_build_object("
+	if (SPI_execute_with_args(psprintf("SELECT coalesce(jsonb_agg(jsonb_build_object("
 					"'name', name, 'description', description, "
 					"'params', (SELECT coalesce(jsonb_agg(p - 'type_oid'), '[]') FROM jsonb_array_elements(params) p), "
 					"'columns', columns, 'refresh_on', to_jsonb(refresh_on), 'cache_ttl', cache_ttl, "
@@ -1495,7 +1510,8 @@ query_list(Conn *conn, HttpRequest *req)
 					"'sortable', coalesce(to_jsonb(q) -> 'sortable', '[]'), "
 					"'allow_count', coalesce(to_jsonb(q) -> 'allow_count', 'false'), "
 					"'range_columns', coalesce(to_jsonb(q) -> 'range_columns', '[]')) ORDER BY name), '[]')::text "
-					"FROM pg_dash.queries q", true, 1) != SPI_OK_SELECT)
+					"FROM pg_dash.queries q WHERE %s", access_filter_sql("queries", "q", 1)),
+					1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not list the named queries");
 	MemoryContextSwitchTo(txn.cxt);
 	appendStringInfo(&buf, "{\"queries\":%s}",
