@@ -13,9 +13,11 @@ import { PageContext, renderPage, hasContent } from './render.js';
 import { initTheme, currentTheme, setTheme, onThemeChange } from './theme.js';
 import { setRouter, pagePathOf, pageUrl, navigate, routed } from './router.js';
 import * as tpl from './template.js';
+import { whoAmI, renderHeader, signInForm, refusedView, isRefusal } from './auth.js';
 
 const app = document.getElementById('app');
 const crumbs = document.getElementById('crumbs');
+const authEl = document.getElementById('auth');
 
 // ---- theme: prefers-color-scheme, overridden by the toggle (localStorage)
 initTheme();
@@ -97,7 +99,7 @@ async function showList() {
   try {
     pages = await pageList(true);
   } catch (e) {
-    clear(app).appendChild(errorBox(e, 'Cannot list the pages'));
+    clear(app).appendChild(isRefusal(e) ? refusedView(e, 'the dashboards') : errorBox(e, 'Cannot list the pages'));
     return;
   }
   const list = h('ul', { class: 'page-list' });
@@ -184,7 +186,7 @@ async function showPage(path, { keepScroll = false } = {}) {
   } catch (e) {
     if (app$.path !== path) return;
     if (app$.ctx) { app$.ctx.destroy(); app$.ctx = null; }
-    clear(container()).appendChild(errorBox(e, `Cannot load page “${path}”`));
+    clear(container()).appendChild(isRefusal(e) ? refusedView(e, `page “${path}”`) : errorBox(e, `Cannot load page “${path}”`));
     setCrumbs([path]);
     routed();
     return;
@@ -299,9 +301,20 @@ document.addEventListener('click', (ev) => {
 });
 window.addEventListener('popstate', route);
 
+// The sign-in form in place of the view (the header's "Sign in").
+function showSignIn() {
+  if (app$.ctx) { app$.ctx.destroy(); app$.ctx = null; }
+  dropFrame();
+  app$.path = null;
+  setCrumbs(['sign in']);
+  clear(app).appendChild(h('div', { class: 'signin-page' }, signInForm({ title: 'Sign in' })));
+}
+
 // ---- start
 (async () => {
   socket.connect();
+  await whoAmI();
+  renderHeader(authEl, showSignIn);
   try {
     await store.load();
   } catch (e) {
