@@ -57,6 +57,7 @@
 #include "auth.h"
 #include "guc.h"
 #include "http_response.h"
+#include "query_exec.h"
 #include "request.h"
 #include "session.h"
 
@@ -637,8 +638,7 @@ auth_login(Conn *conn, HttpRequest *req)
 	}
 	if (!auth_parse_credentials(req, &username, &password, &form, &failure))
 	{
-		http_reply_error(conn, req, failure.status, failure.code, failure.message,
-						 failure.detail, failure.hint);
+		query_reply_failure(conn, req, &failure);
 		return;
 	}
 	wait_ms = auth_delay_remaining(&conn->peer, username);
@@ -681,8 +681,7 @@ auth_login(Conn *conn, HttpRequest *req)
 	{
 		request_catch(&txn, "sign-in", &failure);
 		ok = false;
-		http_reply_error(conn, req, failure.status, failure.code, failure.message,
-						 failure.detail, failure.hint);
+		query_reply_failure(conn, req, &failure);
 		return;
 	}
 	PG_END_TRY();
@@ -767,8 +766,7 @@ auth_logout(Conn *conn, HttpRequest *req)
 	PG_CATCH();
 	{
 		request_catch(&txn, "sign-out", &failure);
-		http_reply_error(conn, req, failure.status, failure.code, failure.message,
-						 failure.detail, failure.hint);
+		query_reply_failure(conn, req, &failure);
 		return;
 	}
 	PG_END_TRY();
@@ -817,8 +815,7 @@ auth_me(Conn *conn, HttpRequest *req)
 	PG_CATCH();
 	{
 		request_catch(&txn, "who am I", &failure);
-		http_reply_error(conn, req, failure.status, failure.code, failure.message,
-						 failure.detail, failure.hint);
+		query_reply_failure(conn, req, &failure);
 		return;
 	}
 	PG_END_TRY();

@@ -58,9 +58,10 @@ page_api_method_not_allowed(Conn *conn, HttpRequest *req, const char *allow)
  * text, or NULL), $2 the OID of the viewer (pg_dash.auth: the signed-in
  * role of the request's session, else pg_dash.role) when as_viewer, else
  * none.  With as_viewer, sql is a format whose %s becomes "the viewer may
- * open page p" (access_filter_sql, which reads the catalog).  Returns the first column of the first row in the caller's
- * context, or NULL when there is no row; a second column, when there is
- * one, says whether the viewer may see the row (*allowed).  False with *f
+ * open page p" (access_filter_sql, which reads the catalog).  *result is
+ * the first column of the first row in the caller's context, or NULL when
+ * there is no row; a second column, when there is one, says whether the
+ * viewer may see the row (*allowed, *f filled when not).  False with *f
  * filled when the viewer is not served at all (signed out).
  */
 static bool

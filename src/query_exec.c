@@ -1486,7 +1486,6 @@ query_list(Conn *conn, HttpRequest *req)
 {
 	StringInfoData buf;
 	RequestTxn	txn;
-
 	AuthViewer	viewer;
 	QueryFailure failure;
 	Oid			argtypes[1] = {OIDOID};
@@ -1503,15 +1502,15 @@ query_list(Conn *conn, HttpRequest *req)
 	values[0] = ObjectIdGetDatum(viewer.roleid);
 	/* the policy columns through to_jsonb(q): a 0.1.0 table has none of them */
 	if (SPI_execute_with_args(psprintf("SELECT coalesce(jsonb_agg(jsonb_build_object("
-					"'name', name, 'description', description, "
-					"'params', (SELECT coalesce(jsonb_agg(p - 'type_oid'), '[]') FROM jsonb_array_elements(params) p), "
-					"'columns', columns, 'refresh_on', to_jsonb(refresh_on), 'cache_ttl', cache_ttl, "
-					"'reads_state', reads_state, 'updated_at', updated_at, "
-					"'sortable', coalesce(to_jsonb(q) -> 'sortable', '[]'), "
-					"'allow_count', coalesce(to_jsonb(q) -> 'allow_count', 'false'), "
-					"'range_columns', coalesce(to_jsonb(q) -> 'range_columns', '[]')) ORDER BY name), '[]')::text "
-					"FROM pg_dash.queries q WHERE %s", access_filter_sql("queries", "q", 1)),
-					1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+									   "'name', name, 'description', description, "
+									   "'params', (SELECT coalesce(jsonb_agg(p - 'type_oid'), '[]') FROM jsonb_array_elements(params) p), "
+									   "'columns', columns, 'refresh_on', to_jsonb(refresh_on), 'cache_ttl', cache_ttl, "
+									   "'reads_state', reads_state, 'updated_at', updated_at, "
+									   "'sortable', coalesce(to_jsonb(q) -> 'sortable', '[]'), "
+									   "'allow_count', coalesce(to_jsonb(q) -> 'allow_count', 'false'), "
+									   "'range_columns', coalesce(to_jsonb(q) -> 'range_columns', '[]')) ORDER BY name), '[]')::text "
+									   "FROM pg_dash.queries q WHERE %s", access_filter_sql("queries", "q", 1)),
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not list the named queries");
 	MemoryContextSwitchTo(txn.cxt);
 	appendStringInfo(&buf, "{\"queries\":%s}",
