@@ -10,6 +10,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
 use IO::Socket::INET;
+use IPC::Run;
 use List::Util qw(min);
 use lib 't';
 use PgDashTest;
@@ -61,7 +62,12 @@ SELECT pg_dash.define_page('alice-only', '# Alice', access => ARRAY['alice']);
 SELECT pg_dash.define_page('open', '# Open');
 SQL
 
+# A non-loopback address of this machine, if it has one: a sign-in over
+# plain HTTP from there must be refused.
+my ($lan) = grep { /^\d+\.\d+\.\d+\.\d+$/ && !/^127\./ } split ' ', (`hostname -I 2>/dev/null` // '');
+
 my ($node, $port) = start_node('signin', setup => $setup, conf => join("\n",
+	($lan ? "pg_dash.listen_addresses = '127.0.0.1,$lan'" : ()),
 	"pg_dash.role = 'dash_anon'",
 	"pg_dash.auth = 'password'",
 	"pg_dash.login_group = 'dash_users'"));
@@ -115,6 +121,18 @@ $r = http($port, 'POST', '/api/login',
 	headers => ['Content-Type: application/json', 'Origin: http://evil.example'],
 	body => '{"username":"alice","password":"alice-pw"}');
 is($r->{status}, 403, 'a sign-in from another origin is refused');
+
+SKIP:
+{
+	skip 'this machine has no non-loopback IPv4 address', 2 unless $lan;
+	my ($out, $err);
+	IPC::Run::run(['curl', '-s', '-i', '--max-time', '10', '-H', 'Content-Type: application/json',
+		'--data-binary', '{"username":"alice","password":"alice-pw"}', "http://$lan:$port/api/login"],
+		'>', \$out, '2>', \$err);
+	my $lr = PgDashTest::parse_response($out);
+	is($lr->{status}, 403, "a sign-in over plain HTTP from $lan is refused");
+	like($lr->{body}, qr/insecure_connection/, '... as an insecure connection');
+}
 
 # --- the password check ------------------------------------------------------------
 $r = login('alice', 'nope');
