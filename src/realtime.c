@@ -122,9 +122,10 @@ realtime_hello(Conn *conn)
 	initStringInfo(&buf);
 	appendStringInfo(&buf,
 					 "{\"type\":\"hello\",\"version\":\"%s\",\"protocol\":\"pg_dash.v1\","
-					 "\"worker\":%d,\"pid\":%d,\"session\":%s}",
+					 "\"worker\":%d,\"pid\":%d,\"session\":%s,\"auth\":\"%s\"}",
 					 PG_DASH_VERSION, worker_number, MyProcPid,
-					 ((WsConn *) conn->ws)->session ? "true" : "false");
+					 ((WsConn *) conn->ws)->session ? "true" : "false",
+					 auth_mode == AUTH_PASSWORD ? "password" : "none");
 	ws_send_text(conn, buf.data, buf.len);
 	pfree(buf.data);
 }

@@ -224,7 +224,8 @@ for my $user ('alice', 'bob')
 {
 	$ws{$user} = PgDashWs->connect(port => $port, protocol => 'pg_dash.v1',
 		headers => { Cookie => "pg_dash_session=$cookies{$user}" });
-	recv_type($ws{$user}, qr/^hello$/);
+	my $hello = recv_type($ws{$user}, qr/^hello$/);
+	is($hello && $hello->{auth}, 'password', "the hello frame tells $user's front end that people sign in");
 	$ws{$user}->send_json({ type => 'watch', id => 'w', name => 'my_notes' });
 }
 # The next JSON message whose type matches, skipping others (undef after 5 s).

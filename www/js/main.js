@@ -45,7 +45,15 @@ socket.on('state', (m) => { if (store.pending === 0) store.replace(m.state || {}
 // browser had one reconnects after a write, so that it hears the session's
 // changes from other tabs and its state-reading live queries follow them.
 let socketHasSession = true;
-socket.on('hello', (m) => { socketHasSession = m.session !== false; });
+// Whether people sign in comes with the hello frame (pg_dash.auth); only
+// then is GET /api/me asked (it answers 401 to whoever is signed out).
+let authReady = null;
+const authKnown = new Promise((resolve) => { authReady = resolve; });
+socket.on('hello', (m) => {
+  socketHasSession = m.session !== false;
+  if (m.auth !== 'password') { authReady(); return; }
+  whoAmI().then(() => renderHeader(authEl, showSignIn)).finally(authReady);
+});
 api.onWrite(() => {
   if (socketHasSession) return;
   socketHasSession = true;
@@ -313,8 +321,9 @@ function showSignIn() {
 // ---- start
 (async () => {
   socket.connect();
-  await whoAmI();
-  renderHeader(authEl, showSignIn);
+  // the first view needs to know who is signed in; a socket that does not
+  // open within 2 s does not hold the page back
+  await Promise.race([authKnown, new Promise((resolve) => setTimeout(resolve, 2000))]);
   try {
     await store.load();
   } catch (e) {
