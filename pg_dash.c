@@ -17,7 +17,10 @@
 #include "storage/ipc.h"
 #include "utils/guc.h"
 
+#include "access.h"
+#include "auth.h"
 #include "executor.h"
+#include "auth.h"
 #include "download.h"
 #include "guard.h"
 #include "guc.h"
@@ -49,6 +52,8 @@ pg_dash_shmem_request(void)
 	query_cache_shmem_request();
 	download_shmem_request();
 	session_budget_shmem_request();
+	auth_shmem_request();
+	access_log_shmem_request();
 }
 
 /* Attaches every module to its shared memory. */
@@ -63,6 +68,8 @@ pg_dash_shmem_startup(void)
 	query_cache_shmem_startup();
 	download_shmem_startup();
 	session_budget_shmem_startup();
+	auth_shmem_startup();
+	access_log_shmem_startup();
 }
 
 /* cJSON's allocator: palloc in the current memory context (an ERROR when out of memory). */
@@ -115,6 +122,7 @@ _PG_init(void)
 	http_response_define_gucs();
 	session_define_gucs();
 	request_define_gucs();
+	auth_define_gucs();
 	executor_define_gucs();
 	MarkGUCPrefixReserved("pg_dash");
 	if (listener_claim_port(pg_dash_port))

@@ -8,7 +8,7 @@ is the median of at least 3 runs.  Load generators run on this machine too:
 the CPU that each side used is recorded beside each figure.
 
 Environment: BENCH_PGPORT, BENCH_HTTP_PORT, BENCH_PEER_PORT, BENCH_QUICK=1,
-BENCH_ONLY=point,agg,export,ws,state,browser,zoom,loop,concurrency,small,
+BENCH_ONLY=point,agg,export,ws,state,browser,zoom,signin,loop,concurrency,small,
 executors (pool = the last four), BENCH_PGBIN (the PostgreSQL programs of the
 cluster; default Debian's)
 """
@@ -856,6 +856,72 @@ def bench_state():
             "", None, "", ratio="")
 
 
+# ---------------------------------------------------------------- 9. sign-in
+
+def bench_signin():
+    """Figure 9: whole sign-ins per second (each a SCRAM check in an
+    executor and a new session), and the point query run by two signed-in
+    roles taking turns beside one role (what per-role cache keys and
+    per-role RLS replanning cost when nothing is cached)."""
+    log("9. sign-in")
+    if psql("SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'pg_dash' AND p.proname = 'access_allows'") == "0":
+        fig(9, "9 sign-ins, per second", na("pg_dash has no sign-in"), "", None, "", ratio="")
+        return
+    psql("DO $$ BEGIN "
+         "IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bench_ann') THEN "
+         "CREATE ROLE bench_ann LOGIN PASSWORD 'ann-pw' IN ROLE bench_anon; "
+         "CREATE ROLE bench_ben LOGIN PASSWORD 'ben-pw' IN ROLE bench_anon; END IF; END $$")
+    settings = {"pg_dash.auth": "password", "pg_dash.max_new_sessions_per_ip": "1000000",
+                "pg_dash.max_sessions": "10000000"}
+    for k, v in settings.items():
+        psql("ALTER SYSTEM SET %s = %s" % (k, sql_literal(v)))
+    psql("SELECT pg_reload_conf()")
+    try:
+        deadline = time.time() + 10
+        while http_get(HTTP, "/api/me")[2].find(b"sign_in_required") < 0 and time.time() < deadline:
+            time.sleep(0.1)
+        url = "http://127.0.0.1:%d/" % HTTP
+        env = {"BENCH_MODE": "login", "BENCH_USER": "bench_ann", "BENCH_PASSWORD": "ann-pw"}
+        wrk(url, conns=16, dur=CFG["warm"], script="signin.lua", env=env)
+        si = measure("signin.login", lambda: wrk(url, conns=16, script="signin.lua", env=env))
+        fig(9, "9 sign-ins (16 connections), per second", si["rps"], "", None, "", ours_m=si, ratio="",
+            note=errors_note(signin=si))
+        psql("DELETE FROM pg_dash.session_state WHERE role = 'bench_ann'")
+
+        tokens = {}
+        for user, pw in (("bench_ann", "ann-pw"), ("bench_ben", "ben-pw")):
+            st, hdr, _ = http_get(HTTP, "/api/login", method="POST",
+                                  body=json.dumps({"username": user, "password": pw}).encode(),
+                                  headers={"Content-Type": "application/json"})
+            m = re.search(r"pg_dash_session=([^;]+)", hdr.get("set-cookie", ""))
+            if st != 200 or not m:
+                fig(9, "9 point query, two roles in turns, req/s", na("sign-in answered %d" % st), "", None, "",
+                    ratio="")
+                return
+            tokens[user] = m.group(1)
+        files = {}
+        for name, users in (("one", ["bench_ann"]), ("two", ["bench_ann", "bench_ben"])):
+            files[name] = os.path.join(TMP, "signin-%s.txt" % name)
+            with open(files[name], "w") as f:
+                f.write("".join(tokens[u] + "\n" for u in users))
+        base = {"BENCH_MODE": "point", "BENCH_PATH": "/api/query/point?id=", "BENCH_IDS": str(CFG["items"])}
+        sides = []
+        for name in ("one", "two"):
+            env = dict(base, BENCH_COOKIES=files[name])
+            wrk(url, dur=CFG["warm"], script="signin.lua", env=env)
+            sides.append((name, (lambda e: lambda: wrk(url, script="signin.lua", env=e))(env), (), None))
+        res = interleaved("signin.point", sides)
+        fig(9, "9 point query uncached, two roles in turns vs one role, req/s", res["two"]["rps"],
+            "one role", res["one"]["rps"], "", ">= 0.9x", ours_m=res["two"], other_m=res["one"], key="rps",
+            note=errors_note(two=res["two"], one=res["one"]) + load_note(res["two"], res["one"]))
+    finally:
+        for k in settings:
+            psql("ALTER SYSTEM RESET %s" % k)
+        psql("SELECT pg_reload_conf()")
+        time.sleep(0.5)
+
+
 # ---------------------------------------------------------------- 6. browser
 
 def bench_browser():
@@ -1406,6 +1472,8 @@ def main():
             bench_browser()
         if want("zoom"):
             bench_zoom()
+        if want("signin"):
+            bench_signin()
         if want("loop"):
             bench_loop()
         if want("concurrency"):

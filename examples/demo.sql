@@ -24,6 +24,7 @@ SET client_min_messages = warning;
 \ir monitoring.sql
 \ir iot.sql
 \ir generator.sql
+\ir signin.sql
 
 -- A front page for the demo, besides the list of pages at /.
 SELECT pg_dash.define_page('demo', $page$
@@ -40,6 +41,8 @@ them and the data are all in this database. Each page's SQL is in
   checked by a trigger, acknowledgements.
 * [IoT sensors](/p/demo/iot): ten million readings at 1 kHz, downsampled
   charts, a device map.
+* [My region](/p/demo/my-region): with sign-in on (`DEMO_AUTH=password`),
+  demo_north and demo_south see their own region on the same page.
 $page$, 'pg_dash demo', 'Start here: what the four demo dashboards show');
 
 \echo demo: loaded

@@ -18,6 +18,9 @@
 #   DEMO_DIR=./demo        where the cluster (data/), logs and pid files live
 #   DEMO_SCALE=1           data size: 1 = 1M orders + 10M sensor readings; 0.01 for tests
 #   DEMO_ROLE=dash_demo    the role pages' queries run as (pg_dash.role), created here
+#   DEMO_AUTH=none         password: viewers may sign in as PostgreSQL roles; demo_north
+#                          (password north) and demo_south (south) then see their own
+#                          region on /p/demo/my-region (pg_dash.auth)
 #   DEMO_SKIP_BUILD=1      do not install packages, build or install pg_dash
 #   DEMO_NO_GENERATOR=1    do not start the data generator
 #
@@ -33,6 +36,7 @@ DEMO_PGPORT=${DEMO_PGPORT:-54329}
 DEMO_DIR=${DEMO_DIR:-$ROOT/demo}
 DEMO_SCALE=${DEMO_SCALE:-1}
 DEMO_ROLE=${DEMO_ROLE:-dash_demo}
+DEMO_AUTH=${DEMO_AUTH:-none}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 
 T0=$(date +%s)
@@ -148,6 +152,9 @@ pg_dash.port = $DEMO_PORT
 pg_dash.listen_addresses = '$DEMO_LISTEN'
 pg_dash.database = 'postgres'
 pg_dash.role = '$DEMO_ROLE'
+pg_dash.auth = '$DEMO_AUTH'
+pg_dash.login_group = 'demo_team'
+pg_dash.anonymous = on
 pg_dash.workers = 2
 pg_dash.statement_timeout = '30s'
 timezone = 'UTC'
@@ -255,6 +262,7 @@ SQL
     User retention     $URL/p/demo/retention
     System monitoring  $URL/p/demo/monitoring
     IoT sensors        $URL/p/demo/iot
+    My region          $URL/p/demo/my-region   (DEMO_AUTH=password: sign in as demo_north / north or demo_south / south)
 
   SQL:   psql -h $SOCK -p $DEMO_PGPORT -U postgres     (the demo is in schema demo; examples/*.sql)
   Logs:  $PG_LOG, $GEN_LOG

@@ -251,3 +251,316 @@ AS 'MODULE_PATHNAME', 'pg_dash_navigate'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION pg_dash.navigate(text) IS 'Inside an action: the page the browser shows once the action returns (NULL: stay)';
 GRANT EXECUTE ON FUNCTION pg_dash.navigate(text) TO PUBLIC;
+
+-- 10. Sign-in and per-person data (README "Who sees what"): a browser
+-- signs in as a PostgreSQL role (POST /api/login) and its session records
+-- the role; pages, named queries, actions and channels carry access lists
+-- (role names or PUBLIC) that define_*() set and pg_dash.set_access(),
+-- grant_access() and revoke_access() change; pg_dash.access_lists shows
+-- them all and pg_dash.access_log the recent sign-ins and action calls.
+-- Definitions made before this update stay open to every viewer (PUBLIC),
+-- as they were.  export() (section 3) writes the access lists.
+ALTER TABLE pg_dash.session_state ADD COLUMN role text;
+ALTER TABLE pg_dash.session_state ADD COLUMN signed_in_at timestamptz;
+CREATE OR REPLACE VIEW pg_dash.sessions AS
+SELECT left(s.id, 8) AS id_prefix,
+       s.created_at,
+       s.last_seen,
+       s.expires_at,
+       s.expires_at <= now() AS expired,
+       (SELECT count(*) FROM jsonb_object_keys(s.data)) AS keys,
+       octet_length(s.data::text) AS bytes,
+       s.data,
+       s.role,
+       s.signed_in_at
+FROM pg_dash.session_state s;
+ALTER TABLE pg_dash.queries ADD COLUMN access text[] NOT NULL DEFAULT '{PUBLIC}';
+ALTER TABLE pg_dash.channels ADD COLUMN access text[] NOT NULL DEFAULT '{PUBLIC}';
+ALTER TABLE pg_dash.pages ADD COLUMN access text[] NOT NULL DEFAULT '{PUBLIC}';
+ALTER TABLE pg_dash.actions ADD COLUMN access text[] NOT NULL DEFAULT '{PUBLIC}';
+
+DROP FUNCTION pg_dash.define_query(text, text, text, integer, text[], text[], boolean, text[]);
+CREATE FUNCTION pg_dash.define_query(name text, sql text, description text DEFAULT NULL,
+                                     cache_ttl integer DEFAULT NULL, refresh_on text[] DEFAULT '{}',
+                                     sortable text[] DEFAULT '{}', allow_count boolean DEFAULT false,
+                                     range_columns text[] DEFAULT '{}', access text[] DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_dash_define_query'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+REVOKE ALL ON FUNCTION pg_dash.define_query(text, text, text, integer, text[], text[], boolean, text[], text[]) FROM PUBLIC;
+
+DROP FUNCTION pg_dash.define_page(text, text, text, text);
+CREATE FUNCTION pg_dash.define_page(path text, source text, title text DEFAULT NULL,
+                                    description text DEFAULT NULL, access text[] DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_dash_define_page'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+REVOKE ALL ON FUNCTION pg_dash.define_page(text, text, text, text, text[]) FROM PUBLIC;
+
+DROP FUNCTION pg_dash.define_channel(text, text);
+CREATE FUNCTION pg_dash.define_channel(name text, description text DEFAULT NULL,
+                                       access text[] DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF name IS NULL OR name !~ '^[A-Za-z_][A-Za-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid channel name "%"', name
+            USING ERRCODE = 'invalid_name',
+                  HINT = 'Channel names are identifiers: letters, digits and underscores, at most 63 bytes, not starting with a digit.';
+    END IF;
+    INSERT INTO pg_dash.channels AS c (name, description, access)
+    VALUES (define_channel.name, define_channel.description,
+            coalesce(pg_dash.access_normalize(define_channel.access), '{PUBLIC}'))
+    ON CONFLICT ON CONSTRAINT channels_pkey DO UPDATE
+    SET description = EXCLUDED.description,
+        access = coalesce(pg_dash.access_normalize(define_channel.access), c.access);
+END
+$$;
+REVOKE ALL ON FUNCTION pg_dash.define_channel(text, text, text[]) FROM PUBLIC;
+
+DROP FUNCTION pg_dash.define_action(text, regprocedure, text);
+CREATE FUNCTION pg_dash.define_action(name text, function regprocedure, description text DEFAULT NULL,
+                                      access text[] DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    p pg_catalog.pg_proc%ROWTYPE;
+BEGIN
+    IF name IS NULL OR name !~ '^[A-Za-z_][A-Za-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid action name "%"', name
+            USING ERRCODE = 'invalid_name',
+                  HINT = 'Action names are identifiers: letters, digits and underscores, at most 63 bytes, not starting with a digit.';
+    END IF;
+    IF function IS NULL THEN
+        RAISE EXCEPTION 'action function must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO p FROM pg_catalog.pg_proc WHERE oid = function;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'function with OID % does not exist', function::oid
+            USING ERRCODE = 'undefined_function';
+    END IF;
+    IF p.prokind <> 'f' THEN
+        RAISE EXCEPTION '% is not a plain function', function
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'An action is a function(state jsonb, payload jsonb) RETURNS jsonb.';
+    END IF;
+    IF p.pronargs <> 2 OR p.proargtypes[0] <> 'jsonb'::regtype OR p.proargtypes[1] <> 'jsonb'::regtype
+       OR p.prorettype <> 'jsonb'::regtype OR p.proretset THEN
+        RAISE EXCEPTION 'function % does not have the signature of an action', function
+            USING ERRCODE = 'invalid_function_definition',
+                  DETAIL = format('It takes (%s) and returns %s%s.',
+                                  pg_catalog.pg_get_function_identity_arguments(function),
+                                  CASE WHEN p.proretset THEN 'setof ' ELSE '' END,
+                                  p.prorettype::regtype),
+                  HINT = 'An action is a function(state jsonb, payload jsonb) RETURNS jsonb that returns the state keys to change.';
+    END IF;
+    INSERT INTO pg_dash.actions AS a (name, function, description, access)
+    VALUES (define_action.name, define_action.function, define_action.description,
+            coalesce(pg_dash.access_normalize(define_action.access), '{PUBLIC}'))
+    ON CONFLICT ON CONSTRAINT actions_pkey DO UPDATE
+    SET function = EXCLUDED.function, description = EXCLUDED.description, updated_at = now(),
+        access = coalesce(pg_dash.access_normalize(define_action.access), a.access);
+END
+$$;
+REVOKE ALL ON FUNCTION pg_dash.define_action(text, regprocedure, text, text[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pg_dash.export()
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH calls (rank, key, function, args) AS (
+        SELECT 1, c.name, 'define_channel',
+               ARRAY[['name', c.name], ['description', c.description], ['access', c.access::text]]
+        FROM pg_dash.channels c
+        UNION ALL
+        SELECT 2, q.name, 'define_query',
+               ARRAY[['name', q.name], ['sql', q.sql], ['description', q.description],
+                     ['cache_ttl', q.cache_ttl::text], ['refresh_on', q.refresh_on::text],
+                     ['sortable', q.sortable::text], ['allow_count', q.allow_count::text],
+                     ['range_columns', q.range_columns::text], ['access', q.access::text]]
+        FROM pg_dash.queries q
+        UNION ALL
+        SELECT 3, a.name, 'define_action',
+               ARRAY[['name', a.name], ['function', a.function::text], ['description', a.description],
+                     ['access', a.access::text]]
+        FROM pg_dash.actions a
+        UNION ALL
+        SELECT 4, p.path, 'define_page',
+               ARRAY[['path', p.path], ['source', p.source], ['title', p.title],
+                     ['description', p.description], ['access', p.access::text]]
+        FROM pg_dash.pages p
+    )
+    SELECT format('-- pg_dash %s definitions, written by pg_dash.export().',
+                  (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pg_dash'))
+        || E'\n-- Run it with psql --single-transaction in a database with pg_dash;'
+        || E'\n-- the tables, types and functions the definitions use must exist there.\n'
+        || coalesce(string_agg(
+               format(E'\nSELECT pg_dash.%s(\n%s);\n', c.function,
+                      (SELECT string_agg(format('    %s => %L', c.args[i][1], c.args[i][2]),
+                                         E',\n' ORDER BY i)
+                       FROM generate_subscripts(c.args, 1) AS i)),
+               '' ORDER BY c.rank, c.key COLLATE "C"), '')
+    FROM calls c
+$$;
+
+-- Checks and normalizes an access list: PUBLIC in any case becomes PUBLIC,
+-- every other entry must name an existing role; duplicates are dropped.
+-- NULL stays NULL (define_*() then keep the current list).
+CREATE FUNCTION pg_dash.access_normalize(access text[])
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    entry text;
+    result text[] := '{}';
+BEGIN
+    IF access IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOREACH entry IN ARRAY access LOOP
+        IF entry IS NULL OR entry = '' THEN
+            RAISE EXCEPTION 'an access list entry must not be empty'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Name roles, or PUBLIC for every viewer.';
+        END IF;
+        IF upper(entry) = 'PUBLIC' THEN
+            entry := 'PUBLIC';
+        ELSIF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = entry) THEN
+            RAISE EXCEPTION 'role "%" does not exist', entry
+                USING ERRCODE = 'undefined_object',
+                      HINT = 'Create the role first; an access list names roles (exactly as spelled) or PUBLIC.';
+        END IF;
+        IF NOT entry = ANY (result) THEN
+            result := result || entry;
+        END IF;
+    END LOOP;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION pg_dash.access_normalize(text[]) IS
+    'Checks an access list (role names or PUBLIC) and removes duplicates';
+
+-- Whether a viewer (a role OID) may use a definition with this access list:
+-- PUBLIC, or a listed role whose privileges the viewer has.  The same test
+-- the server makes (src/access.c).
+CREATE FUNCTION pg_dash.access_allows(access text[], viewer oid)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_dash_access_allows'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pg_dash.access_allows(text[], oid) IS
+    'Whether a role may use a definition with this access list (PUBLIC, or a role it has the privileges of)';
+
+-- The table of one kind of definition, or a clear error.
+CREATE FUNCTION pg_dash.access_table(kind text)
+RETURNS regclass
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE kind
+        WHEN 'page' THEN 'pg_dash.pages'::regclass
+        WHEN 'query' THEN 'pg_dash.queries'::regclass
+        WHEN 'action' THEN 'pg_dash.actions'::regclass
+        WHEN 'channel' THEN 'pg_dash.channels'::regclass
+    END
+$$;
+
+-- Replaces (set), extends (grant) or shrinks (revoke) the access list of a
+-- definition; returns the new list.
+CREATE FUNCTION pg_dash.change_access(kind text, name text, change text, roles text[])
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass := pg_dash.access_table(kind);
+    keycol text := CASE kind WHEN 'page' THEN 'path' ELSE 'name' END;
+    normalized text[] := pg_dash.access_normalize(roles);
+    result text[];
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'unknown kind of definition "%"', kind
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The kinds are page, query, action and channel.';
+    END IF;
+    IF normalized IS NULL THEN
+        RAISE EXCEPTION 'the access list must not be null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass ''{}'' for nobody, or ''{PUBLIC}'' for every viewer.';
+    END IF;
+    EXECUTE format('UPDATE %s t SET access = CASE $1 '
+                   '    WHEN ''set'' THEN $2 '
+                   '    WHEN ''grant'' THEN t.access || ARRAY(SELECT r FROM unnest($2) r WHERE r <> ALL (t.access)) '
+                   '    ELSE ARRAY(SELECT a FROM unnest(t.access) WITH ORDINALITY AS e(a, i) WHERE a <> ALL ($2) ORDER BY i) END '
+                   'WHERE t.%I = $3 RETURNING t.access', tbl, keycol)
+        INTO result USING change, normalized, name;
+    IF result IS NULL THEN
+        RAISE EXCEPTION 'no % "%"', kind, name
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'pg_dash.access_lists lists every definition.';
+    END IF;
+    IF kind = 'page' THEN
+        PERFORM pg_catalog.pg_notify('pg_dash_pages', name);
+    END IF;
+    RETURN result;
+END
+$$;
+
+-- Sets who may use a definition: kind is page, query, action or channel.
+CREATE FUNCTION pg_dash.set_access(kind text, name text, access text[])
+RETURNS text[]
+LANGUAGE sql
+AS $$ SELECT pg_dash.change_access(kind, name, 'set', access) $$;
+COMMENT ON FUNCTION pg_dash.set_access(text, text, text[]) IS
+    'Sets the access list of a page, query, action or channel (role names or PUBLIC)';
+
+-- Adds roles to the access list of a definition.
+CREATE FUNCTION pg_dash.grant_access(kind text, name text, VARIADIC roles text[])
+RETURNS text[]
+LANGUAGE sql
+AS $$ SELECT pg_dash.change_access(kind, name, 'grant', roles) $$;
+COMMENT ON FUNCTION pg_dash.grant_access(text, text, text[]) IS
+    'Adds roles (or PUBLIC) to the access list of a page, query, action or channel';
+
+-- Removes roles from the access list of a definition.
+CREATE FUNCTION pg_dash.revoke_access(kind text, name text, VARIADIC roles text[])
+RETURNS text[]
+LANGUAGE sql
+AS $$ SELECT pg_dash.change_access(kind, name, 'revoke', roles) $$;
+COMMENT ON FUNCTION pg_dash.revoke_access(text, text, text[]) IS
+    'Removes roles (or PUBLIC) from the access list of a page, query, action or channel';
+
+REVOKE ALL ON FUNCTION pg_dash.change_access(text, text, text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_dash.set_access(text, text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_dash.grant_access(text, text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_dash.revoke_access(text, text, text[]) FROM PUBLIC;
+
+-- Every definition with its access list, in one place.
+CREATE VIEW pg_dash.access_lists AS
+SELECT 'page'::text AS kind, p.path AS name, p.access, p.title AS description FROM pg_dash.pages p
+UNION ALL
+SELECT 'query', q.name, q.access, q.description FROM pg_dash.queries q
+UNION ALL
+SELECT 'action', a.name, a.access, a.description FROM pg_dash.actions a
+UNION ALL
+SELECT 'channel', c.name, c.access, c.description FROM pg_dash.channels c;
+COMMENT ON VIEW pg_dash.access_lists IS
+    'Every page, named query, action and channel with the roles that may use it';
+
+-- Recent sign-ins, sign-outs, failed sign-ins and action calls, newest
+-- first (a ring in shared memory: the server log keeps them all).
+CREATE FUNCTION pg_dash.access_events(OUT at timestamptz, OUT event text, OUT role text,
+                                      OUT client_addr text, OUT detail text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_dash_access_events'
+LANGUAGE C STRICT VOLATILE;
+REVOKE ALL ON FUNCTION pg_dash.access_events() FROM PUBLIC;
+
+CREATE VIEW pg_dash.access_log AS SELECT * FROM pg_dash.access_events();
+COMMENT ON VIEW pg_dash.access_log IS
+    'Recent sign-ins, sign-outs, failed sign-ins and action calls (the server log has them all)';
+REVOKE ALL ON pg_dash.access_log FROM PUBLIC;

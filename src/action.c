@@ -39,6 +39,8 @@
 #include "utils/timeout.h"
 
 #include "action.h"
+#include "access.h"
+#include "auth.h"
 #include "identifier.h"
 #include "guc.h"
 #include "http_response.h"
@@ -101,35 +103,44 @@ action_payload(HttpRequest *req, Jsonb **payload, QueryFailure *f)
  * there is no such action or its function is gone.
  */
 static char *
-action_lookup(const char *name, QueryFailure *f)
+action_lookup(RequestTxn *txn, const char *name, QueryFailure *f)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
+	Oid			argtypes[2] = {TEXTOID, OIDOID};
+	Datum		values[2];
 	char	   *call = NULL;
 	bool		found = false;
+	bool		allowed = false;
 
 	values[0] = CStringGetTextDatum(name);
+	values[1] = ObjectIdGetDatum(txn->roleid);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT pg_catalog.quote_ident(n.nspname) || '.' || "
-							  "pg_catalog.quote_ident(p.proname) "
-							  "FROM pg_dash.actions a "
-							  "LEFT JOIN pg_catalog.pg_proc p ON p.oid = a.function "
-							  "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
-							  "WHERE a.name = $1",
-							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.quote_ident(n.nspname) || '.' || "
+									   "pg_catalog.quote_ident(p.proname), %s "
+									   "FROM pg_dash.actions a "
+									   "LEFT JOIN pg_catalog.pg_proc p ON p.oid = a.function "
+									   "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+									   "WHERE a.name = $1", access_filter_sql("actions", "a", 2)),
+							  2, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up action \"%s\"", name);
 	if (SPI_processed == 1)
 	{
 		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		bool		isnull;
 
 		found = true;
+		allowed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		if (v)
 			call = MemoryContextStrdup(cxt, v);
 	}
 	SPI_finish();
 	MemoryContextSwitchTo(cxt);
+	if (found && !allowed)
+	{
+		access_request_refuse(txn, psprintf("action \"%s\"", name), f);
+		return NULL;
+	}
 	if (!found)
 		request_fail(f, 404, "not_found", psprintf("no action \"%s\"", name),
 					"Only functions registered as actions can be called.",
@@ -203,7 +214,7 @@ action_execute(RequestTxn *txn, Conn *conn, HttpRequest *req, const char *name,
 		return false;
 	if (!request_resolve_role(txn, f))
 		return false;
-	call = action_lookup(name, f);
+	call = action_lookup(txn, name, f);
 	if (call == NULL)
 		return false;
 
@@ -269,6 +280,18 @@ action_execute(RequestTxn *txn, Conn *conn, HttpRequest *req, const char *name,
 	return true;
 }
 
+/* Records an action call in the server log and the access log. */
+static void
+action_log_call(Conn *conn, const char *name, const char *role, int status)
+{
+	char	   *detail = psprintf("%s: %d", name, status);
+
+	ereport(LOG,
+			(errmsg("pg_dash %s: action \"%s\" called by role \"%s\" from %s: %d",
+					request_process_name(), name, role ? role : "", conn_peer_text(&conn->peer), status)));
+	access_log_event("action", role, &conn->peer, detail);
+}
+
 /* Serves POST /api/action/<name>. */
 void
 action_http(Conn *conn, HttpRequest *req, const char *name)
@@ -308,7 +331,7 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 	{
 		char	   *out = NULL;
 
-		request_begin(&txn, psprintf("pg_dash action %s", name), NULL);
+		request_begin(&txn, psprintf("pg_dash action %s", name), session_id_from_cookie(req));
 		ok = action_execute(&txn, conn, req, name, &headers, &out, &failure, &retry_after);
 		reply = out;
 		if (ok)
@@ -325,6 +348,7 @@ action_http(Conn *conn, HttpRequest *req, const char *name)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(reqcxt);
+	action_log_call(conn, name, txn.role_name, ok ? 200 : failure.status);
 
 	if (ok)
 	{

@@ -109,6 +109,7 @@ conn_set_peer(Conn *conn, const struct sockaddr *addr)
 
 		conn->peer.family = AF_INET;
 		memcpy(conn->peer.addr, &in->sin_addr, 4);
+		conn->peer.loopback = conn->peer.addr[0] == 127;
 	}
 	else if (addr->sa_family == AF_INET6)
 	{
@@ -118,11 +119,13 @@ conn_set_peer(Conn *conn, const struct sockaddr *addr)
 		{
 			conn->peer.family = AF_INET;
 			memcpy(conn->peer.addr, in6->sin6_addr.s6_addr + 12, 4);
+			conn->peer.loopback = conn->peer.addr[0] == 127;
 		}
 		else
 		{
 			conn->peer.family = AF_INET6;
 			memcpy(conn->peer.addr, in6->sin6_addr.s6_addr, 8);
+			conn->peer.loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
 		}
 	}
 }

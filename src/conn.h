@@ -41,6 +41,7 @@ typedef struct ConnPeer
 {
 	uint8		family;			/* AF_INET or AF_INET6; 0 when unknown */
 	uint8		addr[16];		/* 4 bytes for IPv4, 8 for IPv6, rest zero */
+	bool		loopback;		/* 127.0.0.0/8 or ::1 (auth_connection_secure) */
 } ConnPeer;
 
 typedef enum ConnState

@@ -22,10 +22,13 @@
 #include "utils/snapmgr.h"
 
 #include "action.h"
+#include "access.h"
+#include "auth.h"
 #include "http_response.h"
 #include "page_api.h"
 #include "page_registry.h"
 #include "request.h"
+#include "session.h"
 #include "static_files.h"
 
 /*
@@ -52,58 +55,95 @@ page_api_method_not_allowed(Conn *conn, HttpRequest *req, const char *allow)
 }
 
 /*
- * Runs one read-only statement with an optional text argument in a
- * transaction of its own; returns the first column of the first row in the
- * caller's context, or NULL when there is no row.
+ * Runs one read-only statement in a transaction of its own: $1 is arg (a
+ * text, or NULL), $2 the OID of the viewer (pg_dash.auth: the signed-in
+ * role of the request's session, else pg_dash.role) when as_viewer, else
+ * none.  With as_viewer, sql is a format whose %s becomes "the viewer may
+ * open page p" (access_filter_sql, which reads the catalog).  *result is
+ * the first column of the first row in the caller's context, or NULL when
+ * there is no row; a second column, when there is one, says whether the
+ * viewer may see the row (*allowed, *f filled when not).  False with *f
+ * filled when the viewer is not served at all (signed out).
  */
-static char *
-page_api_fetch(RequestTxn *txn, const char *sql, const char *arg)
+static bool
+page_api_fetch(RequestTxn *txn, HttpRequest *req, bool as_viewer, const char *sql,
+			   const char *arg, char **result, bool *allowed, QueryFailure *f)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	char	   *result = NULL;
+	Oid			argtypes[2] = {TEXTOID, OIDOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	AuthViewer	viewer;
 
+	*result = NULL;
+	*allowed = true;
 	if (arg)
 		values[0] = CStringGetTextDatum(arg);
-	request_begin(txn, "pg_dash pages", NULL);
-	if (SPI_execute_with_args(sql, arg ? 1 : 0, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+	else
+		nulls[0] = 'n';
+	request_begin(txn, "pg_dash pages", as_viewer ? session_id_from_cookie(req) : NULL);
+	memset(&viewer, 0, sizeof(viewer));
+	if (as_viewer && !auth_resolve_viewer(session_bound_id(), &viewer, f))
+	{
+		request_abort(txn);
+		return false;
+	}
+	values[1] = ObjectIdGetDatum(viewer.roleid);
+	if (as_viewer)
+		sql = psprintf(sql, access_filter_sql("pages", "p", 2));
+	if (SPI_execute_with_args(sql, 2, argtypes, values, nulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the pages");
 	if (SPI_processed == 1)
 	{
 		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		bool		isnull;
 
 		if (v)
-			result = MemoryContextStrdup(txn->cxt, v);
+			*result = MemoryContextStrdup(txn->cxt, v);
+		if (SPI_tuptable->tupdesc->natts > 1)
+			*allowed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) && !isnull;
 	}
+	if (!*allowed)
+		access_refuse(&viewer, psprintf("page \"%s\"", arg), f);
 	request_commit(txn);
-	return result;
+	return true;
 }
 
 /*
- * Like page_api_fetch, but answers a database error as a JSON error and
- * returns false; *result is NULL when there is no row.
+ * Like page_api_fetch, but answers a database error, a signed-out viewer
+ * or a page the viewer may not open as a JSON error and returns false;
+ * *result is NULL when there is no row.
  */
 static bool
-page_api_fetch_or_reply(Conn *conn, HttpRequest *req, const char *sql, const char *arg,
-						char **result)
+page_api_fetch_or_reply(Conn *conn, HttpRequest *req, bool as_viewer, const char *sql,
+						const char *arg, char **result)
 {
 	volatile bool ok = true;
 	RequestTxn	txn;
 	QueryFailure failure;
+	volatile bool allowed = true;
 
 	*result = NULL;
+	memset(&failure, 0, sizeof(failure));
 	request_init(&txn);
 	PG_TRY();
 	{
-		*result = page_api_fetch(&txn, sql, arg);
+		bool		may = true;
+
+		ok = page_api_fetch(&txn, req, as_viewer, sql, arg, result, &may, &failure);
+		allowed = may;
 	}
 	PG_CATCH();
 	{
 		request_catch(&txn, "reading pages", &failure);
 		ok = false;
-		http_reply_error(conn, req, 500, failure.code, failure.message, failure.detail, failure.hint);
+		failure.status = 500;
 	}
 	PG_END_TRY();
+	if (ok && !allowed)
+		ok = false;
+	if (!ok)
+		http_reply_error(conn, req, failure.status, failure.code, failure.message,
+						 failure.detail, failure.hint);
 	return ok;
 }
 
@@ -130,12 +170,12 @@ page_api_list(Conn *conn, HttpRequest *req)
 {
 	char	   *json;
 
-	if (!page_api_fetch_or_reply(conn, req,
+	if (!page_api_fetch_or_reply(conn, req, true,
 								 "SELECT pg_catalog.jsonb_build_object('pages', "
 								 "coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
 								 "'path', p.path, 'title', p.title, 'description', p.description, "
 								 "'updated_at', p.updated_at) ORDER BY p.path), '[]'))::text "
-								 "FROM pg_dash.pages p", NULL, &json))
+								 "FROM pg_dash.pages p WHERE %s", NULL, &json))
 		return;
 	page_api_reply_json(conn, req, json);
 }
@@ -151,10 +191,10 @@ page_api_get(Conn *conn, HttpRequest *req, const char *path)
 		page_api_not_found(conn, req, path);
 		return;
 	}
-	if (!page_api_fetch_or_reply(conn, req,
+	if (!page_api_fetch_or_reply(conn, req, true,
 								 "SELECT pg_catalog.jsonb_build_object('path', p.path, 'title', p.title, "
 								 "'description', p.description, 'source', p.source, 'tree', p.tree, "
-								 "'updated_at', p.updated_at, 'script_eval', " PAGE_SCRIPT_EVAL_SQL ")::text "
+								 "'updated_at', p.updated_at, 'script_eval', " PAGE_SCRIPT_EVAL_SQL ")::text, %s "
 								 "FROM pg_dash.pages p WHERE p.path = $1", path, &json))
 		return;
 	if (json == NULL)
@@ -175,7 +215,7 @@ page_api_view(Conn *conn, HttpRequest *req, const char *path)
 	StringInfoData html;
 
 	if (page_path_valid(path) &&
-		!page_api_fetch_or_reply(conn, req,
+		!page_api_fetch_or_reply(conn, req, false,
 								 "SELECT CASE WHEN " PAGE_SCRIPT_EVAL_SQL " THEN 'eval' ELSE 'self' END "
 								 "FROM pg_dash.pages p WHERE p.path = $1", path, &found))
 		return;

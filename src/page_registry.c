@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "executor/spi.h"
@@ -21,6 +22,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 
 #include "page_parser.h"
 #include "page_registry.h"
@@ -225,9 +227,12 @@ pg_dash_define_page(PG_FUNCTION_ARGS)
 	cJSON	   *tree;
 	char	   *title = NULL;
 	bool		in_fence = false;
-	Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTARRAYOID, TEXTARRAYOID};
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTARRAYOID, TEXTARRAYOID,
+								TEXTARRAYOID};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			relid;
+	bool		access;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -295,17 +300,28 @@ pg_dash_define_page(PG_FUNCTION_ARGS)
 	values[5] = page_text_array(cJSON_GetObjectItemCaseSensitive(tree, "bindings"));
 	values[6] = page_text_array(cJSON_GetObjectItemCaseSensitive(tree, "actions"));
 	cJSON_Delete(tree);
+	/* who may open it: NULL keeps the current list (PUBLIC for a new page) */
+	if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
+		values[7] = PG_GETARG_DATUM(4);
+	else
+		nulls[7] = 'n';
+	/* a 0.1.0 table (before ALTER EXTENSION UPDATE) has no access column */
+	relid = get_relname_relid("pages", get_namespace_oid("pg_dash", false));
+	access = OidIsValid(relid) && get_attnum(relid, "access") != InvalidAttrNumber;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("INSERT INTO pg_dash.pages AS p "
-							  "(path, title, description, source, tree, bindings, actions) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $7) "
-							  "ON CONFLICT (path) DO UPDATE SET title = EXCLUDED.title, "
-							  "description = EXCLUDED.description, source = EXCLUDED.source, "
-							  "tree = EXCLUDED.tree, bindings = EXCLUDED.bindings, "
-							  "actions = EXCLUDED.actions, updated_at = pg_catalog.now()",
-							  7, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_with_args(psprintf("INSERT INTO pg_dash.pages AS p "
+									   "(path, title, description, source, tree, bindings, actions%s) "
+									   "VALUES ($1, $2, $3, $4, $5, $6, $7%s) "
+									   "ON CONFLICT (path) DO UPDATE SET title = EXCLUDED.title, "
+									   "description = EXCLUDED.description, source = EXCLUDED.source, "
+									   "tree = EXCLUDED.tree, bindings = EXCLUDED.bindings, "
+									   "actions = EXCLUDED.actions, updated_at = pg_catalog.now()%s",
+									   access ? ", access" : "",
+									   access ? ", coalesce(pg_dash.access_normalize($8), '{PUBLIC}')" : "",
+									   access ? ", access = coalesce(pg_dash.access_normalize($8), p.access)" : ""),
+							  access ? 8 : 7, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store page \"%s\"", path);
 	SPI_finish();
 

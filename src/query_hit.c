@@ -10,6 +10,10 @@
  * request to an executor, which would open a transaction to find out the
  * same.
  *
+ * Only requests served as pg_dash.role take this path: with sign-in on, a
+ * request that carries a session cookie may be a person's, whose role only
+ * a transaction can tell, so it goes to an executor.
+ *
  * What it knows, and how it stays true: definitions are those of the
  * worker's query registry (query_registry_peek), dropped by the relcache
  * callback of pg_dash.queries; the role is pg_dash.role as resolved by the
@@ -27,6 +31,7 @@
 
 #include "utils/memutils.h"
 
+#include "auth.h"
 #include "guc.h"
 #include "metrics.h"
 #include "query_cache.h"
@@ -44,6 +49,8 @@
 static bool hit_role_ok = false;
 static char hit_role[NAMEDATALEN];
 static char *hit_role_setting = NULL;	/* pg_dash.role when it was resolved */
+static int	hit_auth_mode = -1;		/* pg_dash.auth then */
+static bool hit_anonymous = false;	/* pg_dash.anonymous then */
 static uint64 hit_epoch = 0;
 
 /* Named queries asked for whose definitions this worker has not loaded. */
@@ -98,12 +105,15 @@ query_hit_answer(Conn *conn, HttpRequest *req)
 		return false;
 	}
 	if (!hit_role_ok || hit_epoch != query_cache_rights_epoch() ||
-		hit_role_setting == NULL || pg_dash_role == NULL || strcmp(hit_role_setting, pg_dash_role) != 0)
+		hit_role_setting == NULL || pg_dash_role == NULL || strcmp(hit_role_setting, pg_dash_role) != 0 ||
+		hit_auth_mode != auth_mode || hit_anonymous != auth_anonymous)
+		return false;
+	session_id = session_id_from_cookie(req);
+	if (auth_mode == AUTH_PASSWORD && session_id != NULL)
 		return false;
 	ttl = def->cache_ttl >= 0 ? def->cache_ttl : pg_dash_cache_ttl;
 	if (ttl <= 0 || !query_parse_request(req, &opts, &failure) || query_is_series(&opts))
 		return false;
-	session_id = session_id_from_cookie(req);
 	query_result_keys(def, &opts, hit_role, session_id ? session_id : "", shared_key, session_key);
 	generation = query_cache_generation(def->refresh_on);
 	initStringInfo(&body);
@@ -151,6 +161,8 @@ query_hit_catch_up(void)
 			pfree(hit_role_setting);
 		hit_role_setting = MemoryContextStrdup(TopMemoryContext, pg_dash_role ? pg_dash_role : "");
 		hit_epoch = epoch;
+		hit_auth_mode = auth_mode;
+		hit_anonymous = auth_anonymous;
 		hit_role_ok = role_ok;
 	}
 	PG_CATCH();

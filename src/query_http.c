@@ -33,9 +33,12 @@
 #include "http_response.h"
 #include "download.h"
 #include "executor.h"
+#include "access.h"
+#include "auth.h"
 #include "query_http.h"
 #include "query_run.h"
 #include "query_stats.h"
+#include "session.h"
 
 /* A result being streamed in batches after its first transaction. */
 typedef struct QueryStream
@@ -639,19 +642,31 @@ query_list(Conn *conn, HttpRequest *req)
 {
 	StringInfoData buf;
 	RequestTxn	txn;
+	AuthViewer	viewer;
+	QueryFailure failure;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
 
 	initStringInfo(&buf);
-	request_begin(&txn, "pg_dash: listing the named queries", NULL);
+	request_begin(&txn, "pg_dash: listing the named queries", session_id_from_cookie(req));
+	if (!auth_resolve_viewer(session_bound_id(), &viewer, &failure))
+	{
+		request_abort(&txn);
+		query_reply_failure(conn, req, &failure);
+		return;
+	}
+	values[0] = ObjectIdGetDatum(viewer.roleid);
 	/* the policy columns through to_jsonb(q): a 0.1.0 table has none of them */
-	if (SPI_execute("SELECT coalesce(jsonb_agg(jsonb_build_object("
-					"'name', name, 'description', description, "
-					"'params', (SELECT coalesce(jsonb_agg(p - 'type_oid'), '[]') FROM jsonb_array_elements(params) p), "
-					"'columns', columns, 'refresh_on', to_jsonb(refresh_on), 'cache_ttl', cache_ttl, "
-					"'reads_state', reads_state, 'updated_at', updated_at, "
-					"'sortable', coalesce(to_jsonb(q) -> 'sortable', '[]'), "
-					"'allow_count', coalesce(to_jsonb(q) -> 'allow_count', 'false'), "
-					"'range_columns', coalesce(to_jsonb(q) -> 'range_columns', '[]')) ORDER BY name), '[]')::text "
-					"FROM pg_dash.queries q", true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(psprintf("SELECT coalesce(jsonb_agg(jsonb_build_object("
+									   "'name', name, 'description', description, "
+									   "'params', (SELECT coalesce(jsonb_agg(p - 'type_oid'), '[]') FROM jsonb_array_elements(params) p), "
+									   "'columns', columns, 'refresh_on', to_jsonb(refresh_on), 'cache_ttl', cache_ttl, "
+									   "'reads_state', reads_state, 'updated_at', updated_at, "
+									   "'sortable', coalesce(to_jsonb(q) -> 'sortable', '[]'), "
+									   "'allow_count', coalesce(to_jsonb(q) -> 'allow_count', 'false'), "
+									   "'range_columns', coalesce(to_jsonb(q) -> 'range_columns', '[]')) ORDER BY name), '[]')::text "
+									   "FROM pg_dash.queries q WHERE %s", access_filter_sql("queries", "q", 1)),
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not list the named queries");
 	MemoryContextSwitchTo(txn.cxt);
 	appendStringInfo(&buf, "{\"queries\":%s}",

@@ -202,7 +202,7 @@ query_registry_lookup(const char *name)
 									   "%s, "
 									   "(SELECT array_agg(p->>'name' ORDER BY ord) "
 									   "   FROM jsonb_array_elements(params) WITH ORDINALITY AS e(p, ord)), "
-									   "%s "
+									   "%s, %s "
 									   "FROM pg_dash.queries WHERE name = $1",
 									   query_registry_has_column("param_types") ?
 									   "nullif(param_types, '{}')::oid[]" :
@@ -210,7 +210,8 @@ query_registry_lookup(const char *name)
 									   "   FROM jsonb_array_elements(params) WITH ORDINALITY AS e(p, ord))",
 									   query_registry_has_column("sortable") ?
 									   "sortable, allow_count, range_columns" :
-									   "'{}'::text[], false, '{}'::text[]"),
+									   "'{}'::text[], false, '{}'::text[]",
+									   query_registry_has_column("access") ? "access" : "'{PUBLIC}'::text[]"),
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_dash.queries");
 	if (SPI_processed == 0)
@@ -241,6 +242,8 @@ query_registry_lookup(const char *name)
 	def->allow_count = !isnull && DatumGetBool(d);
 	d = SPI_getbinval(tup, desc, 10, &isnull);
 	def->range_columns = isnull ? NIL : query_text_list(d);
+	d = SPI_getbinval(tup, desc, 11, &isnull);
+	def->access = isnull ? NIL : query_text_list(d);
 	def->series_statement = NULL;
 	def->nparams = 0;
 	def->param_types = NULL;
@@ -463,14 +466,16 @@ pg_dash_define_query(PG_FUNCTION_ARGS)
 	StringInfoData columns;
 	int			i;
 	bool		first = true;
-	Oid			argtypes[13] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID, INT4OID,
-								TEXTARRAYOID, BOOLOID, REGTYPEARRAYOID, TEXTARRAYOID, BOOLOID, TEXTARRAYOID};
-	Datum		values[13];
-	char		nulls[13] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[14] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID, INT4OID,
+								TEXTARRAYOID, BOOLOID, REGTYPEARRAYOID, TEXTARRAYOID, BOOLOID, TEXTARRAYOID,
+								TEXTARRAYOID};
+	Datum		values[14];
+	char		nulls[14] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *statement;
 	Datum	   *type_datums;
 	bool		legacy = !query_registry_has_column("param_types");
 	bool		policy = !legacy && query_registry_has_column("sortable");
+	bool		access = policy && query_registry_has_column("access");
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -587,6 +592,11 @@ pg_dash_define_query(PG_FUNCTION_ARGS)
 	values[10] = query_policy_columns(fcinfo, 5, "sortable", query, false);
 	values[11] = BoolGetDatum(PG_NARGS() > 6 && !PG_ARGISNULL(6) && PG_GETARG_BOOL(6));
 	values[12] = query_policy_columns(fcinfo, 7, "range_columns", query, true);
+	/* who may run it: NULL keeps the current list (PUBLIC for a new query) */
+	if (PG_NARGS() > 8 && !PG_ARGISNULL(8))
+		values[13] = PG_GETARG_DATUM(8);
+	else
+		nulls[13] = 'n';
 
 	/*
 	 * A 0.1.0 table has neither param_types nor the policy columns: $10 and
@@ -595,20 +605,23 @@ pg_dash_define_query(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args(psprintf("INSERT INTO pg_dash.queries AS q "
-									   "(name, sql, statement, params, columns, description, cache_ttl, refresh_on, reads_state%s%s) "
-									   "VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, '{}'), $9%s%s) "
+									   "(name, sql, statement, params, columns, description, cache_ttl, refresh_on, reads_state%s%s%s) "
+									   "VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, '{}'), $9%s%s%s) "
 									   "ON CONFLICT (name) DO UPDATE SET sql = EXCLUDED.sql, statement = EXCLUDED.statement, "
 									   "params = EXCLUDED.params, columns = EXCLUDED.columns, description = EXCLUDED.description, "
 									   "cache_ttl = EXCLUDED.cache_ttl, refresh_on = EXCLUDED.refresh_on, "
-									   "reads_state = EXCLUDED.reads_state%s%s, updated_at = now()",
+									   "reads_state = EXCLUDED.reads_state%s%s%s, updated_at = now()",
 									   legacy ? "" : ", param_types",
 									   policy ? ", sortable, allow_count, range_columns" : "",
+									   access ? ", access" : "",
 									   legacy ? "" : ", $10",
 									   policy ? ", $11, $12, $13" : "",
+									   access ? ", coalesce(pg_dash.access_normalize($14), '{PUBLIC}')" : "",
 									   legacy ? "" : ", param_types = EXCLUDED.param_types",
 									   policy ? ", sortable = EXCLUDED.sortable, allow_count = EXCLUDED.allow_count, "
-									   "range_columns = EXCLUDED.range_columns" : ""),
-							  policy ? 13 : legacy ? 9 : 10, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+									   "range_columns = EXCLUDED.range_columns" : "",
+									   access ? ", access = coalesce(pg_dash.access_normalize($14), q.access)" : ""),
+							  access ? 14 : policy ? 13 : legacy ? 9 : 10, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store named query \"%s\"", name);
 	SPI_finish();
 	PG_RETURN_VOID();

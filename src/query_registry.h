@@ -24,6 +24,7 @@ typedef struct QueryDef
 	List	   *sortable;		/* char *: the columns order= may name */
 	bool		allow_count;	/* count=exact is answered */
 	List	   *range_columns;	/* char *: the columns x_from/x_to may filter */
+	List	   *access;			/* char *: who may run it (roles, PUBLIC) */
 	char	   *series_statement;	/* the statement for a series (NULL until
 									 * a series is asked for) */
 	SPIPlanPtr	plan;			/* prepared for a holdable cursor, kept */

@@ -24,6 +24,8 @@
 
 #include "guc.h"
 #include "executor.h"
+#include "access.h"
+#include "auth.h"
 #include "query_run.h"
 #include "worker_state.h"
 #include "query_stats.h"
@@ -420,6 +422,8 @@ query_open(const char *name, const char *free_sql, QueryOptions *opts,
 			return request_fail(f, 404, "42704", psprintf("no named query \"%s\"", name), NULL,
 								"GET /api/queries lists the named queries.");
 		if (!query_check_policy(def, opts, f))
+			return false;
+		if (!access_request_allows(&run->txn, def->access, psprintf("query \"%s\"", name), f))
 			return false;
 	}
 	else

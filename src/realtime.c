@@ -35,6 +35,8 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "access.h"
+#include "auth.h"
 #include "guc.h"
 #include "executor.h"
 #include "identifier.h"
@@ -123,34 +125,56 @@ realtime_opened(Conn *conn, HttpRequest *req)
 	initStringInfo(&buf);
 	appendStringInfo(&buf,
 					 "{\"type\":\"hello\",\"version\":\"%s\",\"protocol\":\"pg_dash.v1\","
-					 "\"worker\":%d,\"pid\":%d,\"session\":%s}",
+					 "\"worker\":%d,\"pid\":%d,\"session\":%s,\"auth\":\"%s\"}",
 					 PG_DASH_VERSION, worker_number, MyProcPid,
-					 ws->session ? "true" : "false");
+					 ws->session ? "true" : "false",
+					 auth_mode == AUTH_PASSWORD ? "password" : "none");
 	ws_send_text(conn, buf.data, buf.len);
 	pfree(buf.data);
 }
 
-/* Asks the database whether clients may subscribe to a channel. */
+/*
+ * Asks the database whether clients may subscribe to a channel (*open) and
+ * whether this connection's viewer may: the access list of the channel, or
+ * of a named query that refreshes on it, lets the viewer in.  False with *f
+ * filled when the viewer may not.
+ */
 static bool
-realtime_channel_allowed(const char *name)
+realtime_channel_allowed(Conn *conn, const char *name, bool *open, QueryFailure *f)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
+	Oid			argtypes[2] = {TEXTOID, OIDOID};
+	Datum		values[2];
 	bool		allowed = false;
 	RequestTxn	txn;
+	AuthViewer	viewer;
 
+	*open = false;
 	values[0] = CStringGetTextDatum(name);
-	request_begin(&txn, "pg_dash: subscribe", NULL);
-	if (SPI_execute_with_args("SELECT pg_dash.channel_allowed($1)", 1, argtypes, values,
-							  NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	request_begin(&txn, "pg_dash: subscribe", ((WsConn *) conn->ws)->session);
+	if (!auth_resolve_viewer(session_bound_id(), &viewer, f))
+	{
+		request_abort(&txn);
+		return false;
+	}
+	values[1] = ObjectIdGetDatum(viewer.roleid);
+	if (SPI_execute_with_args(psprintf("SELECT pg_dash.channel_allowed($1), "
+									   "EXISTS (SELECT 1 FROM pg_dash.channels c WHERE c.name = $1 AND %s) "
+									   "OR EXISTS (SELECT 1 FROM pg_dash.queries q WHERE $1 = ANY (q.refresh_on) AND %s)",
+									   access_filter_sql("channels", "c", 2),
+									   access_filter_sql("queries", "q", 2)),
+							  2, argtypes, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
+		*open = !isnull && DatumGetBool(d);
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 		allowed = !isnull && DatumGetBool(d);
 	}
+	if (*open && !allowed)
+		access_refuse(&viewer, psprintf("channel \"%s\"", name), f);
 	request_commit(&txn);
-	return allowed;
+	return allowed || !*open;
 }
 
 /* The "channel" string of a message, or NULL after sending an error frame. */
@@ -182,6 +206,8 @@ realtime_subscribe(Conn *conn, cJSON *msg)
 	const char *name = realtime_message_channel(conn, msg);
 	ChannelEntry *entry;
 	MemoryContext oldcxt;
+	QueryFailure failure;
+	bool		open;
 
 	if (name == NULL)
 		return;
@@ -200,7 +226,12 @@ realtime_subscribe(Conn *conn, cJSON *msg)
 					  "Unsubscribe from channels no longer shown, or raise pg_dash.ws_max_subscriptions.");
 		return;
 	}
-	if (!realtime_channel_allowed(name))
+	if (!realtime_channel_allowed(conn, name, &open, &failure))
+	{
+		ws_send_error(conn, NULL, failure.code, failure.message, failure.detail, failure.hint);
+		return;
+	}
+	if (!open)
 	{
 		ws_send_error(conn, NULL, "channel_not_allowed",
 					  psprintf("channel \"%s\" is not open to clients", name), NULL,
@@ -802,8 +833,8 @@ realtime_watch_done(void *arg, int status, bool read_state, const char *body, si
  * Re-runs the live queries whose data changed, at most once per
  * REALTIME_WATCH_MIN_INTERVAL_MS each, so a burst of notifications becomes
  * a few runs whose last one sees the final data.  Watches of the same query
- * with the same parameters (and session, when the query reads state) share
- * one run.  Nothing is run for a client that stopped reading.
+ * with the same parameters (and session, when the query reads state or
+ * pg_dash.auth signs people in) share one run.  Nothing is run for a client that stopped reading.
  */
 void
 realtime_run_dirty_watches(void)
@@ -840,8 +871,13 @@ realtime_run_dirty_watches(void)
 			w->dirty = false;
 			dirty_watches--;
 			w->last_run = now;
+			/*
+			 * With sign-in, sessions may be different people (roles, RLS):
+			 * only the watches of one session share a run then.
+			 */
 			key = psprintf("%s\x1f%s\x1f%s", w->name, w->params_json ? w->params_json : "",
-						   w->reads_state && ws->session ? ws->session : "");
+						   (w->reads_state || auth_mode == AUTH_PASSWORD) && ws->session ?
+						   ws->session : "");
 			foreach(j, jobs)
 				if (strcmp(((WatchJob *) lfirst(j))->key, key) == 0)
 					job = (WatchJob *) lfirst(j);

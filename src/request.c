@@ -19,6 +19,7 @@
 #include "utils/syscache.h"
 #include "utils/timeout.h"
 
+#include "auth.h"
 #include "guc.h"
 #include "request.h"
 #include "session.h"
@@ -117,8 +118,8 @@ request_begin(RequestTxn *r, const char *activity, const char *session_id)
 	MemoryContextSwitchTo(cxt);
 }
 
-/* True when a role holds an attribute or membership that escapes GRANTs or RLS. */
-static const char *
+/* The attribute or membership of a role that escapes GRANTs or RLS; NULL when none. */
+const char *
 request_role_privilege(Oid roleid)
 {
 	static const struct
@@ -154,13 +155,30 @@ request_role_privilege(Oid roleid)
 	return NULL;
 }
 
-/* Checks that pg_dash.role may serve requests; false with *f filled. */
+/* Resolves the role of the request (a signed-in person's, or pg_dash.role); false with *f filled. */
 bool
 request_resolve_role(RequestTxn *r, QueryFailure *f)
 {
 	Oid			roleid;
 	const char *privilege;
+	AuthViewer	viewer;
 
+	if (!auth_resolve_viewer(session_bound_id(), &viewer, f))
+		return false;
+	if (viewer.signed_in)
+	{
+		/* a person's role that gained such a privilege after signing in */
+		privilege = request_role_privilege(viewer.roleid);
+		if (privilege != NULL && !request_allow_privileged_role)
+			return request_fail(f, 403, "forbidden",
+								psprintf("role \"%s\" has %s", viewer.role_name, privilege),
+								"It would let request SQL bypass GRANTs or row-level security, or reach the server's files.",
+								"Ask the administrator to take it away, or to set pg_dash.allow_privileged_role = on.");
+		r->roleid = viewer.roleid;
+		r->role_name = MemoryContextStrdup(r->cxt, viewer.role_name);
+		r->signed_in = true;
+		return true;
+	}
 	if (pg_dash_role == NULL || pg_dash_role[0] == '\0')
 		return request_fail(f, 503, "unavailable", "pg_dash.role is not set",
 							"pg_dash serves data as pg_dash.role, never as a superuser.",
@@ -332,9 +350,7 @@ request_catch(RequestTxn *r, const char *what, QueryFailure *f)
 						worker_number, what, request_stall_limit_ms)));
 	else
 		ereport(LOG,
-				(errmsg("pg_dash %s: %s failed: %s",
-						request_process[0] ? request_process : psprintf("worker %d", worker_number),
-						what, edata->message),
+				(errmsg("pg_dash %s: %s failed: %s", request_process_name(), what, edata->message),
 				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 				 edata->hint ? errhint("%s", edata->hint) : 0));
 
@@ -351,6 +367,13 @@ request_catch(RequestTxn *r, const char *what, QueryFailure *f)
 		request_fail(f, status, state, request_generic_message(state),
 					 "The server log has the database's own message.",
 					 "Set pg_dash.client_error_detail = on to send database error messages to clients.");
+}
+
+/* What the server log calls this process: "executor 1" or "worker 0". */
+const char *
+request_process_name(void)
+{
+	return request_process[0] ? request_process : psprintf("worker %d", worker_number);
 }
 
 /* Milliseconds since request_begin(). */

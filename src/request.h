@@ -31,6 +31,8 @@ typedef struct RequestTxn
 								 * state (known after commit) */
 	Oid			roleid;			/* the served role, once resolved */
 	char	   *role_name;
+	bool		signed_in;		/* the role is a signed-in person's, not
+								 * pg_dash.role */
 	Oid			save_userid;
 	int			save_sec_context;
 	int			guc_nestlevel;
@@ -79,12 +81,23 @@ extern void request_init(RequestTxn *r);
 extern void request_begin(RequestTxn *r, const char *activity, const char *session_id);
 
 /*
- * Checks that pg_dash.role may serve requests (exists, is no superuser, and
- * holds no privilege that bypasses GRANTs or RLS unless
- * pg_dash.allow_privileged_role); false with *f filled (503) otherwise.
- * Needs an open transaction.
+ * Resolves the role the request runs as: the signed-in person's role of the
+ * bound session (pg_dash.auth = password), else pg_dash.role, which must
+ * exist, be no superuser and hold no privilege that bypasses GRANTs or RLS
+ * unless pg_dash.allow_privileged_role; false with *f filled otherwise (401
+ * when signed-out viewers are not served, 403 for a person's role that
+ * became privileged, 503 for pg_dash.role).  Needs an open transaction.
  */
 extern bool request_resolve_role(RequestTxn *r, QueryFailure *f);
+
+/*
+ * The attribute or membership of a role that escapes GRANTs or RLS, as a
+ * phrase ("the BYPASSRLS attribute"); NULL when it has none.
+ */
+extern const char *request_role_privilege(Oid roleid);
+
+/* What the server log calls this process: "executor 1" or "worker 0". */
+extern const char *request_process_name(void);
 
 /*
  * Runs the rest of the request as the resolved role, read-only or not,

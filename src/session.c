@@ -684,6 +684,13 @@ session_bind(const char *id)
 	bound.used = false;
 }
 
+/* The session id of the last session_bind(), without marking it used. */
+const char *
+session_bound_id(void)
+{
+	return bound.id;
+}
+
 /*
  * Whether the state functions used the session of the last session_bind(),
  * asked after its transaction ended (a holdable cursor may call them during

@@ -89,6 +89,9 @@ extern void session_budget_counted(uint64 unexpired, uint64 created_at_start);
  */
 extern void session_bind(const char *id);
 
+/* The session id of the last session_bind() (SESSION_NONE_ID when none), without marking it used. */
+extern const char *session_bound_id(void);
+
 /* Whether the state functions used the session of the last session_bind(), even after its transaction. */
 extern bool session_bound_used(void);
 

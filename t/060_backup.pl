@@ -193,9 +193,9 @@ SELECT format('%s %s %s %s %s %s %s %s %s %s %s', name, sql, statement,
               (SELECT jsonb_agg(p - 'type_oid') FROM jsonb_array_elements(params) p), columns,
               description, cache_ttl, refresh_on, reads_state, created_at, updated_at)
 FROM pg_dash.queries
-UNION ALL SELECT format('%s', c) FROM pg_dash.channels c
-UNION ALL SELECT format('%s', a) FROM pg_dash.actions a
-UNION ALL SELECT format('%s', p) FROM pg_dash.pages p
+UNION ALL SELECT format('%s', to_jsonb(c) - 'access') FROM pg_dash.channels c
+UNION ALL SELECT format('%s', to_jsonb(a) - 'access') FROM pg_dash.actions a
+UNION ALL SELECT format('%s', to_jsonb(p) - 'access') FROM pg_dash.pages p
 ORDER BY 1
 SQL
 my $before = $old->safe_psql('postgres', $kept);

@@ -24,7 +24,10 @@ CREATE TABLE pg_dash.queries (
     -- the definition says so; '*' stands for every column of the result.
     sortable      text[] NOT NULL DEFAULT '{}',   -- columns order= may name
     allow_count   boolean NOT NULL DEFAULT false, -- count=exact
-    range_columns text[] NOT NULL DEFAULT '{}'    -- columns x_from/x_to may filter (zoom)
+    range_columns text[] NOT NULL DEFAULT '{}',   -- columns x_from/x_to may filter (zoom)
+    -- Who may use it (0.2.0, hence last): role names or PUBLIC
+    -- (sql/parts/50_access.sql).
+    access      text[] NOT NULL DEFAULT '{PUBLIC}'
 );
 COMMENT ON TABLE pg_dash.queries IS 'Named queries served by pg_dash; change them with define_query() and drop_query()';
 -- pg_dump saves the definitions (the extension creates no rows of its own).
@@ -41,11 +44,12 @@ AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pg_dash.queries
 FOR EACH STATEMENT EXECUTE FUNCTION pg_dash.queries_invalidate();
 
 -- Defines or replaces a named query after validating it.  sortable and
--- range_columns name result columns (NULL: none, like '{}').
+-- range_columns name result columns (NULL: none, like '{}'); access is who
+-- may run it (NULL: unchanged, PUBLIC for a new query).
 CREATE FUNCTION pg_dash.define_query(name text, sql text, description text DEFAULT NULL,
                                      cache_ttl integer DEFAULT NULL, refresh_on text[] DEFAULT '{}',
                                      sortable text[] DEFAULT '{}', allow_count boolean DEFAULT false,
-                                     range_columns text[] DEFAULT '{}')
+                                     range_columns text[] DEFAULT '{}', access text[] DEFAULT NULL)
 RETURNS void
 AS 'MODULE_PATHNAME', 'pg_dash_define_query'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE;
@@ -74,5 +78,5 @@ SELECT name, calls, total_time_ms, max_time_ms,
 FROM pg_dash.query_stats_series();
 COMMENT ON VIEW pg_dash.query_stats IS 'Calls, time, rows and cache hits per named query, over all workers';
 
-REVOKE ALL ON FUNCTION pg_dash.define_query(text, text, text, integer, text[], text[], boolean, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_dash.define_query(text, text, text, integer, text[], text[], boolean, text[], text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_dash.drop_query(text) FROM PUBLIC;

@@ -5,12 +5,16 @@ CREATE TABLE pg_dash.channels (
     name        text PRIMARY KEY
                 CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]{0,62}$'),
     description text,
-    created_at  timestamptz NOT NULL DEFAULT now()
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    -- Who may subscribe (0.2.0, hence last): role names or PUBLIC.
+    access      text[] NOT NULL DEFAULT '{PUBLIC}'
 );
 SELECT pg_catalog.pg_extension_config_dump('pg_dash.channels', '');
 
--- Opens a channel to WebSocket clients.
-CREATE FUNCTION pg_dash.define_channel(name text, description text DEFAULT NULL)
+-- Opens a channel to WebSocket clients; access is who may subscribe (NULL:
+-- unchanged, PUBLIC for a new channel).
+CREATE FUNCTION pg_dash.define_channel(name text, description text DEFAULT NULL,
+                                       access text[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -20,13 +24,16 @@ BEGIN
             USING ERRCODE = 'invalid_name',
                   HINT = 'Channel names are identifiers: letters, digits and underscores, at most 63 bytes, not starting with a digit.';
     END IF;
-    INSERT INTO pg_dash.channels AS c (name, description)
-    VALUES (define_channel.name, define_channel.description)
-    ON CONFLICT ON CONSTRAINT channels_pkey DO UPDATE SET description = EXCLUDED.description;
+    INSERT INTO pg_dash.channels AS c (name, description, access)
+    VALUES (define_channel.name, define_channel.description,
+            coalesce(pg_dash.access_normalize(define_channel.access), '{PUBLIC}'))
+    ON CONFLICT ON CONSTRAINT channels_pkey DO UPDATE
+    SET description = EXCLUDED.description,
+        access = coalesce(pg_dash.access_normalize(define_channel.access), c.access);
 END
 $$;
 
-REVOKE ALL ON FUNCTION pg_dash.define_channel(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_dash.define_channel(text, text, text[]) FROM PUBLIC;
 
 -- Closes a channel to new subscriptions.
 CREATE FUNCTION pg_dash.drop_channel(name text)

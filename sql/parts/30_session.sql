@@ -10,7 +10,11 @@ CREATE UNLOGGED TABLE pg_dash.session_state (
     last_seen   timestamptz NOT NULL DEFAULT now(),  -- refreshed at most every session_ttl / 10
     expires_at  timestamptz NOT NULL,
     -- what state-change notifications carry instead of the id (see below)
-    notify_id   bigint GENERATED ALWAYS AS IDENTITY
+    notify_id   bigint GENERATED ALWAYS AS IDENTITY,
+    -- the role signed in with this session (POST /api/login) and when;
+    -- NULL for a signed-out browser (0.2.0, hence last)
+    role        text,
+    signed_in_at timestamptz
 ) WITH (fillfactor = 70);
 CREATE INDEX session_state_expires_at_idx ON pg_dash.session_state (expires_at);
 CREATE UNIQUE INDEX session_state_notify_id_idx ON pg_dash.session_state (notify_id);
@@ -27,7 +31,9 @@ SELECT left(s.id, 8) AS id_prefix,
        s.expires_at <= now() AS expired,
        (SELECT count(*) FROM jsonb_object_keys(s.data)) AS keys,
        octet_length(s.data::text) AS bytes,
-       s.data
+       s.data,
+       s.role,
+       s.signed_in_at
 FROM pg_dash.session_state s;
 COMMENT ON VIEW pg_dash.sessions IS 'pg_dash browser sessions, without tokens or full ids';
 REVOKE ALL ON pg_dash.sessions FROM PUBLIC;

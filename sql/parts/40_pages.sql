@@ -17,7 +17,9 @@ CREATE TABLE pg_dash.pages (
     bindings    text[] NOT NULL DEFAULT '{}',  -- every {name} the page uses
     actions     text[] NOT NULL DEFAULT '{}',  -- every on_*= action name
     created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    -- Who may open it (0.2.0, hence last): role names or PUBLIC.
+    access      text[] NOT NULL DEFAULT '{PUBLIC}'
 );
 CREATE INDEX pages_bindings_idx ON pg_dash.pages USING gin (bindings);
 COMMENT ON TABLE pg_dash.pages IS 'Dashboard pages served by pg_dash; change them with define_page() and drop_page()';
@@ -25,9 +27,10 @@ SELECT pg_catalog.pg_extension_config_dump('pg_dash.pages', '');
 
 -- Parses, validates and stores a page (replacing one with the same path);
 -- the title defaults to the page's first markdown heading.  Announces the
--- change on the channel pg_dash_pages.
+-- change on the channel pg_dash_pages.  access is who may open it (NULL:
+-- unchanged, PUBLIC for a new page).
 CREATE FUNCTION pg_dash.define_page(path text, source text, title text DEFAULT NULL,
-                                    description text DEFAULT NULL)
+                                    description text DEFAULT NULL, access text[] DEFAULT NULL)
 RETURNS void
 AS 'MODULE_PATHNAME', 'pg_dash_define_page'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE;
@@ -47,7 +50,7 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION pg_dash.define_page(text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_dash.define_page(text, text, text, text, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_dash.drop_page(text) FROM PUBLIC;
 
 -- The pages without their source and tree; warnings are what define_page

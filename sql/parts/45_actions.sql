@@ -9,14 +9,18 @@ CREATE TABLE pg_dash.actions (
     function    regprocedure NOT NULL,
     description text,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    -- Who may call it (0.2.0, hence last): role names or PUBLIC.
+    access      text[] NOT NULL DEFAULT '{PUBLIC}'
 );
 COMMENT ON TABLE pg_dash.actions IS 'Functions pages may call at /api/action/<name>; change them with define_action() and drop_action()';
 SELECT pg_catalog.pg_extension_config_dump('pg_dash.actions', '');
 
 -- Registers (or re-points) an action after checking the function's
--- signature: function(state jsonb, payload jsonb) RETURNS jsonb.
-CREATE FUNCTION pg_dash.define_action(name text, function regprocedure, description text DEFAULT NULL)
+-- signature: function(state jsonb, payload jsonb) RETURNS jsonb.  access is
+-- who may call it (NULL: unchanged, PUBLIC for a new action).
+CREATE FUNCTION pg_dash.define_action(name text, function regprocedure, description text DEFAULT NULL,
+                                      access text[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -52,10 +56,12 @@ BEGIN
                                   p.prorettype::regtype),
                   HINT = 'An action is a function(state jsonb, payload jsonb) RETURNS jsonb that returns the state keys to change.';
     END IF;
-    INSERT INTO pg_dash.actions AS a (name, function, description)
-    VALUES (define_action.name, define_action.function, define_action.description)
+    INSERT INTO pg_dash.actions AS a (name, function, description, access)
+    VALUES (define_action.name, define_action.function, define_action.description,
+            coalesce(pg_dash.access_normalize(define_action.access), '{PUBLIC}'))
     ON CONFLICT ON CONSTRAINT actions_pkey DO UPDATE
-    SET function = EXCLUDED.function, description = EXCLUDED.description, updated_at = now();
+    SET function = EXCLUDED.function, description = EXCLUDED.description, updated_at = now(),
+        access = coalesce(pg_dash.access_normalize(define_action.access), a.access);
 END
 $$;
 
@@ -68,7 +74,7 @@ AS $$
     SELECT count(*) > 0 FROM d
 $$;
 
-REVOKE ALL ON FUNCTION pg_dash.define_action(text, regprocedure, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_dash.define_action(text, regprocedure, text, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_dash.drop_action(text) FROM PUBLIC;
 
 -- Inside an action: the page the browser shows once the action returns, as

@@ -17,23 +17,24 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     WITH calls (rank, key, function, args) AS (
         SELECT 1, c.name, 'define_channel',
-               ARRAY[['name', c.name], ['description', c.description]]
+               ARRAY[['name', c.name], ['description', c.description], ['access', c.access::text]]
         FROM pg_dash.channels c
         UNION ALL
         SELECT 2, q.name, 'define_query',
                ARRAY[['name', q.name], ['sql', q.sql], ['description', q.description],
                      ['cache_ttl', q.cache_ttl::text], ['refresh_on', q.refresh_on::text],
                      ['sortable', q.sortable::text], ['allow_count', q.allow_count::text],
-                     ['range_columns', q.range_columns::text]]
+                     ['range_columns', q.range_columns::text], ['access', q.access::text]]
         FROM pg_dash.queries q
         UNION ALL
         SELECT 3, a.name, 'define_action',
-               ARRAY[['name', a.name], ['function', a.function::text], ['description', a.description]]
+               ARRAY[['name', a.name], ['function', a.function::text], ['description', a.description],
+                     ['access', a.access::text]]
         FROM pg_dash.actions a
         UNION ALL
         SELECT 4, p.path, 'define_page',
                ARRAY[['path', p.path], ['source', p.source], ['title', p.title],
-                     ['description', p.description]]
+                     ['description', p.description], ['access', p.access::text]]
         FROM pg_dash.pages p
     )
     SELECT format('-- pg_dash %s definitions, written by pg_dash.export().',

@@ -13,9 +13,11 @@ import { PageContext, renderPage, hasContent } from './render.js';
 import { initTheme, currentTheme, setTheme, onThemeChange } from './theme.js';
 import { setRouter, pagePathOf, pageUrl, navigate, routed } from './router.js';
 import * as tpl from './template.js';
+import { whoAmI, renderHeader, signInForm, refusedView, isRefusal } from './auth.js';
 
 const app = document.getElementById('app');
 const crumbs = document.getElementById('crumbs');
+const authEl = document.getElementById('auth');
 
 // ---- theme: prefers-color-scheme, overridden by the toggle (localStorage)
 initTheme();
@@ -43,7 +45,15 @@ socket.on('state', (m) => { if (store.pending === 0) store.replace(m.state || {}
 // browser had one reconnects after a write, so that it hears the session's
 // changes from other tabs and its state-reading live queries follow them.
 let socketHasSession = true;
-socket.on('hello', (m) => { socketHasSession = m.session !== false; });
+// Whether people sign in comes with the hello frame (pg_dash.auth); only
+// then is GET /api/me asked (it answers 401 to whoever is signed out).
+let authReady = null;
+const authKnown = new Promise((resolve) => { authReady = resolve; });
+socket.on('hello', (m) => {
+  socketHasSession = m.session !== false;
+  if (m.auth !== 'password') { authReady(); return; }
+  whoAmI().then(() => renderHeader(authEl, showSignIn)).finally(authReady);
+});
 api.onWrite(() => {
   if (socketHasSession) return;
   socketHasSession = true;
@@ -97,7 +107,7 @@ async function showList() {
   try {
     pages = await pageList(true);
   } catch (e) {
-    clear(app).appendChild(errorBox(e, 'Cannot list the pages'));
+    clear(app).appendChild(isRefusal(e) ? refusedView(e, 'the dashboards') : errorBox(e, 'Cannot list the pages'));
     return;
   }
   const list = h('ul', { class: 'page-list' });
@@ -184,7 +194,7 @@ async function showPage(path, { keepScroll = false } = {}) {
   } catch (e) {
     if (app$.path !== path) return;
     if (app$.ctx) { app$.ctx.destroy(); app$.ctx = null; }
-    clear(container()).appendChild(errorBox(e, `Cannot load page “${path}”`));
+    clear(container()).appendChild(isRefusal(e) ? refusedView(e, `page “${path}”`) : errorBox(e, `Cannot load page “${path}”`));
     setCrumbs([path]);
     routed();
     return;
@@ -299,9 +309,21 @@ document.addEventListener('click', (ev) => {
 });
 window.addEventListener('popstate', route);
 
+// The sign-in form in place of the view (the header's "Sign in").
+function showSignIn() {
+  if (app$.ctx) { app$.ctx.destroy(); app$.ctx = null; }
+  dropFrame();
+  app$.path = null;
+  setCrumbs(['sign in']);
+  clear(app).appendChild(h('div', { class: 'signin-page' }, signInForm({ title: 'Sign in' })));
+}
+
 // ---- start
 (async () => {
   socket.connect();
+  // the first view needs to know who is signed in; a socket that does not
+  // open within 2 s does not hold the page back
+  await Promise.race([authKnown, new Promise((resolve) => setTimeout(resolve, 2000))]);
   try {
     await store.load();
   } catch (e) {

@@ -17,12 +17,14 @@ import uploadControls from './controls/upload.js';
 import treeControls from './controls/tree.js';
 import chatControls from './controls/chat.js';
 import foreignControls from './controls/foreign.js';
+import loginControls from './controls/login.js';
 import { navigate } from './router.js';
 
 const registry = {
   ...textControls, ...inputControls, ...actionControls, ...tableControls,
   ...chartControls, ...metricControls, ...blockControls, ...navControls,
   ...uploadControls, ...treeControls, ...chatControls, ...foreignControls,
+  ...loginControls,
 };
 
 // What a control sees of the page: bound values, state writes, actions, data.
