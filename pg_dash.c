@@ -24,6 +24,7 @@
 #include "query_cache.h"
 #include "query_stats.h"
 #include "session.h"
+#include "tls.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -107,7 +108,9 @@ _PG_init(void)
 
 	pg_dash_cjson_init();
 	guc_define();
-	if (listener_claim_port(pg_dash_port))
+	if (listener_claim_port(pg_dash_port) &&
+		(pg_dash_ssl_port == 0 || !pg_dash_ssl || listener_claim_port(pg_dash_ssl_port)) &&
+		(pg_dash_redirect_port == 0 || !pg_dash_ssl || listener_claim_port(pg_dash_redirect_port)))
 	{
 		worker_register_all();
 		executor_register_all();

@@ -48,6 +48,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "server.h"
+#include "transport.h"
 #include "worker.h"
 #include "ws.h"
 
@@ -200,6 +201,7 @@ conn_head_timeout(lws_sorted_usec_list_t *sul)
 	timer->armed = false;
 	if (conn->wsi == NULL || conn->state != CONN_HTTP || conn->close_when_flushed)
 		return;
+	transport_enter(conn);
 	metrics_count(METRIC_HEADER_TIMEOUTS, 1);
 	if (!conn->head_started)
 	{
@@ -271,13 +273,15 @@ conn_opened(Conn *conn)
 	server_connection_count++;
 	metrics_count(METRIC_CONNECTIONS_ACCEPTED, 1);
 
+	transport_enter(conn);
 	oldcxt = MemoryContextSwitchTo(worker_request_context);
 	if (server_connection_count > pg_dash_max_connections)
 		http_reply_error(conn, NULL, 503, "too_many_connections",
 						 "too many connections to this pg_dash worker",
 						 psprintf("This worker already serves %d connections.", pg_dash_max_connections),
 						 "Retry later, or raise pg_dash.max_connections or pg_dash.workers.");
-	else if (guard_admit_connection(conn))
+	/* behind a PROXY header the client is known once it has come */
+	else if (conn->transport.proxy_header || guard_admit_connection(conn))
 	{
 		conn_touch(conn);
 		conn_update_head_deadline(conn);
@@ -389,7 +393,12 @@ conn_dispatch(Conn *conn, HttpRequest *req)
 	conn->requests++;
 	PG_TRY();
 	{
-		if (guard_admit_request(conn, req))
+		transport_begin_request(conn, req);
+		if (!guard_admit_request(conn, req))
+			;
+		else if (conn->transport.redirect_only)
+			transport_redirect(conn, req);
+		else
 			route = router_dispatch(conn, req);
 	}
 	PG_CATCH();
@@ -496,6 +505,21 @@ conn_linger_wait(Conn *conn)
 					 Max(1, Min(left, CONN_LINGER_QUIET_US)));
 }
 
+/*
+ * Counts a connection against the client its PROXY header named; false
+ * when that client is over its cap (answered 429, closing).
+ */
+static bool
+conn_admit_proxied(Conn *conn)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(worker_request_context);
+	bool		admitted = guard_admit_connection(conn);
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(worker_request_context);
+	return admitted;
+}
+
 /* Handles bytes received from the client. */
 int
 conn_on_read(Conn *conn, const char *data, size_t len)
@@ -503,9 +527,23 @@ conn_on_read(Conn *conn, const char *data, size_t len)
 	switch (conn->state)
 	{
 		case CONN_HTTP:
+			transport_enter(conn);
 			conn_touch(conn);
 			if (conn->close_when_flushed)
 				return 0;
+			if (conn->transport.proxy_header)
+			{
+				size_t		used;
+
+				if (!transport_read_proxy_header(conn, data, len, &used) ||
+					conn->transport.proxy_header)
+					return 0;
+				/* the client the proxy named is counted now */
+				data += used;
+				len -= used;
+				if (!conn_admit_proxied(conn))
+					return 0;
+			}
 			/* bytes while a head is awaited belong to it: its deadline runs */
 			if (len > 0 && conn->http.state == HTTP_PARSE_INCOMPLETE && !conn->http.headers_done)
 				conn->head_started = true;
@@ -541,6 +579,7 @@ conn_on_writeable(Conn *conn)
 
 	if (conn->state == CONN_DRAINING)
 		return 0;
+	transport_enter(conn);
 
 	/* refill from a streaming producer when the queue runs low */
 	if (conn->producer && conn->out_bytes < CONN_LOW_WATER)

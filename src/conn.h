@@ -43,6 +43,25 @@ typedef struct ConnPeer
 	uint8		addr[16];		/* 4 bytes for IPv4, 8 for IPv6, rest zero */
 } ConnPeer;
 
+/*
+ * How a connection reached pg_dash and what it may be believed about: set
+ * at accept, refined per request (transport.c), and handed to an executor
+ * with the request.
+ */
+typedef struct ConnTransport
+{
+	bool		tls;			/* TLS terminated by pg_dash itself */
+	bool		redirect_only;	/* accepted on pg_dash.redirect_port */
+	bool		from_proxy;		/* the socket's peer is a trusted proxy */
+	bool		peer_loopback;	/* the socket's peer (or the client a PROXY
+								 * header named) is on this machine */
+	bool		proxy_header;	/* a PROXY protocol header is awaited */
+	bool		client_loopback;	/* the client (the one a trusted proxy
+									 * names) is on this machine */
+	bool		https;			/* the current request reached pg_dash, or
+								 * the trusted proxy, over TLS */
+} ConnTransport;
+
 typedef enum ConnState
 {
 	CONN_HTTP,					/* reading and answering HTTP requests */
@@ -76,6 +95,8 @@ typedef struct Conn
 												 * (an executor's) hands on
 												 * what is written at once */
 	ConnPeer	peer;
+	ConnTransport transport;
+	struct StringInfoData *proxy_bytes;	/* a PROXY header read so far */
 	bool		peer_counted;	/* counted by guard.c's per-address limits */
 	bool		read_paused;	/* socket not read: a producer streams, or
 								 * the output queue is over its bound */

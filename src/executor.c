@@ -63,6 +63,7 @@
 #include "realtime.h"
 #include "request.h"
 #include "router.h"
+#include "transport.h"
 #include "worker.h"
 
 /* Bytes of a slot's response queue. */
@@ -110,6 +111,7 @@ typedef struct ExecSlot
 								 * only when this changed */
 	TimestampTz enqueued;
 	ConnPeer	peer;			/* the client's address, for per-address limits */
+	ConnTransport transport;	/* how the request came (TLS, proxy) */
 	Size		request_len;
 	dsm_handle	request_dsm;	/* DSM_HANDLE_INVALID: request[] holds it */
 	char		request[EXEC_REQUEST_INLINE];
@@ -563,8 +565,8 @@ executor_relay_produce(Conn *conn, void *arg)
  * the queue is full (*why says so) or no shared memory is left.
  */
 static bool
-executor_enqueue(const char *request, size_t len, const ConnPeer *peer, Relay *r,
-				 MemoryContext cxt, const char **why)
+executor_enqueue(const char *request, size_t len, const ConnPeer *peer,
+				 const ConnTransport *transport, Relay *r, MemoryContext cxt, const char **why)
 {
 	ExecSlot   *slot = NULL;
 	int			index = -1;
@@ -640,6 +642,10 @@ executor_enqueue(const char *request, size_t len, const ConnPeer *peer, Relay *r
 	LWLockAcquire(exec_lock, LW_EXCLUSIVE);
 	slot->request_len = len;
 	slot->peer = *peer;
+	if (transport)
+		slot->transport = *transport;
+	else
+		memset(&slot->transport, 0, sizeof(slot->transport));
 	slot->enqueued = GetCurrentTimestamp();
 	executor_ring()[(exec_shared->queue_head + exec_shared->queue_len) % exec_nslots] = index;
 	exec_shared->queue_len++;
@@ -668,7 +674,7 @@ executor_offload(Conn *conn, HttpRequest *req)
 	executor_serialize(req, &request);
 	r = MemoryContextAllocZero(conn->ctx, sizeof(Relay));
 	r->conn = conn;
-	if (!executor_enqueue(request.data, request.len, &conn->peer, r, conn->ctx, &why))
+	if (!executor_enqueue(request.data, request.len, &conn->peer, &conn->transport, r, conn->ctx, &why))
 	{
 		pfree(r);
 		if (strcmp(why, "queue_full") == 0)
@@ -729,7 +735,7 @@ executor_start_job(PendingJob *job)
 		initStringInfo(&r->answer);
 		MemoryContextSwitchTo(oldcxt);
 	}
-	if (!executor_enqueue(job->request, job->len, &job->peer, r, TopMemoryContext, &why))
+	if (!executor_enqueue(job->request, job->len, &job->peer, NULL, r, TopMemoryContext, &why))
 	{
 		pfree(r->answer.data);
 		pfree(r);
@@ -1101,7 +1107,7 @@ executor_sink(Conn *conn)
  * the handler, then its producer (a streamed result) until it is done.
  */
 static void
-executor_run_request(HttpRequest *req, const ConnPeer *peer)
+executor_run_request(HttpRequest *req, const ConnPeer *peer, const ConnTransport *transport)
 {
 	Conn	   *conn;
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_dash executor connection",
@@ -1112,6 +1118,8 @@ executor_run_request(HttpRequest *req, const ConnPeer *peer)
 	conn->fd = -1;
 	conn->state = CONN_HTTP;
 	conn->peer = *peer;
+	conn->transport = *transport;
+	transport_enter(conn);
 	conn->sink = executor_sink;
 	PG_TRY();
 	{
@@ -1199,7 +1207,7 @@ executor_run_slot(ExecSlot *slot)
 	if (http_parser_feed(&parser, data, slot->request_len) == HTTP_PARSE_DONE)
 	{
 		pgstat_report_activity(STATE_RUNNING, psprintf("pg_dash: %s %s", parser.req.method, parser.req.path));
-		executor_run_request(&parser.req, &slot->peer);
+		executor_run_request(&parser.req, &slot->peer, &slot->transport);
 	}
 	else
 		ereport(LOG,

@@ -19,6 +19,8 @@
 #include "request.h"
 #include "http_response.h"
 #include "session.h"
+#include "tls.h"
+#include "transport.h"
 
 int			pg_dash_port = 8080;
 char	   *pg_dash_listen_addresses = NULL;
@@ -319,5 +321,7 @@ guc_define(void)
 	request_define_gucs();
 	executor_define_gucs();
 	http_response_define_gucs();
+	tls_define_gucs();
+	transport_define_gucs();
 	MarkGUCPrefixReserved("pg_dash");
 }

@@ -55,6 +55,7 @@
 #include "metrics.h"
 #include "query_exec.h"
 #include "session.h"
+#include "transport.h"
 #include "worker.h"
 
 PG_FUNCTION_INFO_V1(pg_dash_state);
@@ -434,22 +435,14 @@ session_id_from_cookie(HttpRequest *req)
 }
 
 /*
- * True when the browser reached us over TLS, so the cookie gets Secure.
- * pg_dash has no TLS listener yet: when pg_dash.tls_cert_file arrives, a
- * request accepted on the TLS listener must return true here.  Until then
- * only a TLS-terminating proxy's X-Forwarded-Proto: https counts; a client
- * forging it only makes its own cookie stricter.
+ * True when the browser reached us over TLS, so the cookie gets Secure: the
+ * connection is pg_dash's own TLS, or a trusted proxy says the browser used
+ * HTTPS (transport.c); a client's own X-Forwarded-Proto counts for nothing.
  */
 static bool
 session_request_is_tls(const HttpRequest *req)
 {
-	size_t		len;
-	const char *proto;
-
-	if (req == NULL)
-		return false;
-	proto = http_request_header(req, "X-Forwarded-Proto", &len);
-	return proto != NULL && len == 5 && pg_strncasecmp(proto, "https", 5) == 0;
+	return transport_current_https();
 }
 
 /*

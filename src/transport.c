@@ -1,0 +1,488 @@
+/*
+ * transport.c
+ *		How a request reached pg_dash, and what may be believed about it.
+ *
+ * A connection is TLS when pg_dash terminated TLS itself (tls.c).  Behind a
+ * reverse proxy the socket's peer is the proxy, and only the proxy knows
+ * whether the browser used HTTPS, which address it came from and which Host
+ * it asked for.  Any client can send X-Forwarded-Proto, -For and -Host, so
+ * they are believed only from the addresses in pg_dash.trusted_proxies (a
+ * list of CIDR blocks); from any other peer they are ignored.  The same
+ * proxies may send the PROXY protocol header (v1 or v2, HAProxy's
+ * send-proxy) before the first request when pg_dash.proxy_protocol is on:
+ * the client it names then counts for the per-address limits (guard.c),
+ * which are applied once the header has arrived.
+ *
+ * The connection whose responses are being built is "current"
+ * (transport_enter): its HTTPS-ness decides the Secure attribute of cookies
+ * and the Strict-Transport-Security header.  An executor gets the serving
+ * worker's view with the request and makes it current in the same way.
+ */
+#include "postgres.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "lib/stringinfo.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/varlena.h"
+
+#include "guard.h"
+#include "headers.h"
+#include "http_response.h"
+#include "proxy_protocol.h"
+#include "tls.h"
+#include "transport.h"
+#include "worker.h"
+
+/* The most entries pg_dash.trusted_proxies may have. */
+#define TRANSPORT_MAX_PROXIES 64
+
+/* One CIDR block of pg_dash.trusted_proxies. */
+typedef struct TrustedNet
+{
+	int			family;			/* AF_INET or AF_INET6 */
+	uint8		addr[16];
+	int			bits;
+} TrustedNet;
+
+static char *pg_dash_trusted_proxies = NULL;
+static bool pg_dash_proxy_protocol = false;
+
+static TrustedNet trusted[TRANSPORT_MAX_PROXIES];
+static int	ntrusted = 0;
+
+/* The connection whose responses are being built. */
+static ConnTransport current;
+
+/*
+ * Parses "address" or "address/bits" (IPv4 or IPv6) into net; false when it
+ * is neither.
+ */
+static bool
+transport_parse_net(const char *text, TrustedNet *net)
+{
+	char		buf[64];
+	char	   *slash;
+	int			max;
+
+	if (strlen(text) >= sizeof(buf))
+		return false;
+	strcpy(buf, text);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	memset(net, 0, sizeof(*net));
+	if (inet_pton(AF_INET, buf, net->addr) == 1)
+		net->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, net->addr) == 1)
+		net->family = AF_INET6;
+	else
+		return false;
+	max = net->family == AF_INET ? 32 : 128;
+	net->bits = max;
+	if (slash)
+	{
+		char	   *end;
+		long		bits = strtol(slash + 1, &end, 10);
+
+		if (slash[1] == '\0' || *end != '\0' || bits < 0 || bits > max)
+			return false;
+		net->bits = (int) bits;
+	}
+	return true;
+}
+
+/* Splits the setting into its entries and parses them; false at the first bad one. */
+static bool
+transport_parse_list(const char *value, TrustedNet *nets, int *n, const char **bad)
+{
+	char	   *raw = pstrdup(value ? value : "");
+	List	   *items = NIL;
+	ListCell   *lc;
+	bool		ok = true;
+
+	*n = 0;
+	*bad = NULL;
+	if (!SplitGUCList(raw, ',', &items))
+		ok = false;
+	foreach(lc, items)
+	{
+		const char *item = (const char *) lfirst(lc);
+
+		if (!ok)
+			break;
+		if (*n >= TRANSPORT_MAX_PROXIES || !transport_parse_net(item, &nets[*n]))
+		{
+			*bad = pstrdup(item);
+			ok = false;
+			break;
+		}
+		(*n)++;
+	}
+	list_free(items);
+	return ok;
+}
+
+/* check_hook of pg_dash.trusted_proxies: addresses or CIDR blocks, comma-separated. */
+static bool
+transport_check_proxies(char **newval, void **extra, GucSource source)
+{
+	TrustedNet	nets[TRANSPORT_MAX_PROXIES];
+	int			n;
+	const char *bad;
+
+	if (transport_parse_list(*newval, nets, &n, &bad))
+		return true;
+	if (bad)
+		GUC_check_errdetail("\"%s\" is not an IP address or CIDR block (or there are more than %d).",
+							bad, TRANSPORT_MAX_PROXIES);
+	else
+		GUC_check_errdetail("List syntax is invalid.");
+	GUC_check_errhint("List the proxies' addresses, e.g. '127.0.0.1, 10.0.0.0/8, ::1'.");
+	return false;
+}
+
+/* Defines the settings of proxies. */
+void
+transport_define_gucs(void)
+{
+	DefineCustomStringVariable("pg_dash.trusted_proxies",
+							   "Addresses (CIDR blocks) of reverse proxies whose X-Forwarded-Proto, -For and -Host are believed.",
+							   "From other addresses those headers are ignored.",
+							   &pg_dash_trusted_proxies,
+							   "",
+							   PGC_SIGHUP, 0,
+							   transport_check_proxies, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_dash.proxy_protocol",
+							 "Connections from pg_dash.trusted_proxies start with a PROXY protocol header (v1 or v2).",
+							 "The client it names counts for the per-address limits.",
+							 &pg_dash_proxy_protocol,
+							 false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+}
+
+/* Reads pg_dash.trusted_proxies again (start and SIGHUP). */
+void
+transport_reload(void)
+{
+	const char *bad;
+
+	if (!transport_parse_list(pg_dash_trusted_proxies, trusted, &ntrusted, &bad))
+		ntrusted = 0;			/* the check hook refused it: cannot happen */
+}
+
+/* True when the 4 or 16 bytes of an address of the family lie in a trusted block. */
+static bool
+transport_trusted(int family, const uint8 *addr)
+{
+	for (int i = 0; i < ntrusted; i++)
+	{
+		const TrustedNet *net = &trusted[i];
+		int			full = net->bits / 8;
+		int			rest = net->bits % 8;
+
+		if (net->family != family)
+			continue;
+		if (memcmp(net->addr, addr, full) != 0)
+			continue;
+		if (rest && ((net->addr[full] ^ addr[full]) & (0xFF << (8 - rest))) != 0)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* True for 127.0.0.0/8 and ::1. */
+static bool
+transport_loopback(int family, const uint8 *addr)
+{
+	static const uint8 v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+
+	if (family == AF_INET)
+		return addr[0] == 127;
+	return family == AF_INET6 && memcmp(addr, v6_loopback, 16) == 0;
+}
+
+/*
+ * The address of a sockaddr as family and bytes; an IPv4 address mapped
+ * into IPv6 is IPv4.  False for other families.
+ */
+static bool
+transport_sockaddr(const struct sockaddr *sa, int *family, uint8 *addr)
+{
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET)
+	{
+		*family = AF_INET;
+		memcpy(addr, &((const struct sockaddr_in *) sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6)
+	{
+		const struct in6_addr *a = &((const struct sockaddr_in6 *) sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a))
+		{
+			*family = AF_INET;
+			memcpy(addr, a->s6_addr + 12, 4);
+		}
+		else
+		{
+			*family = AF_INET6;
+			memcpy(addr, a->s6_addr, 16);
+		}
+		return true;
+	}
+	return false;
+}
+
+/* Records how an accepted connection came. */
+void
+transport_accept(Conn *conn, const struct sockaddr *addr, bool tls, bool redirect_only)
+{
+	int			family;
+	uint8		bytes[16];
+
+	memset(&conn->transport, 0, sizeof(conn->transport));
+	conn->transport.tls = tls;
+	conn->transport.redirect_only = redirect_only;
+	if (transport_sockaddr(addr, &family, bytes))
+	{
+		conn->transport.from_proxy = transport_trusted(family, bytes);
+		conn->transport.peer_loopback = transport_loopback(family, bytes);
+	}
+	conn->transport.proxy_header = conn->transport.from_proxy && pg_dash_proxy_protocol;
+	conn->transport.https = tls;
+	conn->transport.client_loopback = conn->transport.peer_loopback;
+}
+
+/*
+ * Takes the client a PROXY header names as the connection's peer, as the
+ * per-address limits count it (an IPv6 client by its /64).
+ */
+static void
+transport_set_client(Conn *conn, const ProxyHeader *h)
+{
+	if (h->family == 0)
+		return;					/* LOCAL / UNKNOWN: the proxy's own connection */
+	memset(&conn->peer, 0, sizeof(conn->peer));
+	if (h->family == 4)
+	{
+		conn->peer.family = AF_INET;
+		memcpy(conn->peer.addr, h->src, 4);
+		conn->transport.peer_loopback = transport_loopback(AF_INET, h->src);
+	}
+	else
+	{
+		conn->peer.family = AF_INET6;
+		memcpy(conn->peer.addr, h->src, 8);
+		conn->transport.peer_loopback = transport_loopback(AF_INET6, h->src);
+	}
+	conn->transport.client_loopback = conn->transport.peer_loopback;
+}
+
+/* Consumes the PROXY protocol header of a trusted proxy's connection. */
+bool
+transport_read_proxy_header(Conn *conn, const char *data, size_t len, size_t *used)
+{
+	StringInfo	buf;
+	size_t		before;
+	ProxyHeader h;
+	ProxyParseState st;
+
+	if (conn->proxy_bytes == NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(conn->ctx);
+
+		conn->proxy_bytes = makeStringInfo();
+		MemoryContextSwitchTo(oldcxt);
+	}
+	buf = conn->proxy_bytes;
+	before = buf->len;
+	appendBinaryStringInfo(buf, data, Min(len, PROXY_MAX_HEADER - before));
+	st = proxy_parse((const uint8_t *) buf->data, buf->len, &h);
+	if (st == PROXY_INCOMPLETE)
+	{
+		*used = len;
+		return true;
+	}
+	if (st == PROXY_ERROR)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(worker_request_context);
+
+		*used = len;
+		http_reply_error(conn, NULL, 400, "bad_request", "invalid PROXY protocol header", h.error,
+						 "pg_dash.proxy_protocol is on: connections from pg_dash.trusted_proxies must start with a PROXY v1 or v2 header.");
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(worker_request_context);
+		return false;
+	}
+	*used = h.length - before;
+	transport_set_client(conn, &h);
+	conn->transport.proxy_header = false;
+	pfree(buf->data);
+	pfree(buf);
+	conn->proxy_bytes = NULL;
+	return true;
+}
+
+/*
+ * The client X-Forwarded-For names: its rightmost address that is not a
+ * trusted proxy (the ones to its left were written by the client itself).
+ * True with *loopback set when there is one that parses.
+ */
+static bool
+transport_forwarded_for(const HttpRequest *req, bool *loopback)
+{
+	size_t		len;
+	const char *value = http_request_header(req, "X-Forwarded-For", &len);
+	size_t		end = len;
+
+	if (value == NULL)
+		return false;
+	while (end > 0)
+	{
+		size_t		start = end;
+		size_t		next;
+		char		text[64];
+		size_t		n;
+		uint8		addr[16];
+		int			family;
+
+		while (start > 0 && value[start - 1] != ',')
+			start--;
+		n = end - start;
+		/* the next entry ends at this one's comma */
+		next = start > 0 ? start - 1 : 0;
+		/* trim spaces and IPv6 brackets */
+		while (n > 0 && value[start] == ' ')
+			start++, n--;
+		while (n > 0 && value[start + n - 1] == ' ')
+			n--;
+		if (n >= 2 && value[start] == '[' && value[start + n - 1] == ']')
+			start++, n -= 2;
+		end = next;
+		if (n == 0 || n >= sizeof(text))
+			return false;
+		memcpy(text, value + start, n);
+		text[n] = '\0';
+		if (inet_pton(AF_INET, text, addr) == 1)
+			family = AF_INET;
+		else if (inet_pton(AF_INET6, text, addr) == 1)
+			family = AF_INET6;
+		else
+			return false;		/* "unknown", an obfuscated name: not local */
+		if (transport_trusted(family, addr) && end > 0)
+			continue;
+		*loopback = transport_loopback(family, addr);
+		return true;
+	}
+	return false;
+}
+
+/* Believes the X-Forwarded-* headers of a trusted proxy, and only of one. */
+void
+transport_begin_request(Conn *conn, HttpRequest *req)
+{
+	ConnTransport *t = &conn->transport;
+	size_t		len;
+	const char *value;
+
+	t->https = t->tls;
+	t->client_loopback = t->peer_loopback;
+	if (t->from_proxy)
+	{
+		bool		loopback;
+		HttpAuthority host;
+
+		value = http_request_header(req, "X-Forwarded-Proto", &len);
+		if (value != NULL)
+		{
+			size_t		n = 0;
+
+			/* the first entry: the scheme the browser used */
+			while (n < len && value[n] != ',' && value[n] != ' ')
+				n++;
+			t->https = n == 5 && pg_strncasecmp(value, "https", 5) == 0;
+		}
+		if (transport_forwarded_for(req, &loopback))
+			t->client_loopback = loopback;
+		else if (http_request_header(req, "X-Forwarded-For", &len) != NULL)
+			t->client_loopback = false;
+		value = http_request_header(req, "X-Forwarded-Host", &len);
+		if (value != NULL && http_parse_authority(value, len, &host))
+			req->host = host;
+	}
+	transport_enter(conn);
+}
+
+/* Makes the connection the one whose responses are being built. */
+void
+transport_enter(const Conn *conn)
+{
+	current = conn->transport;
+}
+
+/* True when the response being built goes over HTTPS. */
+bool
+transport_current_https(void)
+{
+	return current.https;
+}
+
+/* The Strict-Transport-Security max-age of the current response; 0 for none. */
+int
+transport_hsts_max_age(void)
+{
+	return current.https ? pg_dash_hsts_max_age : 0;
+}
+
+/* True when the connection may carry a password or a token. */
+bool
+transport_connection_is_secure(const Conn *conn)
+{
+	return conn->transport.https || conn->transport.client_loopback;
+}
+
+/* Answers a request on pg_dash.redirect_port with 308 to its HTTPS URL. */
+void
+transport_redirect(Conn *conn, HttpRequest *req)
+{
+	StringInfoData url;
+	HeaderList	headers;
+	int			port = tls_https_port();
+	const char *host = req->host.host;
+	size_t		host_len = req->host.host_len;
+
+	if (host == NULL)
+	{
+		http_reply_error(conn, req, 400, "bad_request", "a redirect to HTTPS needs the Host header",
+						 "This port only redirects to HTTPS, and the request does not say which host it is for.",
+						 "Send the request over HTTPS.");
+		return;
+	}
+	initStringInfo(&url);
+	appendStringInfoString(&url, "https://");
+	/* an IPv6 address without its brackets gets them back */
+	if (memchr(host, ':', host_len) != NULL && host[0] != '[')
+		appendStringInfo(&url, "[%.*s]", (int) host_len, host);
+	else
+		appendBinaryStringInfo(&url, host, host_len);
+	if (port != 443)
+		appendStringInfo(&url, ":%d", port);
+	if (req->target_len > 0 && req->target[0] == '/')
+		appendBinaryStringInfo(&url, req->target, req->target_len);
+	else
+		appendStringInfoChar(&url, '/');
+	header_list_init(&headers);
+	header_add(&headers, "Location", url.data);
+	header_add(&headers, "Cache-Control", "no-store");
+	http_reply(conn, req, 308, "text/plain; charset=utf-8", &headers,
+			   "Use HTTPS.\n", strlen("Use HTTPS.\n"));
+}
