@@ -41,6 +41,7 @@
 #include "portability/instr_time.h"
 #include "utils/memutils.h"
 
+#include "bearer.h"
 #include "conn.h"
 #include "guard.h"
 #include "guc.h"
@@ -412,6 +413,7 @@ conn_dispatch(Conn *conn, HttpRequest *req)
 						 edata->message, edata->detail, edata->hint);
 	}
 	PG_END_TRY();
+	bearer_forget();
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	/* a request handed to an executor is counted there */

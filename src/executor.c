@@ -53,6 +53,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "bearer.h"
 #include "download.h"
 #include "executor.h"
 #include "guc.h"
@@ -1166,6 +1167,7 @@ executor_run_request(HttpRequest *req, const ConnPeer *peer, const ConnTransport
 		/* the serving worker sees the queue end without 'Z' */
 	}
 	PG_END_TRY();
+	bearer_forget();
 	QueryCancelPending = false;
 	disable_timeout(deadline_timeout, false);
 	if (deadline_fired)

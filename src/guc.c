@@ -13,6 +13,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "bearer.h"
 #include "guard.h"
 #include "guc.h"
 #include "executor.h"
@@ -322,6 +323,7 @@ guc_define(void)
 	executor_define_gucs();
 	http_response_define_gucs();
 	tls_define_gucs();
+	bearer_define_gucs();
 	transport_define_gucs();
 	MarkGUCPrefixReserved("pg_dash");
 }

@@ -91,6 +91,8 @@ http_status_text(int status)
 			return "Permanent Redirect";
 		case 400:
 			return "Bad Request";
+		case 401:
+			return "Unauthorized";
 		case 403:
 			return "Forbidden";
 		case 404:
@@ -144,6 +146,8 @@ http_status_code_name(int status)
 	{
 		case 400:
 			return "bad_request";
+		case 401:
+			return "unauthorized";
 		case 403:
 			return "forbidden";
 		case 404:

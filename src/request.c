@@ -19,6 +19,7 @@
 #include "utils/syscache.h"
 #include "utils/timeout.h"
 
+#include "bearer.h"
 #include "guc.h"
 #include "request.h"
 #include "session.h"
@@ -167,13 +168,79 @@ request_role_privilege(Oid roleid)
 	return NULL;
 }
 
-/* Checks that pg_dash.role may serve requests; false with *f filled. */
+/*
+ * True when a role may sign in to pg_dash as a person or an application (a
+ * bearer token naming it, later a password): it has LOGIN.  *why says what
+ * it lacks otherwise.  The one place that decides it, so that a rule such as
+ * membership in a login group is added here for every way in.
+ */
+bool
+request_role_may_sign_in(Oid roleid, const char **why)
+{
+	HeapTuple	tup;
+	bool		can_login;
+
+	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(roleid));
+	if (!HeapTupleIsValid(tup))
+	{
+		*why = "The role no longer exists.";
+		return false;
+	}
+	can_login = ((Form_pg_authid) GETSTRUCT(tup))->rolcanlogin;
+	ReleaseSysCache(tup);
+	if (!can_login)
+	{
+		*why = "The role does not have the LOGIN attribute.";
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Checks the role a bearer token names: it exists, may sign in, is no
+ * superuser and holds nothing that bypasses GRANTs or RLS (unless
+ * pg_dash.allow_privileged_role).  403 otherwise: the token is valid, its
+ * role may not be served.
+ */
+static bool
+request_resolve_token_role(RequestTxn *r, QueryFailure *f, const char *name)
+{
+	const char *hint = "Name a role with LOGIN and only the privileges dashboards need in the token's role claim (pg_dash.jwt_role_claim).";
+	Oid			roleid = get_role_oid(name, true);
+	const char *why;
+	const char *privilege;
+
+	if (!OidIsValid(roleid))
+		return request_fail(f, 403, "forbidden", psprintf("the token's role \"%s\" does not exist", name),
+							NULL, hint);
+	if (!request_role_may_sign_in(roleid, &why))
+		return request_fail(f, 403, "forbidden", psprintf("the token's role \"%s\" may not sign in", name),
+							why, hint);
+	if (superuser_arg(roleid))
+		return request_fail(f, 403, "forbidden", psprintf("the token's role \"%s\" is a superuser", name),
+							"pg_dash never serves data as a superuser.", hint);
+	privilege = request_role_privilege(roleid);
+	if (privilege != NULL && !request_allow_privileged_role)
+		return request_fail(f, 403, "forbidden", psprintf("the token's role \"%s\" has %s", name, privilege),
+							"It would let request SQL bypass GRANTs or row-level security, or reach the server's files.",
+							hint);
+	r->roleid = roleid;
+	r->role_name = MemoryContextStrdup(r->cxt, name);
+	return true;
+}
+
+/*
+ * Checks that the request's role may serve it: the role a bearer token
+ * names, else pg_dash.role; false with *f filled.
+ */
 bool
 request_resolve_role(RequestTxn *r, QueryFailure *f)
 {
 	Oid			roleid;
 	const char *privilege;
 
+	if (bearer_request_role() != NULL)
+		return request_resolve_token_role(r, f, bearer_request_role());
 	if (pg_dash_role == NULL || pg_dash_role[0] == '\0')
 		return request_fail(f, 503, "unavailable", "pg_dash.role is not set",
 							"pg_dash serves data as pg_dash.role, never as a superuser.",

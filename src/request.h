@@ -85,12 +85,20 @@ extern void request_init(RequestTxn *r);
 extern void request_begin(RequestTxn *r, const char *activity, const char *session_id);
 
 /*
- * Checks that pg_dash.role may serve requests (exists, is no superuser, and
- * holds no privilege that bypasses GRANTs or RLS unless
- * pg_dash.allow_privileged_role); false with *f filled (503) otherwise.
- * Needs an open transaction.
+ * Checks that the request's role may serve requests: the role its bearer
+ * token names (bearer.c), else pg_dash.role.  It exists, is no superuser,
+ * and holds no privilege that bypasses GRANTs or RLS unless
+ * pg_dash.allow_privileged_role; a token's role must also be one that may
+ * sign in.  False with *f filled (503 for pg_dash.role, 403 for a token's)
+ * otherwise.  Needs an open transaction.
  */
 extern bool request_resolve_role(RequestTxn *r, QueryFailure *f);
+
+/*
+ * True when a role may sign in (a bearer token, a password): LOGIN today;
+ * *why says what it lacks.  Needs an open transaction.
+ */
+extern bool request_role_may_sign_in(Oid roleid, const char **why);
 
 /*
  * Runs the rest of the request as the resolved role, read-only or not,

@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "bearer.h"
 #include "executor.h"
 #include "health.h"
 #include "http_response.h"
@@ -54,12 +55,32 @@ router_csrf_ok(Conn *conn, HttpRequest *req)
 	const char *code;
 	const char *detail;
 
+	/* a bearer token is no ambient authority: nothing to forge */
 	if (router_is_read(req) || http_method_is(req, "OPTIONS") ||
-		session_csrf_check(req, &code, &detail))
+		bearer_request_role() != NULL || session_csrf_check(req, &code, &detail))
 		return true;
 	http_reply_error(conn, req, 403, code, "CSRF token missing or wrong", detail,
 					 "Send the value of the " SESSION_CSRF_COOKIE_NAME " cookie in the "
 					 SESSION_CSRF_HEADER " header; a GET of /api/state sets the cookie again.");
+	return false;
+}
+
+/*
+ * Refuses (400) a request with a bearer token that would write session
+ * state: such a request has no session (bearer.c); true when it may go on.
+ */
+static bool
+router_bearer_stateless(Conn *conn, HttpRequest *req)
+{
+	const char *path = req->path;
+
+	if (bearer_request_role() == NULL || router_is_read(req) ||
+		(strcmp(path, "/api/state") != 0 && strncmp(path, "/api/state/", 11) != 0 &&
+		 strncmp(path, "/api/session/", 13) != 0))
+		return true;
+	http_reply_error(conn, req, 400, "bad_request", "a request with a bearer token has no session state",
+					 "Session state belongs to a browser's cookie session; bearer requests carry none.",
+					 "Keep an application's data in tables, written by actions.");
 	return false;
 }
 
@@ -68,6 +89,10 @@ MetricRoute
 router_dispatch(Conn *conn, HttpRequest *req)
 {
 	const char *path = req->path;
+
+	if ((router_is_api(path) || strcmp(path, "/ws") == 0) &&
+		(!bearer_authenticate(conn, req) || !router_bearer_stateless(conn, req)))
+		return router_is_api(path) ? ROUTE_API : ROUTE_WS;
 
 	if (strcmp(path, "/healthz") == 0)
 	{

@@ -54,6 +54,7 @@
 #include "headers.h"
 #include "metrics.h"
 #include "query_exec.h"
+#include "bearer.h"
 #include "session.h"
 #include "transport.h"
 #include "worker.h"
@@ -336,6 +337,9 @@ session_cookie_token(const HttpRequest *req, uint8 *raw, char *token)
 	const char *val;
 	size_t		val_len;
 
+	/* a request with a bearer token has no cookie session (bearer.c) */
+	if (bearer_request_role() != NULL)
+		return false;
 	while ((val = session_cookie_next(req, SESSION_COOKIE_NAME, &h, &pos, &val_len)) != NULL)
 	{
 		unsigned char buf[64];
@@ -524,6 +528,9 @@ session_save(Session *session, const Conn *conn, HttpRequest *req, HeaderList *h
 	Datum		values[2];
 
 	if (session->saved)
+		return true;
+	/* nor does it get one: nothing is stored, no cookie is set */
+	if (bearer_request_role() != NULL)
 		return true;
 	if (!session_budget_admit(conn, why, retry_after))
 	{
