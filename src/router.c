@@ -20,6 +20,7 @@
 #include "router.h"
 #include "session.h"
 #include "static_files.h"
+#include "transport.h"
 #include "ws.h"
 
 /* Answers 405 naming the methods a resource supports. */
@@ -88,8 +89,10 @@ router_bearer_stateless(Conn *conn, HttpRequest *req)
 MetricRoute
 router_dispatch(Conn *conn, HttpRequest *req)
 {
-	const char *path = req->path;
+	const char *path;
 
+	transport_strip_base_path(req);
+	path = req->path;
 	if ((router_is_api(path) || strcmp(path, "/ws") == 0) &&
 		(!bearer_authenticate(conn, req) || !router_bearer_stateless(conn, req)))
 		return router_is_api(path) ? ROUTE_API : ROUTE_WS;

@@ -21,6 +21,7 @@
 #include "postgres.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -50,6 +51,7 @@ typedef struct TrustedNet
 
 static char *pg_dash_trusted_proxies = NULL;
 static bool pg_dash_proxy_protocol = false;
+char	   *pg_dash_base_path = NULL;
 
 static TrustedNet trusted[TRANSPORT_MAX_PROXIES];
 static int	ntrusted = 0;
@@ -145,6 +147,43 @@ transport_check_proxies(char **newval, void **extra, GucSource source)
 	return false;
 }
 
+/*
+ * check_hook of pg_dash.base_path: empty, or "/" and path segments of
+ * letters, digits and -._~ without a trailing slash ("/dash", "/a/b"): it
+ * is written into every page and URL, so nothing there may need escaping.
+ */
+static bool
+transport_check_base_path(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval;
+
+	if (p == NULL || p[0] == '\0')
+		return true;
+	if (p[0] != '/' || p[strlen(p) - 1] == '/')
+	{
+		GUC_check_errdetail("A base path starts with \"/\" and does not end with one.");
+		GUC_check_errhint("For example '/dash'; '' serves pg_dash at the root.");
+		return false;
+	}
+	for (; *p; p++)
+	{
+		if (*p == '/')
+		{
+			if (p[1] == '/' || p[1] == '.')
+			{
+				GUC_check_errdetail("A base path has no empty segment and no segment starting with a dot.");
+				return false;
+			}
+		}
+		else if (!isalnum((unsigned char) *p) && strchr("-._~", *p) == NULL)
+		{
+			GUC_check_errdetail("A base path holds only letters, digits, \"-\", \".\", \"_\", \"~\" and \"/\".");
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Defines the settings of proxies. */
 void
 transport_define_gucs(void)
@@ -156,6 +195,14 @@ transport_define_gucs(void)
 							   "",
 							   PGC_SIGHUP, 0,
 							   transport_check_proxies, NULL, NULL);
+
+	DefineCustomStringVariable("pg_dash.base_path",
+							   "Path prefix pg_dash is served under behind a proxy, e.g. /dash; empty: the root.",
+							   "Pages, the API, the WebSocket and the front end's files answer under it (and without it).",
+							   &pg_dash_base_path,
+							   "",
+							   PGC_SIGHUP, 0,
+							   transport_check_base_path, NULL, NULL);
 
 	DefineCustomBoolVariable("pg_dash.proxy_protocol",
 							 "Connections from pg_dash.trusted_proxies start with a PROXY protocol header (v1 or v2).",
@@ -420,6 +467,27 @@ transport_begin_request(Conn *conn, HttpRequest *req)
 			req->host = host;
 	}
 	transport_enter(conn);
+}
+
+/*
+ * Takes pg_dash.base_path off the front of the request's path, in place:
+ * "/dash/api/pages" is "/api/pages", "/dash" is "/".  A path without the
+ * prefix stays as it is, so a proxy may strip it or pass it on.
+ */
+void
+transport_strip_base_path(HttpRequest *req)
+{
+	size_t		n = pg_dash_base_path ? strlen(pg_dash_base_path) : 0;
+	size_t		len;
+
+	if (n == 0 || req->path == NULL || strncmp(req->path, pg_dash_base_path, n) != 0 ||
+		(req->path[n] != '/' && req->path[n] != '\0'))
+		return;
+	len = strlen(req->path + n);
+	if (len == 0)
+		strcpy(req->path, "/");
+	else
+		memmove(req->path, req->path + n, len + 1);
 }
 
 /* Makes the connection the one whose responses are being built. */

@@ -9,7 +9,13 @@
 
 #include "conn.h"
 
+/* pg_dash.base_path: "" or "/dash" */
+extern char *pg_dash_base_path;
+
 extern void transport_define_gucs(void);
+
+/* Takes pg_dash.base_path off the front of the request's path, when it is there. */
+extern void transport_strip_base_path(HttpRequest *req);
 extern void transport_reload(void);
 
 /* Records how an accepted connection came: its socket's peer, TLS, the redirect port. */

@@ -1,6 +1,7 @@
 # Life behind a reverse proxy: X-Forwarded-Proto and -Host believed only
-# from pg_dash.trusted_proxies, and the PROXY protocol (v1 and v2) from
-# those addresses, so that the per-address limits see the real clients.
+# from pg_dash.trusted_proxies, the PROXY protocol (v1 and v2) from those
+# addresses, so that the per-address limits see the real clients, and
+# pg_dash.base_path (pages, API, WebSocket and files under a sub-path).
 # The test's "proxy" is 127.0.0.1; 127.0.0.2 is a client that is not one.
 use strict;
 use warnings;
@@ -12,8 +13,11 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use lib 't';
 use PgDashTest;
+use PgDashWs;
 
+# one worker: the per-address caps are counted per worker
 my ($node, $port) = start_node('proxy',
+	workers => 1,
 	conf => "pg_dash.role = 'dash_reader'",
 	setup => <<'SQL');
 CREATE ROLE dash_reader;
@@ -141,5 +145,39 @@ close $held;
 
 is(from('127.0.0.1', "PROXY TCP4 203.0.113.9 127.0.0.1 5555 $port\r\n$get")->{status}, 200,
 	'the workers carry on');
+set_conf("ALTER SYSTEM RESET pg_dash.proxy_protocol; ALTER SYSTEM RESET pg_dash.max_connections_per_ip");
+
+# pg_dash.base_path: everything answers under the prefix (and without it)
+for my $bad ('dash', '/dash/', '/da sh', '//dash', '/a/../b', '/x"y')
+{
+	my ($ret, $out, $err) = $node->psql('postgres', "ALTER SYSTEM SET pg_dash.base_path = '$bad'");
+	like($err, qr/invalid value for parameter "pg_dash.base_path"/, "base path '$bad' is refused");
+}
+my $root = http($port, 'GET', '/');
+set_conf("ALTER SYSTEM SET pg_dash.base_path = '/dash'");
+$node->safe_psql('postgres', "SELECT pg_dash.define_query('one', 'SELECT 1 AS one'); "
+	. "SELECT pg_dash.define_page('sales/q', '# Q')");
+$r = http($port, 'GET', '/dash/');
+is($r->{status}, 200, 'the front end under the base path');
+like($r->{body}, qr/<meta name="pg-dash-base" content="\/dash">/, 'tells the front end its base');
+like($r->{body}, qr/src="\/dash\/js\/main\.js"/, 'its scripts are under the base');
+like($r->{body}, qr/href="\/dash\/css\/app\.css"/, 'and its styles');
+unlike($r->{body}, qr/(?:src|href)="\/(?!dash\/)/, 'no URL of the page leaves the base');
+isnt($r->{headers}{etag}, $root->{headers}{etag}, 'with an ETag of its own');
+is(http($port, 'GET', '/dash')->{status}, 200, 'the base itself');
+like(http($port, 'GET', '/dash/p/sales/q')->{body}, qr/pg-dash-base/, 'a page view');
+like(http($port, 'GET', '/dash/p/nothing')->{body}, qr/<a href="\/dash\/">/, 'a missing page links to the base');
+is(http($port, 'GET', '/dash/js/main.js')->{status}, 200, 'a script');
+is(http($port, 'GET', '/dash/healthz')->{status}, 200, '/healthz');
+$r = http($port, 'GET', '/dash/api/query/one');
+is($r->{status}, 200, 'the API');
+like($r->{body}, qr/"rows":\[\[1\]\]/, 'runs in an executor under the base too');
+is(http($port, 'GET', '/api/query/one')->{status}, 200, 'a proxy that strips the prefix works too');
+is(http($port, 'GET', '/dashboard/healthz')->{status}, 404, 'a longer first segment is not the base');
+my $ws = PgDashWs->connect(port => $port, path => '/dash/ws', protocol => 'pg_dash.v1');
+is($ws->recv_json->{type}, 'hello', 'the WebSocket under the base');
+$ws->close;
+set_conf("ALTER SYSTEM RESET pg_dash.base_path");
+unlike(http($port, 'GET', '/')->{body}, qr/pg-dash-base/, 'without a base the page is served as it is');
 $node->stop;
 done_testing();
