@@ -125,6 +125,27 @@ proxy_parse_v1(const uint8_t *buf, size_t len, ProxyHeader *out)
 	return PROXY_DONE;
 }
 
+/*
+ * Reads a v2 header's addresses of the family (4 or 6): source, destination,
+ * then the two ports, after the 16 bytes of the fixed part.
+ */
+static ProxyParseState
+proxy_v2_addresses(const uint8_t *buf, size_t body, int family, ProxyHeader *out)
+{
+	size_t		alen = family == 4 ? 4 : 16;
+	const uint8_t *ports = buf + 16 + 2 * alen;
+
+	if (body < 2 * alen + 4)
+		return proxy_fail(out, family == 4 ? "The PROXY v2 header is too short for IPv4 addresses."
+						  : "The PROXY v2 header is too short for IPv6 addresses.");
+	out->family = family;
+	memcpy(out->src, buf + 16, alen);
+	memcpy(out->dst, buf + 16 + alen, alen);
+	out->src_port = (uint16_t) ((ports[0] << 8) | ports[1]);
+	out->dst_port = (uint16_t) ((ports[2] << 8) | ports[3]);
+	return PROXY_DONE;
+}
+
 /* Parses a version 2 header; buf starts with the signature. */
 static ProxyParseState
 proxy_parse_v2(const uint8_t *buf, size_t len, ProxyHeader *out)
@@ -154,24 +175,10 @@ proxy_parse_v2(const uint8_t *buf, size_t len, ProxyHeader *out)
 	{
 		case 0x11:				/* TCP over IPv4 */
 		case 0x12:				/* UDP over IPv4 */
-			if (body < 12)
-				return proxy_fail(out, "The PROXY v2 header is too short for IPv4 addresses.");
-			out->family = 4;
-			memcpy(out->src, buf + 16, 4);
-			memcpy(out->dst, buf + 20, 4);
-			out->src_port = (uint16_t) ((buf[24] << 8) | buf[25]);
-			out->dst_port = (uint16_t) ((buf[26] << 8) | buf[27]);
-			return PROXY_DONE;
+			return proxy_v2_addresses(buf, body, 4, out);
 		case 0x21:				/* TCP over IPv6 */
 		case 0x22:				/* UDP over IPv6 */
-			if (body < 36)
-				return proxy_fail(out, "The PROXY v2 header is too short for IPv6 addresses.");
-			out->family = 6;
-			memcpy(out->src, buf + 16, 16);
-			memcpy(out->dst, buf + 32, 16);
-			out->src_port = (uint16_t) ((buf[48] << 8) | buf[49]);
-			out->dst_port = (uint16_t) ((buf[50] << 8) | buf[51]);
-			return PROXY_DONE;
+			return proxy_v2_addresses(buf, body, 6, out);
 		case 0x00:				/* UNSPEC */
 		case 0x31:				/* unix stream */
 		case 0x32:				/* unix datagram */
