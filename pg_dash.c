@@ -109,8 +109,9 @@ _PG_init(void)
 	pg_dash_cjson_init();
 	guc_define();
 	if (listener_claim_port(pg_dash_port) &&
-		(pg_dash_ssl_port == 0 || !pg_dash_ssl || listener_claim_port(pg_dash_ssl_port)) &&
-		(pg_dash_redirect_port == 0 || !pg_dash_ssl || listener_claim_port(pg_dash_redirect_port)))
+		(tls_https_port() == 0 || tls_https_port() == pg_dash_port ||
+		 listener_claim_port(tls_https_port())) &&
+		(tls_redirect_port() == 0 || listener_claim_port(tls_redirect_port())))
 	{
 		worker_register_all();
 		executor_register_all();

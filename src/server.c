@@ -198,8 +198,8 @@ server_start(int wake_fd)
 		server_listen(pg_dash_port, &watch_listener);
 	if (pg_dash_ssl)
 		server_listen(tls_https_port(), &watch_listener_tls);
-	if (pg_dash_ssl && pg_dash_redirect_port > 0)
-		server_listen(pg_dash_redirect_port, &watch_listener_redirect);
+	if (tls_redirect_port() > 0)
+		server_listen(tls_redirect_port(), &watch_listener_redirect);
 
 	server_wake_fd = wake_fd;
 	server_watch_fd(dup(wake_fd), &watch_wake);

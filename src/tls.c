@@ -102,6 +102,19 @@ tls_https_port(void)
 	return pg_dash_ssl_port > 0 ? pg_dash_ssl_port : pg_dash_port;
 }
 
+/*
+ * The port that only redirects to HTTPS; 0 when there is none (TLS off, or
+ * the setting names a port that already serves something else).
+ */
+int
+tls_redirect_port(void)
+{
+	if (!pg_dash_ssl || pg_dash_redirect_port == pg_dash_port ||
+		pg_dash_redirect_port == tls_https_port())
+		return 0;
+	return pg_dash_redirect_port;
+}
+
 /* True when pg_dash.port serves plain HTTP. */
 bool
 tls_plain_port_open(void)

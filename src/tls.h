@@ -19,6 +19,9 @@ extern void tls_define_gucs(void);
 /* The port that serves HTTPS (pg_dash.ssl_port, or pg_dash.port); 0 when TLS is off. */
 extern int	tls_https_port(void);
 
+/* The port that only redirects to HTTPS (pg_dash.redirect_port); 0 for none. */
+extern int	tls_redirect_port(void);
+
 /* True when pg_dash.port itself serves plain HTTP. */
 extern bool tls_plain_port_open(void);
 
