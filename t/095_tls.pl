@@ -5,10 +5,11 @@
 use strict;
 use warnings;
 
+use IO::Socket::INET;
 use IPC::Run;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(sleep);
+use Time::HiRes qw(sleep time);
 use lib 't';
 use PgDashTest;
 use PgDashWs;
@@ -53,6 +54,7 @@ my ($node, $port) = start_node('tls',
 		"pg_dash.redirect_port = $redirect_port",
 		"pg_dash.ssl_cert_file = '$dir/served.crt'",
 		"pg_dash.ssl_key_file = '$dir/served.key'",
+		"pg_dash.header_timeout = 2",
 		"pg_dash.role = 'dash_reader'"),
 	setup => <<'SQL');
 CREATE ROLE dash_reader;
@@ -98,6 +100,17 @@ is($r->{status}, 0, 'plain HTTP on the TLS port is not answered');
 $r = raw_request($tls_port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", timeout => 2);
 unlike($r, qr/HTTP\/1\.1 200/, 'not even raw');
 is(http($tls_port, 'GET', '/healthz', https => $ca1)->{status}, 200, 'HTTPS still served');
+
+# a client that never finishes its handshake is closed at pg_dash.header_timeout
+{
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $tls_port, Proto => 'tcp')
+	  or die "connect: $!";
+	my $t0 = time;
+	my $n = sysread($sock, my $buf, 100);
+	my $waited = time - $t0;
+	ok(!$n && $waited > 1.5 && $waited < 8, "a silent TLS client is closed after the header timeout (${waited}s)");
+	close $sock;
+}
 
 # WSS: the WebSocket protocol over TLS
 my $ws = PgDashWs->connect(port => $tls_port, protocol => 'pg_dash.v1', tls => { SSL_ca_file => $ca1 });
