@@ -19,18 +19,20 @@
 
 #include "access.h"
 #include "auth.h"
-#include "executor.h"
-#include "auth.h"
+#include "bearer.h"
 #include "download.h"
+#include "executor.h"
 #include "guard.h"
 #include "guc.h"
 #include "http_response.h"
-#include "request.h"
 #include "listener.h"
 #include "metrics.h"
 #include "query_cache.h"
 #include "query_stats.h"
+#include "request.h"
 #include "session.h"
+#include "tls.h"
+#include "transport.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -124,8 +126,14 @@ _PG_init(void)
 	request_define_gucs();
 	auth_define_gucs();
 	executor_define_gucs();
+	tls_define_gucs();
+	bearer_define_gucs();
+	transport_define_gucs();
 	MarkGUCPrefixReserved("pg_dash");
-	if (listener_claim_port(pg_dash_port))
+	if (listener_claim_port(pg_dash_port) &&
+		(tls_https_port() == 0 || tls_https_port() == pg_dash_port ||
+		 listener_claim_port(tls_https_port())) &&
+		(tls_redirect_port() == 0 || listener_claim_port(tls_redirect_port())))
 	{
 		worker_register_all();
 		executor_register_all();

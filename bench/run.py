@@ -9,7 +9,7 @@ the CPU that each side used is recorded beside each figure.
 
 Environment: BENCH_PGPORT, BENCH_HTTP_PORT, BENCH_PEER_PORT, BENCH_QUICK=1,
 BENCH_ONLY=point,agg,export,ws,state,browser,zoom,signin,loop,concurrency,small,
-executors (pool = the last four), BENCH_PGBIN (the PostgreSQL programs of the
+executors (pool = the last four), tls, BENCH_PGBIN (the PostgreSQL programs of the
 cluster; default Debian's)
 """
 import hashlib
@@ -215,9 +215,11 @@ def parse_dur(s):
     return {"us": v / 1000, "ms": v, "s": v * 1000, "m": v * 60000}[m.group(2)]
 
 
-def wrk(url, conns=64, dur=None, script=None, env=None):
+def wrk(url, conns=64, dur=None, script=None, env=None, headers=()):
     dur = dur or CFG["dur"]
     cmd = ["wrk", "-t2", "-c%d" % conns, "-d%ds" % dur, "--latency", "--timeout", "10s"]
+    for h in headers:
+        cmd += ["-H", h]
     if script:
         cmd += ["-s", os.path.join(HERE, "wrk", script)]
     cmd.append(url)
@@ -1416,6 +1418,59 @@ def bench_executors():
                                                         errors_note(pg_dash=m), load_note(m)))
 
 
+# ---------------------------------------------------------------- 9. TLS
+
+def free_tcp_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def bench_tls():
+    """9: pg_dash's own TLS (pg_dash.ssl with pg_dash.ssl_port, a
+    self-signed RSA-2048 certificate): the point query over HTTPS keep-alive
+    beside plain HTTP, and new connections per second (Connection: close on
+    /healthz, so a full handshake each, wrk resumes no sessions) beside the
+    same over plain HTTP; each pair interleaved."""
+    log("9. TLS: point query over HTTPS, handshakes per second")
+    api = RESULTS["pg_dash_query_api"]
+    if api:
+        fig(10, "10a point query over HTTPS keep-alive", na(api), "", None, "", ratio="")
+        return
+    cert, key = os.path.join(TMP, "tls.crt"), os.path.join(TMP, "tls.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-keyout", key, "-out", cert], check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    subprocess.run(["chown", "postgres", cert, key], check=True)
+    port = free_tcp_port()
+    restart_with({"pg_dash.ssl": "on", "pg_dash.ssl_port": port, "pg_dash.ssl_cert_file": sql_literal(cert),
+                  "pg_dash.ssl_key_file": sql_literal(key)})
+    try:
+        env = {"BENCH_PATH": "/api/query/point?id=", "BENCH_IDS": str(CFG["items"])}
+        plain, tls = "http://127.0.0.1:%d/" % HTTP, "https://127.0.0.1:%d/" % port
+        wrk(tls, dur=CFG["warm"], script="random_id.lua", env=env)
+        r = interleaved("tls.point", [
+            ("https", lambda: wrk(tls, script="random_id.lua", env=env), (), None),
+            ("http", lambda: wrk(plain, script="random_id.lua", env=env), (), None)])
+        fig(10, "10a point query, 64 keep-alive connections, HTTPS, req/s", r["https"]["rps"], "plain HTTP",
+            r["http"]["rps"], "", "", ours_m=r["https"], other_m=r["http"], key="rps",
+            note="p99 %s vs %s ms; %s%s" % (fmt(r["https"]["p99_ms"]), fmt(r["http"]["p99_ms"]),
+                                           errors_note(https=r["https"], http=r["http"]), load_note(r["https"])))
+        close = ("Connection: close",)
+        c = interleaved("tls.connect", [
+            ("https", lambda: wrk(tls + "healthz", conns=16, headers=close), (), None),
+            ("http", lambda: wrk(plain + "healthz", conns=16, headers=close), (), None)])
+        fig(10, "10b new connections/s (a TLS handshake each), /healthz, 16 clients", c["https"]["rps"],
+            "plain HTTP connections/s", c["http"]["rps"], "", "", ours_m=c["https"], other_m=c["http"], key="rps",
+            note="p99 %s vs %s ms; %s%s" % (fmt(c["https"]["p99_ms"]), fmt(c["http"]["p99_ms"]),
+                                           errors_note(https=c["https"], http=c["http"]), load_note(c["https"])))
+    finally:
+        restart_with({"pg_dash.ssl": None, "pg_dash.ssl_port": None, "pg_dash.ssl_cert_file": None,
+                      "pg_dash.ssl_key_file": None})
+
+
 # ---------------------------------------------------------------- main
 
 def end_process(p, timeout=5, terminate=True):
@@ -1480,6 +1535,8 @@ def main():
             bench_concurrency()
         if want("small"):
             bench_small()
+        if want("tls"):            # restarts the cluster with TLS, and back
+            bench_tls()
         if want("executors"):      # last: it restarts the cluster with other settings
             bench_executors()
     finally:

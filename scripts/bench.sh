@@ -6,7 +6,7 @@
 #
 #   BENCH_QUICK=1   a ~2 minute smoke run (fewer clients, rows and seconds)
 #   BENCH_ONLY=a,b  run only some benchmarks (point,agg,export,ws,state,browser,zoom,
-#                   loop,concurrency,small,executors; pool = the last four)
+#                   loop,concurrency,small,executors; pool = the last four; tls)
 #   BENCH_NO_BUILD=1  skip make && make install (measure what is installed)
 #   PG_CONFIG=/path/to/pg_config  build, install and run with that PostgreSQL
 #                   (default: pg_config from PATH, Debian's postgresql-15)

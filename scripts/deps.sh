@@ -8,7 +8,7 @@ what=${1:-build}
 pkgs="postgresql-15 postgresql-server-dev-15 postgresql-client-15 libwebsockets-dev
 libcjson-dev libssl-dev libkrb5-dev zlib1g-dev make gcc pkg-config curl ca-certificates"
 case "$what" in
-	test) pkgs="$pkgs libipc-run-perl clang libclang-rt-14-dev chromium fonts-noto-cjk" ;;
+	test) pkgs="$pkgs libipc-run-perl libio-socket-ssl-perl nginx openssl clang libclang-rt-14-dev chromium fonts-noto-cjk" ;;
 	bench) pkgs="$pkgs libipc-run-perl wrk nginx python3-tornado python3-asyncpg python3-websockets chromium" ;;
 esac
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"

@@ -255,19 +255,6 @@ auth_delay_clear(const ConnPeer *peer, const char *role)
 	SpinLockRelease(&auth_shared->mutex);
 }
 
-/*
- * Whether a connection is secure enough to carry a password.  Today only a
- * client on the loopback interface is (a browser on the server itself, or a
- * TLS-terminating proxy there); the TLS listener, when it comes, adds "this
- * request arrived over TLS" here and nowhere else.  X-Forwarded-Proto is not
- * trusted: any client can send it.
- */
-bool
-auth_connection_secure(const Conn *conn, const HttpRequest *req)
-{
-	return conn->peer.loopback;
-}
-
 /* The signed-in role of a session, if its sign-in is still valid; NULL otherwise. */
 static char *
 auth_session_role(const char *session_id)

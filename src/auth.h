@@ -56,12 +56,6 @@ extern void auth_shmem_startup(void);
 extern bool auth_resolve_viewer(const char *session_id, AuthViewer *viewer,
 								struct QueryFailure *f);
 
-/*
- * Whether a connection is secure enough to carry a password: today only a
- * loopback client (TLS arrives in its own issue and extends this).
- */
-extern bool auth_connection_secure(const Conn *conn, const HttpRequest *req);
-
 /* The delays after failed sign-ins of a client address and role (ms; 0: none). */
 extern long auth_delay_remaining(const ConnPeer *peer, const char *role);
 extern long auth_delay_failed(const ConnPeer *peer, const char *role);

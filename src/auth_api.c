@@ -50,6 +50,7 @@
 #include "query_http.h"
 #include "request.h"
 #include "session.h"
+#include "transport.h"
 
 /* Longest user name and password accepted, in bytes. */
 #define AUTH_MAX_PASSWORD 1024
@@ -295,7 +296,7 @@ auth_login(Conn *conn, HttpRequest *req)
 						 "Set pg_dash.auth = password in postgresql.conf and reload.");
 		return;
 	}
-	if (!auth_connection_secure(conn, req))
+	if (!transport_connection_is_secure(&conn->transport))
 	{
 		http_reply_error(conn, req, 403, "insecure_connection",
 						 "sign-in over plain HTTP is only allowed from the server itself",

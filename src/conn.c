@@ -42,12 +42,14 @@
 #include "utils/memutils.h"
 
 #include "conn.h"
+#include "proxy_protocol.h"
 #include "dispatch.h"
 #include "guard.h"
 #include "guc.h"
 #include "http_response.h"
 #include "metrics.h"
 #include "worker_state.h"
+#include "transport.h"
 #include "ws.h"
 
 /*
@@ -109,7 +111,6 @@ conn_set_peer(Conn *conn, const struct sockaddr *addr)
 
 		conn->peer.family = AF_INET;
 		memcpy(conn->peer.addr, &in->sin_addr, 4);
-		conn->peer.loopback = conn->peer.addr[0] == 127;
 	}
 	else if (addr->sa_family == AF_INET6)
 	{
@@ -119,13 +120,11 @@ conn_set_peer(Conn *conn, const struct sockaddr *addr)
 		{
 			conn->peer.family = AF_INET;
 			memcpy(conn->peer.addr, in6->sin6_addr.s6_addr + 12, 4);
-			conn->peer.loopback = conn->peer.addr[0] == 127;
 		}
 		else
 		{
 			conn->peer.family = AF_INET6;
 			memcpy(conn->peer.addr, in6->sin6_addr.s6_addr, 8);
-			conn->peer.loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
 		}
 	}
 }
@@ -205,6 +204,7 @@ conn_head_timeout(lws_sorted_usec_list_t *sul)
 	timer->armed = false;
 	if (conn->wsi == NULL || conn->state != CONN_HTTP || conn->close_when_flushed)
 		return;
+	transport_enter(&conn->transport);
 	metrics_count(METRIC_HEADER_TIMEOUTS, 1);
 	if (!conn->head_started)
 	{
@@ -276,13 +276,15 @@ conn_opened(Conn *conn)
 	conn_count++;
 	metrics_count(METRIC_CONNECTIONS_ACCEPTED, 1);
 
+	transport_enter(&conn->transport);
 	oldcxt = MemoryContextSwitchTo(worker_request_context);
 	if (conn_count > pg_dash_max_connections)
 		http_reply_error(conn, NULL, 503, "too_many_connections",
 						 "too many connections to this pg_dash worker",
 						 psprintf("This worker already serves %d connections.", pg_dash_max_connections),
 						 "Retry later, or raise pg_dash.max_connections or pg_dash.workers.");
-	else if (guard_admit_connection(conn))
+	/* behind a PROXY header the client is known once it has come */
+	else if (conn->transport.proxy_header || guard_admit_connection(conn))
 	{
 		conn_touch(conn);
 		conn_update_head_deadline(conn);
@@ -394,6 +396,7 @@ conn_dispatch(Conn *conn, HttpRequest *req)
 	conn->requests++;
 	PG_TRY();
 	{
+		transport_begin_request(&conn->transport, req);
 		if (guard_admit_request(conn, req))
 			route = dispatch->http_request(conn, req);
 	}
@@ -501,6 +504,86 @@ conn_linger_wait(Conn *conn)
 					 Max(1, Min(left, CONN_LINGER_QUIET_US)));
 }
 
+/*
+ * Takes the client a PROXY header names as the connection's peer, as the
+ * per-address limits count it (an IPv6 client by its /64).
+ */
+static void
+conn_set_proxy_client(Conn *conn, const ProxyHeader *h)
+{
+	if (h->family == 0)
+		return;					/* LOCAL / UNKNOWN: the proxy's own connection */
+	memset(&conn->peer, 0, sizeof(conn->peer));
+	conn->peer.family = h->family == 4 ? AF_INET : AF_INET6;
+	memcpy(conn->peer.addr, h->src, h->family == 4 ? 4 : 8);
+	transport_proxy_client(&conn->transport, conn->peer.family, h->src);
+}
+
+/*
+ * Consumes the PROXY protocol header a trusted proxy sends first: *used is
+ * set to the bytes of data that belonged to it.  Returns false when the
+ * connection was answered and is closing (a malformed header); while the
+ * header is incomplete every byte is used.
+ */
+static bool
+conn_read_proxy_header(Conn *conn, const char *data, size_t len, size_t *used)
+{
+	StringInfo	buf;
+	size_t		before;
+	ProxyHeader h;
+	ProxyParseState st;
+
+	if (conn->proxy_bytes == NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(conn->ctx);
+
+		conn->proxy_bytes = makeStringInfo();
+		MemoryContextSwitchTo(oldcxt);
+	}
+	buf = conn->proxy_bytes;
+	before = buf->len;
+	appendBinaryStringInfo(buf, data, Min(len, PROXY_MAX_HEADER - before));
+	st = proxy_parse((const uint8_t *) buf->data, buf->len, &h);
+	if (st == PROXY_INCOMPLETE)
+	{
+		*used = len;
+		return true;
+	}
+	if (st == PROXY_ERROR)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(worker_request_context);
+
+		*used = len;
+		http_reply_error(conn, NULL, 400, "bad_request", "invalid PROXY protocol header", h.error,
+						 "pg_dash.proxy_protocol is on: connections from pg_dash.trusted_proxies must start with a PROXY v1 or v2 header.");
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(worker_request_context);
+		return false;
+	}
+	*used = h.length - before;
+	conn_set_proxy_client(conn, &h);
+	conn->transport.proxy_header = false;
+	pfree(buf->data);
+	pfree(buf);
+	conn->proxy_bytes = NULL;
+	return true;
+}
+
+/*
+ * Counts a connection against the client its PROXY header named; false
+ * when that client is over its cap (answered 429, closing).
+ */
+static bool
+conn_admit_proxied(Conn *conn)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(worker_request_context);
+	bool		admitted = guard_admit_connection(conn);
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(worker_request_context);
+	return admitted;
+}
+
 /* Handles bytes received from the client. */
 int
 conn_on_read(Conn *conn, const char *data, size_t len)
@@ -508,9 +591,23 @@ conn_on_read(Conn *conn, const char *data, size_t len)
 	switch (conn->state)
 	{
 		case CONN_HTTP:
+			transport_enter(&conn->transport);
 			conn_touch(conn);
 			if (conn->close_when_flushed)
 				return 0;
+			if (conn->transport.proxy_header)
+			{
+				size_t		used;
+
+				if (!conn_read_proxy_header(conn, data, len, &used) ||
+					conn->transport.proxy_header)
+					return 0;
+				/* the client the proxy named is counted now */
+				data += used;
+				len -= used;
+				if (!conn_admit_proxied(conn))
+					return 0;
+			}
 			/* bytes while a head is awaited belong to it: its deadline runs */
 			if (len > 0 && conn->http.state == HTTP_PARSE_INCOMPLETE && !conn->http.headers_done)
 				conn->head_started = true;
@@ -546,6 +643,7 @@ conn_on_writeable(Conn *conn)
 
 	if (conn->state == CONN_DRAINING)
 		return 0;
+	transport_enter(&conn->transport);
 
 	/* refill from a streaming producer when the queue runs low */
 	if (conn->producer && conn->out_bytes < CONN_LOW_WATER)

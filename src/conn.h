@@ -8,6 +8,7 @@
 #include "lib/ilist.h"
 
 #include "http_parser.h"
+#include "transport.h"
 
 struct lws;
 struct sockaddr;
@@ -41,7 +42,6 @@ typedef struct ConnPeer
 {
 	uint8		family;			/* AF_INET or AF_INET6; 0 when unknown */
 	uint8		addr[16];		/* 4 bytes for IPv4, 8 for IPv6, rest zero */
-	bool		loopback;		/* 127.0.0.0/8 or ::1 (auth_connection_secure) */
 } ConnPeer;
 
 typedef enum ConnState
@@ -77,6 +77,8 @@ typedef struct Conn
 												 * (an executor's) hands on
 												 * what is written at once */
 	ConnPeer	peer;
+	ConnTransport transport;
+	struct StringInfoData *proxy_bytes;	/* a PROXY header read so far */
 	bool		peer_counted;	/* counted by guard.c's per-address limits */
 	bool		read_paused;	/* socket not read: a producer streams, or
 								 * the output queue is over its bound */

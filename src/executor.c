@@ -35,9 +35,11 @@
 #include "storage/shm_mq.h"
 #include "utils/memutils.h"
 
+#include "bearer.h"
 #include "executor.h"
 #include "http_response.h"
 #include "worker_state.h"
+#include "transport.h"
 
 /* Internal jobs of one owner that may wait for its running one. */
 #define EXEC_MAX_PENDING_PER_OWNER 32
@@ -233,8 +235,8 @@ executor_relay_produce(Conn *conn, void *arg)
  * the queue is full (*why says so) or no shared memory is left.
  */
 static bool
-executor_enqueue(const char *request, size_t len, const ConnPeer *peer, Relay *r,
-				 MemoryContext cxt, const char **why)
+executor_enqueue(const char *request, size_t len, const ConnPeer *peer,
+				 const ConnTransport *transport, Relay *r, MemoryContext cxt, const char **why)
 {
 	ExecSlot   *slot = NULL;
 	int			index = -1;
@@ -310,6 +312,10 @@ executor_enqueue(const char *request, size_t len, const ConnPeer *peer, Relay *r
 	LWLockAcquire(exec_lock, LW_EXCLUSIVE);
 	slot->request_len = len;
 	slot->peer = *peer;
+	if (transport)
+		slot->transport = *transport;
+	else
+		memset(&slot->transport, 0, sizeof(slot->transport));
 	slot->enqueued = GetCurrentTimestamp();
 	executor_ring()[(exec_shared->queue_head + exec_shared->queue_len) % exec_nslots] = index;
 	exec_shared->queue_len++;
@@ -338,7 +344,7 @@ executor_offload(Conn *conn, HttpRequest *req)
 	executor_serialize(req, &request);
 	r = MemoryContextAllocZero(conn->ctx, sizeof(Relay));
 	r->conn = conn;
-	if (!executor_enqueue(request.data, request.len, &conn->peer, r, conn->ctx, &why))
+	if (!executor_enqueue(request.data, request.len, &conn->peer, &conn->transport, r, conn->ctx, &why))
 	{
 		pfree(r);
 		if (strcmp(why, "queue_full") == 0)
@@ -399,7 +405,7 @@ executor_start_job(PendingJob *job)
 		initStringInfo(&r->answer);
 		MemoryContextSwitchTo(oldcxt);
 	}
-	if (!executor_enqueue(job->request, job->len, &job->peer, r, TopMemoryContext, &why))
+	if (!executor_enqueue(job->request, job->len, &job->peer, NULL, r, TopMemoryContext, &why))
 	{
 		pfree(r->answer.data);
 		pfree(r);

@@ -19,6 +19,7 @@
 #include "utils/memutils.h"
 #include "utils/timeout.h"
 
+#include "bearer.h"
 #include "download.h"
 #include "executor_main.h"
 #include "executor_pool.h"
@@ -28,6 +29,7 @@
 #include "realtime.h"
 #include "request.h"
 #include "router.h"
+#include "transport.h"
 #include "worker_state.h"
 
 /* This executor's index and the slot it runs (executor processes only). */
@@ -210,7 +212,7 @@ executor_sink(Conn *conn)
  * the handler, then its producer (a streamed result) until it is done.
  */
 static void
-executor_run_request(HttpRequest *req, const ConnPeer *peer)
+executor_run_request(HttpRequest *req, const ConnPeer *peer, const ConnTransport *transport)
 {
 	Conn	   *conn;
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_dash executor connection",
@@ -221,6 +223,8 @@ executor_run_request(HttpRequest *req, const ConnPeer *peer)
 	conn->fd = -1;
 	conn->state = CONN_HTTP;
 	conn->peer = *peer;
+	conn->transport = *transport;
+	transport_enter(&conn->transport);
 	conn->sink = executor_sink;
 	PG_TRY();
 	{
@@ -267,6 +271,7 @@ executor_run_request(HttpRequest *req, const ConnPeer *peer)
 		/* the serving worker sees the queue end without 'Z' */
 	}
 	PG_END_TRY();
+	bearer_forget();
 	QueryCancelPending = false;
 	disable_timeout(deadline_timeout, false);
 	if (deadline_fired)
@@ -308,7 +313,7 @@ executor_run_slot(ExecSlot *slot)
 	if (http_parser_feed(&parser, data, slot->request_len) == HTTP_PARSE_DONE)
 	{
 		pgstat_report_activity(STATE_RUNNING, psprintf("pg_dash: %s %s", parser.req.method, parser.req.path));
-		executor_run_request(&parser.req, &slot->peer);
+		executor_run_request(&parser.req, &slot->peer, &slot->transport);
 	}
 	else
 		ereport(LOG,

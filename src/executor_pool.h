@@ -60,6 +60,7 @@ typedef struct ExecSlot
 								 * only when this changed */
 	TimestampTz enqueued;
 	ConnPeer	peer;			/* the client's address, for per-address limits */
+	ConnTransport transport;	/* how the request came (TLS, proxy) */
 	Size		request_len;
 	dsm_handle	request_dsm;	/* DSM_HANDLE_INVALID: request[] holds it */
 	char		request[EXEC_REQUEST_INLINE];

@@ -17,6 +17,7 @@
 #include "csp.h"
 #include "http_response.h"
 #include "product.h"
+#include "transport.h"
 
 /*
  * The Content-Security-Policy of every response: script-src, the other
@@ -86,8 +87,12 @@ http_status_text(int status)
 			return "No Content";
 		case 304:
 			return "Not Modified";
+		case 308:
+			return "Permanent Redirect";
 		case 400:
 			return "Bad Request";
+		case 401:
+			return "Unauthorized";
 		case 403:
 			return "Forbidden";
 		case 404:
@@ -141,6 +146,8 @@ http_status_code_name(int status)
 	{
 		case 400:
 			return "bad_request";
+		case 401:
+			return "unauthorized";
 		case 403:
 			return "forbidden";
 		case 404:
@@ -218,6 +225,10 @@ http_append_head(StringInfo buf, const HttpRequest *req, int status, const char 
 						 PG_DASH_VERSION, http_date_now(),
 						 http_csp_eval ? " 'unsafe-eval'" : "",
 						 http_frame_ancestors ? http_frame_ancestors : "'none'");
+		/* over HTTPS only: browsers ignore it on plain HTTP anyway */
+		if (transport_hsts_max_age() > 0)
+			appendStringInfo(buf, "Strict-Transport-Security: max-age=%d\r\n",
+							 transport_hsts_max_age());
 		if (content_type)
 			appendStringInfo(buf, "Content-Type: %s\r\n", content_type);
 	}

@@ -30,6 +30,7 @@
 #include "request.h"
 #include "session.h"
 #include "static_files.h"
+#include "transport.h"
 
 /*
  * True for a page with a 3-D chart, or a chart whose type is bound (it may
@@ -234,11 +235,13 @@ page_api_view(Conn *conn, HttpRequest *req, const char *path)
 		return;
 	}
 	initStringInfo(&html);
-	appendStringInfoString(&html,
-						   "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-						   "<title>Page not found</title></head>\n<body><h1>Page not found</h1>\n"
-						   "<p>There is no dashboard page at this address. "
-						   "<a href=\"/\">See the pages</a>.</p>\n</body></html>\n");
+	/* the base path needs no escaping (transport.c checks it) */
+	appendStringInfo(&html,
+					 "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+					 "<title>Page not found</title></head>\n<body><h1>Page not found</h1>\n"
+					 "<p>There is no dashboard page at this address. "
+					 "<a href=\"%s/\">See the pages</a>.</p>\n</body></html>\n",
+					 pg_dash_base_path ? pg_dash_base_path : "");
 	http_reply(conn, req, 404, "text/html; charset=utf-8",
 			   header_list_of("Cache-Control", "no-cache"), html.data, html.len);
 }

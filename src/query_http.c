@@ -35,6 +35,7 @@
 #include "executor.h"
 #include "access.h"
 #include "auth.h"
+#include "bearer.h"
 #include "query_http.h"
 #include "query_run.h"
 #include "query_stats.h"
@@ -522,7 +523,8 @@ query_run_http(Conn *conn, HttpRequest *req, const char *name, const char *free_
 				SPI_cursor_close(run.portal);
 				query_finish(&run, true);
 			}
-			else if (download_start(conn, req, name, free_sql, query_options_pairs(opts),
+			else if (bearer_request_role() == NULL &&	/* it would run as pg_dash.role */
+					 download_start(conn, req, name, free_sql, query_options_pairs(opts),
 									run.session_id, result_content_type(opts->format), &headers))
 			{
 				/* a download worker runs it again from the start and streams it */

@@ -20,6 +20,7 @@
 #include "utils/timeout.h"
 
 #include "auth.h"
+#include "bearer.h"
 #include "guc.h"
 #include "request.h"
 #include "session.h"
@@ -155,7 +156,42 @@ request_role_privilege(Oid roleid)
 	return NULL;
 }
 
-/* Resolves the role of the request (a signed-in person's, or pg_dash.role); false with *f filled. */
+/*
+ * Checks the role a bearer token names: it exists, may sign in as a
+ * password could (auth_role_refusal: LOGIN, no superuser,
+ * pg_dash.login_group), and holds nothing that bypasses GRANTs or RLS
+ * (unless pg_dash.allow_privileged_role).  403 otherwise: the token is valid, its
+ * role may not be served.
+ */
+static bool
+request_resolve_token_role(RequestTxn *r, QueryFailure *f, const char *name)
+{
+	const char *hint = "Name a role with LOGIN and only the privileges dashboards need in the token's role claim (pg_dash.jwt_role_claim).";
+	Oid			roleid = get_role_oid(name, true);
+	const char *why;
+	const char *privilege;
+
+	if (!OidIsValid(roleid))
+		return request_fail(f, 403, "forbidden", psprintf("the token's role \"%s\" does not exist", name),
+							NULL, hint);
+	why = auth_role_refusal(roleid, name);
+	if (why != NULL)
+		return request_fail(f, 403, "forbidden", psprintf("the token's role \"%s\" may not sign in", name),
+							why, hint);
+	privilege = request_role_privilege(roleid);
+	if (privilege != NULL && !request_allow_privileged_role)
+		return request_fail(f, 403, "forbidden", psprintf("the token's role \"%s\" has %s", name, privilege),
+							"It would let request SQL bypass GRANTs or row-level security, or reach the server's files.",
+							hint);
+	r->roleid = roleid;
+	r->role_name = MemoryContextStrdup(r->cxt, name);
+	return true;
+}
+
+/*
+ * Resolves the role of the request: the role a bearer token names, else the
+ * signed-in person's, else pg_dash.role; false with *f filled.
+ */
 bool
 request_resolve_role(RequestTxn *r, QueryFailure *f)
 {
@@ -163,6 +199,8 @@ request_resolve_role(RequestTxn *r, QueryFailure *f)
 	const char *privilege;
 	AuthViewer	viewer;
 
+	if (bearer_request_role() != NULL)
+		return request_resolve_token_role(r, f, bearer_request_role());
 	if (!auth_resolve_viewer(session_bound_id(), &viewer, f))
 		return false;
 	if (viewer.signed_in)

@@ -81,12 +81,14 @@ extern void request_init(RequestTxn *r);
 extern void request_begin(RequestTxn *r, const char *activity, const char *session_id);
 
 /*
- * Resolves the role the request runs as: the signed-in person's role of the
- * bound session (pg_dash.auth = password), else pg_dash.role, which must
- * exist, be no superuser and hold no privilege that bypasses GRANTs or RLS
- * unless pg_dash.allow_privileged_role; false with *f filled otherwise (401
- * when signed-out viewers are not served, 403 for a person's role that
- * became privileged, 503 for pg_dash.role).  Needs an open transaction.
+ * Resolves the role the request runs as: the role its bearer token names
+ * (bearer.c; it must be one that may sign in), else the signed-in person's
+ * role of the bound session (pg_dash.auth = password), else pg_dash.role,
+ * which must exist, be no superuser and hold no privilege that bypasses
+ * GRANTs or RLS unless pg_dash.allow_privileged_role; false with *f filled
+ * otherwise (401 when signed-out viewers are not served, 403 for a token's
+ * or a person's role that may not be served, 503 for pg_dash.role).  Needs
+ * an open transaction.
  */
 extern bool request_resolve_role(RequestTxn *r, QueryFailure *f);
 

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "auth.h"
+#include "bearer.h"
 #include "executor.h"
 #include "health.h"
 #include "http_response.h"
@@ -22,6 +23,8 @@
 #include "router.h"
 #include "session.h"
 #include "static_files.h"
+#include "tls.h"
+#include "transport.h"
 #include "ws.h"
 
 /* Answers 405 naming the methods a resource supports. */
@@ -59,10 +62,11 @@ router_csrf_ok(Conn *conn, HttpRequest *req)
 
 	/*
 	 * A sign-in has no session token to show yet; the guard's Origin check
-	 * keeps other sites from signing a browser in (docs/api.md).
+	 * keeps other sites from signing a browser in (docs/api.md).  A bearer
+	 * token is no ambient authority: nothing to forge.
 	 */
 	if (router_is_read(req) || http_method_is(req, "OPTIONS") ||
-		strcmp(req->path, "/api/login") == 0 ||
+		strcmp(req->path, "/api/login") == 0 || bearer_request_role() != NULL ||
 		session_csrf_check(req, &code, &detail))
 		return true;
 	http_reply_error(conn, req, 403, code, "CSRF token missing or wrong", detail,
@@ -71,11 +75,79 @@ router_csrf_ok(Conn *conn, HttpRequest *req)
 	return false;
 }
 
+/*
+ * Refuses (400) a request with a bearer token that would write session
+ * state: such a request has no session (bearer.c); true when it may go on.
+ */
+static bool
+router_bearer_stateless(Conn *conn, HttpRequest *req)
+{
+	const char *path = req->path;
+
+	if (bearer_request_role() == NULL || router_is_read(req) ||
+		(strcmp(path, "/api/state") != 0 && strncmp(path, "/api/state/", 11) != 0 &&
+		 strncmp(path, "/api/session/", 13) != 0))
+		return true;
+	http_reply_error(conn, req, 400, "bad_request", "a request with a bearer token has no session state",
+					 "Session state belongs to a browser's cookie session; bearer requests carry none.",
+					 "Keep an application's data in tables, written by actions.");
+	return false;
+}
+
+/* Answers a request on pg_dash.redirect_port with 308 to its HTTPS URL. */
+static void
+router_redirect_to_https(Conn *conn, HttpRequest *req)
+{
+	StringInfoData url;
+	HeaderList	headers;
+	int			port = tls_https_port();
+	const char *host = req->host.host;
+	size_t		host_len = req->host.host_len;
+
+	if (host == NULL)
+	{
+		http_reply_error(conn, req, 400, "bad_request", "a redirect to HTTPS needs the Host header",
+						 "This port only redirects to HTTPS, and the request does not say which host it is for.",
+						 "Send the request over HTTPS.");
+		return;
+	}
+	initStringInfo(&url);
+	appendStringInfoString(&url, "https://");
+	/* an IPv6 address without its brackets gets them back */
+	if (memchr(host, ':', host_len) != NULL && host[0] != '[')
+		appendStringInfo(&url, "[%.*s]", (int) host_len, host);
+	else
+		appendBinaryStringInfo(&url, host, host_len);
+	if (port != 443)
+		appendStringInfo(&url, ":%d", port);
+	if (req->target_len > 0 && req->target[0] == '/')
+		appendBinaryStringInfo(&url, req->target, req->target_len);
+	else
+		appendStringInfoChar(&url, '/');
+	header_list_init(&headers);
+	header_add(&headers, "Location", url.data);
+	header_add(&headers, "Cache-Control", "no-store");
+	http_reply(conn, req, 308, "text/plain; charset=utf-8", &headers,
+			   "Use HTTPS.\n", strlen("Use HTTPS.\n"));
+}
+
 /* Dispatches one request; returns the route it is counted under. */
 MetricRoute
 router_dispatch(Conn *conn, HttpRequest *req)
 {
-	const char *path = req->path;
+	const char *path;
+
+	/* the plain-HTTP port of a TLS server only redirects */
+	if (conn->transport.redirect_only)
+	{
+		router_redirect_to_https(conn, req);
+		return ROUTE_OTHER;
+	}
+	transport_strip_base_path(req);
+	path = req->path;
+	if ((router_is_api(path) || strcmp(path, "/ws") == 0) &&
+		(!bearer_authenticate(conn, req) || !router_bearer_stateless(conn, req)))
+		return router_is_api(path) ? ROUTE_API : ROUTE_WS;
 
 	if (strcmp(path, "/healthz") == 0)
 	{

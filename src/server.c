@@ -31,26 +31,34 @@
 #include "listener.h"
 #include "server.h"
 #include "worker_state.h"
+#include "tls.h"
+#include "transport.h"
 #include "ws.h"
 
 /* What a watched descriptor is; stored as the wsi's opaque user data. */
 typedef enum WatchKind
 {
 	WATCH_LISTENER,
+	WATCH_LISTENER_TLS,
+	WATCH_LISTENER_REDIRECT,
 	WATCH_WAKE,
 	WATCH_POSTMASTER_DEATH
 } WatchKind;
 
 static const WatchKind watch_listener = WATCH_LISTENER;
+static const WatchKind watch_listener_tls = WATCH_LISTENER_TLS;
+static const WatchKind watch_listener_redirect = WATCH_LISTENER_REDIRECT;
 static const WatchKind watch_wake = WATCH_WAKE;
 static const WatchKind watch_postmaster_death = WATCH_POSTMASTER_DEATH;
 
 
 static struct lws_context *server_context = NULL;
 static struct lws_vhost *server_vhost = NULL;
+static struct lws_vhost *server_vhost_tls = NULL;	/* pg_dash.ssl (tls.c) */
 static int	server_wake_fd = -1;
 static int	listen_fds[LISTENER_MAX_SOCKETS];
 static int	listen_count = 0;
+static Conn *server_adopting = NULL;	/* the connection lws is adopting */
 static lws_sorted_usec_list_t tick_timer;
 static lws_sorted_usec_list_t wake_timer;
 
@@ -112,17 +120,40 @@ server_shutdown(int code, Datum arg)
 }
 
 /*
+ * Opens the listening sockets of one port and adopts them as descriptors of
+ * the given kind; FATAL when none could be opened.
+ */
+static void
+server_listen(int port, const WatchKind *kind)
+{
+	int			n;
+
+	n = listener_open_all(pg_dash_listen_addresses, port, listen_fds + listen_count,
+						  LISTENER_MAX_SOCKETS - listen_count);
+	if (n == 0)
+		ereport(FATAL,
+				(errmsg("pg_dash worker %d could not listen on any of \"%s\" port %d",
+						worker_number, pg_dash_listen_addresses, port),
+				 errhint("Check pg_dash.listen_addresses and pg_dash.port (pg_dash.ssl_port, pg_dash.redirect_port).")));
+	for (int i = listen_count; i < listen_count + n; i++)
+		server_watch_fd(listen_fds[i], kind);
+	listen_count += n;
+}
+
+/*
  * Creates the lws context, opens the listening sockets and adopts every
- * descriptor the loop watches.
+ * descriptor the loop watches.  With pg_dash.ssl a second vhost serves TLS:
+ * lws creates its OpenSSL context without certificate paths and hands it to
+ * tls_setup_context() (server_callback), which loads them.
  */
 void
 server_start(int wake_fd)
 {
 	struct lws_context_creation_info info;
-	int			i;
 
 	lws_set_log_level(LLL_ERR, server_lws_log);
 	guard_reload();
+	transport_reload();
 
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
@@ -130,27 +161,42 @@ server_start(int wake_fd)
 	info.gid = -1;
 	info.uid = -1;
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	if (pg_dash_ssl)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.vhost_name = "pg_dash";
 
 	server_context = lws_create_context(&info);
 	if (server_context == NULL)
 		ereport(FATAL,
 				(errmsg("pg_dash worker %d could not create its libwebsockets context", worker_number)));
+	info.options &= ~LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	server_vhost = lws_create_vhost(server_context, &info);
 	if (server_vhost == NULL)
 		ereport(FATAL,
 				(errmsg("pg_dash worker %d could not create its libwebsockets vhost", worker_number)));
+	if (pg_dash_ssl)
+	{
+		/* a server vhost without a listener of its own: its sockets are adopted */
+		info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+		info.vhost_name = "pg_dash-tls";
+		/* lws would offer h2 by default; conn.c speaks HTTP/1.1 */
+		info.alpn = "http/1.1";
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+			LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
+		server_vhost_tls = lws_create_vhost(server_context, &info);
+		if (server_vhost_tls == NULL)
+			ereport(FATAL,
+					(errmsg("pg_dash worker %d could not create its TLS vhost", worker_number)));
+	}
 	before_shmem_exit(server_shutdown, (Datum) 0);
 
-	listen_count = listener_open_all(pg_dash_listen_addresses, pg_dash_port,
-									 listen_fds, LISTENER_MAX_SOCKETS);
-	if (listen_count == 0)
-		ereport(FATAL,
-				(errmsg("pg_dash worker %d could not listen on any of \"%s\" port %d",
-						worker_number, pg_dash_listen_addresses, pg_dash_port),
-				 errhint("Check pg_dash.listen_addresses and pg_dash.port.")));
-	for (i = 0; i < listen_count; i++)
-		server_watch_fd(listen_fds[i], &watch_listener);
+	listen_count = 0;
+	if (tls_plain_port_open())
+		server_listen(pg_dash_port, &watch_listener);
+	if (pg_dash_ssl)
+		server_listen(tls_https_port(), &watch_listener_tls);
+	if (tls_redirect_port() > 0)
+		server_listen(tls_redirect_port(), &watch_listener_redirect);
 
 	server_wake_fd = wake_fd;
 	server_watch_fd(dup(wake_fd), &watch_wake);
@@ -205,29 +251,39 @@ void
 server_reload(void)
 {
 	guard_reload();
+	transport_reload();
+	tls_reload();
 	conn_reload();
 }
 
-/* Accepts every pending connection of a listening socket. */
+/*
+ * Accepts every pending connection of a listening socket of the given kind;
+ * TLS connections are adopted on the TLS vhost, which wraps them in
+ * OpenSSL before any byte reaches conn.c.
+ */
 static void
-server_accept_all(struct lws *listener_wsi)
+server_accept_all(struct lws *listener_wsi, const WatchKind *kind)
 {
 	int			listen_fd = lws_get_socket_fd(listener_wsi);
 	int			fd;
 	struct sockaddr_storage addr;
+	bool		tls = kind == &watch_listener_tls;
 
 	while ((fd = listener_accept(listen_fd, &addr)) >= 0)
 	{
 		Conn	   *conn = conn_create(fd, (struct sockaddr *) &addr);
 		lws_adopt_desc_t desc;
 
+		transport_accept(&conn->transport, (struct sockaddr *) &addr, tls, kind == &watch_listener_redirect);
 		memset(&desc, 0, sizeof(desc));
-		desc.vh = server_vhost;
-		desc.type = LWS_ADOPT_SOCKET;
+		desc.vh = tls ? server_vhost_tls : server_vhost;
+		desc.type = tls ? LWS_ADOPT_SOCKET | LWS_ADOPT_ALLOW_SSL : LWS_ADOPT_SOCKET;
 		desc.fd.sockfd = fd;
 		desc.vh_prot_name = "pg_dash";
 		desc.opaque = conn;
+		server_adopting = conn;
 		conn->wsi = lws_adopt_descriptor_vhost_via_info(&desc);
+		server_adopting = NULL;
 		if (conn->wsi == NULL)
 		{
 			/* lws closed the socket already */
@@ -236,6 +292,17 @@ server_accept_all(struct lws *listener_wsi)
 		}
 		conn_opened(conn);
 	}
+}
+
+/* True for the descriptors the loop watches that are not connections. */
+static bool
+server_is_watch(struct lws *wsi)
+{
+	const void *opaque = lws_get_opaque_user_data(wsi);
+
+	return opaque == &watch_listener || opaque == &watch_listener_tls ||
+		opaque == &watch_listener_redirect || opaque == &watch_wake ||
+		opaque == &watch_postmaster_death;
 }
 
 /*
@@ -254,8 +321,9 @@ server_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	{
 		case LWS_CALLBACK_RAW_RX_FILE:
 			kind = (const WatchKind *) lws_get_opaque_user_data(wsi);
-			if (kind == &watch_listener)
-				server_accept_all(wsi);
+			if (kind == &watch_listener || kind == &watch_listener_tls ||
+				kind == &watch_listener_redirect)
+				server_accept_all(wsi, kind);
 			else if (kind == &watch_wake)
 				(void) eventfd_read(lws_get_socket_fd(wsi), &value);
 			else if (kind == &watch_postmaster_death)
@@ -271,13 +339,28 @@ server_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			return conn ? conn_on_writeable(conn) : -1;
 
 		case LWS_CALLBACK_RAW_CLOSE:
+		case LWS_CALLBACK_WSI_DESTROY:
+
+			/*
+			 * A TLS connection whose handshake failed may be freed
+			 * without RAW_CLOSE: its Conn (and its timers) must go too.
+			 */
+			if (server_is_watch(wsi))
+				return 0;
 			conn = (Conn *) lws_get_opaque_user_data(wsi);
 			if (conn)
 			{
 				lws_set_opaque_user_data(wsi, NULL);
 				conn->wsi = NULL;
-				conn_destroy(conn);
+				/* a failed adoption: server_accept_all frees it */
+				if (conn != server_adopting)
+					conn_destroy(conn);
 			}
+			return 0;
+
+		case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+			/* the TLS vhost's SSL_CTX, while lws creates it */
+			tls_setup_context(user);
 			return 0;
 
 		default:

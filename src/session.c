@@ -53,8 +53,10 @@
 #include "base64.h"
 #include "headers.h"
 #include "metrics.h"
+#include "bearer.h"
 #include "request_failure.h"
 #include "session.h"
+#include "transport.h"
 #include "worker_state.h"
 
 PG_FUNCTION_INFO_V1(pg_dash_state);
@@ -335,6 +337,9 @@ session_cookie_token(const HttpRequest *req, uint8 *raw, char *token)
 	const char *val;
 	size_t		val_len;
 
+	/* a request with a bearer token has no cookie session (bearer.c) */
+	if (bearer_request_role() != NULL)
+		return false;
 	while ((val = session_cookie_next(req, SESSION_COOKIE_NAME, &h, &pos, &val_len)) != NULL)
 	{
 		unsigned char buf[64];
@@ -434,22 +439,14 @@ session_id_from_cookie(HttpRequest *req)
 }
 
 /*
- * True when the browser reached us over TLS, so the cookie gets Secure.
- * pg_dash has no TLS listener yet: when pg_dash.tls_cert_file arrives, a
- * request accepted on the TLS listener must return true here.  Until then
- * only a TLS-terminating proxy's X-Forwarded-Proto: https counts; a client
- * forging it only makes its own cookie stricter.
+ * True when the browser reached us over TLS, so the cookie gets Secure: the
+ * connection is pg_dash's own TLS, or a trusted proxy says the browser used
+ * HTTPS (transport.c); a client's own X-Forwarded-Proto counts for nothing.
  */
 static bool
 session_request_is_tls(const HttpRequest *req)
 {
-	size_t		len;
-	const char *proto;
-
-	if (req == NULL)
-		return false;
-	proto = http_request_header(req, "X-Forwarded-Proto", &len);
-	return proto != NULL && len == 5 && pg_strncasecmp(proto, "https", 5) == 0;
+	return transport_current_https();
 }
 
 /*
@@ -531,6 +528,9 @@ session_save(Session *session, const Conn *conn, HttpRequest *req, HeaderList *h
 	Datum		values[2];
 
 	if (session->saved)
+		return true;
+	/* nor does it get one: nothing is stored, no cookie is set */
+	if (bearer_request_role() != NULL)
 		return true;
 	if (!session_budget_admit(conn, why, retry_after))
 	{

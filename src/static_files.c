@@ -23,6 +23,7 @@
 #include "guc.h"
 #include "http_response.h"
 #include "static_files.h"
+#include "transport.h"
 
 /* Files smaller than this are not worth compressing. */
 #define STATIC_GZIP_MIN_SIZE 512
@@ -217,6 +218,45 @@ static_not_modified_since(const HttpRequest *req, time_t mtime)
 	return timegm(&tm) >= mtime;
 }
 
+/*
+ * index.html under pg_dash.base_path: a <meta name="pg-dash-base"> that the
+ * front end builds every URL from (base.js), and the page's own absolute
+ * URLs (href="/...", src="/...") moved under the base.  The base holds only
+ * characters that need no escaping (its check hook), and CSP forbids <base>.
+ */
+static char *
+static_rebase_index(const char *body, size_t len, size_t *out_len)
+{
+	StringInfoData out;
+	const char *base = pg_dash_base_path;
+	const char *head = memmem(body, len, "<head>", 6);
+	size_t		i = 0;
+
+	initStringInfo(&out);
+	if (head != NULL)
+	{
+		i = head - body + strlen("<head>");
+		appendBinaryStringInfo(&out, body, i);
+	}
+	appendStringInfo(&out, "\n<meta name=\"pg-dash-base\" content=\"%s\">", base);
+	while (i < len)
+	{
+		if ((i + 7 <= len && memcmp(body + i, "href=\"/", 7) == 0) ||
+			(i + 6 <= len && memcmp(body + i, "src=\"/", 6) == 0))
+		{
+			size_t		n = body[i] == 'h' ? 6 : 5;
+
+			appendBinaryStringInfo(&out, body + i, n);
+			appendStringInfoString(&out, base);
+			i += n;
+			continue;
+		}
+		appendStringInfoChar(&out, body[i++]);
+	}
+	*out_len = out.len;
+	return out.data;
+}
+
 /* Answers a JSON 404 for a missing file. */
 static void
 static_not_found(Conn *conn, HttpRequest *req)
@@ -239,8 +279,10 @@ static_serve_file(Conn *conn, HttpRequest *req, const char *relpath)
 	struct stat gz_st;
 	size_t		ae_len;
 	const char *ae = http_request_header(req, "Accept-Encoding", &ae_len);
+	bool		rebase = pg_dash_base_path && pg_dash_base_path[0] &&
+		strcmp(relpath, "index.html") == 0;
 	bool		want_gzip = mime->compressible && ae != NULL &&
-		http_header_has_token(ae, ae_len, "gzip");
+		http_header_has_token(ae, ae_len, "gzip") && !rebase;
 	bool		have_gz;
 	bool		will_gzip;
 	char		etag[80];
@@ -262,10 +304,10 @@ static_serve_file(Conn *conn, HttpRequest *req, const char *relpath)
 	will_gzip = have_gz || (want_gzip && st.st_size >= STATIC_GZIP_MIN_SIZE);
 
 	/* the compressed variant is a different representation: its own ETag */
-	snprintf(etag, sizeof(etag), "\"%llx-%llx%s\"",
+	snprintf(etag, sizeof(etag), "\"%llx-%llx%s%s%.30s\"",
 			 (unsigned long long) st.st_size,
 			 (unsigned long long) st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec,
-			 will_gzip ? "-gz" : "");
+			 will_gzip ? "-gz" : "", rebase ? "-" : "", rebase ? pg_dash_base_path : "");
 	static_http_date(st.st_mtime, modified, sizeof(modified));
 
 	header_list_init(&headers);
@@ -311,6 +353,8 @@ static_serve_file(Conn *conn, HttpRequest *req, const char *relpath)
 		static_not_found(conn, req);
 		return;
 	}
+	if (rebase)
+		body = static_rebase_index(body, body_len, &body_len);
 	if (gzipped)
 		header_add(&headers, "Content-Encoding", "gzip");
 	http_reply(conn, req, 200, mime->type, &headers, body, body_len);

@@ -29,6 +29,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "bearer.h"
 #include "dispatch.h"
 #include "download.h"
 #include "executor.h"
@@ -182,9 +183,33 @@ worker_tick(void)
 	query_hit_catch_up();
 }
 
+/*
+ * A request, to the router; whatever happens, the bearer token it carried
+ * is forgotten afterwards, so that nothing the loop runs next (WebSocket
+ * messages, the catch-up transaction) takes its role.
+ */
+static MetricRoute
+worker_http_request(Conn *conn, HttpRequest *req)
+{
+	volatile MetricRoute route = ROUTE_OTHER;
+
+	PG_TRY();
+	{
+		route = router_dispatch(conn, req);
+	}
+	PG_CATCH();
+	{
+		bearer_forget();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	bearer_forget();
+	return route;
+}
+
 /* What the transport hands up: requests to the router, messages to realtime. */
 static const Dispatch worker_dispatch = {
-	.http_request = router_dispatch,
+	.http_request = worker_http_request,
 	.ws_opened = realtime_opened,
 	.ws_message = realtime_dispatch,
 	.ws_closed = realtime_forget,

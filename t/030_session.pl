@@ -19,7 +19,9 @@ my ($node, $port) = start_node('session',
 		'pg_dash.session_sweep_interval = 1',
 		'pg_dash.session_max_bytes = 65536',
 		# this test creates many sessions from one address; the budget is tested on its own
-		'pg_dash.max_new_sessions_per_ip = 100000'),
+		'pg_dash.max_new_sessions_per_ip = 100000',
+		# the test's client plays the TLS-terminating proxy (X-Forwarded-Proto)
+		"pg_dash.trusted_proxies = '127.0.0.1'"),
 	setup => <<'SQL');
 CREATE ROLE dash_reader;
 GRANT USAGE ON SCHEMA pg_dash TO dash_reader;

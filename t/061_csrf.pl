@@ -24,8 +24,9 @@ END $$;
 SELECT pg_dash.define_action('bump', 'public.bump(jsonb, jsonb)');
 SQL
 
+# the test's client is its own TLS-terminating proxy (X-Forwarded-Proto below)
 my ($node, $port) = start_node('csrf', setup => $setup,
-	conf => "pg_dash.role = 'dash_reader'\npg_dash.allow_sql = on");
+	conf => "pg_dash.role = 'dash_reader'\npg_dash.allow_sql = on\npg_dash.trusted_proxies = '127.0.0.1'");
 
 # --- the CSRF token: handed out beside the session cookie (sessions start
 # with the first state write, which needs no token without a cookie)

@@ -23,7 +23,8 @@ our @EXPORT = qw(start_node http raw_request wait_for_workers json_decode worker
 
 # Creates, configures and starts a node with pg_dash; returns ($node, $http_port).
 # Options: workers, conf (postgresql.conf lines), setup (SQL run once the
-# extension exists), create_extension => 0 (setup creates it, or a restore).
+# extension exists), create_extension => 0 (setup creates it, or a restore),
+# https => CA file (pg_dash.port serves TLS), wait_port (the port to poll).
 sub start_node
 {
 	my ($name, %opts) = @_;
@@ -40,7 +41,7 @@ sub start_node
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION pg_dash') if $opts{create_extension} // 1;
 	$node->safe_psql('postgres', $opts{setup}) if $opts{setup};
-	wait_for_workers($node, $port, $workers);
+	wait_for_workers($node, $opts{wait_port} // $port, $workers, $opts{https});
 	return ($node, $port);
 }
 
@@ -60,12 +61,12 @@ sub wait_until
 # Waits until n workers run and the port answers /healthz.
 sub wait_for_workers
 {
-	my ($node, $port, $n) = @_;
+	my ($node, $port, $n, $https) = @_;
 	wait_until(sub {
 		my $count = $node->safe_psql('postgres',
 			"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_dash'");
 		return 0 unless $count == $n;
-		my $r = http($port, 'GET', '/healthz');
+		my $r = http($port, 'GET', '/healthz', https => $https);
 		return $r->{status} == 200;
 	}, 30) or die "pg_dash workers did not come up";
 }
@@ -102,7 +103,9 @@ sub http
 		push @cmd, '--data-binary', '@-';
 	}
 	push @cmd, '--compressed' if $opts{compressed};
-	push @cmd, "http://127.0.0.1:$port$path";
+	# https => CA file: the request goes over TLS, checked against that CA
+	push @cmd, '--cacert', $opts{https} if $opts{https};
+	push @cmd, ($opts{https} ? 'https' : 'http') . "://127.0.0.1:$port$path";
 	my ($out, $err);
 	IPC::Run::run(\@cmd, '<', \($opts{body} // ''), '>', \$out, '2>', \$err);
 	return parse_response($out);

@@ -43,7 +43,8 @@ my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 #	host, port, path ('/ws'), headers ({name => value}; overrides the default
 #	handshake headers case-insensitively, undef removes one), protocol
 #	(Sec-WebSocket-Protocol), timeout (5), key (Sec-WebSocket-Key), version
-#	(13), keep_pings (0), auto_close (1).
+#	(13), keep_pings (0), auto_close (1), tls ({IO::Socket::SSL options}:
+#	WebSocket over TLS, e.g. { SSL_ca_file => 'ca.crt' }).
 # Dies with the status line and body if the upgrade is refused.
 sub connect
 {
@@ -60,6 +61,13 @@ sub connect
 		Proto => 'tcp',
 		Timeout => $timeout)
 	  or die "PgDashWs: cannot connect to $host:$port: $@\n";
+	if ($args{tls})
+	{
+		require IO::Socket::SSL;
+		IO::Socket::SSL->start_SSL($sock, SSL_hostname => $host, %{ $args{tls} })
+		  or die "PgDashWs: TLS handshake with $host:$port failed: "
+		  . IO::Socket::SSL::errstr() . "\n";
+	}
 	binmode $sock;
 	$sock->autoflush(1);
 	$sock->blocking(0);
@@ -187,7 +195,9 @@ sub _fill
 	{
 		my $wait = defined $deadline ? $deadline - time : 0;
 		$wait = 0 if $wait < 0;
-		my @ready = $sel->can_read($wait);
+		# bytes TLS already decrypted are not seen by select
+		my $pending = $self->{sock}->can('pending') && $self->{sock}->pending;
+		my @ready = $pending ? ($self->{sock}) : $sel->can_read($wait);
 		if (!@ready)
 		{
 			return 0 if !defined $deadline || time >= $deadline;

@@ -1,5 +1,7 @@
 // HTTP client for the pg_dash API (docs/api.md). Errors are thrown as
 // ApiError carrying the server's {message, detail, hint, code, status}.
+// URLs are server paths ("/api/..."); the base path is added here.
+import { url as serverUrl } from './base.js';
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -42,7 +44,7 @@ export async function request(method, url, body, retried = false) {
   if (token) init.headers['X-CSRF-Token'] = token;
   let res;
   try {
-    res = await fetch(url, init);
+    res = await fetch(serverUrl(url), init);
   } catch (err) {
     throw new ApiError(0, { error: { message: 'The server cannot be reached', detail: String(err.message || err), code: 'network' } });
   }
@@ -71,7 +73,7 @@ export function upload(url, body, onProgress, retried = false) {
   const text = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', url);
+    xhr.open('POST', serverUrl(url));
     xhr.withCredentials = true;
     xhr.setRequestHeader('Accept', 'application/json');
     xhr.setRequestHeader('Content-Type', 'application/json');

@@ -14,6 +14,7 @@ import { initTheme, currentTheme, setTheme, onThemeChange } from './theme.js';
 import { setRouter, pagePathOf, pageUrl, navigate, routed } from './router.js';
 import * as tpl from './template.js';
 import { whoAmI, renderHeader, signInForm, refusedView, isRefusal } from './auth.js';
+import { url } from './base.js';
 
 const app = document.getElementById('app');
 const crumbs = document.getElementById('crumbs');
@@ -28,7 +29,7 @@ onThemeChange(showThemeButton);
 showThemeButton();
 
 // ---- shared services
-const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${url('/ws')}`;
 const socket = new Socket(wsUrl, document.getElementById('ws-status'));
 const store = new Store();
 const hub = new DataHub(socket, store);
@@ -113,7 +114,7 @@ async function showList() {
   const list = h('ul', { class: 'page-list' });
   for (const p of pages) {
     list.appendChild(h('li', null,
-      h('a', { href: `/p/${p.path.split('/').map(encodeURIComponent).join('/')}`, 'data-route': '' }, p.title || p.path),
+      h('a', { href: pageUrl(p.path), 'data-route': '' }, p.title || p.path),
       h('span', { class: 'page-path' }, p.path),
       p.description ? h('div', { class: 'page-desc' }, p.description) : null));
   }
@@ -300,10 +301,10 @@ document.addEventListener('click', (ev) => {
   if (a.hasAttribute('download')) return;
   const href = a.getAttribute('href');
   const path = pagePathOf(a.href);
-  if (path === null && !(a.hasAttribute('data-route') && href === '/')) return;
+  if (path === null && !(a.hasAttribute('data-route') && href === url('/'))) return;
   ev.preventDefault();
   const u = new URL(a.href);
-  history.pushState(null, '', path === null ? '/' : `${pageUrl(path)}${u.search}`);
+  history.pushState(null, '', path === null ? url('/') : `${pageUrl(path)}${u.search}`);
   if (u.search) presetDone = false;
   route();
 });

@@ -1,6 +1,9 @@
 // In-app navigation between pages (/p/<path>) without reloading: links,
 // navbar and menu items, and actions that call pg_dash.navigate(). The
-// browser's back and forward buttons walk the same history.
+// browser's back and forward buttons walk the same history. Page URLs are
+// under the base path (base.js); a "/p/..." link without it is taken too.
+import { url, serverPath } from './base.js';
+
 let routeFn = null;
 const listeners = new Set();
 
@@ -9,14 +12,14 @@ export function pagePathOf(href) {
   let u;
   try { u = new URL(href, location.href); } catch { return null; }
   if (u.origin !== location.origin) return null;
-  const m = u.pathname.match(/^\/p\/(.+?)\/?$/);
+  const m = serverPath(u.pathname).match(/^\/p\/(.+?)\/?$/);
   if (!m) return null;
   try { return m[1].split('/').map(decodeURIComponent).join('/'); } catch { return null; }
 }
 
 // The URL of a page path.
 export function pageUrl(path) {
-  return `/p/${String(path).split('/').map(encodeURIComponent).join('/')}`;
+  return url(`/p/${String(path).split('/').map(encodeURIComponent).join('/')}`);
 }
 
 // main.js registers the function that shows the current location.
@@ -24,9 +27,9 @@ export function setRouter(fn) { routeFn = fn; }
 
 // Shows the page at path (a new history entry unless replace).
 export function navigate(path, { replace = false } = {}) {
-  const url = path === '' || path === null ? '/' : pageUrl(path);
-  if (replace) history.replaceState(null, '', url);
-  else if (location.pathname !== url || location.search) history.pushState(null, '', url);
+  const to = path === '' || path === null ? url('/') : pageUrl(path);
+  if (replace) history.replaceState(null, '', to);
+  else if (location.pathname !== to || location.search) history.pushState(null, '', to);
   return routeFn ? routeFn() : undefined;
 }
 

@@ -1,5 +1,7 @@
 // Loads the third-party libraries that scripts/build-www.sh copies into
 // /vendor from npm (nothing from a CDN): ECharts, echarts-gl, the world map.
+import { url } from './base.js';
+
 const scripts = new Map();
 
 // Loads a classic script once; resolves when it has run.
@@ -19,7 +21,7 @@ export function loadScript(src) {
 
 // The global echarts object.
 export async function loadEcharts() {
-  await loadScript('/vendor/echarts.min.js');
+  await loadScript(url('/vendor/echarts.min.js'));
   return window.echarts;
 }
 
@@ -37,7 +39,7 @@ export function hasWebGL() {
 export async function loadEchartsGl() {
   const echarts = await loadEcharts();
   if (!hasWebGL()) throw new Error('this browser has no WebGL');
-  await loadScript('/vendor/echarts-gl.min.js');
+  await loadScript(url('/vendor/echarts-gl.min.js'));
   return echarts;
 }
 
@@ -49,8 +51,8 @@ export function loadWorldMap() {
   if (!worldPromise) {
     worldPromise = (async () => {
       const echarts = await loadEcharts();
-      await loadScript('/vendor/topojson-client.min.js');
-      const res = await fetch('/vendor/countries-110m.json');
+      await loadScript(url('/vendor/topojson-client.min.js'));
+      const res = await fetch(url('/vendor/countries-110m.json'));
       if (!res.ok) throw new Error(`cannot load the world map (HTTP ${res.status})`);
       const topo = await res.json();
       const geo = window.topojson.feature(topo, topo.objects.countries);

@@ -4,6 +4,7 @@ import { h, clear, normalizeError } from '../dom.js';
 import { safeUrl } from '../url.js';
 import { num, toText, pureBinding, truthy } from '../template.js';
 import * as api from '../api.js';
+import { url as serverUrl } from '../base.js';
 
 // Shows an action's outcome (errors stay until the next click).
 function statusLine() {
@@ -87,7 +88,7 @@ function file_download(node, ctx) {
     a.textContent = `⬇ ${label}`;
     if (b && ctx.isQuery(b.name)) {
       const name = toText(ctx.prop(node, 'name', `${b.name}.csv`));
-      a.href = api.queryUrl(b.name, ctx.hub.paramsFor(b.name), { format: 'csv', filename: name });
+      a.href = serverUrl(api.queryUrl(b.name, ctx.hub.paramsFor(b.name), { format: 'csv', filename: name }));
       a.download = name;
     } else {
       const href = safeUrl(toText(ctx.prop(node, 'content', '')), 'download');
@@ -97,7 +98,7 @@ function file_download(node, ctx) {
   // Parameters come from state: keep the link current.
   if (b && ctx.isQuery(b.name)) ctx.track(ctx.hub.paramKeys(b.name), () => {
     const name = toText(ctx.prop(node, 'name', `${b.name}.csv`));
-    a.href = api.queryUrl(b.name, ctx.hub.paramsFor(b.name), { format: 'csv', filename: name });
+    a.href = serverUrl(api.queryUrl(b.name, ctx.hub.paramsFor(b.name), { format: 'csv', filename: name }));
   });
   return a;
 }
