@@ -28,6 +28,7 @@
 #include "query_cache.h"
 #include "query_stats.h"
 #include "session.h"
+#include "session_buffer.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -49,6 +50,7 @@ pg_dash_shmem_request(void)
 	query_cache_shmem_request();
 	download_shmem_request();
 	session_budget_shmem_request();
+	session_buffer_shmem_request();
 }
 
 /* Attaches every module to its shared memory. */
@@ -63,6 +65,7 @@ pg_dash_shmem_startup(void)
 	query_cache_shmem_startup();
 	download_shmem_startup();
 	session_budget_shmem_startup();
+	session_buffer_shmem_startup();
 }
 
 /* cJSON's allocator: palloc in the current memory context (an ERROR when out of memory). */
@@ -114,6 +117,7 @@ _PG_init(void)
 	guard_define_gucs();
 	http_response_define_gucs();
 	session_define_gucs();
+	session_buffer_define_gucs();
 	request_define_gucs();
 	executor_define_gucs();
 	MarkGUCPrefixReserved("pg_dash");

@@ -55,6 +55,7 @@
 #include "metrics.h"
 #include "request_failure.h"
 #include "session.h"
+#include "session_buffer.h"
 #include "worker_state.h"
 
 PG_FUNCTION_INFO_V1(pg_dash_state);
@@ -735,6 +736,9 @@ session_read(const char *id)
 	Datum		values[1];
 	Jsonb	   *result;
 
+	/* writes not in the table yet (session_buffer.c) */
+	if (session_buffer_read(id, &result))
+		return result;
 	values[0] = CStringGetTextDatum(id);
 	pushed = session_spi_connect();
 	session_exec(session_plan(&plan_read,
@@ -760,6 +764,7 @@ session_write(const char *id, SessionWriteOp op, const char *key,
 	SPIPlanPtr	plan;
 	bool		found;
 
+	session_buffer_hold(id);
 	values[0] = CStringGetTextDatum(id);
 	values[1] = key ? CStringGetTextDatum(key) : (Datum) 0;
 	values[2] = value ? JsonbPGetDatum(value) : (Datum) 0;
@@ -833,6 +838,7 @@ session_rotate(Session *session, HttpRequest *req, HeaderList *headers, Jsonb **
 	Datum		values[3];
 	bool		found;
 
+	session_buffer_hold(session->id);
 	session_new_token(token, new_id);
 	values[0] = CStringGetTextDatum(session->id);
 	values[1] = CStringGetTextDatum(new_id);
@@ -965,6 +971,7 @@ pg_dash_set_state(PG_FUNCTION_ARGS)
 	nulls[2] = PG_ARGISNULL(1) ? 'n' : ' ';
 	values[3] = Int32GetDatum(session_ttl);
 
+	session_buffer_hold(id);
 	pushed = session_spi_connect();
 	session_exec(session_plan(&plan_upsert,
 							  "INSERT INTO pg_dash.session_state AS s (id, data, expires_at) "

@@ -1,0 +1,778 @@
+/*
+ * session_buffer.c
+ *		Write-behind of the state API's writes (docs/session.md, "What is
+ *		batched, and when").
+ *
+ * A PATCH (or PUT, or DELETE) of /api/state used to update the session's
+ * row and NOTIFY in its own transaction: a commit, a wake-up of every
+ * listening process and a serialization on PostgreSQL's notify queue per
+ * keystroke.  Now the new state is computed from the session's current
+ * state and put in shared memory, and the request is answered; worker 0
+ * writes every buffered state to pg_dash.session_state in one transaction
+ * once the oldest has waited pg_dash.session_write_delay (and when it
+ * stops), and the table's trigger tells the other tabs.
+ *
+ * What keeps the guarantees:
+ *
+ * - Read-your-writes: every reader of a session's state (pg_dash.state(),
+ *	 GET /api/state, actions) asks the buffer first (session.c's
+ *	 session_read()), in whichever process it runs.  An entry leaves the
+ *	 buffer only after the table holds its state, committed; a reader that
+ *	 misses it reads the table with a snapshot taken after that.
+ * - Atomic merge: a write computes its state from the entry's version and
+ *	 stores it only if that version is still current (or, from the table,
+ *	 if no entry appeared and none left meanwhile: the epoch), else it
+ *	 starts again; after a few tries it writes the table instead.
+ * - Direct writers of the row (pg_dash.set_state(), actions, rotation, the
+ *	 fallback above) call session_buffer_hold() first: it locks the row
+ *	 (waiting for the flush or another direct writer), writes the buffered
+ *	 state into it, and marks the entry held until the transaction ends.
+ *	 Buffered writes of a held session go to the table too (and so wait for
+ *	 the row), and the flush skips held entries and locked rows (SKIP
+ *	 LOCKED), so a direct write and a buffered one never overwrite each
+ *	 other.  At commit the entry goes (the row is current); at abort it
+ *	 stays as it was.
+ *
+ * Locking: one LWLock over the shared hash, held for copies only, never
+ * across SQL.  Entries hold up to SESSION_BUFFER_MAX_DATA bytes of jsonb:
+ * a larger state is written to the table directly, and so is every write
+ * when all SESSION_BUFFER_SLOTS entries wait to be written.
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "session_buffer.h"
+#include "worker_state.h"
+
+/* Sessions whose state the buffer holds at most. */
+#define SESSION_BUFFER_SLOTS 1024
+
+/* The largest state (jsonb bytes) an entry holds. */
+#define SESSION_BUFFER_MAX_DATA 4096
+
+/* Tries of a buffered write that lost a race before it writes the table. */
+#define SESSION_BUFFER_TRIES 4
+
+/* Sessions written per statement of the flush. */
+#define SESSION_BUFFER_BATCH 256
+
+/* Sessions one transaction may hold at once. */
+#define SESSION_BUFFER_MAX_HELD 4
+
+/* One session's state in the buffer. */
+typedef struct BufferedSession
+{
+	char		id[65];			/* hash key: the session id, zero-padded */
+	uint64		version;		/* of data; 0: no data (only held) */
+	uint64		flushed;		/* the version the table has */
+	int			held_by;		/* pgprocno of a direct writer, or -1 */
+	uint32		len;
+	char		data[SESSION_BUFFER_MAX_DATA];	/* a Jsonb */
+} BufferedSession;
+
+typedef struct SessionBufferShared
+{
+	LWLock	   *lock;
+	uint64		next_version;
+	uint64		epoch;			/* bumped when an entry goes */
+	int			stored;			/* entries with data */
+	int			dirty;			/* entries whose version the table lacks */
+	TimestampTz dirty_since;	/* the oldest unwritten write came after this */
+	pid_t		flusher;		/* worker 0, woken when dirty becomes 1 */
+} SessionBufferShared;
+
+int			session_write_delay = 20;
+
+static SessionBufferShared *shared = NULL;
+static HTAB *entries = NULL;
+
+/* The sessions this transaction holds. */
+static char held[SESSION_BUFFER_MAX_HELD][65];
+static int	nheld = 0;
+static bool callback_registered = false;
+
+static SPIPlanPtr plan_read = NULL;
+static SPIPlanPtr plan_lock = NULL;
+static SPIPlanPtr plan_settle = NULL;
+static SPIPlanPtr plan_exist = NULL;
+static SPIPlanPtr plan_lock_many = NULL;
+static SPIPlanPtr plan_flush = NULL;
+static SPIPlanPtr plan_op[4] = {NULL, NULL, NULL, NULL};
+
+/* Defines pg_dash.session_write_delay. */
+void
+session_buffer_define_gucs(void)
+{
+	DefineCustomIntVariable("pg_dash.session_write_delay",
+							"How long state API writes wait in shared memory before they are written to pg_dash.session_state.",
+							"Writes that come meanwhile are written in the same transaction; 0 writes each at once.",
+							&session_write_delay,
+							20, 0, 10000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+/* Entries the hash is sized for: the buffered ones and those only held. */
+static long
+session_buffer_capacity(void)
+{
+	return SESSION_BUFFER_SLOTS + 2L * MaxBackends;
+}
+
+/* Asks for the shared memory and the lock of the buffer. */
+void
+session_buffer_shmem_request(void)
+{
+	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(SessionBufferShared)),
+									hash_estimate_size(session_buffer_capacity(),
+													   sizeof(BufferedSession))));
+	RequestNamedLWLockTranche("pg_dash session buffer", 1);
+}
+
+/* Attaches to (and in the first process, initializes) the buffer. */
+void
+session_buffer_shmem_startup(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("pg_dash session buffer", sizeof(SessionBufferShared), &found);
+	if (!found)
+	{
+		memset(shared, 0, sizeof(SessionBufferShared));
+		shared->lock = &(GetNamedLWLockTranche("pg_dash session buffer"))->lock;
+		shared->next_version = 1;
+	}
+	info.keysize = 65;
+	info.entrysize = sizeof(BufferedSession);
+	entries = ShmemInitHash("pg_dash buffered sessions", session_buffer_capacity(),
+							session_buffer_capacity(), &info, HASH_ELEM | HASH_BLOBS);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Finds (or with HASH_ENTER_NULL, makes) a session's entry; caller holds the lock. */
+static BufferedSession *
+session_buffer_entry(const char *id, HASHACTION action, bool *found)
+{
+	char		key[65];
+
+	memset(key, 0, sizeof(key));
+	strlcpy(key, id, sizeof(key));
+	return (BufferedSession *) hash_search(entries, key, action, found);
+}
+
+/* Removes an entry, keeping the counts; caller holds the lock exclusively. */
+static void
+session_buffer_remove(BufferedSession *e)
+{
+	if (e->version != 0)
+		shared->stored--;
+	if (e->version > e->flushed)
+		shared->dirty--;
+	shared->epoch++;
+	hash_search(entries, e->id, HASH_REMOVE, NULL);
+}
+
+/* Prepares a statement once and keeps it for the life of the process. */
+static SPIPlanPtr
+session_buffer_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "pg_dash could not prepare \"%s\": %s",
+				 sql, SPI_result_code_string(SPI_result));
+		*slot = plan;
+	}
+	return *slot;
+}
+
+/* Runs a prepared statement with the newest snapshot, so that it sees every committed flush. */
+static void
+session_buffer_exec(SPIPlanPtr plan, Datum *values, bool read_only)
+{
+	int			rc = SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
+										  InvalidSnapshot, read_only, true, 0);
+
+	if (rc < 0)
+		elog(ERROR, "pg_dash session buffer statement failed: %s", SPI_result_code_string(rc));
+}
+
+/* Connects to SPI, with an active snapshot (popped by session_buffer_spi_finish()). */
+static bool
+session_buffer_spi_connect(void)
+{
+	bool		pushed = !ActiveSnapshotSet();
+
+	if (pushed)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	return pushed;
+}
+
+/* Disconnects from SPI. */
+static void
+session_buffer_spi_finish(bool pushed)
+{
+	SPI_finish();
+	if (pushed)
+		PopActiveSnapshot();
+}
+
+/* Column col of the first row as a jsonb copied into cxt; NULL when none. */
+static Jsonb *
+session_buffer_result(int col, MemoryContext cxt)
+{
+	bool		isnull;
+	Datum		d;
+	MemoryContext old;
+	Jsonb	   *result;
+
+	if (SPI_processed == 0)
+		return NULL;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+	if (isnull)
+		return NULL;
+	old = MemoryContextSwitchTo(cxt);
+	result = DatumGetJsonbPCopy(d);
+	MemoryContextSwitchTo(old);
+	return result;
+}
+
+/* The state of an unexpired session as the table has it; NULL when there is none. */
+static Jsonb *
+session_buffer_read_table(const char *id, MemoryContext cxt)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(id);
+	session_buffer_exec(session_buffer_plan(&plan_read,
+											"SELECT s.data FROM pg_dash.session_state s "
+											"WHERE s.id = $1 AND s.expires_at > pg_catalog.now()",
+											1, types),
+						values, true);
+	return session_buffer_result(1, cxt);
+}
+
+/* A write applied to a state, computed as the table's statements compute it. */
+static Jsonb *
+session_buffer_apply(Jsonb *base, SessionWriteOp op, const char *key, Jsonb *value,
+					 MemoryContext cxt)
+{
+	static const char *const sql[] = {
+		[SESSION_WRITE_SET] = "SELECT $1 || pg_catalog.jsonb_build_object($2::text, $3::jsonb)",
+		[SESSION_WRITE_DELETE] = "SELECT $1 - $2::text",
+		[SESSION_WRITE_MERGE] = "SELECT pg_dash.jsonb_merge_patch($1, $3)",
+	};
+	Oid			types[3] = {JSONBOID, TEXTOID, JSONBOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', key ? ' ' : 'n', value ? ' ' : 'n'};
+	int			rc;
+
+	if (op == SESSION_WRITE_CLEAR)
+		return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	values[0] = JsonbPGetDatum(base);
+	values[1] = key ? CStringGetTextDatum(key) : (Datum) 0;
+	values[2] = value ? JsonbPGetDatum(value) : (Datum) 0;
+	rc = SPI_execute_plan(session_buffer_plan(&plan_op[op], sql[op], 3, types),
+						  values, nulls, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "pg_dash could not apply a session write: %s", SPI_result_code_string(rc));
+	return session_buffer_result(1, cxt);
+}
+
+/*
+ * Stores a computed state if the entry is still as it was read: at version
+ * base_version, or absent with the epoch unchanged when the base came from
+ * the table.  Returns false when it changed meanwhile (try again), and sets
+ * *direct when the write must go to the table instead (held, or no room).
+ */
+static bool
+session_buffer_store(const char *id, uint64 base_version, uint64 epoch, Jsonb *state,
+					 bool *direct)
+{
+	BufferedSession *e;
+	bool		found;
+	bool		wake = false;
+	pid_t		flusher = 0;
+
+	*direct = false;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	e = session_buffer_entry(id, HASH_FIND, &found);
+	if (e != NULL && e->held_by >= 0)
+	{
+		*direct = true;
+		LWLockRelease(shared->lock);
+		return false;
+	}
+	if (base_version != 0 ? (e == NULL || e->version != base_version)
+		: (e != NULL || shared->epoch != epoch))
+	{
+		LWLockRelease(shared->lock);
+		return false;
+	}
+	if (e == NULL)
+	{
+		if (shared->stored >= SESSION_BUFFER_SLOTS)
+		{
+			/* every entry waits to be written: this one goes to the table */
+			*direct = true;
+			LWLockRelease(shared->lock);
+			return false;
+		}
+		e = session_buffer_entry(id, HASH_ENTER_NULL, &found);
+		if (e == NULL)
+		{
+			*direct = true;
+			LWLockRelease(shared->lock);
+			return false;
+		}
+		e->version = 0;
+		e->flushed = 0;
+		e->held_by = -1;
+		shared->stored++;
+	}
+	if (e->version == e->flushed)
+	{
+		/* the entry has something to write now */
+		if (shared->dirty++ == 0)
+		{
+			shared->dirty_since = GetCurrentTimestamp();
+			wake = true;
+			flusher = shared->flusher;
+		}
+	}
+	memcpy(e->data, state, VARSIZE(state));
+	e->len = VARSIZE(state);
+	e->version = shared->next_version++;
+	LWLockRelease(shared->lock);
+
+	/* worker 0 sleeps in its loop: SIGUSR1 wakes it to time the write */
+	if (wake && flusher != 0 && flusher != MyProcPid)
+		(void) kill(flusher, SIGUSR1);
+	return true;
+}
+
+/* Applies a state API write, buffered when it can be. */
+bool
+session_buffer_write(const char *id, SessionWriteOp op, const char *key,
+					 Jsonb *value, Jsonb **state)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Jsonb	   *changes;
+
+	for (int tries = 0; session_write_delay > 0 && shared != NULL && tries < SESSION_BUFFER_TRIES; tries++)
+	{
+		BufferedSession *e;
+		Jsonb	   *base = NULL;
+		Jsonb	   *result;
+		uint64		base_version = 0;
+		uint64		epoch;
+		bool		held_now;
+		bool		direct;
+		bool		pushed;
+
+		LWLockAcquire(shared->lock, LW_SHARED);
+		e = session_buffer_entry(id, HASH_FIND, NULL);
+		held_now = e != NULL && e->held_by >= 0;
+		if (e != NULL && !held_now && e->version != 0)
+		{
+			base = palloc(e->len);
+			memcpy(base, e->data, e->len);
+			base_version = e->version;
+		}
+		epoch = shared->epoch;
+		LWLockRelease(shared->lock);
+		if (held_now)
+			break;
+
+		pushed = session_buffer_spi_connect();
+		if (base == NULL)
+			base = session_buffer_read_table(id, cxt);
+		result = base ? session_buffer_apply(base, op, key, value, cxt) : NULL;
+		session_buffer_spi_finish(pushed);
+		if (result == NULL)
+			return false;		/* no such session: the caller makes one */
+
+		if (VARSIZE(result) > SESSION_BUFFER_MAX_DATA)
+			break;
+		if (strlen(session_jsonb_text(result)) > (size_t) session_max_bytes)
+		{
+			/* refused by the caller: nothing is stored */
+			*state = result;
+			return true;
+		}
+		if (session_buffer_store(id, base_version, epoch, result, &direct))
+		{
+			*state = result;
+			return true;
+		}
+		if (direct)
+			break;
+	}
+	/* session_write() holds the session first */
+	return session_write(id, op, key, value, state, &changes);
+}
+
+/* The buffered state of a session, unless the table has it or this transaction holds it. */
+bool
+session_buffer_read(const char *id, Jsonb **state)
+{
+	BufferedSession *e;
+	Jsonb	   *copy = NULL;
+
+	if (shared == NULL)
+		return false;
+	LWLockAcquire(shared->lock, LW_SHARED);
+	e = session_buffer_entry(id, HASH_FIND, NULL);
+	if (e != NULL && e->version > e->flushed && e->held_by != MyProc->pgprocno)
+	{
+		copy = palloc(e->len);
+		memcpy(copy, e->data, e->len);
+	}
+	LWLockRelease(shared->lock);
+	*state = copy;
+	return copy != NULL;
+}
+
+/* At the end of a transaction: lets go of the sessions it held. */
+static void
+session_buffer_xact_callback(XactEvent event, void *arg)
+{
+	if (nheld == 0 || (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT))
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < nheld; i++)
+	{
+		BufferedSession *e = session_buffer_entry(held[i], HASH_FIND, NULL);
+
+		if (e == NULL || e->held_by != MyProc->pgprocno)
+			continue;
+		/* committed: the row has it all; aborted: the buffer keeps its state */
+		if (event == XACT_EVENT_COMMIT || e->version == 0)
+			session_buffer_remove(e);
+		else
+			e->held_by = -1;
+	}
+	LWLockRelease(shared->lock);
+	nheld = 0;
+}
+
+/* Holds a session for a direct write of its row (see the file's comment). */
+void
+session_buffer_hold(const char *id)
+{
+	Oid			types[2] = {TEXTOID, JSONBOID};
+	Datum		values[2];
+	BufferedSession *e;
+	Jsonb	   *pending = NULL;
+	bool		found;
+	bool		pushed;
+
+	if (shared == NULL)
+		return;
+	for (int i = 0; i < nheld; i++)
+		if (strcmp(held[i], id) == 0)
+			return;
+	if (nheld >= SESSION_BUFFER_MAX_HELD)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a transaction can write at most %d sessions", SESSION_BUFFER_MAX_HELD),
+				 errhint("Write each session's state in a transaction of its own.")));
+	if (!callback_registered)
+	{
+		RegisterXactCallback(session_buffer_xact_callback, NULL);
+		callback_registered = true;
+	}
+
+	/* the row first: the flush and other direct writers hold it while they write */
+	values[0] = CStringGetTextDatum(id);
+	pushed = session_buffer_spi_connect();
+	session_buffer_exec(session_buffer_plan(&plan_lock,
+											"SELECT 1 FROM pg_dash.session_state WHERE id = $1 FOR UPDATE",
+											1, types),
+						values, false);
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	e = session_buffer_entry(id, HASH_ENTER_NULL, &found);
+	if (e == NULL)
+	{
+		LWLockRelease(shared->lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("too many sessions are being written at once"),
+				 errhint("Retry shortly.")));
+	}
+	if (!found)
+	{
+		e->version = 0;
+		e->flushed = 0;
+		e->held_by = -1;
+		e->len = 0;
+	}
+	if (e->held_by < 0)
+	{
+		e->held_by = MyProc->pgprocno;
+		strlcpy(held[nheld++], id, sizeof(held[0]));
+		if (e->version > e->flushed)
+		{
+			pending = palloc(e->len);
+			memcpy(pending, e->data, e->len);
+		}
+	}
+	LWLockRelease(shared->lock);
+
+	/* what only the buffer had goes into the row before the direct write */
+	if (pending != NULL)
+	{
+		values[1] = JsonbPGetDatum(pending);
+		session_buffer_exec(session_buffer_plan(&plan_settle,
+												"UPDATE pg_dash.session_state SET data = $2 WHERE id = $1",
+												2, types),
+							values, false);
+	}
+	session_buffer_spi_finish(pushed);
+}
+
+/* The text values of column 1 of the last result. */
+static List *
+session_buffer_ids_of_result(void)
+{
+	List	   *ids = NIL;
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+		ids = lappend(ids, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	return ids;
+}
+
+/* A text[] of ids. */
+static Datum
+session_buffer_id_array(List *ids)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(list_length(ids), 1));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, ids)
+		d[n++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* True when a list of C strings has s. */
+static bool
+session_buffer_list_has(List *list, const char *s)
+{
+	ListCell   *lc;
+
+	foreach(lc, list)
+		if (strcmp((char *) lfirst(lc), s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Writes one batch of buffered states in its own transaction; returns how
+ * many sessions it took.  Rows a direct writer holds are left for the next
+ * batch; entries whose row is gone (expired, rotated away) are dropped.
+ */
+static int
+session_buffer_flush_batch(void)
+{
+	Oid			types[1] = {TEXTARRAYOID};
+	List	   *ids = NIL;
+	List	   *existing;
+	List	   *locked;
+	List	   *written = NIL;
+	uint64	   *versions;
+	Datum	   *data;
+	Datum		values[2];
+	HASH_SEQ_STATUS seq;
+	BufferedSession *e;
+	ListCell   *lc;
+	int			n = 0;
+	bool		pushed;
+
+	LWLockAcquire(shared->lock, LW_SHARED);
+	hash_seq_init(&seq, entries);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (e->version > e->flushed && e->held_by < 0)
+			ids = lappend(ids, pstrdup(e->id));
+		if (list_length(ids) >= SESSION_BUFFER_BATCH)
+		{
+			hash_seq_term(&seq);
+			break;
+		}
+	}
+	LWLockRelease(shared->lock);
+	if (ids == NIL)
+		return 0;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, "pg_dash: writing buffered session states");
+	pushed = session_buffer_spi_connect();
+	values[0] = session_buffer_id_array(ids);
+	session_buffer_exec(session_buffer_plan(&plan_exist,
+											"SELECT id FROM pg_dash.session_state WHERE id = ANY ($1)",
+											1, types),
+						values, true);
+	existing = session_buffer_ids_of_result();
+	session_buffer_exec(session_buffer_plan(&plan_lock_many,
+											"SELECT id FROM pg_dash.session_state WHERE id = ANY ($1) "
+											"FOR UPDATE SKIP LOCKED",
+											1, types),
+						values, false);
+	locked = session_buffer_ids_of_result();
+
+	/* the states as they are now that the rows are ours */
+	versions = palloc(sizeof(uint64) * Max(list_length(locked), 1));
+	data = palloc(sizeof(Datum) * Max(list_length(locked), 1));
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	foreach(lc, ids)
+	{
+		const char *id = (const char *) lfirst(lc);
+
+		e = session_buffer_entry(id, HASH_FIND, NULL);
+		if (e == NULL || e->held_by >= 0)
+			continue;
+		if (!session_buffer_list_has(existing, id))
+			session_buffer_remove(e);	/* the session is gone */
+		else if (session_buffer_list_has(locked, id) && e->version > e->flushed)
+		{
+			Jsonb	   *copy = palloc(e->len);
+
+			memcpy(copy, e->data, e->len);
+			data[n] = JsonbPGetDatum(copy);
+			versions[n++] = e->version;
+			written = lappend(written, (char *) id);
+		}
+	}
+	LWLockRelease(shared->lock);
+
+	if (n > 0)
+	{
+		Oid			flush_types[2] = {TEXTARRAYOID, JSONBARRAYOID};
+
+		values[0] = session_buffer_id_array(written);
+		values[1] = PointerGetDatum(construct_array(data, n, JSONBOID, -1, false, TYPALIGN_INT));
+		session_buffer_exec(session_buffer_plan(&plan_flush,
+												"UPDATE pg_dash.session_state s SET data = u.data "
+												"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(id, data) "
+												"WHERE s.id = u.id",
+												2, flush_types),
+							values, false);
+	}
+	session_buffer_spi_finish(pushed);
+	CommitTransactionCommand();
+
+	/* the table has these versions now: entries not written since go */
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	n = 0;
+	foreach(lc, written)
+	{
+		e = session_buffer_entry((const char *) lfirst(lc), HASH_FIND, NULL);
+		if (e != NULL && e->held_by < 0 && e->version == versions[n])
+			session_buffer_remove(e);
+		else if (e != NULL && e->flushed < versions[n])
+			e->flushed = versions[n];
+		n++;
+	}
+	LWLockRelease(shared->lock);
+	return list_length(ids);
+}
+
+/* Writes the buffered states, a batch per transaction; an error is logged. */
+static void
+session_buffer_flush(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	TimestampTz started = GetCurrentTimestamp();
+
+	PG_TRY();
+	{
+		for (int batches = 0; batches < SESSION_BUFFER_SLOTS / SESSION_BUFFER_BATCH + 1; batches++)
+			if (session_buffer_flush_batch() < SESSION_BUFFER_BATCH)
+				break;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("pg_dash worker %d could not write buffered session states: %s",
+						worker_number, edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	/* what came during this flush waits from its start at most */
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	if (shared->dirty > 0)
+		shared->dirty_since = started;
+	LWLockRelease(shared->lock);
+}
+
+/* Worker 0: writes the buffered states when the oldest is due. */
+int
+session_buffer_flush_due(void)
+{
+	long		waited_ms;
+
+	if (shared == NULL || worker_number != 0)
+		return 0;
+	if (shared->flusher != MyProcPid)
+		shared->flusher = MyProcPid;
+	/* a transaction of a streamed response is open between batches */
+	if (shared->dirty == 0 || IsTransactionOrTransactionBlock())
+		return shared->dirty == 0 ? 0 : 10;
+	waited_ms = (GetCurrentTimestamp() - shared->dirty_since) / 1000;
+	if (waited_ms < session_write_delay)
+		return (int) (session_write_delay - waited_ms);
+	session_buffer_flush();
+	if (shared->dirty == 0)
+		return 0;
+	waited_ms = (GetCurrentTimestamp() - shared->dirty_since) / 1000;
+	return (int) Max(1, session_write_delay - waited_ms);
+}
+
+/* Writes every buffered state now. */
+void
+session_buffer_flush_all(void)
+{
+	if (shared == NULL || shared->dirty == 0 || IsTransactionOrTransactionBlock())
+		return;
+	HOLD_INTERRUPTS();
+	session_buffer_flush();
+	RESUME_INTERRUPTS();
+}
