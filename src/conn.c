@@ -11,9 +11,12 @@
  *
  * Every byte goes through lws (lws_write), so that TLS can sit underneath;
  * nothing here sends, polls or shuts down the socket itself.  Output is
- * written only from the writeable callback, one chunk per call (and, at
- * worker exit, all at once), so lws never buffers more than one chunk of
- * ours.  A streamed response
+ * written from the writeable callback, up to CONN_WRITE_MAX per call (small
+ * chunks gathered into one lws_write), from conn_flush_now() right after a
+ * fan-out, and at worker exit all at once; the first two only when lws
+ * holds nothing of the connection, so lws never buffers more than one write
+ * of ours.  A fan-out's frame is shared by the queues of its clients
+ * (ConnShared).  A streamed response
  * (ConnProducer) is refilled when the queue runs low, which is how a slow
  * client slows the producer instead of growing the worker's memory.  For
  * the same reason a connection is not read while a producer streams or

@@ -1025,6 +1025,8 @@ realtime_deliver_notifications(void)
 	ListCell   *lc;
 
 	query_cache_start_listens();
+	/* frames a failed pass queued and did not write */
+	conn_flush_now();
 	oldcxt = MemoryContextSwitchTo(worker_request_context);
 	received = notify_collect();
 

@@ -615,6 +615,7 @@ session_buffer_flush_batch(void)
 	ListCell   *lc;
 	int			n = 0;
 	bool		pushed;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	LWLockAcquire(shared->lock, LW_SHARED);
 	hash_seq_init(&seq, entries);
@@ -634,6 +635,7 @@ session_buffer_flush_batch(void)
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	MemoryContextSwitchTo(cxt);
 	pgstat_report_activity(STATE_RUNNING, "pg_dash: writing buffered session states");
 	pushed = session_buffer_spi_connect();
 	values[0] = session_buffer_id_array(ids);
@@ -649,8 +651,8 @@ session_buffer_flush_batch(void)
 						values, false);
 	locked = session_buffer_ids_of_result();
 
-	/* the states as they are now that the rows are ours */
-	versions = palloc(sizeof(uint64) * Max(list_length(locked), 1));
+	/* the states as they are now that the rows are ours (kept past SPI_finish) */
+	versions = MemoryContextAlloc(cxt, sizeof(uint64) * Max(list_length(locked), 1));
 	data = palloc(sizeof(Datum) * Max(list_length(locked), 1));
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	foreach(lc, ids)
@@ -665,11 +667,14 @@ session_buffer_flush_batch(void)
 		else if (session_buffer_list_has(locked, id) && e->version > e->flushed)
 		{
 			Jsonb	   *copy = palloc(e->len);
+			MemoryContext spi_cxt;
 
 			memcpy(copy, e->data, e->len);
+			spi_cxt = MemoryContextSwitchTo(cxt);
 			data[n] = JsonbPGetDatum(copy);
 			versions[n++] = e->version;
 			written = lappend(written, (char *) id);
+			MemoryContextSwitchTo(spi_cxt);
 		}
 	}
 	LWLockRelease(shared->lock);
@@ -689,6 +694,7 @@ session_buffer_flush_batch(void)
 	}
 	session_buffer_spi_finish(pushed);
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
 
 	/* the table has these versions now: entries not written since go */
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
@@ -710,14 +716,21 @@ session_buffer_flush_batch(void)
 static void
 session_buffer_flush(void)
 {
+	static MemoryContext flush_cxt = NULL;
 	MemoryContext oldcxt = CurrentMemoryContext;
 	TimestampTz started = GetCurrentTimestamp();
 
+	if (flush_cxt == NULL)
+		flush_cxt = AllocSetContextCreate(TopMemoryContext, "pg_dash session flush",
+										  ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
 		for (int batches = 0; batches < SESSION_BUFFER_SLOTS / SESSION_BUFFER_BATCH + 1; batches++)
+		{
+			MemoryContextSwitchTo(flush_cxt);
 			if (session_buffer_flush_batch() < SESSION_BUFFER_BATCH)
 				break;
+		}
 	}
 	PG_CATCH();
 	{
@@ -726,6 +739,8 @@ session_buffer_flush(void)
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+		/* outside a transaction nothing else lets go of the buffer's lock */
+		LWLockReleaseAll();
 		AbortCurrentTransaction();
 		ereport(LOG,
 				(errmsg("pg_dash worker %d could not write buffered session states: %s",
@@ -734,6 +749,7 @@ session_buffer_flush(void)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(flush_cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	/* what came during this flush waits from its start at most */
