@@ -165,7 +165,7 @@ session_define_gucs(void)
  * Prepares a statement once and keeps it.  The plan cache re-analyzes it if
  * the extension's objects are dropped and created again.
  */
-static SPIPlanPtr
+SPIPlanPtr
 session_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 {
 	if (*slot == NULL)
@@ -196,7 +196,7 @@ session_exec(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only)
  * Connects to SPI, failing loudly.  SPI needs an active snapshot: one is
  * pushed when the caller has none (session_spi_finish() pops it).
  */
-static bool
+bool
 session_spi_connect(void)
 {
 	bool		pushed = !ActiveSnapshotSet();
@@ -209,7 +209,7 @@ session_spi_connect(void)
 }
 
 /* Disconnects from SPI and pops a snapshot session_spi_connect() pushed. */
-static void
+void
 session_spi_finish(bool pushed)
 {
 	SPI_finish();
@@ -221,7 +221,7 @@ session_spi_finish(bool pushed)
  * Copies column col of the first result row into context cxt as a
  * detoasted jsonb; NULL when there is no row or the value is NULL.
  */
-static Jsonb *
+Jsonb *
 session_result_jsonb(int col, MemoryContext cxt)
 {
 	bool		isnull;

@@ -193,22 +193,6 @@ session_buffer_remove(BufferedSession *e)
 	hash_search(entries, e->id, HASH_REMOVE, NULL);
 }
 
-/* Prepares a statement once and keeps it for the life of the process. */
-static SPIPlanPtr
-session_buffer_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
-{
-	if (*slot == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
-
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "pg_dash could not prepare \"%s\": %s",
-				 sql, SPI_result_code_string(SPI_result));
-		*slot = plan;
-	}
-	return *slot;
-}
-
 /* Runs a prepared statement with the newest snapshot, so that it sees every committed flush. */
 static void
 session_buffer_exec(SPIPlanPtr plan, Datum *values, bool read_only)
@@ -220,48 +204,6 @@ session_buffer_exec(SPIPlanPtr plan, Datum *values, bool read_only)
 		elog(ERROR, "pg_dash session buffer statement failed: %s", SPI_result_code_string(rc));
 }
 
-/* Connects to SPI, with an active snapshot (popped by session_buffer_spi_finish()). */
-static bool
-session_buffer_spi_connect(void)
-{
-	bool		pushed = !ActiveSnapshotSet();
-
-	if (pushed)
-		PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	return pushed;
-}
-
-/* Disconnects from SPI. */
-static void
-session_buffer_spi_finish(bool pushed)
-{
-	SPI_finish();
-	if (pushed)
-		PopActiveSnapshot();
-}
-
-/* Column col of the first row as a jsonb copied into cxt; NULL when none. */
-static Jsonb *
-session_buffer_result(int col, MemoryContext cxt)
-{
-	bool		isnull;
-	Datum		d;
-	MemoryContext old;
-	Jsonb	   *result;
-
-	if (SPI_processed == 0)
-		return NULL;
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
-	if (isnull)
-		return NULL;
-	old = MemoryContextSwitchTo(cxt);
-	result = DatumGetJsonbPCopy(d);
-	MemoryContextSwitchTo(old);
-	return result;
-}
-
 /* The state of an unexpired session as the table has it; NULL when there is none. */
 static Jsonb *
 session_buffer_read_table(const char *id, MemoryContext cxt)
@@ -270,12 +212,12 @@ session_buffer_read_table(const char *id, MemoryContext cxt)
 	Datum		values[1];
 
 	values[0] = CStringGetTextDatum(id);
-	session_buffer_exec(session_buffer_plan(&plan_read,
+	session_buffer_exec(session_plan(&plan_read,
 											"SELECT s.data FROM pg_dash.session_state s "
 											"WHERE s.id = $1 AND s.expires_at > pg_catalog.now()",
 											1, types),
 						values, true);
-	return session_buffer_result(1, cxt);
+	return session_result_jsonb(1, cxt);
 }
 
 /* A write applied to a state, computed as the table's statements compute it. */
@@ -298,11 +240,11 @@ session_buffer_apply(Jsonb *base, SessionWriteOp op, const char *key, Jsonb *val
 	values[0] = JsonbPGetDatum(base);
 	values[1] = key ? CStringGetTextDatum(key) : (Datum) 0;
 	values[2] = value ? JsonbPGetDatum(value) : (Datum) 0;
-	rc = SPI_execute_plan(session_buffer_plan(&plan_op[op], sql[op], 3, types),
+	rc = SPI_execute_plan(session_plan(&plan_op[op], sql[op], 3, types),
 						  values, nulls, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "pg_dash could not apply a session write: %s", SPI_result_code_string(rc));
-	return session_buffer_result(1, cxt);
+	return session_result_jsonb(1, cxt);
 }
 
 /*
@@ -410,11 +352,11 @@ session_buffer_write(const char *id, SessionWriteOp op, const char *key,
 		if (held_now)
 			break;
 
-		pushed = session_buffer_spi_connect();
+		pushed = session_spi_connect();
 		if (base == NULL)
 			base = session_buffer_read_table(id, cxt);
 		result = base ? session_buffer_apply(base, op, key, value, cxt) : NULL;
-		session_buffer_spi_finish(pushed);
+		session_spi_finish(pushed);
 		if (result == NULL)
 			return false;		/* no such session: the caller makes one */
 
@@ -511,8 +453,8 @@ session_buffer_hold(const char *id)
 
 	/* the row first: the flush and other direct writers hold it while they write */
 	values[0] = CStringGetTextDatum(id);
-	pushed = session_buffer_spi_connect();
-	session_buffer_exec(session_buffer_plan(&plan_lock,
+	pushed = session_spi_connect();
+	session_buffer_exec(session_plan(&plan_lock,
 											"SELECT 1 FROM pg_dash.session_state WHERE id = $1 FOR UPDATE",
 											1, types),
 						values, false);
@@ -550,12 +492,12 @@ session_buffer_hold(const char *id)
 	if (pending != NULL)
 	{
 		values[1] = JsonbPGetDatum(pending);
-		session_buffer_exec(session_buffer_plan(&plan_settle,
+		session_buffer_exec(session_plan(&plan_settle,
 												"UPDATE pg_dash.session_state SET data = $2 WHERE id = $1",
 												2, types),
 							values, false);
 	}
-	session_buffer_spi_finish(pushed);
+	session_spi_finish(pushed);
 }
 
 /* The text values of column 1 of the last result. */
@@ -637,14 +579,14 @@ session_buffer_flush_batch(void)
 	StartTransactionCommand();
 	MemoryContextSwitchTo(cxt);
 	pgstat_report_activity(STATE_RUNNING, "pg_dash: writing buffered session states");
-	pushed = session_buffer_spi_connect();
+	pushed = session_spi_connect();
 	values[0] = session_buffer_id_array(ids);
-	session_buffer_exec(session_buffer_plan(&plan_exist,
+	session_buffer_exec(session_plan(&plan_exist,
 											"SELECT id FROM pg_dash.session_state WHERE id = ANY ($1)",
 											1, types),
 						values, true);
 	existing = session_buffer_ids_of_result();
-	session_buffer_exec(session_buffer_plan(&plan_lock_many,
+	session_buffer_exec(session_plan(&plan_lock_many,
 											"SELECT id FROM pg_dash.session_state WHERE id = ANY ($1) "
 											"FOR UPDATE SKIP LOCKED",
 											1, types),
@@ -685,14 +627,14 @@ session_buffer_flush_batch(void)
 
 		values[0] = session_buffer_id_array(written);
 		values[1] = PointerGetDatum(construct_array(data, n, JSONBOID, -1, false, TYPALIGN_INT));
-		session_buffer_exec(session_buffer_plan(&plan_flush,
+		session_buffer_exec(session_plan(&plan_flush,
 												"UPDATE pg_dash.session_state s SET data = u.data "
 												"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(id, data) "
 												"WHERE s.id = u.id",
 												2, flush_types),
 							values, false);
 	}
-	session_buffer_spi_finish(pushed);
+	session_spi_finish(pushed);
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(cxt);
 
