@@ -116,7 +116,6 @@ static SPIPlanPtr plan_settle = NULL;
 static SPIPlanPtr plan_exist = NULL;
 static SPIPlanPtr plan_lock_many = NULL;
 static SPIPlanPtr plan_flush = NULL;
-static SPIPlanPtr plan_op[4] = {NULL, NULL, NULL, NULL};
 
 /* Defines pg_dash.session_write_delay. */
 void
@@ -220,31 +219,136 @@ session_buffer_read_table(const char *id, MemoryContext cxt)
 	return session_result_jsonb(1, cxt);
 }
 
-/* A write applied to a state, computed as the table's statements compute it. */
-static Jsonb *
-session_buffer_apply(Jsonb *base, SessionWriteOp op, const char *key, Jsonb *value,
-					 MemoryContext cxt)
+/* Pushes a jsonb value as the value of an object member. */
+static void
+session_buffer_push_value(JsonbParseState **st, Jsonb *value)
 {
-	static const char *const sql[] = {
-		[SESSION_WRITE_SET] = "SELECT $1 || pg_catalog.jsonb_build_object($2::text, $3::jsonb)",
-		[SESSION_WRITE_DELETE] = "SELECT $1 - $2::text",
-		[SESSION_WRITE_MERGE] = "SELECT pg_dash.jsonb_merge_patch($1, $3)",
-	};
-	Oid			types[3] = {JSONBOID, TEXTOID, JSONBOID};
-	Datum		values[3];
-	char		nulls[3] = {' ', key ? ' ' : 'n', value ? ' ' : 'n'};
-	int			rc;
+	JsonbValue	v;
 
-	if (op == SESSION_WRITE_CLEAR)
-		return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
-	values[0] = JsonbPGetDatum(base);
-	values[1] = key ? CStringGetTextDatum(key) : (Datum) 0;
-	values[2] = value ? JsonbPGetDatum(value) : (Datum) 0;
-	rc = SPI_execute_plan(session_plan(&plan_op[op], sql[op], 3, types),
-						  values, nulls, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "pg_dash could not apply a session write: %s", SPI_result_code_string(rc));
-	return session_result_jsonb(1, cxt);
+	if (JB_ROOT_IS_SCALAR(value))
+		(void) JsonbExtractScalar(&value->root, &v);
+	else
+	{
+		v.type = jbvBinary;
+		v.val.binary.data = &value->root;
+		v.val.binary.len = VARSIZE(value) - VARHDRSZ;
+	}
+	(void) pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/*
+ * Pushes, as one object, the members of target (an object container, or
+ * NULL) except those named in drop (an object container, or NULL) and
+ * except skip_key (or NULL); the caller adds what replaces them.
+ */
+static void
+session_buffer_push_kept(JsonbParseState **st, JsonbContainer *target, JsonbContainer *drop,
+						 const char *skip_key)
+{
+	JsonbIterator *it;
+	JsonbValue	k;
+	JsonbValue	v;
+	JsonbValue	found;
+	JsonbIteratorToken r;
+
+	if (target == NULL || !JsonContainerIsObject(target))
+		return;
+	it = JsonbIteratorInit(target);
+	while ((r = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		if (r != WJB_KEY)
+			continue;
+		(void) JsonbIteratorNext(&it, &v, true);
+		if (skip_key != NULL && strlen(skip_key) == (size_t) k.val.string.len &&
+			memcmp(skip_key, k.val.string.val, k.val.string.len) == 0)
+			continue;
+		if (drop != NULL &&
+			getKeyJsonValueFromContainer(drop, k.val.string.val, k.val.string.len, &found) != NULL)
+			continue;
+		(void) pushJsonbValue(st, WJB_KEY, &k);
+		(void) pushJsonbValue(st, WJB_VALUE, &v);
+	}
+}
+
+/*
+ * Pushes the JSON merge patch (RFC 7386) of target with patch, both object
+ * containers (target may be NULL or not an object: then {}), as one object:
+ * members of patch that are null remove, objects merge, anything else
+ * replaces.  The same result as pg_dash.jsonb_merge_patch(), without SQL.
+ */
+static JsonbValue *
+session_buffer_push_merge(JsonbParseState **st, JsonbContainer *target, JsonbContainer *patch)
+{
+	JsonbIterator *it;
+	JsonbValue	k;
+	JsonbValue	v;
+	JsonbValue	old;
+	JsonbIteratorToken r;
+
+	(void) pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+	session_buffer_push_kept(st, target, patch, NULL);
+	it = JsonbIteratorInit(patch);
+	while ((r = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		if (r != WJB_KEY)
+			continue;
+		(void) JsonbIteratorNext(&it, &v, true);
+		if (v.type == jbvNull)
+			continue;
+		(void) pushJsonbValue(st, WJB_KEY, &k);
+		if (v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
+		{
+			JsonbContainer *inner = NULL;
+
+			if (target != NULL && JsonContainerIsObject(target) &&
+				getKeyJsonValueFromContainer(target, k.val.string.val, k.val.string.len, &old) != NULL &&
+				old.type == jbvBinary)
+				inner = old.val.binary.data;
+			(void) session_buffer_push_merge(st, inner, v.val.binary.data);
+		}
+		else
+			(void) pushJsonbValue(st, WJB_VALUE, &v);
+	}
+	return pushJsonbValue(st, WJB_END_OBJECT, NULL);
+}
+
+/*
+ * A write applied to a state, in C: the same result as the statements
+ * session_write() runs on the row (||, -, pg_dash.jsonb_merge_patch()).
+ */
+static Jsonb *
+session_buffer_apply(Jsonb *base, SessionWriteOp op, const char *key, Jsonb *value)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue *result;
+
+	switch (op)
+	{
+		case SESSION_WRITE_MERGE:
+			result = session_buffer_push_merge(&st, &base->root, &value->root);
+			break;
+		case SESSION_WRITE_SET:
+		case SESSION_WRITE_DELETE:
+			(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+			session_buffer_push_kept(&st, &base->root, NULL, key);
+			if (op == SESSION_WRITE_SET)
+			{
+				JsonbValue	k;
+
+				k.type = jbvString;
+				k.val.string.val = unconstify(char *, key);
+				k.val.string.len = strlen(key);
+				(void) pushJsonbValue(&st, WJB_KEY, &k);
+				session_buffer_push_value(&st, value);
+			}
+			result = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+			break;
+		default:
+			(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+			result = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+			break;
+	}
+	return JsonbValueToJsonb(result);
 }
 
 /*
@@ -352,13 +456,15 @@ session_buffer_write(const char *id, SessionWriteOp op, const char *key,
 		if (held_now)
 			break;
 
-		pushed = session_spi_connect();
 		if (base == NULL)
+		{
+			pushed = session_spi_connect();
 			base = session_buffer_read_table(id, cxt);
-		result = base ? session_buffer_apply(base, op, key, value, cxt) : NULL;
-		session_spi_finish(pushed);
-		if (result == NULL)
+			session_spi_finish(pushed);
+		}
+		if (base == NULL)
 			return false;		/* no such session: the caller makes one */
+		result = session_buffer_apply(base, op, key, value);
 
 		if (VARSIZE(result) > SESSION_BUFFER_MAX_DATA)
 			break;

@@ -57,6 +57,9 @@ sub req
 
 sub state_of { return json_decode($_[0]->{body})->{state} }
 
+# A string quoted for a SQL literal.
+sub sql_quote { my ($v) = @_; $v =~ s/'/''/g; return $v }
+
 # The state the table holds for a session, decoded ({} when it has no row).
 sub table_state
 {
@@ -124,6 +127,34 @@ for my $i (1 .. 20)
 }
 is(state_of($r)->{last}, 20, 'twenty PATCHes in a row');
 is(scalar(grep { /^k\d+$/ } keys %{ state_of($r) }), 20, '... each merged into the last');
+
+# --- the buffer's merge (in C) gives what pg_dash.jsonb_merge_patch() gives
+{
+	my $t2 = token_of(req('PATCH', '/api/state', undef, body => '{"seed":1}'));
+	my @cases = (
+		'{"a":{"b":1,"c":[1,2]},"d":"x"}',
+		'{"a":{"b":null,"e":{"f":null,"g":2}},"d":null}',
+		'{"a":[3,{"x":null}],"h":{"i":{"j":{}}}}',
+		'{"a":{"k":1},"h":"scalar","seed":null}',
+		'{"h":{"deep":{"er":true}},"u":"\\u00e9\\n","n":1.50}',
+		'{}');
+	for my $patch (@cases)
+	{
+		my $before = JSON::PP->new->encode(state_of(req('GET', '/api/state', $t2)));
+		my $want = $node->safe_psql('postgres',
+			"SELECT pg_dash.jsonb_merge_patch('" . sql_quote($before) . "'::jsonb, '" . sql_quote($patch) . "'::jsonb)");
+		my $got = state_of(req('PATCH', '/api/state', $t2, body => $patch));
+		is_deeply($got, json_decode($want), "merge of $patch as in SQL");
+	}
+	my $got = state_of(req('PUT', '/api/state/h', $t2, body => '[1,{"z":null}]'));
+	is_deeply($got->{h}, [ 1, { z => undef } ], 'PUT replaces a key with any value, nulls kept');
+	$got = state_of(req('PUT', '/api/state/s', $t2, body => '"str"'));
+	is($got->{s}, 'str', 'PUT of a scalar');
+	$got = state_of(req('DELETE', '/api/state/s', $t2));
+	ok(!exists $got->{s} && exists $got->{h}, 'DELETE removes one key');
+	$got = state_of(req('DELETE', '/api/state', $t2));
+	is_deeply($got, {}, 'DELETE of the state clears it');
+}
 
 # --- concurrent patches of one session from two processes all land
 my @pids;
