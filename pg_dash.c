@@ -31,6 +31,7 @@
 #include "query_stats.h"
 #include "request.h"
 #include "session.h"
+#include "session_buffer.h"
 #include "tls.h"
 #include "transport.h"
 #include "worker.h"
@@ -56,6 +57,7 @@ pg_dash_shmem_request(void)
 	session_budget_shmem_request();
 	auth_shmem_request();
 	access_log_shmem_request();
+	session_buffer_shmem_request();
 }
 
 /* Attaches every module to its shared memory. */
@@ -72,6 +74,7 @@ pg_dash_shmem_startup(void)
 	session_budget_shmem_startup();
 	auth_shmem_startup();
 	access_log_shmem_startup();
+	session_buffer_shmem_startup();
 }
 
 /* cJSON's allocator: palloc in the current memory context (an ERROR when out of memory). */
@@ -123,6 +126,7 @@ _PG_init(void)
 	guard_define_gucs();
 	http_response_define_gucs();
 	session_define_gucs();
+	session_buffer_define_gucs();
 	request_define_gucs();
 	auth_define_gucs();
 	executor_define_gucs();

@@ -11,9 +11,12 @@
  *
  * Every byte goes through lws (lws_write), so that TLS can sit underneath;
  * nothing here sends, polls or shuts down the socket itself.  Output is
- * written only from the writeable callback, one chunk per call (and, at
- * worker exit, all at once), so lws never buffers more than one chunk of
- * ours.  A streamed response
+ * written from the writeable callback, up to CONN_WRITE_MAX per call (small
+ * chunks gathered into one lws_write), from conn_flush_now() right after a
+ * fan-out, and at worker exit all at once; the first two only when lws
+ * holds nothing of the connection, so lws never buffers more than one write
+ * of ours.  A fan-out's frame is shared by the queues of its clients
+ * (ConnShared).  A streamed response
  * (ConnProducer) is refilled when the queue runs low, which is how a slow
  * client slows the producer instead of growing the worker's memory.  For
  * the same reason a connection is not read while a producer streams or
@@ -74,6 +77,7 @@ typedef struct ConnTimer
 } ConnTimer;
 
 static void conn_process_requests(Conn *conn);
+static void conn_chunk_free(OutChunk *chunk);
 
 /* Starts (or restarts) the idle timer of a connection. */
 static void
@@ -304,6 +308,16 @@ conn_destroy(Conn *conn)
 		conn->producer_cleanup(conn, conn->producer_arg);
 	if (conn->ws)
 		ws_destroy(conn);
+	if (conn->flush_pending)
+		dlist_delete(&conn->flush_node);
+	/* shared bytes are not in the connection's context */
+	while (conn->out_head != NULL)
+	{
+		OutChunk   *next = conn->out_head->next;
+
+		conn_chunk_free(conn->out_head);
+		conn->out_head = next;
+	}
 	if (conn->node.next != NULL)
 	{
 		dlist_delete(&conn->node);
@@ -321,6 +335,34 @@ conn_write(Conn *conn, const char *data, size_t len)
 }
 
 /*
+ * Asks lws for a writeable callback, once: lws's own call costs a pass over
+ * its poll table entry each time, and a fan-out queues many frames per
+ * connection between two callbacks.
+ */
+static void
+conn_ask_writable(Conn *conn)
+{
+	if (conn->wsi == NULL || conn->writable_asked)
+		return;
+	conn->writable_asked = true;
+	lws_callback_on_writable(conn->wsi);
+}
+
+/* Appends a chunk to the output queue. */
+static void
+conn_append(Conn *conn, OutChunk *chunk)
+{
+	chunk->next = NULL;
+	chunk->off = 0;
+	if (conn->out_tail)
+		conn->out_tail->next = chunk;
+	else
+		conn->out_head = chunk;
+	conn->out_tail = chunk;
+	conn->out_bytes += chunk->len;
+}
+
+/*
  * Queues head then data as one piece of output, which is written whole or,
  * when a closing WebSocket drops what it has not started to write, dropped
  * whole: a frame's header never goes out without its payload.
@@ -333,23 +375,240 @@ conn_write_whole(Conn *conn, const char *head, size_t head_len, const char *data
 	if (head_len + len == 0 || conn->state == CONN_DRAINING)
 		return;
 	chunk = MemoryContextAlloc(conn->ctx, offsetof(OutChunk, data) + head_len + len);
-	chunk->next = NULL;
 	chunk->len = head_len + len;
-	chunk->off = 0;
+	chunk->bytes = chunk->data;
+	chunk->shared = NULL;
 	if (head_len > 0)
 		memcpy(chunk->data, head, head_len);
 	if (len > 0)
 		memcpy(chunk->data + head_len, data, len);
-	if (conn->out_tail)
-		conn->out_tail->next = chunk;
-	else
-		conn->out_head = chunk;
-	conn->out_tail = chunk;
-	conn->out_bytes += chunk->len;
+	conn_append(conn, chunk);
 	if (conn->sink)
 		conn->sink(conn);
-	if (conn->wsi)
-		lws_callback_on_writable(conn->wsi);
+	conn_ask_writable(conn);
+}
+
+/*
+ * Chunks that refer to shared bytes, kept for reuse: a fan-out queues one
+ * per client and message, and taking them from here allocates nothing.
+ * At most CONN_SPARE_CHUNKS are kept.
+ */
+#define CONN_SPARE_CHUNKS 65536
+static OutChunk *spare_chunks = NULL;
+static int	spare_count = 0;
+
+/* Connections with shared output queued since the last conn_flush_now(). */
+static dlist_head flush_list = DLIST_STATIC_INIT(flush_list);
+
+/*
+ * Copies head then data into new shared bytes, with one reference: the
+ * caller's, given back with conn_shared_release() once it has queued them
+ * for every connection.
+ */
+ConnShared *
+conn_shared_create(const char *head, size_t head_len, const char *data, size_t len)
+{
+	ConnShared *shared = MemoryContextAlloc(TopMemoryContext,
+											offsetof(ConnShared, data) + head_len + len);
+
+	shared->refs = 1;
+	shared->len = head_len + len;
+	if (head_len > 0)
+		memcpy(shared->data, head, head_len);
+	if (len > 0)
+		memcpy(shared->data + head_len, data, len);
+	return shared;
+}
+
+/* Drops one reference to shared bytes; the last one frees them. */
+void
+conn_shared_release(ConnShared *shared)
+{
+	Assert(shared->refs > 0);
+	if (--shared->refs == 0)
+		pfree(shared);
+}
+
+/* Frees a chunk taken off a queue (or keeps it for reuse). */
+static void
+conn_chunk_free(OutChunk *chunk)
+{
+	if (chunk->shared == NULL)
+	{
+		pfree(chunk);
+		return;
+	}
+	conn_shared_release(chunk->shared);
+	chunk->shared = NULL;
+	if (spare_count >= CONN_SPARE_CHUNKS)
+	{
+		pfree(chunk);
+		return;
+	}
+	chunk->next = spare_chunks;
+	spare_chunks = chunk;
+	spare_count++;
+}
+
+/*
+ * Queues shared bytes for a client.  Nothing is copied, and nothing is
+ * allocated once the worker has spare chunks; the connection is written by
+ * the next conn_flush_now(), at most one system call for everything queued
+ * since.
+ */
+void
+conn_write_shared(Conn *conn, ConnShared *shared)
+{
+	OutChunk   *chunk;
+
+	if (shared->len == 0 || conn->state == CONN_DRAINING)
+		return;
+	Assert(conn->sink == NULL);
+	if (spare_chunks != NULL)
+	{
+		chunk = spare_chunks;
+		spare_chunks = chunk->next;
+		spare_count--;
+	}
+	else
+		chunk = MemoryContextAlloc(TopMemoryContext, offsetof(OutChunk, data));
+	shared->refs++;
+	chunk->shared = shared;
+	chunk->bytes = shared->data;
+	chunk->len = shared->len;
+	conn_append(conn, chunk);
+	if (!conn->flush_pending && conn->wsi != NULL)
+	{
+		conn->flush_pending = true;
+		dlist_push_tail(&flush_list, &conn->flush_node);
+	}
+}
+
+/*
+ * Takes n written bytes off the front of the queue, freeing the chunks
+ * that are done.
+ */
+static void
+conn_consume(Conn *conn, size_t n)
+{
+	conn->out_bytes -= n;
+	while (n > 0)
+	{
+		OutChunk   *chunk = conn->out_head;
+		size_t		take = Min(n, chunk->len - chunk->off);
+
+		chunk->off += take;
+		n -= take;
+		if (chunk->off < chunk->len)
+			break;
+		conn->out_head = chunk->next;
+		if (conn->out_head == NULL)
+			conn->out_tail = NULL;
+		conn_chunk_free(chunk);
+	}
+}
+
+/*
+ * Hands lws the front of the queue, up to CONN_WRITE_MAX bytes, in one
+ * lws_write(): small chunks (a client's share of a burst of notifications)
+ * are gathered into one buffer first, so that they cost one system call
+ * instead of one each.  lws keeps what the socket did not take.  Returns
+ * -1 when lws failed to write.
+ */
+static int
+conn_send_queued(Conn *conn)
+{
+	static char gather[CONN_WRITE_MAX];
+	OutChunk   *chunk = conn->out_head;
+	const char *buf;
+	size_t		n;
+
+	if (chunk == NULL)
+		return 0;
+	n = Min(chunk->len - chunk->off, CONN_WRITE_MAX);
+	if (n == CONN_WRITE_MAX || chunk->next == NULL)
+		buf = chunk->bytes + chunk->off;
+	else
+	{
+		size_t		off = chunk->off;
+
+		n = 0;
+		for (; chunk != NULL && n < CONN_WRITE_MAX; chunk = chunk->next, off = 0)
+		{
+			size_t		take = Min(chunk->len - off, CONN_WRITE_MAX - n);
+
+			memcpy(gather + n, chunk->bytes + off, take);
+			n += take;
+		}
+		buf = gather;
+	}
+
+	/*
+	 * A raw socket has no framing role: lws writes buf as it is (or copies
+	 * what the socket did not take), so no LWS_PRE headroom is needed.
+	 */
+	if (lws_write(conn->wsi, (unsigned char *) unconstify(char *, buf), n, LWS_WRITE_RAW) < 0)
+		return -1;
+	metrics_count(METRIC_BYTES_SENT, n);
+	conn_consume(conn, n);
+	return 0;
+}
+
+/*
+ * Writes the connections that had shared output queued, at once instead of
+ * on their next writeable callback: when lws holds nothing of theirs, the
+ * socket most likely takes it all, and one send() per connection replaces
+ * asking for POLLOUT, a pass of the loop and the callback.  What the socket
+ * did not take lws keeps (at most CONN_WRITE_MAX, as from the callback);
+ * the rest of the queue waits for the callback.
+ */
+void
+conn_flush_now(void)
+{
+	while (!dlist_is_empty(&flush_list))
+	{
+		Conn	   *conn = dlist_container(Conn, flush_node, dlist_pop_head_node(&flush_list));
+
+		conn->flush_pending = false;
+		if (conn->out_head == NULL)
+			continue;
+		if (conn->state == CONN_WEBSOCKET && !conn->close_when_flushed &&
+			!lws_partial_buffered(conn->wsi) && conn_send_queued(conn) < 0)
+		{
+			/* the socket failed: lws closes it on its next pass */
+			lws_set_timeout(conn->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+			continue;
+		}
+		if (conn->out_head != NULL)
+			conn_ask_writable(conn);
+	}
+}
+
+/*
+ * Drops the queued output that has not started to go out (a client being
+ * closed for not reading would never get it); a partly written chunk stays,
+ * since its end is needed to keep the framing.
+ */
+void
+conn_drop_unstarted(Conn *conn)
+{
+	OutChunk   *keep = NULL;
+
+	if (conn->out_head != NULL && conn->out_head->off > 0)
+	{
+		keep = conn->out_head;
+		conn->out_head = keep->next;
+		keep->next = NULL;
+	}
+	while (conn->out_head != NULL)
+	{
+		OutChunk   *next = conn->out_head->next;
+
+		conn_chunk_free(conn->out_head);
+		conn->out_head = next;
+	}
+	conn->out_head = conn->out_tail = keep;
+	conn->out_bytes = keep ? keep->len - keep->off : 0;
 }
 
 /* Closes the connection once everything queued has been written. */
@@ -358,8 +617,7 @@ conn_close_when_flushed(Conn *conn)
 {
 	conn->close_when_flushed = true;
 	conn_update_reading(conn);
-	if (conn->wsi)
-		lws_callback_on_writable(conn->wsi);
+	conn_ask_writable(conn);
 }
 
 /*
@@ -376,8 +634,7 @@ conn_set_producer(Conn *conn, ConnProducer producer,
 	conn->producer_reads = reads;
 	conn_update_reading(conn);
 	conn_update_head_deadline(conn);
-	if (conn->wsi)
-		lws_callback_on_writable(conn->wsi);
+	conn_ask_writable(conn);
 }
 
 /*
@@ -637,10 +894,7 @@ conn_on_read(Conn *conn, const char *data, size_t len)
 int
 conn_on_writeable(Conn *conn)
 {
-	OutChunk   *chunk;
-	size_t		n;
-	int			written;
-
+	conn->writable_asked = false;
 	if (conn->state == CONN_DRAINING)
 		return 0;
 	transport_enter(&conn->transport);
@@ -662,29 +916,10 @@ conn_on_writeable(Conn *conn)
 		}
 	}
 
-	chunk = conn->out_head;
-	if (chunk != NULL)
+	if (conn->out_head != NULL)
 	{
-		n = Min(chunk->len - chunk->off, CONN_WRITE_MAX);
-
-		/*
-		 * A raw socket has no framing role: lws writes buf as it is (or
-		 * copies what the socket did not take), so no LWS_PRE headroom and
-		 * no copy are needed.
-		 */
-		written = lws_write(conn->wsi, (unsigned char *) chunk->data + chunk->off, n, LWS_WRITE_RAW);
-		if (written < 0)
+		if (conn_send_queued(conn) < 0)
 			return -1;
-		metrics_count(METRIC_BYTES_SENT, n);
-		chunk->off += n;
-		conn->out_bytes -= n;
-		if (chunk->off == chunk->len)
-		{
-			conn->out_head = chunk->next;
-			if (conn->out_head == NULL)
-				conn->out_tail = NULL;
-			pfree(chunk);
-		}
 		if (conn->state == CONN_HTTP)
 			conn_touch(conn);
 	}
@@ -695,7 +930,7 @@ conn_on_writeable(Conn *conn)
 
 	if (conn->out_head != NULL || (conn->producer != NULL && !conn->producer_waiting))
 	{
-		lws_callback_on_writable(conn->wsi);
+		conn_ask_writable(conn);
 		return 0;
 	}
 	if (conn->producer != NULL)
@@ -705,7 +940,7 @@ conn_on_writeable(Conn *conn)
 	{
 		if (lws_partial_buffered(conn->wsi))
 		{
-			lws_callback_on_writable(conn->wsi);
+			conn_ask_writable(conn);
 			return 0;
 		}
 
@@ -732,15 +967,11 @@ conn_write_all_now(Conn *conn)
 	{
 		OutChunk   *chunk = conn->out_head;
 
-		if (lws_write(conn->wsi, (unsigned char *) chunk->data + chunk->off,
+		if (lws_write(conn->wsi, (unsigned char *) unconstify(char *, chunk->bytes + chunk->off),
 					  chunk->len - chunk->off, LWS_WRITE_RAW) < 0)
 			break;
-		conn->out_bytes -= chunk->len - chunk->off;
-		conn->out_head = chunk->next;
-		pfree(chunk);
+		conn_consume(conn, chunk->len - chunk->off);
 	}
-	if (conn->out_head == NULL)
-		conn->out_tail = NULL;
 }
 
 /*

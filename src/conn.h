@@ -26,11 +26,29 @@ typedef bool (*ConnProducer) (struct Conn *conn, void *arg);
 /* Called when the connection goes away while a producer is active. */
 typedef void (*ConnProducerCleanup) (struct Conn *conn, void *arg);
 
+/*
+ * Bytes queued for many connections at once (a notification's WebSocket
+ * frame, built once for all its subscribers): each queue holds a reference,
+ * and the last one done frees it.  One process only; no locking.
+ */
+typedef struct ConnShared
+{
+	int			refs;
+	size_t		len;
+	char		data[FLEXIBLE_ARRAY_MEMBER];
+} ConnShared;
+
+/*
+ * A piece of queued output: bytes of its own (data), or a reference to
+ * shared bytes.  bytes points at whichever it is.
+ */
 typedef struct OutChunk
 {
 	struct OutChunk *next;
 	size_t		len;
 	size_t		off;
+	const char *bytes;
+	ConnShared *shared;			/* NULL when the bytes are in data */
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } OutChunk;
 
@@ -85,6 +103,9 @@ typedef struct Conn
 	bool		head_started;	/* bytes of the current request head came */
 	struct ConnTimer *head_timer;	/* the request head's deadline, and the
 									 * lingering close's wait */
+	bool		writable_asked; /* a writeable callback is requested */
+	bool		flush_pending;	/* in the list conn_flush_now() writes */
+	dlist_node	flush_node;
 } Conn;
 
 /* Bytes of further requests read while a reading producer runs. */
@@ -108,6 +129,12 @@ extern int	conn_on_writeable(Conn *conn);
 extern void conn_write(Conn *conn, const char *data, size_t len);
 extern void conn_write_whole(Conn *conn, const char *head, size_t head_len,
 							 const char *data, size_t len);
+extern ConnShared *conn_shared_create(const char *head, size_t head_len,
+									  const char *data, size_t len);
+extern void conn_shared_release(ConnShared *shared);
+extern void conn_write_shared(Conn *conn, ConnShared *shared);
+extern void conn_flush_now(void);
+extern void conn_drop_unstarted(Conn *conn);
 extern void conn_close_when_flushed(Conn *conn);
 /*
  * Installs a producer that streams the rest of a response.  reads: the

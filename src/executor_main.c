@@ -171,8 +171,9 @@ executor_flush(Conn *conn)
 	{
 		OutChunk   *chunk = conn->out_head;
 
+		Assert(chunk->shared == NULL);	/* only a fan-out shares bytes */
 		for (size_t off = chunk->off; off < chunk->len; off += EXEC_MAX_MESSAGE)
-			executor_send('D', chunk->data + off, Min(chunk->len - off, EXEC_MAX_MESSAGE));
+			executor_send('D', chunk->bytes + off, Min(chunk->len - off, EXEC_MAX_MESSAGE));
 		conn->out_bytes -= chunk->len - chunk->off;
 		conn->out_head = chunk->next;
 		if (conn->out_head == NULL)

@@ -1061,6 +1061,8 @@ realtime_deliver_notifications(void)
 	ListCell   *lc;
 
 	query_cache_start_listens();
+	/* frames a failed pass queued and did not write */
+	conn_flush_now();
 	oldcxt = MemoryContextSwitchTo(worker_request_context);
 	received = notify_collect();
 
@@ -1071,6 +1073,8 @@ realtime_deliver_notifications(void)
 		const char *payload = n->payload;
 		StringInfoData buf;
 		ListCell   *sc;
+		ConnShared *frame;
+		uint64		sent;
 
 		metrics_count(METRIC_NOTIFICATIONS_RECEIVED, 1);
 		query_cache_bump(n->channel);
@@ -1104,10 +1108,18 @@ realtime_deliver_notifications(void)
 		}
 		initStringInfo(&buf);
 		realtime_build_notify(&buf, n->channel, payload);
+		/* one frame for every subscriber: each queue refers to it */
+		frame = ws_frame_shared(buf.data, buf.len);
+		sent = 0;
 		foreach(sc, entry->subscribers)
-			ws_send_text((Conn *) lfirst(sc), buf.data, buf.len);
+			if (ws_send_shared((Conn *) lfirst(sc), frame))
+				sent++;
+		conn_shared_release(frame);
+		metrics_count(METRIC_WS_MESSAGES_SENT, sent);
 		metrics_count(METRIC_NOTIFICATIONS_DELIVERED, list_length(entry->subscribers));
 	}
+	/* one write per client for all the frames of this pass */
+	conn_flush_now();
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(worker_request_context);
 }

@@ -56,6 +56,7 @@
 #include "bearer.h"
 #include "request_failure.h"
 #include "session.h"
+#include "session_buffer.h"
 #include "transport.h"
 #include "worker_state.h"
 
@@ -166,7 +167,7 @@ session_define_gucs(void)
  * Prepares a statement once and keeps it.  The plan cache re-analyzes it if
  * the extension's objects are dropped and created again.
  */
-static SPIPlanPtr
+SPIPlanPtr
 session_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 {
 	if (*slot == NULL)
@@ -197,7 +198,7 @@ session_exec(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only)
  * Connects to SPI, failing loudly.  SPI needs an active snapshot: one is
  * pushed when the caller has none (session_spi_finish() pops it).
  */
-static bool
+bool
 session_spi_connect(void)
 {
 	bool		pushed = !ActiveSnapshotSet();
@@ -210,7 +211,7 @@ session_spi_connect(void)
 }
 
 /* Disconnects from SPI and pops a snapshot session_spi_connect() pushed. */
-static void
+void
 session_spi_finish(bool pushed)
 {
 	SPI_finish();
@@ -222,7 +223,7 @@ session_spi_finish(bool pushed)
  * Copies column col of the first result row into context cxt as a
  * detoasted jsonb; NULL when there is no row or the value is NULL.
  */
-static Jsonb *
+Jsonb *
 session_result_jsonb(int col, MemoryContext cxt)
 {
 	bool		isnull;
@@ -742,6 +743,9 @@ session_read(const char *id)
 	Datum		values[1];
 	Jsonb	   *result;
 
+	/* writes not in the table yet (session_buffer.c) */
+	if (session_buffer_read(id, &result))
+		return result;
 	values[0] = CStringGetTextDatum(id);
 	pushed = session_spi_connect();
 	session_exec(session_plan(&plan_read,
@@ -767,6 +771,7 @@ session_write(const char *id, SessionWriteOp op, const char *key,
 	SPIPlanPtr	plan;
 	bool		found;
 
+	session_buffer_hold(id);
 	values[0] = CStringGetTextDatum(id);
 	values[1] = key ? CStringGetTextDatum(key) : (Datum) 0;
 	values[2] = value ? JsonbPGetDatum(value) : (Datum) 0;
@@ -840,6 +845,7 @@ session_rotate(Session *session, HttpRequest *req, HeaderList *headers, Jsonb **
 	Datum		values[3];
 	bool		found;
 
+	session_buffer_hold(session->id);
 	session_new_token(token, new_id);
 	values[0] = CStringGetTextDatum(session->id);
 	values[1] = CStringGetTextDatum(new_id);
@@ -972,6 +978,7 @@ pg_dash_set_state(PG_FUNCTION_ARGS)
 	nulls[2] = PG_ARGISNULL(1) ? 'n' : ' ';
 	values[3] = Int32GetDatum(session_ttl);
 
+	session_buffer_hold(id);
 	pushed = session_spi_connect();
 	session_exec(session_plan(&plan_upsert,
 							  "INSERT INTO pg_dash.session_state AS s (id, data, expires_at) "

@@ -7,6 +7,7 @@
 #ifndef PG_DASH_SESSION_H
 #define PG_DASH_SESSION_H
 
+#include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
@@ -152,5 +153,15 @@ extern bool session_rotate(Session *session, HttpRequest *req, HeaderList *heade
 
 /* A jsonb value as JSON text. */
 extern char *session_jsonb_text(Jsonb *value);
+
+/*
+ * The SPI steps of the session store's statements (session.c,
+ * session_buffer.c): a statement prepared once and kept, a connection with
+ * an active snapshot, and a jsonb column of the first row copied into cxt.
+ */
+extern SPIPlanPtr session_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes);
+extern bool session_spi_connect(void);
+extern void session_spi_finish(bool pushed);
+extern Jsonb *session_result_jsonb(int col, MemoryContext cxt);
 
 #endif							/* PG_DASH_SESSION_H */

@@ -34,6 +34,7 @@
 #include "http_response.h"
 #include "request.h"
 #include "session.h"
+#include "session_buffer.h"
 
 /* The operations of the endpoints. */
 typedef enum StateOp
@@ -210,15 +211,15 @@ session_api_run(Conn *conn, HttpRequest *req, StateOp op, const char *key)
 			case STATE_DELETE_KEY:
 			case STATE_CLEAR:
 				if (session != NULL)
-					(void) session_write(session->id,
-										 op == STATE_DELETE_KEY ? SESSION_WRITE_DELETE : SESSION_WRITE_CLEAR,
-										 key, NULL, &state, &changes);
+					(void) session_buffer_write(session->id,
+												op == STATE_DELETE_KEY ? SESSION_WRITE_DELETE : SESSION_WRITE_CLEAR,
+												key, NULL, &state);
 				break;
 			default:
 				{
 					SessionWriteOp wop = op == STATE_PUT_KEY ? SESSION_WRITE_SET : SESSION_WRITE_MERGE;
 
-					if (session == NULL || !session_write(session->id, wop, key, body, &state, &changes))
+					if (session == NULL || !session_buffer_write(session->id, wop, key, body, &state))
 					{
 						/* the first write (or the session was rotated or swept): a new one */
 						header_list_init(&headers);

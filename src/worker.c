@@ -43,6 +43,7 @@
 #include "router.h"
 #include "server.h"
 #include "session.h"
+#include "session_buffer.h"
 #include "worker.h"
 #include "worker_state.h"
 
@@ -137,8 +138,13 @@ worker_raise_fd_limit(void)
 static void
 worker_upkeep(void)
 {
+	int			flush_in_ms;
+
 	/* no request is running: a cancel has nothing to cancel */
 	QueryCancelPending = false;
+	/* a clean stop writes the buffered session states first */
+	if (ProcDiePending && worker_number == 0)
+		session_buffer_flush_all();
 	CHECK_FOR_INTERRUPTS();
 
 	if (ConfigReloadPending)
@@ -153,6 +159,11 @@ worker_upkeep(void)
 
 	download_poll();
 	executor_poll();
+
+	/* worker 0 writes the buffered session states when they are due */
+	flush_in_ms = session_buffer_flush_due();
+	if (flush_in_ms > 0)
+		server_wake_after(flush_in_ms);
 
 	PG_TRY();
 	{

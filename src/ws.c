@@ -202,6 +202,34 @@ ws_send_text(Conn *conn, const char *data, size_t len)
 	metrics_count(METRIC_WS_MESSAGES_SENT, 1);
 }
 
+/*
+ * A text frame built once for many clients (a notification's fan-out): the
+ * server's frames are not masked, so every client gets the same bytes.
+ * Release it with conn_shared_release() after the last ws_send_shared().
+ */
+ConnShared *
+ws_frame_shared(const char *data, size_t len)
+{
+	unsigned char header[WS_MAX_HEADER_LEN];
+	size_t		hlen = ws_frame_header(header, WS_OP_TEXT, len, true);
+
+	return conn_shared_create((const char *) header, hlen, data, len);
+}
+
+/*
+ * Queues a shared frame for a client, or closes a client that does not read
+ * (as ws_send_text).  Written by the next conn_flush_now(); returns whether
+ * it was queued.
+ */
+bool
+ws_send_shared(Conn *conn, ConnShared *frame)
+{
+	if (!ws_queue_admits(conn, frame->len))
+		return false;
+	conn_write_shared(conn, frame);
+	return true;
+}
+
 /* Sends {"type":<type>,<field>:<value>}, the acknowledgement of a request. */
 void
 ws_send_ack(Conn *conn, const char *type, const char *field, const char *value)
@@ -268,23 +296,7 @@ ws_close(Conn *conn, int code, const char *reason)
 		return;
 	ws->closing = true;
 	if (code == WS_CLOSE_POLICY || code == WS_CLOSE_GOING_AWAY)
-	{
-		while (conn->out_head)
-		{
-			OutChunk   *next = conn->out_head->next;
-
-			/* a partly written frame must be completed to keep framing */
-			if (conn->out_head->off > 0)
-				break;
-			pfree(conn->out_head);
-			conn->out_head = next;
-		}
-		if (conn->out_head == NULL)
-			conn->out_tail = NULL;
-		conn->out_bytes = 0;
-		for (OutChunk *c = conn->out_head; c; c = c->next)
-			conn->out_bytes += c->len - c->off;
-	}
+		conn_drop_unstarted(conn);
 	plen = ws_close_payload(payload, code, reason);
 	ws_send_frame(conn, WS_OP_CLOSE, (const char *) payload, plen);
 	conn_close_when_flushed(conn);

@@ -37,6 +37,8 @@ extern int	ws_on_read(Conn *conn, const char *data, size_t len);
 extern void ws_shutdown(Conn *conn);
 extern bool ws_can_send(Conn *conn);
 extern void ws_send_text(Conn *conn, const char *data, size_t len);
+extern ConnShared *ws_frame_shared(const char *data, size_t len);
+extern bool ws_send_shared(Conn *conn, ConnShared *frame);
 extern void ws_send_json(Conn *conn, struct cJSON *msg);
 extern void ws_send_ack(Conn *conn, const char *type, const char *field, const char *value);
 extern void ws_send_error(Conn *conn, const char *id, const char *code,
