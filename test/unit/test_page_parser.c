@@ -743,6 +743,8 @@ test_expressions(void)
 	CHECK_TPL("{a + 1 if b or c else 2}", "[{\"e\":[\"if\",[\"ops\",[\"n\",\"a\"],\"+\",[\"c\",1]],[\"or\",[\"n\",\"b\"],[\"n\",\"c\"]],[\"c\",2]]}]");
 	/* builtins, conversions, format specifications, f-strings, literal braces */
 	CHECK_TPL("{len(items) > 0}", "[{\"e\":[\"cmp\",[\"call\",\"len\",[\"n\",\"items\"]],\"\\u003e\",[\"c\",0]]}]");
+	CHECK_TPL("{list(d)}{list()}", "[{\"e\":[\"call\",\"list\",[\"n\",\"d\"]]},{\"e\":[\"call\",\"list\"]}]");
+	CHECK_TPL("{list(a, b)}", "ERROR 1 list() takes 0 to 1 arguments (2 given)");
 	CHECK_TPL("{round(x, 2)}{max(a, b, 3)}", "[{\"e\":[\"call\",\"round\",[\"n\",\"x\"],[\"c\",2]]},{\"e\":[\"call\",\"max\",[\"n\",\"a\"],[\"n\",\"b\"],[\"c\",3]]}]");
 	CHECK_TPL("Total: {x:,.2f} ({p:.1%})", "[\"Total: \",{\"e\":[\"n\",\"x\"],\"f\":\",.2f\"},\" (\",{\"e\":[\"n\",\"p\"],\"f\":\".1%\"},\")\"]");
 	CHECK_TPL("{d:%Y-%m-%d %H:%M}{x!r}{s!s:>8}", "[{\"e\":[\"n\",\"d\"],\"f\":\"%Y-%m-%d %H:%M\"},{\"e\":[\"n\",\"x\"],\"c\":\"r\"},{\"e\":[\"n\",\"s\"],\"c\":\"s\",\"f\":\"\\u003e8\"}]");
