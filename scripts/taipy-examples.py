@@ -24,7 +24,8 @@ With --render, every accepted page is also defined in a throw-away cluster
 and drawn in headless chromium (scripts/run-browser-tests.sh running
 scripts/taipy-render.mjs; PGBIN as for the browser tests): "rendered" when
 its visible text shows no literal markup (<|, |>, <br/>, {:), the browser
-logs no error and no element is a placeholder, otherwise what is wrong.
+logs no error and no element is a placeholder, otherwise what is wrong
+(TAIPY_RENDER_SHOTS=1 also saves a screenshot of each page).
 The last lines give the pass rates (accepted / pages not excluded; rendered
 / accepted).  Run by hand, not by `make test`.
 """

@@ -7,12 +7,14 @@
 // holds no literal markup (<|, |>, <br/>, {:), the browser logs no error and
 // no element is an "Unsupported control" placeholder.  One test per page,
 // named by its id; the outcomes also go to the JSON file TAIPY_RENDER_OUT as
-// {id: [problems]} (empty: rendered cleanly).
+// {id: [problems]} (empty: rendered cleanly).  With TAIPY_RENDER_SHOTS set,
+// a screenshot of each page goes to artifacts/screenshots/taipy-render/N.png
+// (N: the page's place in the list).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { launch, newPage, BASE } from '../test/browser/helpers.mjs';
+import { launch, newPage, shot, BASE } from '../test/browser/helpers.mjs';
 
 const MARKUP = ['<|', '|>', '<br/>', '<br>', '{:'];
 const pages = JSON.parse(fs.readFileSync(process.env.TAIPY_PAGES, 'utf8'));
@@ -48,6 +50,7 @@ async function problems(path) {
     }
     const boxes = await page.$$eval('main .error-box', (xs) => xs.map((x) => x.innerText.replace(/\s+/g, ' ')));
     for (const b of boxes) found.push(`error shown: ${b.slice(0, 160)}`);
+    if (process.env.TAIPY_RENDER_SHOTS) await shot(page, `taipy-render/${path.split('/').pop()}`);
   } catch (e) {
     const shown = await page.evaluate(() => document.querySelector('main')?.innerText || '').catch(() => '');
     found.push(`not rendered: ${e.message.split('\n')[0]} (shown: "${shown.replace(/\s+/g, ' ').slice(0, 120)}")`);
