@@ -1748,7 +1748,7 @@ page_heading_plain(char *s)
 			r = strchr(r, '}') + 1;
 			continue;
 		}
-		if (c == '[' || c == '`')
+		if (c == '`' || (c == '[' && strstr(r, "](")))
 		{
 			r++;
 			continue;

@@ -882,7 +882,7 @@ test_taipy_compat(void)
 			{"Approximating **Pi**{: .color-primary} using the Leibniz formula", "Approximating Pi using the Leibniz formula"},
 			{"  _Sales_  by  `region` ", "Sales by region"},
 			{"snake_case and 2*3 [link](http://x/y) {: #id}", "snake_case and 2*3 link"},
-			{"***", ""}, {"數據 **分析**", "數據 分析"}, {"a {: b", "a {: b"},
+			{"***", ""}, {"數據 **分析**", "數據 分析"}, {"a {: b", "a {: b"}, {"rows[0] and [x]", "rows[0] and [x]"},
 		};
 
 		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)

@@ -75,7 +75,7 @@ function chart(node, ctx) {
     const dict = node.properties.properties !== undefined ? ctx.prop(node, 'properties') : null;
     const keys = new Set([...Object.keys(node.properties),
       ...(dict && typeof dict === 'object' && !Array.isArray(dict) ? Object.keys(dict) : [])]);
-    for (const k of keys) if (k !== 'data' && k !== 'properties') out[k] = ctx.prop(node, k);
+    for (const k of keys) if (k !== 'data' && k !== 'properties' && k !== '__proto__') out[k] = ctx.prop(node, k);
     out.type = String(out.type || 'line').toLowerCase();
     return out;
   };
