@@ -58,6 +58,14 @@ $page$);
 SELECT path, bindings, w ->> 'line' AS line, w ->> 'column' AS col, w ->> 'message' AS message
 FROM pg_dash.page_list, jsonb_array_elements(warnings) w WHERE path = 'lenient';
 SELECT jsonb_pretty(tree -> 'children' -> 1) AS chart FROM pg_dash.pages WHERE path = 'lenient';
+-- a chart's Plotly names without an ECharts equivalent, an element left
+-- without "|>", a title taken from a heading with markdown in it
+SELECT pg_dash.define_page('lenient', $page$# Approximating **Pi**{: .color-primary}
+<|{d}|chart|layout.xaxis.title=Time|layout.annotations=a|color[2]=red|text[2]=t|>
+<|{t}|time|format=hh aa>
+$page$);
+SELECT title, w ->> 'line' AS line, w ->> 'column' AS col, w ->> 'message' AS message
+FROM pg_dash.page_list, jsonb_array_elements(warnings) w WHERE path = 'lenient';
 SELECT pg_dash.define_page('lenient', '<|{total:,.2f} of {len(items)}|text|>');
 SELECT jsonb_pretty(tree) AS expressions, warnings FROM pg_dash.pages JOIN pg_dash.page_list USING (path) WHERE path = 'lenient';
 SELECT pg_dash.drop_page('lenient');

@@ -281,7 +281,11 @@ pg_dash_define_page(PG_FUNCTION_ARGS)
 												 &in_fence);
 
 		if (heading)
-			title = pg_any_to_server(heading, strlen(heading), PG_UTF8);
+		{
+			page_heading_plain(heading);
+			if (heading[0])
+				title = pg_any_to_server(heading, strlen(heading), PG_UTF8);
+		}
 	}
 	else
 		title = text_to_cstring(PG_GETARG_TEXT_PP(2));

@@ -269,6 +269,88 @@ page_control_has_property(const PageControl *ctl, const char *name, size_t len)
 		page_list_contains(page_common_properties, name, len);
 }
 
+/*
+ * What the browser applies of a chart's Plotly-style properties, mapped to
+ * ECharts by www/js/controls/chart-plotly.js, which keeps the same lists:
+ * paths under "layout." (Plotly's layout), paths of a trace (under
+ * "options.", or "marker."/"line." directly), and the properties that may
+ * carry an index for one trace ("color[2]").  A path that is a prefix of a
+ * listed one ("layout.xaxis") takes a dictionary, whose keys the browser
+ * checks.
+ */
+static const char *const chart_layout_paths[] = {
+	"title", "title.text", "showlegend", "legend.orientation", "barmode",
+	"margin.l", "margin.r", "margin.t", "margin.b", "plot_bgcolor",
+	"paper_bgcolor", "font.color", "font.size", "font.family", "hovermode",
+	"colorway",
+	"xaxis.title", "xaxis.title.text", "xaxis.range", "xaxis.type",
+	"xaxis.visible", "xaxis.showgrid", "xaxis.tickangle", "xaxis.autorange",
+	"xaxis.tickprefix", "xaxis.ticksuffix", "xaxis.rangeslider.visible",
+	"yaxis.title", "yaxis.title.text", "yaxis.range", "yaxis.type",
+	"yaxis.visible", "yaxis.showgrid", "yaxis.tickangle", "yaxis.autorange",
+	"yaxis.tickprefix", "yaxis.ticksuffix",
+	"yaxis2.title", "yaxis2.title.text", "yaxis2.range", "yaxis2.type",
+	"yaxis2.visible", "yaxis2.showgrid", "yaxis2.autorange",
+	"yaxis2.tickprefix", "yaxis2.ticksuffix", NULL
+};
+static const char *const chart_trace_paths[] = {
+	"name", "opacity", "fill", "fillcolor", "stackgroup", "mode",
+	"marker.color", "marker.size", "marker.symbol", "marker.opacity",
+	"line.color", "line.width", "line.dash", "line.shape", NULL
+};
+static const char *const chart_indexed[] = {
+	"y", "color", "type", "mode", "name", "marker", "line", "options",
+	"yaxis", NULL
+};
+
+/* Whether path[0..len) is in list, or a prefix of an entry ending at a dot. */
+static bool
+page_path_in(const char *const *list, const char *path, size_t len)
+{
+	for (; *list; list++)
+	{
+		if (strncmp(*list, path, len) == 0 &&
+			((*list)[len] == '\0' || (*list)[len] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether the browser applies the chart property name[0..len): a dotted
+ * ("layout.xaxis.title") or indexed ("color[2]") name, as written.
+ */
+bool
+page_chart_property_applied(const char *name, size_t len)
+{
+	size_t		n = len;
+	size_t		dot;
+	bool		indexed = false;
+
+	if (n > 0 && name[n - 1] == ']')
+	{
+		while (n > 0 && name[n - 1] != '[')
+			n--;
+		if (n == 0)
+			return false;
+		n--;
+		indexed = true;
+	}
+	for (dot = 0; dot < n && name[dot] != '.'; dot++)
+		;
+	if (indexed && !page_list_contains(chart_indexed, name, dot))
+		return false;
+	if (dot == n)
+		return true;
+	if (page_word_equals("layout", name, dot))
+		return !indexed && page_path_in(chart_layout_paths, name + dot + 1, n - dot - 1);
+	if (page_word_equals("options", name, dot))
+		return page_path_in(chart_trace_paths, name + dot + 1, n - dot - 1);
+	if (page_word_equals("marker", name, dot) || page_word_equals("line", name, dot))
+		return page_path_in(chart_trace_paths, name, n);
+	return false;
+}
+
 /* Appends s to buf[0..size), keeping it NUL-terminated; false if it did not fit. */
 static bool
 page_hint_append(char *buf, size_t size, size_t *used, const char *s)

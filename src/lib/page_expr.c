@@ -66,7 +66,7 @@ typedef struct ExprBuiltin
 
 static const ExprBuiltin ex_builtins[] = {
 	{"abs", 1, 1}, {"bool", 0, 1}, {"float", 0, 1}, {"int", 0, 1},
-	{"len", 1, 1}, {"max", 1, -1}, {"min", 1, -1}, {"round", 1, 2},
+	{"len", 1, 1}, {"list", 0, 1}, {"max", 1, -1}, {"min", 1, -1}, {"round", 1, 2},
 	{"str", 0, 1}, {"sum", 1, 2},
 };
 
@@ -760,7 +760,7 @@ ex_name(ExprParser *x)
 		if (b == NULL)
 		{
 			ex_fail(x, at, EX_HINT_COMPUTE, "function \"%.*s\" is not available", (int) n, at);
-			return ex_detail(x, "Expressions may call only abs, bool, float, int, len, max, min, round, str and sum.");
+			return ex_detail(x, "Expressions may call only abs, bool, float, int, len, list, max, min, round, str and sum.");
 		}
 		x->pos = q + 1;
 		return ex_call(x, b, at);
@@ -988,7 +988,7 @@ ex_primary(ExprParser *x)
 			while (n > 0 && (start[n - 1] == ' ' || start[n - 1] == '\t'))
 				n--;
 			ex_fail(x, start, EX_HINT_COMPUTE, "cannot call \"%.*s\"", n > 40 ? 40 : n, start);
-			return ex_detail(x, "Expressions cannot call methods or library functions (np.mean, df.max(), ...); only abs, bool, float, int, len, max, min, round, str and sum.");
+			return ex_detail(x, "Expressions cannot call methods or library functions (np.mean, df.max(), ...); only abs, bool, float, int, len, list, max, min, round, str and sum.");
 		}
 		else
 			break;

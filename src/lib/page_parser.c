@@ -835,7 +835,17 @@ page_parse_property(PageParser *p, const PageControl *ctl,
 		page_unknown_property(p, ctl, ns, base_end);
 		return !p->failed;
 	}
-	if (base_end < pr.nlen + ns && s[base_end] == '.')
+	if (strcmp(ctl->canonical, "chart") == 0 && base_end < pr.nlen + ns)
+	{
+		/* charts map Plotly's names to ECharts: say which they cannot */
+		if (!page_chart_property_applied(pr.name, pr.nlen))
+			page_warn(p, p->lineno, page_column(p, ns),
+					  "pg_dash draws charts with ECharts and applies only the Plotly properties that have an equivalent there.",
+					  "docs/page-syntax.md lists the layout, trace and indexed properties charts apply.",
+					  "chart property \"%.*s%s\" has no equivalent in pg_dash's charts and is ignored",
+					  page_quote_len(pr.name, pr.nlen), pr.name, page_quote_more(pr.nlen));
+	}
+	else if (base_end < pr.nlen + ns && s[base_end] == '.')
 		page_warn(p, p->lineno, page_column(p, ns),
 				  "Controls read the property under its full name; one that does not know it ignores it.",
 				  NULL, "dotted property name \"%.*s%s\" is passed on as written",
@@ -1021,13 +1031,28 @@ page_emit_element(PageParser *p, size_t lt, size_t cs, size_t ce,
 	}
 	if (is_block && !ctl->is_block)
 	{
+		/*
+		 * A control that cannot hold content, without "|>": the element ends
+		 * with its line (Taipy shows the line as text, with a warning); a
+		 * last ">" was meant as "|>".
+		 */
 		size_t		at = ctl_k >= 0 ? p->frags[ctl_k].start : lt;
+		PageFrag   *last = &p->frags[p->nfrags - 1];
 
-		page_error_at(p, p->lineno, page_column(p, at),
-					  "control \"%s\" cannot open a block", ctl->canonical);
-		page_error_detail(p, "This element has no closing \"|>\" on its line, so it opens a block; only dialog, expandable, layout, pane and part can hold other content.");
-		page_error_hint(p, "End the element with \"|>\" on the same line.");
-		return false;
+		page_warn(p, p->lineno, page_column(p, at),
+				  "This element has no closing \"|>\" on its line; only dialog, expandable, layout, pane and part can open a block and hold other content.",
+				  "End the element with \"|>\" on the same line.",
+				  "control \"%s\" cannot open a block; the element ends at the end of its line",
+				  ctl->canonical);
+		if (p->nfrags > 1 && (int) p->nfrags - 1 != ctl_k && last->end > last->start &&
+			s[last->end - 1] == '>')
+		{
+			last->end--;
+			while (last->end > last->start && page_is_blank(s[last->end - 1]))
+				last->end--;
+		}
+		is_block = false;
+		opened = NULL;
 	}
 
 	/* collect the properties: the default value first, then the fragments */
@@ -1147,6 +1172,8 @@ page_open_block(PageParser *p, size_t lt, size_t cs, size_t ce,
 	}
 	if (!page_emit_element(p, lt, cs, ce, true, false, &ctl))
 		return;
+	if (ctl == NULL)
+		return;					/* a control that cannot open a block: one element */
 	f = &p->stack[++p->depth];
 	f->ctl = ctl;
 	f->line = p->lineno;
@@ -1691,4 +1718,75 @@ page_parse_to_json(const char *text, size_t len, PageError *err)
 		snprintf(err->message, sizeof(err->message), "out of memory");
 	}
 	return json;
+}
+
+/* Whether byte c is part of a word (letters, digits, any non-ASCII byte). */
+static bool
+page_is_word_byte(unsigned char c)
+{
+	return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/*
+ * Turns the markdown of a heading into plain text, in place, for a page's
+ * title: attribute lists ("{: .big}") go, links keep their text, code spans
+ * their code, and emphasis markers ("**", "_") at the edge of a word go
+ * ("snake_case" stays).  Spaces are collapsed and trimmed.
+ */
+void
+page_heading_plain(char *s)
+{
+	char	   *w = s;
+	bool		space = true;	/* drops leading spaces and repeats */
+
+	for (char *r = s; *r;)
+	{
+		unsigned char c = (unsigned char) *r;
+
+		if (c == '{' && r[1] == ':' && strchr(r, '}'))
+		{
+			r = strchr(r, '}') + 1;
+			continue;
+		}
+		if (c == '`' || (c == '[' && strstr(r, "](")))
+		{
+			r++;
+			continue;
+		}
+		if (c == ']' && r[1] == '(' && strchr(r, ')'))
+		{
+			r = strchr(r, ')') + 1;
+			continue;
+		}
+		if (c == '*' || c == '_')
+		{
+			char	   *e = r;
+
+			while (*e == (char) c)
+				e++;
+			if (r == s || !page_is_word_byte((unsigned char) r[-1]) ||
+				!page_is_word_byte((unsigned char) *e))
+			{
+				r = e;
+				continue;
+			}
+			while (r < e)
+				*w++ = *r++;
+			space = false;
+			continue;
+		}
+		if (c == ' ' || c == '\t')
+		{
+			if (!space)
+				*w++ = ' ';
+			space = true;
+			r++;
+			continue;
+		}
+		*w++ = *r++;
+		space = false;
+	}
+	while (w > s && w[-1] == ' ')
+		w--;
+	*w = '\0';
 }

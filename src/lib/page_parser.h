@@ -45,6 +45,9 @@ typedef struct PageError
  */
 extern char *page_parse_to_json(const char *text, size_t len, PageError *err);
 
+/* Turns the markdown of a heading into plain text, in place (a page's title). */
+extern void page_heading_plain(char *s);
+
 /*
  * The table of known controls (page_controls.c), used by the parser.
  */
@@ -70,6 +73,9 @@ extern const PageControl *page_control_lookup(const char *name, size_t len);
 /* Whether the base property name name[0..len) is valid on control ctl. */
 extern bool page_control_has_property(const PageControl *ctl,
 									  const char *name, size_t len);
+
+/* Whether the browser applies the chart property name[0..len) (dotted or indexed). */
+extern bool page_chart_property_applied(const char *name, size_t len);
 
 /* Writes "Valid controls are: ..." into buf (always NUL-terminated). */
 extern void page_controls_hint(char *buf, size_t size);

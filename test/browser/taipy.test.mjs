@@ -4,7 +4,7 @@
 // comments, <style>, named blocks, leniency; and what is drawn.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, openPage, shot, sql, BASE } from './helpers.mjs';
+import { launch, newPage, openPage, shot, sql, waitForChart, BASE } from './helpers.mjs';
 import { evalTemplate, ExprError, str } from '../../www/js/expr.js';
 
 let browser;
@@ -32,6 +32,7 @@ const CASES = [
   ['{d["k"]}', 'v'], ['{d["a b"]}', '1'], ['{d.k}', 'v'], ['{rows[1]["v"]}', '5'], ['{rows[0].name}', 'A'],
   ['{str(flag)}', 'True'], ['{str(none)}', 'None'], ['{int("12") + 1}', '13'], ['{int(-3.9)}', '-3'], ['{float("2.5")}', '2.5'],
   ['{round(half)}', '2'], ['{round(3.5)}', '4'], ['{round(m, 2)}', '2.67'], ['{round(x, 3)}', '3.142'], ['{abs(neg)}', '42'],
+  ['{list(s)}', "['h', 'é', 'l', 'l', 'o']"], ['{list(d)}', "['k', 'a b']"], ['{list(items) + list()}', '[3, 1, 2]'],
   ['{min(items)}', '1'], ['{max(3, n, 5)}', '7'], ['{sum(items)}', '6'], ['{bool([])}', 'False'],
   ['{[1, "a", None, True]}', "[1, 'a', None, True]"], ['{(1, 2)}', '[1, 2]'], ['{ {"a": 1} }', "{'a': 1}"],
   ['{s!r}', "'héllo'"], ['{f"{n} item{\'s\' if n != 1 else \'\'}"}', '7 items'], ['{"ab" * 2}', 'abab'],
@@ -139,4 +140,70 @@ test('a Taipy page draws its expressions, markdown and HTML, without literal mar
   assert.deepEqual(cells2, ['double', '4', 'label', 'few']);
   assert.deepEqual(page.errors, []);
   await page.context().close();
+});
+
+// The ECharts option of the chart inside selector.
+const chartOption = (page, selector) => page.evaluate((sel) => {
+  const box = document.querySelector(`${sel} .chart-canvas`);
+  const inst = box && window.echarts && window.echarts.getInstanceByDom(box);
+  if (!inst) return null;
+  const o = inst.getOption();
+  return { xAxis: o.xAxis, yAxis: o.yAxis, legend: o.legend, title: o.title, color: o.color,
+    series: o.series.map((s) => ({ type: s.type, name: s.name, itemStyle: s.itemStyle, lineStyle: s.lineStyle,
+      symbolSize: s.symbolSize, yAxisIndex: s.yAxisIndex, stack: s.stack, areaStyle: s.areaStyle })) };
+}, selector);
+
+test('a chart applies Taipy\'s Plotly-style layout and trace properties; a layout has mobile columns', async () => {
+  sql("SELECT pg_dash.define_query('test_plotly', 'SELECT g AS x, g * 2 AS a, g * 3 AS b FROM generate_series(1, 5) g')");
+  sql(`SELECT pg_dash.define_page('test/plotly', $p$# Plotly
+<|{test_plotly}|chart|id=pc|x=x|y[1]=a|y[2]=b|color[1]=#ff0000|type[2]=bar|name[2]=Bees|line.dash[1]=dot|marker.size=9|layout.xaxis.title=Time axis|layout.yaxis.range=[0, 20]|layout.showlegend=False|options.opacity=0.5|layout.annotations=x|>
+<|{test_plotly}|chart|id=pc2|x=x|y=a|y[2]=b|yaxis[2]=y2|options[2]={ {"fill": "tozeroy"} }|layout={ {"xaxis": {"title": {"text": "From dict"}}, "yaxis2": {"title": "Right"}, "colorway": ["#00aa00", "#0000aa"], "bogus": 1} }|>
+<|layout|id=lay|columns=1 1 1|columns[mobile]=1 1|
+a
+
+b
+
+c
+|>
+$p$)`);
+  const warnings = sql("SELECT string_agg(w->>'message', ' / ') FROM pg_dash.page_list, jsonb_array_elements(warnings) w WHERE path = 'test/plotly'");
+  assert.match(warnings, /chart property "layout.annotations" has no equivalent in pg_dash's charts and is ignored/);
+  assert.doesNotMatch(warnings, /layout.xaxis.title|color\[1\]|line.dash|yaxis\[2\]|options\[2\]/);
+  const page = await newPage(browser);
+  const consoleWarnings = [];
+  page.on('console', (m) => { if (m.type() === 'warning') consoleWarnings.push(m.text()); });
+  await openPage(page, '/p/test/plotly');
+  await waitForChart(page, '#pc');
+  await waitForChart(page, '#pc2');
+  const o = await chartOption(page, '#pc');
+  assert.equal(o.xAxis[0].name, 'Time axis');
+  assert.deepEqual([o.yAxis[0].min, o.yAxis[0].max], [0, 20]);
+  assert.equal(o.legend[0].show, false);
+  assert.equal(o.series[0].type, 'line');
+  assert.equal(o.series[0].itemStyle.color, '#ff0000');
+  assert.equal(o.series[0].lineStyle.type, 'dotted');
+  assert.equal(o.series[0].symbolSize, 9);
+  assert.equal(o.series[0].itemStyle.opacity, 0.5);
+  assert.equal(o.series[1].type, 'bar');
+  assert.equal(o.series[1].name, 'Bees');
+  const o2 = await chartOption(page, '#pc2');
+  assert.equal(o2.xAxis[0].name, 'From dict');
+  assert.equal(o2.yAxis.length, 2);
+  assert.equal(o2.yAxis[1].name, 'Right');
+  assert.equal(o2.series[1].yAxisIndex, 1);
+  assert.ok(o2.series[1].areaStyle, 'options[2].fill gives an area');
+  assert.equal(o2.series[0].areaStyle, undefined);
+  assert.deepEqual(o2.color, ['#00aa00', '#0000aa']);
+  assert.ok(consoleWarnings.some((w) => /without an ECharts equivalent are ignored: bogus/.test(w)), consoleWarnings.join('\n'));
+  const cols = (p) => p.$eval('#lay', (e) => getComputedStyle(e).gridTemplateColumns.split(' ').length);
+  assert.equal(await cols(page), 3);
+  await shot(page, 'taipy-plotly');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+  const narrow = await newPage(browser, { width: 500, height: 900 });
+  await openPage(narrow, '/p/test/plotly');
+  await narrow.waitForSelector('#lay', { timeout: 10000 });
+  assert.equal(await cols(narrow), 2);
+  assert.deepEqual(narrow.errors, []);
+  await narrow.context().close();
 });

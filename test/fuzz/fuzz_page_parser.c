@@ -6,6 +6,7 @@
  * Parses the input as a page.  On success the result must be well-formed
  * JSON (checked with a small validator below); on failure the error must
  * have a positive line and column and a NUL-terminated, non-empty message.
+ * The input is also made plain text as a page title (page_heading_plain).
  * Any crash, sanitizer report or leak is a bug.
  *
  * test/fuzz/fuzz_page_parser.c
@@ -142,5 +143,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 memchr(err.detail, '\0', sizeof(err.detail)) == NULL ||
 			 memchr(err.hint, '\0', sizeof(err.hint)) == NULL)
 		abort();
+
+	/* the input as a heading made plain text: never longer, and in place */
+	{
+		char	   *heading = malloc(size + 1);
+
+		if (heading == NULL)
+			return 0;
+		memcpy(heading, data, size);
+		heading[size] = '\0';
+		page_heading_plain(heading);
+		if (strlen(heading) > strnlen((const char *) data, size))
+			abort();
+		free(heading);
+	}
 	return 0;
 }

@@ -542,10 +542,18 @@ test_block_errors(void)
 		free(j);
 	}
 
-	CHECK(parse_err("text\n<|{x}|chart|type=line|\n|>", &e));
-	CHECK_INT(e.line, 2);
-	CHECK_INT(e.column, 7);
-	CHECK_STR(e.message, "control \"chart\" cannot open a block");
+	/* a control that cannot hold content, without "|>": one element, with a notice */
+	CHECK_ERR("text\n<|{x}|chart|type=line|\n|>", 3, 1, "closing tag \"|>\" has no open block");
+	{
+		char	   *j = parse_full("text\n<|{x}|chart|type=line|\n<|{t}|time|format=hh aa>\nafter\n");
+
+		CHECK(contains(j, "{\"line\":2,\"column\":7,\"message\":\"control \\\"chart\\\" cannot open a block; the element ends at the end of its line\""));
+		CHECK(contains(j, "{\"line\":3,\"column\":7,\"message\":\"control \\\"time\\\" cannot open a block;"));
+		CHECK(contains(j, "\"control\":\"chart\",\"line\":2,\"column\":1,\"properties\":{\"data\":\"{x}\",\"type\":\"line\"},\"exprs\""));
+		CHECK(contains(j, "\"properties\":{\"time\":\"{t}\",\"format\":\"hh aa\"},\"exprs\""));
+		CHECK(contains(j, "{\"type\":\"markdown\",\"text\":\"after\\n\",\"line\":4}]}"));
+		free(j);
+	}
 
 	CHECK_ERR("<a|\n|b>", 2, 1, "closing tag \"|b>\" does not match its block");
 	CHECK_ERR("<|\n|b>", 2, 1, "closing tag \"|b>\" does not match its block");
@@ -735,6 +743,8 @@ test_expressions(void)
 	CHECK_TPL("{a + 1 if b or c else 2}", "[{\"e\":[\"if\",[\"ops\",[\"n\",\"a\"],\"+\",[\"c\",1]],[\"or\",[\"n\",\"b\"],[\"n\",\"c\"]],[\"c\",2]]}]");
 	/* builtins, conversions, format specifications, f-strings, literal braces */
 	CHECK_TPL("{len(items) > 0}", "[{\"e\":[\"cmp\",[\"call\",\"len\",[\"n\",\"items\"]],\"\\u003e\",[\"c\",0]]}]");
+	CHECK_TPL("{list(d)}{list()}", "[{\"e\":[\"call\",\"list\",[\"n\",\"d\"]]},{\"e\":[\"call\",\"list\"]}]");
+	CHECK_TPL("{list(a, b)}", "ERROR 1 list() takes 0 to 1 arguments (2 given)");
 	CHECK_TPL("{round(x, 2)}{max(a, b, 3)}", "[{\"e\":[\"call\",\"round\",[\"n\",\"x\"],[\"c\",2]]},{\"e\":[\"call\",\"max\",[\"n\",\"a\"],[\"n\",\"b\"],[\"c\",3]]}]");
 	CHECK_TPL("Total: {x:,.2f} ({p:.1%})", "[\"Total: \",{\"e\":[\"n\",\"x\"],\"f\":\",.2f\"},\" (\",{\"e\":[\"n\",\"p\"],\"f\":\".1%\"},\")\"]");
 	CHECK_TPL("{d:%Y-%m-%d %H:%M}{x!r}{s!s:>8}", "[{\"e\":[\"n\",\"d\"],\"f\":\"%Y-%m-%d %H:%M\"},{\"e\":[\"n\",\"x\"],\"c\":\"r\"},{\"e\":[\"n\",\"s\"],\"c\":\"s\",\"f\":\"\\u003e8\"}]");
@@ -840,10 +850,56 @@ test_taipy_compat(void)
 	j = parse_full("<|{d}|chart|layout.xaxis.title=Time|y[1]=a|color[2]=red|properties={opts}|>\n<|{t}|table|columns[mobile]=a;b|group_by[region]|>\n");
 	CHECK(contains(j, "\"properties\":{\"data\":\"{d}\",\"layout.xaxis.title\":\"Time\",\"y[1]\":\"a\",\"color[2]\":\"red\",\"properties\":\"{opts}\"}"));
 	CHECK(contains(j, "\"columns[mobile]\":\"a;b\",\"group_by[region]\":true"));
-	CHECK(contains(j, "\"message\":\"dotted property name \\\"layout.xaxis.title\\\" is passed on as written\""));
+	CHECK(!contains(j, "layout.xaxis.title\\\" is"));
 	CHECK(contains(j, "\"message\":\"properties given by \\\"properties=\\\" are not checked\""));
 	CHECK(contains(j, "\"bindings\":[\"d\",\"opts\",\"t\"]"));
 	free(j);
+	j = parse_full("<|{v}|metric|layout.title=T|>\n");
+	CHECK(contains(j, "\"message\":\"dotted property name \\\"layout.title\\\" is passed on as written\""));
+	free(j);
+
+	/* chart: Plotly names with an ECharts equivalent are applied, the others get a notice */
+	j = parse_full("<|{d}|chart|layout.yaxis.range=[0, 10]|layout.xaxis|options.line.dash=dot|marker.size=4|mode[2]=markers|options[1]={o}|>\n");
+	CHECK(!contains(j, "\"warnings\""));
+	free(j);
+	j = parse_full("<|{d}|chart|layout.annotations=a|options.hovertemplate=h|text[2]=t|layout.xaxis.nope=1|x.y=2|layout[1]=3|>\n");
+	CHECK(contains(j, "{\"line\":1,\"column\":13,\"message\":\"chart property \\\"layout.annotations\\\" has no equivalent in pg_dash's charts and is ignored\""));
+	{
+		const char *const unmapped[] = {"options.hovertemplate", "text[2]", "layout.xaxis.nope", "x.y", "layout[1]"};
+
+		for (size_t k = 0; k < sizeof(unmapped) / sizeof(unmapped[0]); k++)
+		{
+			char		want[128];
+
+			snprintf(want, sizeof(want), "chart property \\\"%s\\\" has no equivalent", unmapped[k]);
+			CHECK(contains(j, want));
+		}
+	}
+	free(j);
+	{
+		/* a heading's markdown as a page title */
+		const char *const cases[][2] = {
+			{"Approximating **Pi**{: .color-primary} using the Leibniz formula", "Approximating Pi using the Leibniz formula"},
+			{"  _Sales_  by  `region` ", "Sales by region"},
+			{"snake_case and 2*3 [link](http://x/y) {: #id}", "snake_case and 2*3 link"},
+			{"***", ""}, {"數據 **分析**", "數據 分析"}, {"a {: b", "a {: b"}, {"rows[0] and [x]", "rows[0] and [x]"},
+		};
+
+		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
+		{
+			char		buf[128];
+
+			snprintf(buf, sizeof(buf), "%s", cases[k][0]);
+			page_heading_plain(buf);
+			CHECK_STR(buf, cases[k][1]);
+		}
+	}
+	CHECK(page_chart_property_applied("layout.xaxis.title.text", 23));
+	CHECK(page_chart_property_applied("color[2]", 8));
+	CHECK(!page_chart_property_applied("options[2].fill", 15));
+	CHECK(page_chart_property_applied("marker.color[3]", 15));
+	CHECK(!page_chart_property_applied("layout.xaxi", 11));
+	CHECK(!page_chart_property_applied("]", 1));
 
 	/* CRLF line endings and indented element lines */
 	j = parse_ok("# T\r\n<|layout|columns=1 1|\r\n    <|{a}|slider|>\r\n    Some *text*\r\n    <|{b}|>\r\n|>\r\n");

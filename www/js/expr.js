@@ -325,6 +325,7 @@ const BUILTINS = new Map([
     if (isDict(v)) return Object.keys(v).length;
     throw new ExprError(`object of type '${typeName(v)}' has no len()`);
   }],
+  ['list', (v) => (v === undefined ? [] : [...iterable(v)])],
   ['str', (v) => (v === undefined ? '' : str(v))],
   ['int', toInt],
   ['float', toFloat],

@@ -15,6 +15,9 @@ function layout(node, ctx, renderNodes) {
   renderNodes(node.children, el, ctx);
   ctx.track(node.bindings, () => {
     el.style.setProperty('--columns', gridColumns(ctx.prop(node, 'columns'), el.children.length));
+    // Taipy's columns[mobile]: the columns on a narrow screen (app.css; one column without it)
+    const mobile = ctx.prop(node, 'columns[mobile]');
+    if (mobile !== undefined && mobile !== null && mobile !== '') el.style.setProperty('--columns-mobile', gridColumns(mobile, el.children.length));
     const gap = ctx.prop(node, 'gap');
     if (gap) el.style.gap = /^\d+$/.test(String(gap)) ? `${gap}px` : String(gap);
   });

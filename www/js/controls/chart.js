@@ -9,6 +9,7 @@ import { h, clear, errorBox } from '../dom.js';
 import { pureBinding, toText } from '../template.js';
 import { allows, normalizeResult } from '../data.js';
 import { buildOption, yColumns } from './chart-options.js';
+import { applyPlotly } from './chart-plotly.js';
 import { loadEcharts, loadEchartsGl, loadWorldMap } from '../vendor.js';
 
 // Milliseconds to wait after the last zoom or pan step before asking again.
@@ -65,11 +66,16 @@ function chart(node, ctx) {
   let extentParams = '';
   let zoomTimer = null;
   let laidOut = false; // the first feed waited for the chart's layout
+  const warned = new Set(); // dictionary keys reported as not applied
 
-  // The resolved properties (type may be bound, e.g. type={chart_type}).
+  // The resolved properties (type may be bound, e.g. type={chart_type}),
+  // with the keys of a properties={...} dictionary the element does not set.
   const props = () => {
     const out = {};
-    for (const k of Object.keys(node.properties)) if (k !== 'data') out[k] = ctx.prop(node, k);
+    const dict = node.properties.properties !== undefined ? ctx.prop(node, 'properties') : null;
+    const keys = new Set([...Object.keys(node.properties),
+      ...(dict && typeof dict === 'object' && !Array.isArray(dict) ? Object.keys(dict) : [])]);
+    for (const k of keys) if (k !== 'data' && k !== 'properties' && k !== '__proto__') out[k] = ctx.prop(node, k);
     out.type = String(out.type || 'line').toLowerCase();
     return out;
   };
@@ -107,6 +113,12 @@ function chart(node, ctx) {
       const option = empty
         ? { backgroundColor: 'transparent', title: p.title ? { text: String(p.title), left: 'center', textStyle: { fontSize: 14 } } : undefined }
         : buildOption(p.type, data, p, { dark: isDark(), gl, zoom });
+      if (!empty) {
+        // Taipy's Plotly-style layout and trace properties, where ECharts has an equivalent
+        const skipped = applyPlotly(option, p).filter((k) => !warned.has(k));
+        for (const k of skipped) warned.add(k);
+        if (skipped.length) console.warn(`pg_dash: line ${node.line}: chart properties without an ECharts equivalent are ignored: ${skipped.join(', ')}`);
+      }
       // Tooltips are drawn in the canvas: ECharts' HTML tooltips are markup
       // with style attributes, which the Content-Security-Policy refuses.
       if (option.tooltip) option.tooltip = { ...option.tooltip, renderMode: 'richText', confine: true };
