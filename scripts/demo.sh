@@ -21,6 +21,13 @@
 #   DEMO_AUTH=none         password: viewers may sign in as PostgreSQL roles; demo_north
 #                          (password north) and demo_south (south) then see their own
 #                          region on /p/demo/my-region (pg_dash.auth)
+#   DEMO_TLS=              own: pg_dash serves HTTPS and WSS itself on DEMO_PORT with a
+#                          self-signed certificate made here (pg_dash.ssl; takes effect
+#                          when the cluster starts); nginx: Debian's nginx terminates
+#                          TLS on DEMO_NGINX_PORT and forwards /dash/ to pg_dash
+#                          (pg_dash.trusted_proxies, pg_dash.base_path), as the README's
+#                          "Behind a reverse proxy" configuration
+#   DEMO_NGINX_PORT=8443   the HTTPS port of nginx with DEMO_TLS=nginx
 #   DEMO_SKIP_BUILD=1      do not install packages, build or install pg_dash
 #   DEMO_NO_GENERATOR=1    do not start the data generator
 #
@@ -37,6 +44,8 @@ DEMO_DIR=${DEMO_DIR:-$ROOT/demo}
 DEMO_SCALE=${DEMO_SCALE:-1}
 DEMO_ROLE=${DEMO_ROLE:-dash_demo}
 DEMO_AUTH=${DEMO_AUTH:-none}
+DEMO_TLS=${DEMO_TLS:-}
+DEMO_NGINX_PORT=${DEMO_NGINX_PORT:-8443}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 
 T0=$(date +%s)
@@ -68,6 +77,69 @@ resolve_paths() {
 	GEN_PID=$DEMO_DIR/generator.pid
 	GEN_LOG=$DEMO_DIR/generator.log
 	PG_LOG=$DEMO_DIR/postgres.log
+	TLS_DIR=$DEMO_DIR/tls
+	NGINX_DIR=$DEMO_DIR/nginx
+}
+
+# A self-signed certificate for localhost, made once (DEMO_TLS).
+make_certificate() {
+	[ -f "$TLS_DIR/server.crt" ] && return
+	command -v openssl >/dev/null 2>&1 || $SUDO apt-get install -y -qq openssl >/dev/null
+	mkdir -p "$TLS_DIR"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-keyout "$TLS_DIR/server.key" -out "$TLS_DIR/server.crt" >/dev/null 2>&1 ||
+		die "openssl could not make a certificate in $TLS_DIR"
+	chmod 600 "$TLS_DIR/server.key"
+	if [ $IS_ROOT -eq 1 ]; then chown -R postgres "$TLS_DIR"; fi
+}
+
+# Debian's nginx in front (DEMO_TLS=nginx): TLS on DEMO_NGINX_PORT, /dash/ forwarded.
+start_nginx() {
+	stop_nginx
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || sh "$ROOT/scripts/deps.sh" test
+	mkdir -p "$NGINX_DIR"
+	cat >"$NGINX_DIR/nginx.conf" <<NGINX
+worker_processes 1;
+pid $NGINX_DIR/nginx.pid;
+error_log $NGINX_DIR/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $NGINX_DIR/body;
+  proxy_temp_path $NGINX_DIR/proxy;
+  fastcgi_temp_path $NGINX_DIR/fastcgi;
+  uwsgi_temp_path $NGINX_DIR/uwsgi;
+  scgi_temp_path $NGINX_DIR/scgi;
+  map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
+  server {
+    listen $DEMO_NGINX_PORT ssl;
+    ssl_certificate $TLS_DIR/server.crt;
+    ssl_certificate_key $TLS_DIR/server.key;
+    location /dash/ {
+      proxy_pass http://127.0.0.1:$DEMO_PORT;
+      proxy_http_version 1.1;
+      proxy_set_header Host \$http_host;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection \$connection_upgrade;
+      proxy_read_timeout 1h;
+      proxy_buffering off;
+    }
+  }
+}
+NGINX
+	/usr/sbin/nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" 2>>"$NGINX_DIR/error.log" ||
+		die "nginx did not start (see $NGINX_DIR/error.log)"
+}
+
+stop_nginx() {
+	[ -f "$NGINX_DIR/nginx.pid" ] || return 0
+	kill "$(cat "$NGINX_DIR/nginx.pid")" 2>/dev/null || true
+	i=0
+	while [ -f "$NGINX_DIR/nginx.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	rm -f "$NGINX_DIR/nginx.pid"
 }
 
 psql_demo() {
@@ -155,6 +227,10 @@ pg_dash.role = '$DEMO_ROLE'
 pg_dash.auth = '$DEMO_AUTH'
 pg_dash.login_group = 'demo_team'
 pg_dash.anonymous = on
+$(case "$DEMO_TLS" in
+	own) printf "pg_dash.ssl = on\npg_dash.ssl_cert_file = '%s'\npg_dash.ssl_key_file = '%s'\n" "$TLS_DIR/server.crt" "$TLS_DIR/server.key" ;;
+	nginx) printf "pg_dash.trusted_proxies = '127.0.0.1, ::1'\npg_dash.base_path = '/dash'\n" ;;
+esac)
 pg_dash.workers = 2
 pg_dash.statement_timeout = '30s'
 timezone = 'UTC'
@@ -176,6 +252,11 @@ CONF
 
 start() {
 	resolve_paths
+	case "$DEMO_TLS" in
+		'') ;;
+		own|nginx) make_certificate ;;
+		*) die "DEMO_TLS is own or nginx, not $DEMO_TLS" ;;
+	esac
 	if cluster_running; then
 		say "the demo cluster is running ($DATA); reloading its settings"
 		write_conf
@@ -247,12 +328,23 @@ SQL
 	url_host=$DEMO_LISTEN
 	case "$url_host" in ''|'*'|0.0.0.0) url_host=localhost ;; esac
 	URL="http://$url_host:$DEMO_PORT"
+	[ "$DEMO_TLS" = own ] && URL="https://$url_host:$DEMO_PORT"
 	i=0
-	until curl -fs -o /dev/null "$URL/healthz"; do
+	until curl -kfs -o /dev/null "$URL/healthz"; do
 		i=$((i + 1))
 		[ $i -gt 100 ] && { tail -n 20 "$PG_LOG" >&2; die "pg_dash does not answer at $URL/healthz (see $PG_LOG)"; }
 		sleep 0.2
 	done
+	if [ "$DEMO_TLS" = nginx ]; then
+		start_nginx
+		URL="https://$url_host:$DEMO_NGINX_PORT/dash"
+		i=0
+		until curl -kfs -o /dev/null "$URL/healthz"; do
+			i=$((i + 1))
+			[ $i -gt 50 ] && die "nginx does not forward $URL/healthz to pg_dash (see $NGINX_DIR/error.log)"
+			sleep 0.2
+		done
+	fi
 
 	cat <<EOF
 
@@ -274,6 +366,7 @@ EOF
 
 stop() {
 	resolve_paths
+	stop_nginx
 	stop_generator
 	if cluster_running; then
 		say "stopping the demo cluster..."

@@ -81,5 +81,20 @@ check "no process of the demo is left" "[ -z \"\$(leftovers)\" ]"
 check "the HTTP port is closed" "! curl -fs -m 2 'http://localhost:$DEMO_PORT/healthz' >/dev/null 2>&1"
 check "stop twice is harmless" "sh scripts/demo.sh stop >/dev/null 2>&1"
 
+# The HTTPS variants (README): pg_dash's own TLS, then nginx at /dash/ in front.
+DEMO_TLS=own DEMO_NO_GENERATOR=1 DEMO_SKIP_BUILD=1 sh scripts/demo.sh start >"$DEMO_DIR/tls.log" 2>&1
+check "DEMO_TLS=own starts and prints an https URL" "grep -q 'https://localhost:$DEMO_PORT/' '$DEMO_DIR/tls.log'"
+check "the pages are served over HTTPS, with HSTS" "curl -fsk -D - -o /dev/null 'https://localhost:$DEMO_PORT/api/pages' | grep -qi '^strict-transport-security'"
+check "plain HTTP is not served on the TLS port" "! curl -fs -m 2 'http://localhost:$DEMO_PORT/healthz' >/dev/null 2>&1"
+sh scripts/demo.sh stop >/dev/null 2>&1
+export DEMO_NGINX_PORT=$(free_port)
+DEMO_TLS=nginx DEMO_NO_GENERATOR=1 DEMO_SKIP_BUILD=1 sh scripts/demo.sh start >"$DEMO_DIR/nginx.log" 2>&1
+check "DEMO_TLS=nginx starts and prints the URL under /dash/" "grep -q 'https://localhost:$DEMO_NGINX_PORT/dash/' '$DEMO_DIR/nginx.log'"
+check "a page is served through nginx at /dash/" "curl -fsk 'https://localhost:$DEMO_NGINX_PORT/dash/p/demo/sales' | grep -q 'content=\"/dash\"'"
+check "its API answers under /dash/" "curl -fsk 'https://localhost:$DEMO_NGINX_PORT/dash/api/pages' | grep -q '\"demo/sales\"'"
+sh scripts/demo.sh stop >/dev/null 2>&1
+sleep 0.5
+check "stop ends nginx too" "[ -z \"\$(leftovers)\" ] && ! curl -fsk -m 2 'https://localhost:$DEMO_NGINX_PORT/dash/healthz' >/dev/null 2>&1"
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
