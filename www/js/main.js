@@ -13,6 +13,7 @@ import { PageContext, renderPage, hasContent } from './render.js';
 import { initTheme, currentTheme, setTheme, onThemeChange } from './theme.js';
 import { setRouter, pagePathOf, pageUrl, navigate, routed } from './router.js';
 import * as tpl from './template.js';
+import { loadEcharts, useWholeEcharts } from './vendor.js';
 
 const app = document.getElementById('app');
 const crumbs = document.getElementById('crumbs');
@@ -132,15 +133,50 @@ async function pageList(fresh = false) {
   return app$.pages;
 }
 
-// GET /api/page/<path>.
+// The page the server embedded in the document of /p/<path> (a JSON data
+// block, see docs/frontend.md): what GET /api/page/<path> answers, without
+// asking. Used once, for the first view.
+let embedded = (() => {
+  const el = document.getElementById('pg-dash-page');
+  if (!el) return null;
+  el.remove();
+  try { return JSON.parse(el.textContent); } catch { return null; }
+})();
+
+// GET /api/page/<path> (the embedded page the first time).
 function fetchPage(path) {
+  if (embedded && embedded.path === path) {
+    const page = embedded;
+    embedded = null;
+    return Promise.resolve(page);
+  }
+  embedded = null;
   return api.get(`/api/page/${path.split('/').map(encodeURIComponent).join('/')}`);
+}
+
+// Starts loading the ECharts modules of a page's charts, while the state,
+// the query list and the data are still on their way.
+function preloadCharts(page) {
+  if (documentEval) useWholeEcharts();
+  const types = new Set();
+  const walk = (nodes) => {
+    for (const n of nodes || []) {
+      if (n.control === 'chart') {
+        const t = n.properties && n.properties.type;
+        types.add(typeof t === 'string' && !t.includes('{') ? t : 'line');
+      }
+      walk(n.children);
+    }
+  };
+  walk(page.tree && page.tree.children);
+  for (const t of types) loadEcharts(t).catch(() => {});
 }
 
 // The frame of path: the nearest existing ancestor page (or the page
 // itself) whose tree holds <|content|>, as {path, page}; or null.
 async function findFrame(path, page) {
   if (hasContent(page.tree)) return { path, page };
+  if (!path.includes('/')) return null; // no ancestor: no need for the page list
   let pages = [];
   try { pages = await pageList(); } catch (e) { console.warn('pg_dash: cannot list pages', e); }
   const known = new Set(pages.map((p) => p.path));
@@ -193,12 +229,15 @@ async function showPage(path, { keepScroll = false } = {}) {
   const frame = await findFrame(path, page);
   if (app$.path !== path) return;
   if (!fitsDocument(page.script_eval === true || (frame && frame.page.script_eval === true))) return;
+  if (frame && frame.page !== page) preloadCharts(frame.page);
+  preloadCharts(page);
+  await stateLoaded; // a preset written before the state arrived would be overwritten
   try {
     await presetFromUrl();
   } catch (e) {
     console.warn('pg_dash: cannot preset state from the URL', e);
   }
-  try { await hub.loadQueries(); } catch (e) { console.warn('pg_dash: cannot list queries', e); }
+  try { await loadQueries(); } catch (e) { console.warn('pg_dash: cannot list queries', e); }
   if (app$.path !== path) return;
 
   // The frame visited itself: its content shows the first page under it.
@@ -299,16 +338,23 @@ document.addEventListener('click', (ev) => {
 });
 window.addEventListener('popstate', route);
 
-// ---- start
-(async () => {
-  socket.connect();
-  try {
-    await store.load();
-  } catch (e) {
-    console.warn('pg_dash: cannot load the session state', e);
-    app.before(h('div', { class: 'banner warning', role: 'status' }, `Session state unavailable: ${e.message}`));
-  }
-  await route();
-})();
+// ---- start: the session state, the query list, the page (embedded or
+// asked for) and its chart modules are all asked for at once; nothing waits
+// for another answer it does not need.
+// The query list: the one asked for at start for the first view, a fresh
+// one for every later view.
+let queriesAtStart = pagePathOf(location.href) !== null ? hub.loadQueries() : null;
+if (queriesAtStart) queriesAtStart.catch(() => {});
+function loadQueries() {
+  const p = queriesAtStart || hub.loadQueries();
+  queriesAtStart = null;
+  return p;
+}
+socket.connect();
+const stateLoaded = store.load().catch((e) => {
+  console.warn('pg_dash: cannot load the session state', e);
+  app.before(h('div', { class: 'banner warning', role: 'status' }, `Session state unavailable: ${e.message}`));
+});
+route();
 
 export { tpl };

@@ -64,7 +64,7 @@ function chart(node, ctx) {
   let zoomWindow = null;
   let extentParams = '';
   let zoomTimer = null;
-  let laidOut = false; // the first feed waited for the chart's layout
+  let layoutWaits = 0; // times the first feed waited for the chart's layout
 
   // The resolved properties (type may be bound, e.g. type={chart_type}).
   const props = () => {
@@ -89,14 +89,14 @@ function chart(node, ctx) {
       let echarts;
       if (p.type === 'scatter3d') {
         try { echarts = await loadEchartsGl(); gl = true; } catch (e) {
-          echarts = await loadEcharts();
+          echarts = await loadEcharts(p.type);
           note.hidden = false;
           note.textContent = `3-D scatter needs WebGL (${e.message}): showing x/y with z as colour.`;
         }
       } else if (p.type === 'scattergeo') {
         echarts = await loadWorldMap();
       } else {
-        echarts = await loadEcharts();
+        echarts = await loadEcharts(p.type);
       }
       if (p.type !== 'scatter3d') note.hidden = true;
       if (seq !== drawSeq || disposed) return;
@@ -185,8 +185,16 @@ function chart(node, ctx) {
     series = null;
     const ys = yColumns(p);
     if ((p.type === 'line' || p.type === 'area') && typeof p.x === 'string' && ys.length === 1 && !p.color) {
-      // the width is known once the chart is on the page and laid out
-      if (!box.clientWidth && !laidOut) { laidOut = true; requestAnimationFrame(() => { if (!disposed) feed(); }); return; }
+      // The width is known once the chart is on the page and laid out: the
+      // page is rendered synchronously, so first right after that (a
+      // microtask: the request goes out before the browser turns to other
+      // work, such as evaluating ECharts), then after a frame.
+      if (!box.clientWidth && layoutWaits < 2) {
+        const again = () => { if (!disposed) feed(); };
+        if (layoutWaits++ === 0) queueMicrotask(again);
+        else requestAnimationFrame(again);
+        return;
+      }
       const width = Math.max(100, Math.round(box.clientWidth || el.clientWidth || 800));
       series = { width, x: p.x, y: ys[0] };
     }
@@ -200,7 +208,7 @@ function chart(node, ctx) {
   };
 
   // ECharts loads while the data is asked for, not after it arrives
-  loadEcharts().catch(() => {});
+  loadEcharts((() => { try { return props().type; } catch { return 'line'; } })()).catch(() => {});
   // A query's data comes through the chart's own feed: tracking it too
   // would also watch the query's whole result (every row of a big table).
   const dataQuery = b && ctx.isQuery(b.name) ? b.name : null;
