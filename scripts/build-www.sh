@@ -34,11 +34,21 @@ cp node_modules/dompurify/LICENSE build/www/vendor/dompurify.LICENSE.txt
 # use) and one module per chart kind, sharing chunks, so that a page loads
 # only the kinds it shows (www/js/vendor.js; the entries are scripts/echarts).
 node_modules/.bin/esbuild scripts/echarts/*.js --bundle --splitting --format=esm --minify \
-	--outdir=build/www/vendor/echarts --chunk-names='chunk-[hash]' --log-level=warning
+	--outdir=build/www/vendor/echarts --chunk-names='chunk-[hash]' --log-level=warning \
+	--metafile=build/echarts-meta.json
+# Each of those modules' chunks, for modulepreload hints (so that they are
+# not discovered one level at a time): {"core": ["/vendor/echarts/chunk-...js", ...], ...}
+chunks=$(node -e '
+const out = require("./build/echarts-meta.json").outputs;
+const url = (f) => f.replace(/^build\/www/, "");
+const deps = (f, seen) => { for (const i of out[f].imports || []) if (i.kind === "import-statement" && !seen.has(i.path)) { seen.add(i.path); deps(i.path, seen); } return seen; };
+const map = {};
+for (const f of Object.keys(out)) if (out[f].entryPoint) map[f.replace(/^.*\//, "").replace(/\.js$/, "")] = [...deps(f, new Set())].map(url).sort();
+process.stdout.write(JSON.stringify(map));')
 # The application as one module (www/js/main.js and what it imports): one
 # request instead of a cascade of ~30 discovered import by import.
 node_modules/.bin/esbuild www/js/main.js --bundle --format=esm --minify --external:'/vendor/*' \
-	--outfile=build/www/js/app.js --log-level=warning
+	"--define:PG_DASH_ECHARTS_CHUNKS=$chunks" --outfile=build/www/js/app.js --log-level=warning
 sed -i 's#<script type="module" src="/js/main.js"></script>#<script type="module" src="/js/app.js"></script>#' build/www/index.html
 grep -q 'src="/js/app.js"' build/www/index.html
 

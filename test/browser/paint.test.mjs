@@ -3,7 +3,8 @@
 // page, so the browser never asks for it; the session state and the query
 // list are asked for at once, not one after the other; the application is
 // one module; and only the ECharts modules of the chart kinds a page shows
-// are loaded (the whole of ECharts only for a page that may show 3-D).
+// are loaded, their chunks at once (the whole of ECharts only for a page
+// that may show 3-D).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, launch, newPage, openPage, sql, waitForChart } from './helpers.mjs';
@@ -96,6 +97,10 @@ test('a page at the top needs no page list, and its chart kinds load with the pa
     const state = reqs.find((r) => r.path === '/api/state');
     const core = reqs.find((r) => r.path === '/vendor/echarts/core.js');
     assert.ok(core.start <= state.end, `ECharts asked at ${core.start} ms, the state back at ${state.end} ms`);
+    // the chunks core.js imports were asked for with it (modulepreload), not after it arrived
+    const chunks = reqs.filter((r) => /^\/vendor\/echarts\/chunk-/.test(r.path));
+    assert.ok(chunks.length > 0, 'ECharts chunks loaded');
+    for (const c of chunks) assert.ok(c.start <= core.end, `${c.path} asked at ${c.start} ms, core.js done at ${core.end} ms`);
     assert.deepEqual(page.errors, []);
     await page.context().close();
   } finally {

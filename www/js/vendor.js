@@ -50,6 +50,25 @@ export function echartsKinds(type) {
 let whole = false;
 export function useWholeEcharts() { whole = true; }
 
+// The chunks each module of the modular build imports, which the build
+// (scripts/build-www.sh) writes into js/app.js; unbundled, none are known.
+/* global PG_DASH_ECHARTS_CHUNKS */
+const CHUNKS = typeof PG_DASH_ECHARTS_CHUNKS === 'object' ? PG_DASH_ECHARTS_CHUNKS : {};
+const preloaded = new Set();
+
+// Asks for a module's chunks at once (modulepreload), instead of one import
+// level at a time as the browser discovers them.
+function preloadChunks(name) {
+  for (const href of CHUNKS[name] || []) {
+    if (preloaded.has(href)) continue;
+    preloaded.add(href);
+    const link = document.createElement('link');
+    link.rel = 'modulepreload';
+    link.href = href;
+    document.head.appendChild(link);
+  }
+}
+
 let core = null;
 const kinds = new Map(); // kind -> Promise of its install function
 
@@ -61,11 +80,13 @@ export async function loadEcharts(type) {
     return window.echarts;
   }
   if (!core) {
+    preloadChunks('core');
     core = import('/vendor/echarts/core.js').then((m) => m.default);
     core.catch(() => { core = null; });
   }
   const wanted = echartsKinds(type).map((k) => {
     if (!kinds.has(k)) {
+      preloadChunks(k);
       const p = KIND_MODULES[k]().then((m) => m.default);
       p.catch(() => kinds.delete(k));
       kinds.set(k, p);
