@@ -14,6 +14,7 @@ import { initTheme, currentTheme, setTheme, onThemeChange } from './theme.js';
 import { setRouter, pagePathOf, pageUrl, navigate, routed } from './router.js';
 import * as tpl from './template.js';
 import { loadEcharts, useWholeEcharts } from './vendor.js';
+import { librariesReady } from './markdown.js';
 
 const app = document.getElementById('app');
 const crumbs = document.getElementById('crumbs');
@@ -232,6 +233,7 @@ async function showPage(path, { keepScroll = false } = {}) {
   if (frame && frame.page !== page) preloadCharts(frame.page);
   preloadCharts(page);
   await stateLoaded; // a preset written before the state arrived would be overwritten
+  await markdownReady;
   try {
     await presetFromUrl();
   } catch (e) {
@@ -350,6 +352,7 @@ function loadQueries() {
   queriesAtStart = null;
   return p;
 }
+const markdownReady = librariesReady();
 socket.connect();
 const stateLoaded = store.load().catch((e) => {
   console.warn('pg_dash: cannot load the session state', e);
