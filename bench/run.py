@@ -897,6 +897,21 @@ def bench_state():
 
 # ---------------------------------------------------------------- 6. browser
 
+def browser_run(path, *extra):
+    """One run of bench/browser.mjs on /p/<path>: its JSON answer; raises
+    RuntimeError with the reason when it drew no chart."""
+    p = subprocess.run(["node", os.path.join(HERE, "browser.mjs"),
+                        "http://127.0.0.1:%d/p/%s" % (HTTP, path), "60000"] + list(extra),
+                       capture_output=True, text=True, timeout=180)
+    try:
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        r = {"ok": False, "reason": (p.stderr or "no output").strip()[:150]}
+    if not r.get("ok"):
+        raise RuntimeError(r.get("reason"))
+    return r
+
+
 def bench_browser():
     log("6. browser")
     pages = {"sales": "# Sales\n\n<|{sales_by_hour}|chart|type=line|x=hour|y=total|>\n",
@@ -927,15 +942,7 @@ def bench_browser():
         return
 
     def first_chart(path):
-        p = subprocess.run(["node", os.path.join(HERE, "browser.mjs"),
-                            "http://127.0.0.1:%d/p/%s" % (HTTP, path), "60000"],
-                           capture_output=True, text=True, timeout=180)
-        try:
-            r = json.loads(p.stdout.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            r = {"ok": False, "reason": (p.stderr or "no output").strip()[:150]}
-        if not r.get("ok"):
-            raise RuntimeError(r.get("reason"))
+        r = browser_run(path)
         return {"ms": r["ms"], "how": r["how"]}
     # the pages in turns; the first run of each finds the query's result not
     # cached yet (sales_by_hour has cache_ttl 60), the others within its ttl
@@ -1026,15 +1033,7 @@ def bench_zoom():
     def first_paint(cold=True):
         if cold:
             zoom_define("series_zoom", 300)
-        p = subprocess.run(["node", os.path.join(HERE, "browser.mjs"),
-                            "http://127.0.0.1:%d/p/bench_zoom" % HTTP, "60000", "zoom"],
-                           capture_output=True, text=True, timeout=180)
-        try:
-            r = json.loads(p.stdout.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            r = {"ok": False, "reason": (p.stderr or "no output").strip()[:150]}
-        if not r.get("ok"):
-            raise RuntimeError(r.get("reason"))
+        r = browser_run("bench_zoom", "zoom")
         return {"paint_ms": r["ms"], "zoom_ms": r["zoom_ms"]}
 
     def first_answer():
