@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -316,7 +317,7 @@ def errors_note(**ms):
 def load_note(*ms):
     """The machine's load during some measurements: the 1-minute load
     average when each run started and the cores other processes used."""
-    runs = [r for m in ms if m for r in m["runs"]]
+    runs = [r for m in ms if m for r in m.get("runs", [])]
     la = [r["load1"] for r in runs if r.get("load1") is not None]
     oc = [r["others_cores"] for r in runs if r.get("others_cores") is not None]
     if not la:
@@ -1437,29 +1438,22 @@ def main():
     RESULTS["machine"] = {"cpus": os.cpu_count(), "cpu": cpu_model, "kernel": platform.release(),
                           "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)}
     RESULTS["config"] = dict(CFG, quick=QUICK, runs=RUNS)
+    benches = (("point", lambda: bench_point(peer)), ("agg", lambda: bench_agg(peer)),
+               ("export", lambda: bench_export(peer)), ("ws", lambda: bench_ws(peer)),
+               ("state", bench_state), ("browser", bench_browser), ("zoom", bench_zoom),
+               ("loop", bench_loop), ("concurrency", bench_concurrency), ("small", bench_small),
+               ("executors", bench_executors))      # last: it restarts the cluster with other settings
     try:
-        if want("point"):
-            bench_point(peer)
-        if want("agg"):
-            bench_agg(peer)
-        if want("export"):
-            bench_export(peer)
-        if want("ws"):
-            bench_ws(peer)
-        if want("state"):
-            bench_state()
-        if want("browser"):
-            bench_browser()
-        if want("zoom"):
-            bench_zoom()
-        if want("loop"):
-            bench_loop()
-        if want("concurrency"):
-            bench_concurrency()
-        if want("small"):
-            bench_small()
-        if want("executors"):      # last: it restarts the cluster with other settings
-            bench_executors()
+        for name, run in benches:
+            if not want(name):
+                continue
+            # a benchmark that fails is recorded as such; the others' figures are kept
+            try:
+                run()
+            except Exception as e:  # noqa: BLE001
+                log("  %s failed: %s" % (name, traceback.format_exc()))
+                fig(0, "%s: the benchmark failed" % name, na("%s: %s" % (type(e).__name__, e)), "", None, "",
+                    ratio="")
     finally:
         cleanup()
     RESULTS["duration_s"] = round(time.time() - t0, 1)
