@@ -514,7 +514,7 @@ def bench_point(peer):
         "< 10 ms", higher_better=False, ours_m=un, other_m=pe, key="p99_ms")
     fig(1, "1 point query cached p99", v(ca, "p99_ms"), "pgbench avg", pg["avg_ms"], "ms",
         "< 10 ms", ratio="", ours_m=ca, other_m=pg, key=("p99_ms", "avg_ms"),
-        note="" if ca is None else "cached p50 %.2f ms" % (ca["p50_ms"] or -1))
+        note="" if ca is None else "cached p50 %.2f ms; " % (ca["p50_ms"] or -1))
     for m, who in ((un, "pg_dash uncached"), (ca, "pg_dash cached"), (pe, "peer")):
         if m and m.get("errors"):
             RESULTS["figures"][-1]["note"] += "%s: %d errors/non-2xx per run; " % (who, m["errors"])
