@@ -50,7 +50,7 @@ WWW_SRC := $(shell find www -type f 2>/dev/null)
 
 all: build/www/.stamp
 
-build/www/.stamp: $(WWW_SRC) scripts/build-www.sh package.json
+build/www/.stamp: $(WWW_SRC) $(wildcard scripts/echarts/*.js) scripts/build-www.sh package.json
 	sh scripts/build-www.sh
 	@touch $@
 

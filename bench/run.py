@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -47,13 +48,12 @@ RUNS = 3
 
 if QUICK:
     CFG = dict(items=100_000, sales=200_000, big=2_000_000, zoom=2_000_000, dur=3, warm=1, cached_ids=10_000,
-               ws=[(200, 50, 0.01, 3, 50, 0.01), (1000, 20, 0.05, 2, 20, 0.01)], listen=(50, 0.01, 3, 50, 0.01),
+               ws=[(200, 50, 0.01, 3, 50, 0.01), (1000, 20, 0.05, 2, 20, 0.01)],
                sessions=200)
 else:
     # ws: (clients, spaced notifications, spacing s, bursts, notifications per burst, gap s)
     CFG = dict(items=100_000, sales=1_000_000, big=10_000_000, zoom=10_000_000, dur=10, warm=2, cached_ids=10_000,
                ws=[(1000, 100, 0.05, 5, 100, 0.01), (10000, 20, 0.25, 3, 20, 0.01)],
-               listen=(200, 0.01, 5, 100, 0.01),
                sessions=1000)
 
 CHILDREN = []          # long-running processes we started (peer, ws clients)
@@ -288,15 +288,17 @@ def summarise(label, raw):
 def interleaved(label, sides, runs=RUNS):
     """Measures two or more sides in turns, A B A B A B, so that each side
     sees the same load from the rest of the machine.  sides: (name, fn,
-    extra_server pids, prepare) where prepare() (or None) runs before the
-    meter starts (a restart with other settings).  Returns name -> what
-    measure() returns."""
+    extra_server pids, prepare[, gen_pids]) where prepare() (or None) runs
+    before the meter starts (a restart with other settings) and gen_pids
+    are long-running load generators whose CPU counts as the generator's.
+    Returns name -> what measure() returns."""
     raw = {s[0]: [] for s in sides}
     for i in range(runs):
-        for name, fn, extra, prepare in sides:
+        for side in sides:
+            name, fn, extra, prepare = side[:4]
             if prepare:
                 prepare()
-            raw[name].append(metered("%s.%s" % (label, name), i, fn, extra))
+            raw[name].append(metered("%s.%s" % (label, name), i, fn, extra, side[4] if len(side) > 4 else ()))
     return {name: summarise("%s.%s" % (label, name), r) for name, r in raw.items()}
 
 
@@ -317,7 +319,7 @@ def errors_note(**ms):
 def load_note(*ms):
     """The machine's load during some measurements: the 1-minute load
     average when each run started and the cores other processes used."""
-    runs = [r for m in ms if m for r in m["runs"]]
+    runs = [r for m in ms if m for r in m.get("runs", [])]
     la = [r["load1"] for r in runs if r.get("load1") is not None]
     oc = [r["others_cores"] for r in runs if r.get("others_cores") is not None]
     if not la:
@@ -336,17 +338,20 @@ def fig(section, figure, ours, other_label, other, unit, target="", higher_bette
     if ratio is None and isinstance(ours, (int, float)) and isinstance(other, (int, float)) and other:
         ratio = ours / other if higher_better else other / ours if ours else None
     ratio_range = None
-    if key and ours_m and other_m and len(ours_m["runs"]) == len(other_m["runs"]):
-        rs = [(a[key] / b[key] if higher_better else b[key] / a[key])
+    # key: one field of both sides' runs, or (ours, other) when they differ
+    okey, xkey = (key, key) if not isinstance(key, tuple) else key
+    if key and ratio != "" and ours_m and other_m and len(ours_m["runs"]) == len(other_m["runs"]):
+        rs = [(a[okey] / b[xkey] if higher_better else b[xkey] / a[okey])
               for a, b in zip(ours_m["runs"], other_m["runs"])
-              if isinstance(a.get(key), (int, float)) and isinstance(b.get(key), (int, float)) and a[key] and b[key]]
+              if isinstance(a.get(okey), (int, float)) and isinstance(b.get(xkey), (int, float))
+              and a[okey] and b[xkey]]
         ratio_range = [min(rs), max(rs)] if rs else None
     RESULTS["figures"].append(dict(section=section, figure=figure, unit=unit, pg_dash=ours,
                                    other_label=other_label, other=other, ratio=ratio,
                                    target=target, note=note,
-                                   pg_dash_range=spread(ours_m, key) if key else None,
-                                   other_range=spread(other_m, key) if key else None,
-                                   ratio_range=ratio_range,
+                                   pg_dash_range=spread(ours_m, okey) if key else None,
+                                   other_range=spread(other_m, xkey) if key else None,
+                                   ratio_range=ratio_range, load=load_note(ours_m, other_m),
                                    pg_dash_cpu=cpu_str(ours_m), other_cpu=cpu_str(other_m)))
 
 
@@ -482,35 +487,36 @@ def bench_point(peer):
     url = "http://127.0.0.1:%d/" % HTTP
     env = {"BENCH_PATH": "/api/query/point?id=", "BENCH_IDS": str(CFG["items"])}
     envc = {"BENCH_PATH": "/api/query/point_cached?id=", "BENCH_IDS": str(CFG["cached_ids"])}
+    purl = "http://127.0.0.1:%d/" % PEER
     log("1. point query")
-    un = ca = None
+    # warm-ups once; the cached ids' answers (cache_ttl 300 s) outlast the rounds
+    sides = []
     if not api:
         wrk(url, dur=CFG["warm"], script="random_id.lua", env=env)
-        un = measure("point.pg_dash.uncached", lambda: wrk(url, script="random_id.lua", env=env))
         wrk(url, dur=CFG["warm"] * 2, script="random_id.lua", env=envc)
-        ca = measure("point.pg_dash.cached", lambda: wrk(url, script="random_id.lua", env=envc))
-    purl = "http://127.0.0.1:%d/" % PEER
+        sides += [("pg_dash.uncached", lambda: wrk(url, script="random_id.lua", env=env), (), None),
+                  ("pg_dash.cached", lambda: wrk(url, script="random_id.lua", env=envc), (), None)]
     wrk(purl, dur=CFG["warm"], script="random_id.lua", env=env)
-    pe = measure("point.peer", lambda: wrk(purl, script="random_id.lua", env=env),
-                 extra_server=[peer.pid])
-
-    pg = measure("point.pgbench_S", pgbench_S)
+    sides += [("peer", lambda: wrk(purl, script="random_id.lua", env=env), (peer.pid,), None),
+              ("pgbench_S", pgbench_S, (), None)]
+    r = interleaved("point", sides)
+    un, ca, pe, pg = r.get("pg_dash.uncached"), r.get("pg_dash.cached"), r["peer"], r["pgbench_S"]
 
     def v(m, k):
         return na(api) if m is None else m[k]
     fig(1, "1 point query uncached, req/s", v(un, "rps"), "pgbench -S", pg["rps"], "",
-        ">= 0.8x", ours_m=un, other_m=pg)
+        ">= 0.8x", ours_m=un, other_m=pg, key="rps")
     fig(1, "1 point query cached, req/s", v(ca, "rps"), "pgbench -S", pg["rps"], "",
-        ">= 1.5x", ours_m=ca, other_m=pg)
+        ">= 1.5x", ours_m=ca, other_m=pg, key="rps")
     fig(1, "1 point query uncached, req/s", v(un, "rps"), "peer", pe["rps"], "",
-        ">= 8x", ours_m=un, other_m=pe)
+        ">= 8x", ours_m=un, other_m=pe, key="rps")
     fig(1, "1 point query uncached p50", v(un, "p50_ms"), "peer", pe["p50_ms"], "ms",
-        higher_better=False)
+        higher_better=False, ours_m=un, other_m=pe, key="p50_ms")
     fig(1, "1 point query uncached p99", v(un, "p99_ms"), "peer", pe["p99_ms"], "ms",
-        "< 10 ms", higher_better=False)
-    fig(1, "1 point query cached p50/p99", na(api) if ca is None else
-        "%.2f/%.2f ms" % (ca["p50_ms"] or -1, ca["p99_ms"] or -1), "pgbench avg",
-        "%.2f ms" % pg["avg_ms"] if pg["avg_ms"] else None, "", "p99 < 10 ms", ratio="")
+        "< 10 ms", higher_better=False, ours_m=un, other_m=pe, key="p99_ms")
+    fig(1, "1 point query cached p99", v(ca, "p99_ms"), "pgbench avg", pg["avg_ms"], "ms",
+        "< 10 ms", ratio="", ours_m=ca, other_m=pg, key=("p99_ms", "avg_ms"),
+        note="" if ca is None else "cached p50 %.2f ms; " % (ca["p50_ms"] or -1))
     for m, who in ((un, "pg_dash uncached"), (ca, "pg_dash cached"), (pe, "peer")):
         if m and m.get("errors"):
             RESULTS["figures"][-1]["note"] += "%s: %d errors/non-2xx per run; " % (who, m["errors"])
@@ -540,18 +546,20 @@ def pgbench_S():
 def bench_agg(peer):
     api = RESULTS["pg_dash_query_api"]
     log("2. aggregate query")
-    ours = None
+    sides = []
     if not api:
         u = "http://127.0.0.1:%d/api/query/agg" % HTTP
         wrk(u, dur=CFG["warm"])
-        ours = measure("agg.pg_dash", lambda: wrk(u))
-    u = "http://127.0.0.1:%d/api/query/agg" % PEER
-    wrk(u, dur=CFG["warm"])
-    pe = measure("agg.peer", lambda: wrk(u), extra_server=[peer.pid])
+        sides.append(("pg_dash", lambda: wrk(u), (), None))
+    up = "http://127.0.0.1:%d/api/query/agg" % PEER
+    wrk(up, dur=CFG["warm"])
+    sides.append(("peer", lambda: wrk(up), (peer.pid,), None))
+    r = interleaved("agg", sides)
+    ours, pe = r.get("pg_dash"), r["peer"]
     fig(2, "2 aggregate (last day of %s rows), req/s" % short(CFG["sales"]),
-        na(api) if ours is None else ours["rps"], "peer", pe["rps"], "", "", ours_m=ours, other_m=pe)
+        na(api) if ours is None else ours["rps"], "peer", pe["rps"], "", "", ours_m=ours, other_m=pe, key="rps")
     fig(2, "2 aggregate p99", na(api) if ours is None else ours["p99_ms"], "peer", pe["p99_ms"], "ms",
-        higher_better=False)
+        higher_better=False, ours_m=ours, other_m=pe, key="p99_ms")
 
 
 def short(n):
@@ -634,67 +642,80 @@ def bench_export(peer):
     api = RESULTS["pg_dash_query_api"]
     log("3. exports")
     n1 = short(CFG["sales"])
-    copy1 = measure("export.copy.rows_all", lambda: copy_out(sql_of("rows_all")[0]))
-    res = {}
-    for fmtn in ("json", "csv"):
-        q = "/api/query/rows_all" + ("?format=csv" if fmtn == "csv" else "")
+    wp = [] if api else worker_pids()
+    path = lambda q, f: "/api/query/%s%s" % (q, "?format=csv" if f == "csv" else "")  # noqa: E731
+    # every side of a size in turns: COPY, pg_dash JSON and CSV, the peer's JSON and CSV
+    sides = [("copy.rows_all", lambda: copy_out(sql_of("rows_all")[0]), (), None)]
+    for f in ("json", "csv"):
         if not api:
-            wp = worker_pids()
-            res[("pg", fmtn)] = measure("export.pg_dash.%s" % fmtn, lambda: download(HTTP, q, wp))
-        res[("peer", fmtn)] = measure("export.peer.%s" % fmtn, lambda: download(PEER, q, [peer.pid]),
-                                      extra_server=[peer.pid])
+            sides.append(("pg_dash.%s" % f, lambda f=f: download(HTTP, path("rows_all", f), wp), (), None))
+    for f in ("json", "csv"):
+        sides.append(("peer.%s" % f, lambda f=f: download(PEER, path("rows_all", f), [peer.pid]), (peer.pid,), None))
+    r = interleaved("export", sides)
+    copy1 = r["copy.rows_all"]
     for fmtn, tgt in (("json", ">= 0.67x (1.5x COPY)"), ("csv", ">= 0.83x (1.2x COPY)")):
-        ours = res.get(("pg", fmtn))
+        ours = r.get("pg_dash." + fmtn)
+        pe = r["peer." + fmtn]
         o = na(api) if ours is None else ours["seconds"]
         fig(3, "3 %s rows as %s, seconds" % (n1, fmtn.upper()), o, "COPY csv", copy1["seconds"], "s",
-            tgt, higher_better=False, ours_m=ours, other_m=copy1)
-        pe = res[("peer", fmtn)]
+            tgt, higher_better=False, ours_m=ours, other_m=copy1, key="seconds")
         fig(3, "3 %s rows as %s, seconds" % (n1, fmtn.upper()), o, "peer", pe["seconds"], "s",
-            higher_better=False, ours_m=ours, other_m=pe)
+            higher_better=False, ours_m=ours, other_m=pe, key="seconds")
         fig(3, "3 %s rows as %s, MB/s" % (n1, fmtn.upper()), na(api) if ours is None else ours["mb_per_s"],
-            "COPY csv", copy1["mb_per_s"], "MB/s")
+            "COPY csv", copy1["mb_per_s"], "MB/s", ours_m=ours, other_m=copy1, key="mb_per_s")
         fig(3, "3 %s rows as %s, peak private RSS" % (n1, fmtn.upper()),
             na(api) if ours is None else ours["peak_rss_mb"], "peer", pe["peak_rss_mb"], "MB",
-            higher_better=False, ratio="")
-    # the big series: memory stays flat
+            higher_better=False, ratio="", ours_m=ours, other_m=pe, key="peak_rss_mb")
+    if not api:
+        fig(3, "3 %s rows as CSV vs as JSON, seconds" % n1, r["pg_dash.csv"]["seconds"], "JSON",
+            r["pg_dash.json"]["seconds"], "s", ">= 1.0x", higher_better=False,
+            ours_m=r["pg_dash.csv"], other_m=r["pg_dash.json"], key="seconds")
+    # the big series: memory stays flat; the peer is not run (it holds every row)
     nb = short(CFG["big"])
-    copyb = measure("export.copy.series_big", lambda: copy_out(sql_of("series_big", CFG["big"])[0]))
-    for fmtn in ("json", "csv"):
-        q = "/api/query/series_big" + ("?format=csv" if fmtn == "csv" else "")
-        ours = None
+    sides = [("copy.series_big", lambda: copy_out(sql_of("series_big", CFG["big"])[0]), (), None)]
+    for f in ("json", "csv"):
         if not api:
-            wp = worker_pids()
-            ours = measure("export.pg_dash.big.%s" % fmtn, lambda: download(HTTP, q, wp))
+            sides.append(("pg_dash.big.%s" % f, lambda f=f: download(HTTP, path("series_big", f), wp), (), None))
+    rb = interleaved("export", sides)
+    copyb = rb["copy.series_big"]
+    for fmtn, tgt in (("json", ""), ("csv", ">= 0.91x (1.1x COPY)")):
+        ours = rb.get("pg_dash.big." + fmtn)
         o = na(api) if ours is None else ours["seconds"]
-        fig(3, "3 %s rows as %s, seconds" % (nb, fmtn.upper()), o, "COPY csv", copyb["seconds"], "s",
-            higher_better=False, ours_m=ours, other_m=copyb)
-        small = res.get(("pg", fmtn))
+        fig(3, "3 %s rows as %s, seconds" % (nb, fmtn.upper()), o, "COPY csv", copyb["seconds"], "s", tgt,
+            higher_better=False, ours_m=ours, other_m=copyb, key="seconds")
+        small = r.get("pg_dash." + fmtn)
         if ours and small:
             g_small = small["peak_rss_mb"] - small["base_rss_mb"]
             g_big = ours["peak_rss_mb"] - ours["base_rss_mb"]
             flat = g_big <= max(2 * g_small, g_small + 32)
             fig(3, "3 %s rows as %s, peak private RSS" % (nb, fmtn.upper()), ours["peak_rss_mb"],
-                "at %s" % n1, small["peak_rss_mb"], "MB", "flat", ratio="",
-                note="growth over the idle worker: %.0f MB at %s, %.0f MB at %s: %s" % (
+                "at %s" % n1, small["peak_rss_mb"], "MB", "flat", ratio="", ours_m=ours, other_m=small,
+                key="peak_rss_mb", note="growth over the idle worker: %.0f MB at %s, %.0f MB at %s: %s" % (
                     g_small, n1, g_big, nb, "flat" if flat else "NOT flat"))
         else:
             fig(3, "3 %s rows as %s, peak private RSS" % (nb, fmtn.upper()),
                 na(api) if ours is None else ours["peak_rss_mb"], "", None, "MB", "flat", ratio="")
+    if not api:
+        fig(3, "3 %s rows as CSV vs as JSON, seconds" % nb, rb["pg_dash.big.csv"]["seconds"], "JSON",
+            rb["pg_dash.big.json"]["seconds"], "s", ">= 1.0x", higher_better=False,
+            ours_m=rb["pg_dash.big.csv"], other_m=rb["pg_dash.big.json"], key="seconds")
 
 
 # ---------------------------------------------------------------- 4. WebSocket
 
-def sender_script(spaced, spacing, bursts, per_burst, burst_gap):
-    """Phase 0: single notifications, spaced (latency).  Phase 1: bursts,
-    each one transaction of per_burst notifications (throughput); the pause
-    between bursts lets a burst drain, so each burst's rate is its own."""
+def sender_script(channel, spaced, spacing, bursts, per_burst, burst_gap):
+    """Phase 0: single notifications on channel, spaced (latency).  Phase 1:
+    bursts, each one transaction of per_burst notifications (throughput);
+    the pause between bursts lets a burst drain, so each burst's rate is its
+    own."""
     pay = "json_build_object('k',%d,'b',%d,'s',%s,'t',(extract(epoch from clock_timestamp())*1e6)::bigint)::text"
     lines = []
     for i in range(spaced):
-        lines.append("SELECT pg_notify('bench', %s);" % (pay % (0, 0, i)))
+        lines.append("SELECT pg_notify(%s, %s);" % (sql_literal(channel), pay % (0, 0, i)))
         lines.append("SELECT pg_sleep(%g);" % spacing)
     for b in range(bursts):
-        lines.append("SELECT pg_notify('bench', %s) FROM generate_series(1, %d) g;" % (pay % (1, b, "g"), per_burst))
+        lines.append("SELECT pg_notify(%s, %s) FROM generate_series(1, %d) g;" % (
+            sql_literal(channel), pay % (1, b, "g"), per_burst))
         lines.append("SELECT pg_sleep(%g);" % burst_gap)
     return "\n".join(lines) + "\n"
 
@@ -735,22 +756,28 @@ class LoadClient:
         end_process(self.p, 30, terminate=False)
 
 
-def ws_rounds(label, client, n, spaced, spacing, bursts, per_burst, burst_gap, extra_server=()):
+def ws_round(client, channel, spaced, spacing, bursts, per_burst, burst_gap):
+    """A function running one round of notifications on channel through a
+    held load client: what it delivered, its latencies and rates."""
     expected = spaced + bursts * per_burst
-    script = sender_script(spaced, spacing, bursts, per_burst, burst_gap)
+    script = sender_script(channel, spaced, spacing, bursts, per_burst, burst_gap)
 
     def one():
         r = client.round(expected, script, timeout=300)
         if r is None:
             return {"error": "no result"}
-        sent = expected
-        return {"delivered": r["received"], "expected_total": sent * r["subscribed"],
+        return {"delivered": r["received"], "expected_total": expected * r["subscribed"],
                 "subscribed": r["subscribed"], "closed": r["closed"],
                 "p50_ms": r["k0"]["p50_ms"], "p99_ms": r["k0"]["p99_ms"],
                 "burst_p99_ms": r["k1"]["p99_ms"], "msgs_per_s": r["k1"]["msgs_per_s"],
                 "per_burst_msgs_per_s": r["burst_msgs_per_s"],
                 "end": r["end"]}
-    m = measure(label, one, extra_server=extra_server, gen_pids=[client.p.pid])
+    return one
+
+
+def ws_finish(m):
+    """Per-run server CPU per delivered message, and whether every run
+    delivered everything."""
     for r in m["runs"]:
         if r.get("delivered"):
             r["server_us_per_msg"] = round(r["server_cpu_s"] * 1e6 / r["delivered"], 2)
@@ -760,60 +787,71 @@ def ws_rounds(label, client, n, spaced, spacing, bursts, per_burst, burst_gap, e
 
 
 def bench_ws(peer):
+    """pg_dash's clients, the peer's and a libpq listener are all held at
+    once, each on its own channel, and their rounds run in turns."""
     log("4. WebSocket fan-out")
     wsload = os.path.join(TMP, "wsload")
-    lim = CFG["listen"]
-    lc = LoadClient([os.path.join(TMP, "pglisten"),
-                     "host=127.0.0.1 port=%s user=postgres dbname=postgres" % PGPORT, "bench"])
-    lc.ready(30)
-    lm = ws_rounds("ws.libpq_listener", lc, 1, *lim)
-    lc.close()
     for n, spaced, spacing, bursts, per_burst, gap in CFG["ws"]:
+        held = {}
         res = {}
-        for who, port, extra in (("pg_dash", HTTP, ()), ("peer", PEER, (peer.pid,))):
+        sides = []
+        for who, port, channel, extra in (("pg_dash", HTTP, "bench", ()), ("peer", PEER, "bench_peer", (peer.pid,))):
             log("  %s, %d clients" % (who, n))
-            c = LoadClient([wsload, "-h", "127.0.0.1", "-p", str(port), "-n", str(n), "-c", "bench",
+            c = LoadClient([wsload, "-h", "127.0.0.1", "-p", str(port), "-n", str(n), "-c", channel,
                             "-i", "20"])  # a round ends after 20 s without a message
             t = time.time()
             rd = c.ready()
-            if rd is None:
-                res[who] = na("the load client did not report READY")
+            if rd is None or rd[0] == 0:
+                res[who] = na("the load client did not report READY" if rd is None else "no client could subscribe")
                 c.close()
                 continue
             log("    %d subscribed, %d failed, in %.1f s" % (rd[0], rd[1], time.time() - t))
-            if rd[0] == 0:
-                res[who] = na("no client could subscribe")
-                c.close()
-                continue
-            m = ws_rounds("ws.%s.%d" % (who, n), c, n, spaced, spacing, bursts, per_burst, gap, extra)
-            m["held"] = rd[0]
-            m["connect_s"] = time.time() - t
+            held[who] = (c, rd[0], time.time() - t)
+            sides.append((who, ws_round(c, channel, spaced, spacing, bursts, per_burst, gap), extra, None, [c.p.pid]))
+        lc = LoadClient([os.path.join(TMP, "pglisten"),
+                         "host=127.0.0.1 port=%s user=postgres dbname=postgres" % PGPORT, "bench_listen"])
+        if lc.ready(30) is not None:
+            held["libpq"] = (lc, 1, 0)
+            sides.append(("libpq_listener", ws_round(lc, "bench_listen", spaced, spacing, bursts, per_burst, gap),
+                          (), None, [lc.p.pid]))
+        else:
+            lc.close()
+        r = interleaved("ws.%d" % n, sides)
+        for who, m in r.items():
+            ws_finish(m)
+            if who in held:
+                m["held"] = held[who][1]
+                m["connect_s"] = held[who][2]
             res[who] = m
+        for c, _, _ in held.values():
             c.close()
-        pg, pe = res["pg_dash"], res["peer"]
+        pg, pe, lm = res.get("pg_dash"), res.get("peer"), res.get("libpq_listener")
 
         def g(m, k):
             return m if isinstance(m, str) else m[k]
+
+        def mm(m):
+            return None if isinstance(m, str) else m
         tag = "4 %s clients" % format(n, ",")
         fig(4, tag + ": clients held", g(pg, "held"), "peer", g(pe, "held"), "",
-            "%d held" % n, ratio="")
+            "%d held" % n, ratio="", ours_m=mm(pg), other_m=mm(pe))
         dv = lambda m: m if isinstance(m, str) else "%d/%d%s" % (  # noqa: E731
             m["delivered"], m["expected_total"], "" if m["all_delivered"] else " LOST")
         fig(4, tag + ": delivered (median run)", dv(pg), "peer", dv(pe), "", "all", ratio="")
         fig(4, tag + ": burst messages/s", g(pg, "msgs_per_s"), "peer", g(pe, "msgs_per_s"), "",
-            ours_m=None if isinstance(pg, str) else pg, other_m=None if isinstance(pe, str) else pe)
+            ours_m=mm(pg), other_m=mm(pe), key="msgs_per_s")
         fig(4, tag + ": NOTIFY-to-client p50", g(pg, "p50_ms"), "peer", g(pe, "p50_ms"), "ms",
-            higher_better=False)
+            higher_better=False, ours_m=mm(pg), other_m=mm(pe), key="p50_ms")
         fig(4, tag + ": NOTIFY-to-client p99", g(pg, "p99_ms"), "peer", g(pe, "p99_ms"), "ms",
-            "< 50 ms" if n <= 1000 else "", higher_better=False)
-        fig(4, tag + ": p99 vs libpq listener", g(pg, "p99_ms"), "libpq LISTEN", lm["p99_ms"], "ms",
-            higher_better=False)
+            "< 50 ms" if n <= 1000 else "", higher_better=False, ours_m=mm(pg), other_m=mm(pe), key="p99_ms")
+        if lm:
+            fig(4, tag + ": p99 vs libpq listener", g(pg, "p99_ms"), "libpq LISTEN", lm["p99_ms"], "ms",
+                higher_better=False, ours_m=mm(pg), other_m=lm, key="p99_ms",
+                note="one libpq connection, the same notifications: p50 %.3f ms, a burst at %s msgs/s; "
+                     "all delivered: %s" % (lm["p50_ms"], fmt(lm["per_burst_msgs_per_s"]), lm["all_delivered"]))
         fig(4, tag + ": server CPU per delivered msg", g(pg, "server_us_per_msg"), "peer",
-            g(pe, "server_us_per_msg"), "us", higher_better=False)
-    fig(4, "4 libpq LISTEN (1 connection) p50/p99", "", "libpq LISTEN",
-        "%.3f/%.3f ms" % (lm["p50_ms"], lm["p99_ms"]), "", ratio="",
-        note="one libpq connection receives a burst at %s msgs/s (median per burst); all delivered: %s" % (
-            fmt(lm["per_burst_msgs_per_s"]), lm["all_delivered"]))
+            g(pe, "server_us_per_msg"), "us", higher_better=False, ours_m=mm(pg), other_m=mm(pe),
+            key="server_us_per_msg")
 
 
 # ---------------------------------------------------------------- 5. session state
@@ -846,16 +884,18 @@ def bench_state():
         f.write("".join("%s %s\n" % (c, hashlib.sha256(b"pg_dash csrf:" + c.encode()).hexdigest())
                         for c in cookies))
     url = "http://127.0.0.1:%d/" % HTTP
-    res = {}
+    env = {m: {"BENCH_METHOD": m, "BENCH_COOKIES": path} for m in ("PATCH", "GET")}
     for meth in ("PATCH", "GET"):
-        env = {"BENCH_METHOD": meth, "BENCH_COOKIES": path}
-        wrk(url, dur=CFG["warm"], script="state.lua", env=env)
-        res[meth] = measure("state.%s" % meth, lambda: wrk(url, script="state.lua", env=env))
+        wrk(url, dur=CFG["warm"], script="state.lua", env=env[meth])
+    # writes and reads in turns
+    res = interleaved("state", [(m, lambda m=m: wrk(url, script="state.lua", env=env[m]), (), None)
+                                for m in ("PATCH", "GET")])
+    for meth in ("PATCH", "GET"):
         r = res[meth]
         fig(5, "5 session_state %s (%d sessions), req/s" % (meth, len(cookies)), r["rps"], "", None, "",
-            ours_m=r, ratio="", note="%d errors/non-2xx per run" % r["errors"] if r["errors"] else "")
-        fig(5, "5 session_state %s p50/p99" % meth, "%.2f/%.2f ms" % (r["p50_ms"] or -1, r["p99_ms"] or -1),
-            "", None, "", ratio="")
+            ours_m=r, ratio="", key="rps", note="%d errors/non-2xx per run" % r["errors"] if r["errors"] else "")
+        fig(5, "5 session_state %s p50" % meth, r["p50_ms"], "", None, "ms", ratio="", ours_m=r, key="p50_ms")
+        fig(5, "5 session_state %s p99" % meth, r["p99_ms"], "", None, "ms", ratio="", ours_m=r, key="p99_ms")
 
 
 # ---------------------------------------------------------------- 9. sign-in
@@ -926,6 +966,21 @@ def bench_signin():
 
 # ---------------------------------------------------------------- 6. browser
 
+def browser_run(path, *extra):
+    """One run of bench/browser.mjs on /p/<path>: its JSON answer; raises
+    RuntimeError with the reason when it drew no chart."""
+    p = subprocess.run(["node", os.path.join(HERE, "browser.mjs"),
+                        "http://127.0.0.1:%d/p/%s" % (HTTP, path), "60000"] + list(extra),
+                       capture_output=True, text=True, timeout=180)
+    try:
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        r = {"ok": False, "reason": (p.stderr or "no output").strip()[:150]}
+    if not r.get("ok"):
+        raise RuntimeError(r.get("reason"))
+    return r
+
+
 def bench_browser():
     log("6. browser")
     pages = {"sales": "# Sales\n\n<|{sales_by_hour}|chart|type=line|x=hour|y=total|>\n",
@@ -947,34 +1002,33 @@ def bench_browser():
                                     sql_literal(path), sql_literal(src))], capture_output=True, text=True)
             if r.returncode != 0:
                 why = "define_page(%s): %s" % (sig, r.stderr.strip()[:150])
-    for path, label in (("sales", "demo sales page"), ("bench_series", "%s-point series" % short(CFG["big"]))):
-        figure = "6 browser: first chart with data, %s" % label
-        if not why and path not in pages:
-            fig(6, figure, na("pg_dash.define_page does not exist yet"), "", None, "ms", ratio="")
-            continue
-        if why:
-            fig(6, figure, na(why), "", None, "ms", ratio="")
-            continue
-        runs = []
-        reason = None
-        for _ in range(RUNS):
-            p = subprocess.run(["node", os.path.join(HERE, "browser.mjs"),
-                                "http://127.0.0.1:%d/p/%s" % (HTTP, path), "60000"],
-                               capture_output=True, text=True, timeout=180)
-            try:
-                r = json.loads(p.stdout.strip().splitlines()[-1])
-            except (ValueError, IndexError):
-                r = {"ok": False, "reason": (p.stderr or "no output").strip()[:150]}
-            runs.append(r)
-            if not r.get("ok"):
-                reason = r.get("reason")
-                break
-        RESULTS["raw"]["browser." + path] = runs
-        if reason:
-            fig(6, figure, na(reason), "", None, "ms", ratio="")
-        else:
-            fig(6, figure, statistics.median(r["ms"] for r in runs), "", None, "ms", ratio="",
-                note="detected by " + runs[0]["how"])
+    shown = (("sales", "demo sales page"), ("bench_series", "%s-point series" % short(CFG["big"])))
+    for path, label in shown:
+        if why or path not in pages:
+            fig(6, "6 browser: first chart with data, %s" % label,
+                na(why or "pg_dash.define_page does not exist yet"), "", None, "ms", ratio="")
+    if why:
+        return
+
+    def first_chart(path):
+        r = browser_run(path)
+        return {"ms": r["ms"], "how": r["how"]}
+    # the pages in turns; the first run of each finds the query's result not
+    # cached yet (sales_by_hour has cache_ttl 60), the others within its ttl
+    try:
+        res = interleaved("browser", [(path, lambda path=path: first_chart(path), (), None)
+                                      for path, _ in shown if path in pages])
+    except RuntimeError as e:
+        for path, label in shown:
+            if path in pages:
+                fig(6, "6 browser: first chart with data, %s" % label, na(str(e)), "", None, "ms", ratio="")
+        return
+    for path, label in shown:
+        if path in res:
+            m = res[path]
+            fig(6, "6 browser: first chart with data, %s" % label, m["ms"], "", None, "ms",
+                "< 1 s" if path == "sales" else "< 2 s", ratio="", ours_m=m, key="ms",
+                note="detected by %s" % m["runs"][0]["how"])
 
 
 # ---------------------------------------------------------------- 7. zoom
@@ -1048,15 +1102,7 @@ def bench_zoom():
     def first_paint(cold=True):
         if cold:
             zoom_define("series_zoom", 300)
-        p = subprocess.run(["node", os.path.join(HERE, "browser.mjs"),
-                            "http://127.0.0.1:%d/p/bench_zoom" % HTTP, "60000", "zoom"],
-                           capture_output=True, text=True, timeout=180)
-        try:
-            r = json.loads(p.stdout.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            r = {"ok": False, "reason": (p.stderr or "no output").strip()[:150]}
-        if not r.get("ok"):
-            raise RuntimeError(r.get("reason"))
+        r = browser_run("bench_zoom", "zoom")
         return {"paint_ms": r["ms"], "zoom_ms": r["zoom_ms"]}
 
     def first_answer():
@@ -1072,12 +1118,13 @@ def bench_zoom():
     cold = measure("zoom.first_answer", first_answer)
     if paint:
         fig(7, "7 series (%s): first paint in the browser, cold" % label, paint["paint_ms"], "limit", 2000,
-            "ms", "< 2 s", higher_better=False, ours_m=paint,
+            "ms", "< 2 s", higher_better=False, ours_m=paint, key="paint_ms",
             note="from navigation; the first answer reads every row (parallel) and caches the summary")
         fig(7, "7 series: first paint in the browser, summary cached", warm["paint_ms"], "limit", 2000,
-            "ms", "< 2 s", higher_better=False, ours_m=warm, note="the next visitor's, within the query's cache_ttl")
+            "ms", "< 2 s", higher_better=False, ours_m=warm, key="paint_ms",
+            note="the next visitor's, within the query's cache_ttl")
     fig(7, "7 series: its first answer (summary of every row)", cold["ms"], "limit", 2000, "ms",
-        higher_better=False, ours_m=cold)
+        higher_better=False, ours_m=cold, key="ms")
 
     # zoom steps: the summary answers the wide windows, the index the narrow
     whole = zoom_ask("series_zoom")
@@ -1105,7 +1152,7 @@ def bench_zoom():
         higher_better=False, ours_m=z, note="median step %.1f ms, fastest %.1f ms; cache_ttl 300" % (z["median"], z["min"]))
     if paint:
         fig(7, "7 zoom step in the browser (100 ms debounce, answer, drawing)", paint["zoom_ms"], "limit", 300,
-            "ms", "< 300 ms", higher_better=False)
+            "ms", "< 300 ms", higher_better=False, ours_m=paint, key="zoom_ms")
     fig(7, "7 zoom step without a summary (cache_ttl 0), slowest", f["slowest"], "limit", 300, "ms",
         higher_better=False, ours_m=f, note="median step %.1f ms: wide windows read their rows" % f["median"])
     fig(7, "7 points per pixel of width, most in any answer", max(z["points"], f["points"]) / ZOOM_WIDTH,
@@ -1512,44 +1559,41 @@ def main():
     RESULTS["machine"] = {"cpus": os.cpu_count(), "cpu": cpu_model, "kernel": platform.release(),
                           "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)}
     RESULTS["config"] = dict(CFG, quick=QUICK, runs=RUNS)
+    benches = (("point", lambda: bench_point(peer)), ("agg", lambda: bench_agg(peer)),
+               ("export", lambda: bench_export(peer)), ("ws", lambda: bench_ws(peer)),
+               ("state", bench_state), ("browser", bench_browser), ("zoom", bench_zoom),
+               ("signin", bench_signin),
+               ("loop", bench_loop), ("concurrency", bench_concurrency), ("small", bench_small),
+               ("tls", bench_tls),                  # restarts the cluster with TLS, and back
+               ("executors", bench_executors))      # last: it restarts the cluster with other settings
     try:
-        if want("point"):
-            bench_point(peer)
-        if want("agg"):
-            bench_agg(peer)
-        if want("export"):
-            bench_export(peer)
-        if want("ws"):
-            bench_ws(peer)
-        if want("state"):
-            bench_state()
-        if want("browser"):
-            bench_browser()
-        if want("zoom"):
-            bench_zoom()
-        if want("signin"):
-            bench_signin()
-        if want("loop"):
-            bench_loop()
-        if want("concurrency"):
-            bench_concurrency()
-        if want("small"):
-            bench_small()
-        if want("tls"):            # restarts the cluster with TLS, and back
-            bench_tls()
-        if want("executors"):      # last: it restarts the cluster with other settings
-            bench_executors()
+        for name, run in benches:
+            if not want(name):
+                continue
+            # a benchmark that fails is recorded as such; the others' figures are kept
+            try:
+                run()
+            except Exception as e:  # noqa: BLE001
+                log("  %s failed: %s" % (name, traceback.format_exc()))
+                fig(0, "%s: the benchmark failed" % name, na("%s: %s" % (type(e).__name__, e)), "", None, "",
+                    ratio="")
     finally:
         cleanup()
     RESULTS["duration_s"] = round(time.time() - t0, 1)
     stamp = time.strftime("%Y%m%d-%H%M%S")
+    RESULTS["run"] = "bench-%s%s" % (stamp, "-quick" if QUICK else "")
+    RESULTS["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    RESULTS["only"] = sorted(ONLY)
+    g = subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"], capture_output=True, text=True)
+    RESULTS["commit"] = g.stdout.strip() if g.returncode == 0 else None
     out = os.path.join(HERE, "results", "bench-%s%s.json" % (stamp, "-quick" if QUICK else ""))
     with open(out, "w") as f:
         json.dump(RESULTS, f, indent=1, default=str)
     print()
-    print("pg_dash benchmarks%s: %d CPUs (%s); median of %d runs per figure." % (
-        " (BENCH_QUICK: smaller data, fewer clients, shorter runs)" if QUICK else "",
-        os.cpu_count(), cpu_model, RUNS))
+    print("pg_dash benchmarks%s: %d CPUs (%s); %d runs per figure, pg_dash and its peer or limit in turns "
+          "(A B A B A B); each figure is the median (min-max) of its runs, each ratio that of the medians "
+          "(min-max over the pairs of runs)." % (" (BENCH_QUICK: smaller data, fewer clients, shorter runs)" if QUICK else "",
+                                    os.cpu_count(), cpu_model, RUNS))
     print("Load generators (wrk, pgbench, curl, psql, wsload, chromium) run on the SAME machine as the "
           "server and compete with it for the CPUs.")
     print("ratio > 1 means pg_dash is better (for times and latencies: other / pg_dash).")

@@ -53,3 +53,6 @@ GRANT USAGE ON SCHEMA pg_dash TO bench_anon;
 GRANT SELECT ON pg_dash.channels TO bench_anon;
 
 SELECT pg_dash.define_channel('bench', 'benchmark fan-out');
+-- the peer's clients and the libpq listener are held at the same time as
+-- pg_dash's (figure 4 measures them in turns): each side has its channel
+SELECT pg_dash.define_channel('bench_peer', 'benchmark fan-out, the peer''s clients');

@@ -44,6 +44,12 @@
 	"(@.properties.type like_regex \"^scatter3d$\" flag \"i\" || " \
 	"@.properties.type like_regex \"[{]\"))')"
 
+/* A page's JSON, as GET /api/page/<path> answers it (p: pg_dash.pages). */
+#define PAGE_JSON_SQL \
+	"pg_catalog.jsonb_build_object('path', p.path, 'title', p.title, " \
+	"'description', p.description, 'source', p.source, 'tree', p.tree, " \
+	"'updated_at', p.updated_at, 'script_eval', " PAGE_SCRIPT_EVAL_SQL ")::text"
+
 /* Answers 405 naming the methods a resource supports. */
 static void
 page_api_method_not_allowed(Conn *conn, HttpRequest *req, const char *allow)
@@ -193,10 +199,8 @@ page_api_get(Conn *conn, HttpRequest *req, const char *path)
 		return;
 	}
 	if (!page_api_fetch_or_reply(conn, req, true,
-								 "SELECT pg_catalog.jsonb_build_object('path', p.path, 'title', p.title, "
-								 "'description', p.description, 'source', p.source, 'tree', p.tree, "
-								 "'updated_at', p.updated_at, 'script_eval', " PAGE_SCRIPT_EVAL_SQL ")::text, %s "
-								 "FROM pg_dash.pages p WHERE p.path = $1", path, &json))
+								 "SELECT " PAGE_JSON_SQL ", %s FROM pg_dash.pages p WHERE p.path = $1",
+								 path, &json))
 		return;
 	if (json == NULL)
 		page_api_not_found(conn, req, path);
@@ -205,9 +209,50 @@ page_api_get(Conn *conn, HttpRequest *req, const char *path)
 }
 
 /*
- * GET /p/<path>: the front end, which loads the page from /api/page/<path>,
- * with 'unsafe-eval' in its CSP only when the page's 3-D charts need it.
- * A page that does not exist gets a small HTML 404 instead.
+ * What the view of a page needs: 'e' (its 3-D charts need eval) or 's',
+ * then the page as /api/page/<path> gives it, for a viewer who may open it
+ * (nothing more for one who may not: the front end then asks /api/page and
+ * shows its refusal).  *found is NULL when there is no such page; false
+ * after answering a database error.
+ */
+static bool
+page_api_view_lookup(Conn *conn, HttpRequest *req, const char *path, char **found)
+{
+	RequestTxn	txn;
+	QueryFailure failure;
+	bool		allowed;
+
+	memset(&failure, 0, sizeof(failure));
+	request_init(&txn);
+	PG_TRY();
+	{
+		if (!page_api_fetch(&txn, req, true,
+							"SELECT CASE WHEN " PAGE_SCRIPT_EVAL_SQL " THEN 'e' ELSE 's' END "
+							"|| CASE WHEN %s THEN " PAGE_JSON_SQL " ELSE '' END "
+							"FROM pg_dash.pages p WHERE p.path = $1",
+							path, found, &allowed, &failure))
+			/* a viewer who is not served at all still gets the sign-in form */
+			(void) page_api_fetch(&txn, req, false,
+								  "SELECT CASE WHEN " PAGE_SCRIPT_EVAL_SQL " THEN 'e' ELSE 's' END "
+								  "FROM pg_dash.pages p WHERE p.path = $1",
+								  path, found, &allowed, &failure);
+	}
+	PG_CATCH();
+	{
+		request_catch(&txn, "reading pages", &failure);
+		http_reply_error(conn, req, 500, failure.code, failure.message, failure.detail, failure.hint);
+		return false;
+	}
+	PG_END_TRY();
+	return true;
+}
+
+/*
+ * GET /p/<path>: the front end, with 'unsafe-eval' in its CSP only when the
+ * page's 3-D charts need it, and the page as /api/page/<path> gives it
+ * embedded, so that the browser need not ask for it before drawing (one
+ * round trip less on the way to the first chart).  A page that does not
+ * exist gets a small HTML 404 instead.
  */
 static void
 page_api_view(Conn *conn, HttpRequest *req, const char *path)
@@ -216,16 +261,15 @@ page_api_view(Conn *conn, HttpRequest *req, const char *path)
 	StringInfoData html;
 
 	if (page_path_valid(path) &&
-		!page_api_fetch_or_reply(conn, req, false,
-								 "SELECT CASE WHEN " PAGE_SCRIPT_EVAL_SQL " THEN 'eval' ELSE 'self' END "
-								 "FROM pg_dash.pages p WHERE p.path = $1", path, &found))
+		!page_api_view_lookup(conn, req, path, &found))
 		return;
 	if (found != NULL)
 	{
-		http_csp_allow_eval(strcmp(found, "eval") == 0);
+		/* 'e' (eval needed) or 's', then the page's JSON */
+		http_csp_allow_eval(found[0] == 'e');
 		PG_TRY();
 		{
-			static_serve_file(conn, req, "index.html");
+			static_serve_document(conn, req, "index.html", found + 1);
 		}
 		PG_FINALLY();
 		{

@@ -326,8 +326,6 @@ static bool
 direct_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	DirectReceiver *dr = (DirectReceiver *) self;
-	bool		should_free;
-	HeapTuple	tuple;
 	MemoryContext oldcxt;
 
 	if (pg_dash_max_rows > 0 && dr->writer.rows >= (uint64) pg_dash_max_rows)
@@ -337,8 +335,9 @@ direct_receive(TupleTableSlot *slot, DestReceiver *self)
 		return false;
 	}
 	oldcxt = MemoryContextSwitchTo(dr->rowcxt);
-	tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
-	result_writer_row(&dr->writer, dr->body, tuple, slot->tts_tupleDescriptor);
+	/* the slot's own values: no heap tuple formed only to be deformed again */
+	slot_getallattrs(slot);
+	result_writer_values(&dr->writer, dr->body, slot->tts_values, slot->tts_isnull);
 	MemoryContextSwitchTo(oldcxt);
 	if (dr->writer.rows % 1024 == 0)
 		MemoryContextReset(dr->rowcxt);

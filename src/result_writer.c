@@ -16,9 +16,11 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/float.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 
@@ -146,22 +148,21 @@ result_columns_json(TupleDesc desc, StringInfo out)
 	appendStringInfoChar(out, ']');
 }
 
-/* Appends a CSV field, quoted when it contains a separator, quote or newline. */
+/*
+ * Appends a CSV field, quoted when it contains a separator, quote or newline.
+ * One scan finds both the length and whether quoting is needed (glibc's
+ * strcspn is vectorized); most fields are copied as they are.
+ */
 static void
 csv_append(StringInfo out, const char *s)
 {
+	size_t		plain = strcspn(s, ",\"\n\r");
 	const char *p;
-	bool		quote = (*s == '\0');
 
-	for (p = s; *p && !quote; p++)
-		if (*p == ',' || *p == '"' || *p == '\n' || *p == '\r')
-			quote = true;
 	/* leading or trailing spaces survive a round trip only when quoted */
-	if (!quote && (s[0] == ' ' || (p > s && p[-1] == ' ')))
-		quote = true;
-	if (!quote)
+	if (s[plain] == '\0' && plain > 0 && s[0] != ' ' && s[plain - 1] != ' ')
 	{
-		appendStringInfoString(out, s);
+		appendBinaryStringInfo(out, s, (int) plain);
 		return;
 	}
 	appendStringInfoChar(out, '"');
@@ -211,26 +212,85 @@ result_writer_begin(ResultWriter *w, StringInfo out, const char *prefix)
 	}
 }
 
+/*
+ * Appends an integer in the text form its output function gives, without
+ * the function call and its allocation for the common types.
+ */
+static inline void
+append_integer(StringInfo out, ResultColumn *col, Datum value)
+{
+	char		buf[MAXINT8LEN + 1];
+	int			len;
+
+	switch (col->typid)
+	{
+		case INT2OID:
+			len = pg_itoa(DatumGetInt16(value), buf);
+			break;
+		case INT4OID:
+			len = pg_ltoa(DatumGetInt32(value), buf);
+			break;
+		case INT8OID:
+			len = pg_lltoa(DatumGetInt64(value), buf);
+			break;
+		default:
+			appendStringInfoString(out, OutputFunctionCall(&col->output, value));
+			return;
+	}
+	appendBinaryStringInfo(out, buf, len);
+}
+
+/*
+ * The text form of a float or numeric value, as its output function gives
+ * it: for float4/float8 at the default extra_float_digits (shortest exact
+ * form) written straight into buf; otherwise the output function's string.
+ * NaN and the infinities come out as "NaN", "Infinity", "-Infinity".
+ */
+static inline const char *
+float_text(ResultColumn *col, Datum value, char *buf, int *len)
+{
+	const char *s;
+
+	if (extra_float_digits > 0 && col->typid == FLOAT8OID)
+	{
+		*len = double_to_shortest_decimal_bufn(DatumGetFloat8(value), buf);
+		return buf;
+	}
+	if (extra_float_digits > 0 && col->typid == FLOAT4OID)
+	{
+		*len = float_to_shortest_decimal_bufn(DatumGetFloat4(value), buf);
+		return buf;
+	}
+	s = OutputFunctionCall(&col->output, value);
+	*len = (int) strlen(s);
+	return s;
+}
+
 /* Appends one value as JSON. */
 static void
 json_append_value(StringInfo out, ResultColumn *col, Datum value)
 {
 	char	   *s;
 	char		buf[MAXDATELEN + 1];
+	int			len;
 
 	switch (col->kind)
 	{
 		case COL_INTEGER:
-			appendStringInfoString(out, OutputFunctionCall(&col->output, value));
+			append_integer(out, col, value);
 			return;
 		case COL_FLOAT:
 		case COL_NUMERIC:
-			s = OutputFunctionCall(&col->output, value);
+			s = (char *) float_text(col, value, buf, &len);
 			/* NaN, Infinity and -Infinity are not JSON numbers */
 			if (s[0] == 'N' || s[0] == 'I' || (s[0] == '-' && s[1] == 'I'))
-				escape_json(out, s);
+			{
+				appendStringInfoChar(out, '"');
+				appendBinaryStringInfo(out, s, len);
+				appendStringInfoChar(out, '"');
+			}
 			else
-				appendStringInfoString(out, s);
+				appendBinaryStringInfo(out, s, len);
 			return;
 		case COL_BOOL:
 			appendStringInfoString(out, DatumGetBool(value) ? "true" : "false");
@@ -257,30 +317,56 @@ json_append_value(StringInfo out, ResultColumn *col, Datum value)
 	}
 }
 
-/* The text form of a value for CSV. */
-static const char *
-csv_value(ResultColumn *col, Datum value)
+/*
+ * Appends one value as a CSV field.  Numbers, booleans and ISO 8601 dates
+ * never hold a separator, quote or space, so only the other kinds are
+ * scanned for quoting.
+ */
+static void
+csv_append_value(StringInfo out, ResultColumn *col, Datum value)
 {
 	char		buf[MAXDATELEN + 1];
+	int			len;
 
 	switch (col->kind)
 	{
+		case COL_INTEGER:
+			append_integer(out, col, value);
+			return;
+		case COL_FLOAT:
+		case COL_NUMERIC:
+			{
+				const char *s = float_text(col, value, buf, &len);
+
+				appendBinaryStringInfo(out, s, len);
+			}
+			return;
 		case COL_BOOL:
-			return DatumGetBool(value) ? "true" : "false";
+			appendStringInfoString(out, DatumGetBool(value) ? "true" : "false");
+			return;
 		case COL_DATETIME:
-			return pstrdup(JsonEncodeDateTime(buf, value, col->typid, NULL));
+			appendStringInfoString(out, JsonEncodeDateTime(buf, value, col->typid, NULL));
+			return;
 		default:
-			return OutputFunctionCall(&col->output, value);
+			csv_append(out, OutputFunctionCall(&col->output, value));
+			return;
 	}
 }
 
-/* Appends one row. */
+/* Appends one row given as a heap tuple. */
 void
 result_writer_row(ResultWriter *w, StringInfo out, HeapTuple tuple, TupleDesc desc)
 {
+	heap_deform_tuple(tuple, desc, w->values, w->nulls);
+	result_writer_values(w, out, w->values, w->nulls);
+}
+
+/* Appends one row given as its deformed values (a slot's, say). */
+void
+result_writer_values(ResultWriter *w, StringInfo out, Datum *values, bool *nulls)
+{
 	int			i;
 
-	heap_deform_tuple(tuple, desc, w->values, w->nulls);
 	switch (w->format)
 	{
 		case RESULT_JSON:
@@ -297,10 +383,10 @@ result_writer_row(ResultWriter *w, StringInfo out, HeapTuple tuple, TupleDesc de
 					appendStringInfoString(out, w->cols[i].json_name);
 					appendStringInfoChar(out, ':');
 				}
-				if (w->nulls[i])
+				if (nulls[i])
 					appendStringInfoString(out, "null");
 				else
-					json_append_value(out, &w->cols[i], w->values[i]);
+					json_append_value(out, &w->cols[i], values[i]);
 			}
 			appendStringInfoChar(out, w->objects ? '}' : ']');
 			if (w->format == RESULT_NDJSON)
@@ -311,10 +397,10 @@ result_writer_row(ResultWriter *w, StringInfo out, HeapTuple tuple, TupleDesc de
 			{
 				if (i > 0)
 					appendStringInfoChar(out, ',');
-				if (!w->nulls[i])
-					csv_append(out, csv_value(&w->cols[i], w->values[i]));
+				if (!nulls[i])
+					csv_append_value(out, &w->cols[i], values[i]);
 			}
-			appendStringInfoString(out, "\r\n");
+			appendBinaryStringInfo(out, "\r\n", 2);
 			break;
 	}
 	w->rows++;

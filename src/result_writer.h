@@ -57,6 +57,7 @@ extern const char *result_content_type(ResultFormat format);
 extern void result_writer_init(ResultWriter *w, TupleDesc desc, ResultFormat format, bool objects);
 extern void result_writer_begin(ResultWriter *w, StringInfo out, const char *prefix);
 extern void result_writer_row(ResultWriter *w, StringInfo out, HeapTuple tuple, TupleDesc desc);
+extern void result_writer_values(ResultWriter *w, StringInfo out, Datum *values, bool *nulls);
 extern void result_writer_end(ResultWriter *w, StringInfo out, bool truncated, int64 total);
 extern void result_columns_json(TupleDesc desc, StringInfo out);
 

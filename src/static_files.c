@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "common/hashfn.h"
 #include "storage/fd.h"
 
 #include "guc.h"
@@ -358,6 +359,101 @@ static_serve_file(Conn *conn, HttpRequest *req, const char *relpath)
 	if (gzipped)
 		header_add(&headers, "Content-Encoding", "gzip");
 	http_reply(conn, req, 200, mime->type, &headers, body, body_len);
+}
+
+/*
+ * Serves the front end's document (relpath, index.html) with data the page
+ * needs at once embedded as a JSON data block before </head>:
+ * <script type="application/json" id="pg-dash-page">json</script>.  A data
+ * block is never executed, so the Content-Security-Policy still allows no
+ * inline script; "<", ">" and "&" are written as \u escapes (they can only
+ * occur inside JSON strings), so no text in it can end the element.  A
+ * document without </head>, or no data, is served as it is (moved under
+ * pg_dash.base_path like every index.html).
+ */
+void
+static_serve_document(Conn *conn, HttpRequest *req, const char *relpath, const char *json)
+{
+	char	   *path = psprintf("%s/%s", pg_dash_www_dir, relpath);
+	struct stat st;
+	char	   *file;
+	char	   *head_end;
+	StringInfoData body;
+	HeaderList	headers;
+	size_t		ae_len;
+	const char *ae = http_request_header(req, "Accept-Encoding", &ae_len);
+	bool		will_gzip;
+	char		etag[48];
+	size_t		inm_len;
+	const char *inm;
+	const char *p;
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > STATIC_MAX_FILE_SIZE ||
+		(file = static_read_file(path, st.st_size)) == NULL)
+	{
+		static_not_found(conn, req);
+		return;
+	}
+	if (pg_dash_base_path && pg_dash_base_path[0])
+	{
+		size_t		len;
+
+		file = static_rebase_index(file, st.st_size, &len);
+		file = pnstrdup(file, len);
+	}
+	else
+		file = pnstrdup(file, st.st_size);
+	head_end = strstr(file, "</head>");
+	initStringInfo(&body);
+	if (head_end == NULL || json == NULL || json[0] == '\0')
+		appendStringInfoString(&body, file);
+	else
+	{
+		appendBinaryStringInfo(&body, file, head_end - file);
+		appendStringInfoString(&body, "<script type=\"application/json\" id=\"pg-dash-page\">");
+		for (p = json; *p; p++)
+		{
+			if (*p == '<')
+				appendStringInfoString(&body, "\\u003c");
+			else if (*p == '>')
+				appendStringInfoString(&body, "\\u003e");
+			else if (*p == '&')
+				appendStringInfoString(&body, "\\u0026");
+			else
+				appendStringInfoChar(&body, *p);
+		}
+		appendStringInfoString(&body, "</script>\n");
+		appendStringInfoString(&body, head_end);
+	}
+
+	will_gzip = ae != NULL && http_header_has_token(ae, ae_len, "gzip") && body.len >= STATIC_GZIP_MIN_SIZE;
+	/* the ETag of what is sent: the document with this version of the page */
+	snprintf(etag, sizeof(etag), "\"%016llx-%x%s\"",
+			 (unsigned long long) hash_bytes_extended((unsigned char *) body.data, body.len, 0),
+			 body.len, will_gzip ? "-gz" : "");
+	header_list_init(&headers);
+	header_add(&headers, "ETag", etag);
+	header_add(&headers, "Cache-Control", "no-cache");
+	header_add(&headers, "Vary", "Accept-Encoding");
+	inm = http_request_header(req, "If-None-Match", &inm_len);
+	if (inm != NULL && static_etag_matches(inm, inm_len, etag))
+	{
+		http_reply(conn, req, 304, NULL, &headers, NULL, 0);
+		return;
+	}
+	if (will_gzip)
+	{
+		size_t		zlen;
+		char	   *z = static_gzip(body.data, body.len, &zlen);
+
+		if (z != NULL)
+		{
+			header_add(&headers, "Content-Encoding", "gzip");
+			http_reply(conn, req, 200, static_mime_type(relpath)->type, &headers, z, zlen);
+			return;
+		}
+	}
+	http_reply(conn, req, 200, static_mime_type(relpath)->type, &headers, body.data, body.len);
 }
 
 /*

@@ -9,5 +9,6 @@
 
 extern void static_serve(Conn *conn, HttpRequest *req);
 extern void static_serve_file(Conn *conn, HttpRequest *req, const char *relpath);
+extern void static_serve_document(Conn *conn, HttpRequest *req, const char *relpath, const char *json);
 
 #endif							/* PG_DASH_STATIC_FILES_H */

@@ -46,6 +46,10 @@ SELECT pg_dash.define_query('zoom', 'SELECT t, v FROM points ORDER BY t', range_
 SELECT pg_dash.define_query('zoom_fresh', 'SELECT t, v FROM points ORDER BY t', range_columns => ARRAY['t']);
 SELECT pg_dash.define_query('zoom_last', 'SELECT t, v FROM points ORDER BY t DESC LIMIT 10', range_columns => ARRAY['*']);
 SELECT pg_dash.define_query('wave_cached', 'SELECT g AS x, (g % 7)::float8 AS y FROM generate_series(1, 500) g', cache_ttl => 60);
+SELECT pg_dash.define_query('kinds', $q$SELECT 7::int2 AS s, (-2147483648)::int4 AS i, (-9223372036854775808)::int8 AS b,
+    12::oid AS o, v::float8 AS d, (CASE v WHEN '1.5e300' THEN '1.25' ELSE v END)::float4 AS r, 0.1::float8 AS tenth, '-0'::float8 AS z, '' AS empty, ' lead' AS lead,
+    'trail ' AS trail, 'a,b' AS comma, 'cr' || chr(13) AS cr, '{"k": "v,w"}'::jsonb AS doc
+    FROM unnest(ARRAY['NaN', 'Infinity', '-Infinity', '1.5e300']) v$q$);
 SELECT pg_dash.define_query('cached', 'SELECT count(*) AS n, clock_timestamp() AS at FROM items', cache_ttl => 2, refresh_on => ARRAY['items_changed']);
 SQL
 
@@ -88,6 +92,20 @@ like($r->{headers}{'content-type'}, qr{^text/csv}, 'CSV content type');
 like($r->{headers}{'content-disposition'}, qr/attachment; filename="items\.csv"/, 'CSV is a download');
 is($r->{body}, "id,kind,price,f,ok,doc,raw,ts,d,tags\r\n3,b,-1,Infinity,,\"\"\"s\"\"\",[],2026-06-01T00:00:00+00:00,2026-06-01,\r\n",
 	'CSV rows quoted per RFC 4180, NULL empty');
+# the values the writer prints itself (integers, floats)
+# and the text that must be quoted, in CSV and in JSON
+$r = http($port, 'GET', '/api/query/kinds?format=csv');
+my $kinds_row = sub { my ($d, $f4) = @_;
+	"7,-2147483648,-9223372036854775808,12,$d,$f4,0.1,-0,\"\",\" lead\",\"trail \",\"a,b\",\"cr\r\",\"{\"\"k\"\": \"\"v,w\"\"}\"\r\n" };
+is($r->{body}, "s,i,b,o,d,r,tenth,z,empty,lead,trail,comma,cr,doc\r\n"
+	. join('', map { $kinds_row->(@$_) } [ 'NaN', 'NaN' ], [ 'Infinity', 'Infinity' ],
+		[ '-Infinity', '-Infinity' ], [ '1.5e+300', '1.25' ]),
+	'CSV: integers, floats with their special values, quoting only where needed');
+$r = get_json('/api/query/kinds');
+like($r->{body}, qr/"rows":\[\[7,-2147483648,-9223372036854775808,12,"NaN","NaN",0\.1,-0,"",/,
+	'JSON: the same integers, NaN as a string');
+like($r->{body}, qr/\[7,-2147483648,-9223372036854775808,12,1\.5e\+300,1\.25,0\.1,-0,""," lead","trail ","a,b","cr\\r",\{"k": "v,w"\}\]\]/,
+	'JSON: floats printed exactly, text escaped, jsonb inlined');
 $r = http($port, 'GET', '/api/query/items?kind=a', headers => ['Accept: text/csv']);
 like($r->{headers}{'content-type'}, qr{^text/csv}, 'format chosen by the Accept header');
 $r = http($port, 'GET', '/api/query/items?kind=a&format=ndjson');

@@ -122,7 +122,27 @@ is(req('POST', '/api/pages', body => '{}')->{status}, 405, 'POST /api/pages is 4
 $r = req('GET', '/p/sales');
 is($r->{status}, 200, 'GET /p/sales');
 like($r->{headers}{'content-type'}, qr{^text/html}, '/p/<path> is HTML');
-like($r->{body}, qr/<script[^>]+main\.js/, '/p/<path> serves the front end');
+like($r->{body}, qr{<script type="module" src="/js/app\.js"></script>}, '/p/<path> serves the front end as one module');
+# the page itself is in the document: the browser draws without asking for it
+my ($block) = $r->{body} =~ m{<script type="application/json" id="pg-dash-page">([^<]*)</script>\n</head>};
+ok(defined $block, 'the page is embedded as a JSON data block at the end of <head>');
+is_deeply(json_decode($block // 'null'), req('GET', '/api/page/sales')->{json}, '... what /api/page/sales answers');
+my $etag = $r->{headers}{etag};
+is(req('GET', '/p/sales', headers => ["If-None-Match: $etag"])->{status}, 304, 'the document revalidates by its ETag');
+# text that would end the element or start markup in the document is escaped
+my $tricky = "# Tricky\n</script><script>alert(1)</script> <!-- & --> <|{sales_q}|table|>\n";
+$node->safe_psql('postgres', "SELECT pg_dash.define_page('tricky', \$t\$$tricky\$t\$)");
+$r = req('GET', '/p/tricky');
+($block) = $r->{body} =~ m{<script type="application/json" id="pg-dash-page">(.*?)</script>}s;
+unlike($block // '<', qr/[<>&]/, 'no <, > or & in the data block');
+is(json_decode($block // 'null')->{source}, $tricky, 'the source survives as \u escapes');
+is(scalar(() = $r->{body} =~ /<script/g), 5, 'no script element besides the front end\'s and the data block');
+$etag = $r->{headers}{etag};
+$node->safe_psql('postgres', "SELECT pg_dash.define_page('tricky', '# Plain')");
+$r = req('GET', '/p/tricky', headers => ["If-None-Match: $etag"]);
+is($r->{status}, 200, 'a redefined page changes the document\'s ETag');
+like($r->{body}, qr/# Plain/, '... and the document has the new page');
+$node->safe_psql('postgres', "SELECT pg_dash.drop_page('tricky')");
 is(req('GET', '/p/ops/disk/')->{status}, 200, 'a trailing slash is allowed');
 $r = req('GET', '/p/nope');
 is($r->{status}, 404, '/p/ of a missing page is 404');

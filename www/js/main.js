@@ -15,6 +15,8 @@ import { setRouter, pagePathOf, pageUrl, navigate, routed } from './router.js';
 import * as tpl from './template.js';
 import { whoAmI, renderHeader, signInForm, refusedView, isRefusal } from './auth.js';
 import { url } from './base.js';
+import { loadEcharts, useWholeEcharts } from './vendor.js';
+import { librariesReady } from './markdown.js';
 
 const app = document.getElementById('app');
 const crumbs = document.getElementById('crumbs');
@@ -143,15 +145,50 @@ async function pageList(fresh = false) {
   return app$.pages;
 }
 
-// GET /api/page/<path>.
+// The page the server embedded in the document of /p/<path> (a JSON data
+// block, see docs/frontend.md): what GET /api/page/<path> answers, without
+// asking. Used once, for the first view.
+let embedded = (() => {
+  const el = document.getElementById('pg-dash-page');
+  if (!el) return null;
+  el.remove();
+  try { return JSON.parse(el.textContent); } catch { return null; }
+})();
+
+// GET /api/page/<path> (the embedded page the first time).
 function fetchPage(path) {
+  if (embedded && embedded.path === path) {
+    const page = embedded;
+    embedded = null;
+    return Promise.resolve(page);
+  }
+  embedded = null;
   return api.get(`/api/page/${path.split('/').map(encodeURIComponent).join('/')}`);
+}
+
+// Starts loading the ECharts modules of a page's charts, while the state,
+// the query list and the data are still on their way.
+function preloadCharts(page) {
+  if (documentEval) useWholeEcharts();
+  const types = new Set();
+  const walk = (nodes) => {
+    for (const n of nodes || []) {
+      if (n.control === 'chart') {
+        const t = n.properties && n.properties.type;
+        types.add(typeof t === 'string' && !t.includes('{') ? t : 'line');
+      }
+      walk(n.children);
+    }
+  };
+  walk(page.tree && page.tree.children);
+  for (const t of types) loadEcharts(t).catch(() => {});
 }
 
 // The frame of path: the nearest existing ancestor page (or the page
 // itself) whose tree holds <|content|>, as {path, page}; or null.
 async function findFrame(path, page) {
   if (hasContent(page.tree)) return { path, page };
+  if (!path.includes('/')) return null; // no ancestor: no need for the page list
   let pages = [];
   try { pages = await pageList(); } catch (e) { console.warn('pg_dash: cannot list pages', e); }
   const known = new Set(pages.map((p) => p.path));
@@ -204,12 +241,16 @@ async function showPage(path, { keepScroll = false } = {}) {
   const frame = await findFrame(path, page);
   if (app$.path !== path) return;
   if (!fitsDocument(page.script_eval === true || (frame && frame.page.script_eval === true))) return;
+  if (frame && frame.page !== page) preloadCharts(frame.page);
+  preloadCharts(page);
+  await stateLoaded; // a preset written before the state arrived would be overwritten
+  await markdownReady;
   try {
     await presetFromUrl();
   } catch (e) {
     console.warn('pg_dash: cannot preset state from the URL', e);
   }
-  try { await hub.loadQueries(); } catch (e) { console.warn('pg_dash: cannot list queries', e); }
+  try { await loadQueries(); } catch (e) { console.warn('pg_dash: cannot list queries', e); }
   if (app$.path !== path) return;
 
   // The frame visited itself: its content shows the first page under it.
@@ -319,19 +360,27 @@ function showSignIn() {
   clear(app).appendChild(h('div', { class: 'signin-page' }, signInForm({ title: 'Sign in' })));
 }
 
-// ---- start
-(async () => {
-  socket.connect();
-  // the first view needs to know who is signed in; a socket that does not
-  // open within 2 s does not hold the page back
-  await Promise.race([authKnown, new Promise((resolve) => setTimeout(resolve, 2000))]);
-  try {
-    await store.load();
-  } catch (e) {
-    console.warn('pg_dash: cannot load the session state', e);
-    app.before(h('div', { class: 'banner warning', role: 'status' }, `Session state unavailable: ${e.message}`));
-  }
-  await route();
-})();
+// ---- start: the session state, the query list, the page (embedded or
+// asked for) and its chart modules are all asked for at once; nothing waits
+// for another answer it does not need.
+// The query list: the one asked for at start for the first view, a fresh
+// one for every later view.
+let queriesAtStart = pagePathOf(location.href) !== null ? hub.loadQueries() : null;
+if (queriesAtStart) queriesAtStart.catch(() => {});
+function loadQueries() {
+  const p = queriesAtStart || hub.loadQueries();
+  queriesAtStart = null;
+  return p;
+}
+const markdownReady = librariesReady();
+socket.connect();
+const stateLoaded = store.load().catch((e) => {
+  console.warn('pg_dash: cannot load the session state', e);
+  app.before(h('div', { class: 'banner warning', role: 'status' }, `Session state unavailable: ${e.message}`));
+});
+// the first view needs to know who is signed in (the hello frame says
+// whether people sign in at all); a socket that does not open within 2 s
+// does not hold the page back
+Promise.race([authKnown, new Promise((resolve) => setTimeout(resolve, 2000))]).then(route);
 
 export { tpl };

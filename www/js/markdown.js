@@ -5,7 +5,9 @@
 // links and images only where url.js's safeUrl() allows them, checked on
 // the parsed URL the browser will follow (images: this server and inert
 // data:). The libraries come from npm (scripts/build-www.sh) and are
-// loaded by index.html as classic scripts before this module.
+// loaded by index.html as async classic scripts, so that the application
+// need not wait for them before asking for its data: librariesReady()
+// resolves once they have run, and pages are rendered after it.
 //
 // A page's inline elements are rendered inside the markdown around them:
 // the text gets a placeholder per element (private-use characters that
@@ -25,6 +27,22 @@ const PURIFY = {
   // relative URLs too, "about" included (a page beside this one); safeUrl() decides below
   ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|[^a-z:]*$|[^:]*[/?#]|[a-z+.-]+(?:[^a-z+.:-]|$))/i,
 };
+
+// Resolves once markdown-it, markdown-it-attrs and DOMPurify have run (or
+// failed to load: rendering then says which is missing).
+export function librariesReady() {
+  const ready = (name, src) => {
+    if (globalThis[name]) return Promise.resolve();
+    const s = document.querySelector(`script[src="${src}"]`);
+    if (!s) return Promise.resolve();
+    return new Promise((resolve) => {
+      s.addEventListener('load', resolve, { once: true });
+      s.addEventListener('error', resolve, { once: true });
+    });
+  };
+  return Promise.all([ready('markdownit', '/vendor/markdown-it.min.js'),
+    ready('markdownItAttrs', '/vendor/markdown-it-attrs.min.js'), ready('DOMPurify', '/vendor/purify.min.js')]);
+}
 
 let md = null;
 
