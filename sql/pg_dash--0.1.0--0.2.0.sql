@@ -251,3 +251,28 @@ AS 'MODULE_PATHNAME', 'pg_dash_navigate'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION pg_dash.navigate(text) IS 'Inside an action: the page the browser shows once the action returns (NULL: stay)';
 GRANT EXECUTE ON FUNCTION pg_dash.navigate(text) TO PUBLIC;
+
+-- 10. Hot standbys reload pages too (src/page_ws.c).  NOTIFY is not
+-- replicated, so pages no longer announce changes on the channel
+-- pg_dash_pages; a statement trigger invalidates pg_dash.pages' relcache
+-- entry instead, which is WAL-logged and reaches the workers of standbys,
+-- and the changes of the queries a page binds are seen through the
+-- existing trigger on pg_dash.queries.
+DROP TRIGGER pages_query_changed ON pg_dash.queries;
+DROP FUNCTION pg_dash.pages_query_changed();
+CREATE FUNCTION pg_dash.pages_invalidate()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pg_dash_queries_invalidate'
+LANGUAGE C;
+CREATE TRIGGER pages_invalidate
+AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pg_dash.pages
+FOR EACH STATEMENT EXECUTE FUNCTION pg_dash.pages_invalidate();
+CREATE OR REPLACE FUNCTION pg_dash.drop_page(path text)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    DELETE FROM pg_dash.pages p WHERE p.path = drop_page.path;
+    RETURN FOUND;
+END
+$$;

@@ -17,6 +17,7 @@
 #include "health.h"
 #include "http_response.h"
 #include "product.h"
+#include "replica.h"
 #include "server.h"
 #include "worker_state.h"
 
@@ -36,6 +37,7 @@ health_reply(Conn *conn, HttpRequest *req)
 					 PG_DASH_VERSION, worker_number, MyProcPid,
 					 secs + usecs / 1000000.0, conn_count);
 	escape_json(&buf, pg_dash_database);
+	replica_append_health(&buf);
 	appendStringInfoChar(&buf, '}');
 	http_reply_json(conn, req, 200, &buf);
 }

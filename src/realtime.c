@@ -1043,11 +1043,6 @@ realtime_deliver_notifications(void)
 			realtime_state_changed(payload);
 			continue;
 		}
-		if (strcmp(n->channel, PAGE_CHANNEL) == 0)
-		{
-			page_ws_changed(payload);
-			continue;
-		}
 		entry = hash_search(realtime_channels(), n->channel, HASH_FIND, NULL);
 		if (entry == NULL)
 			continue;
@@ -1116,7 +1111,5 @@ realtime_init(void)
 {
 	ChannelEntry *entry = realtime_channel_enter(SESSION_STATE_CHANNEL);
 
-	entry->internal = true;
-	entry = realtime_channel_enter(PAGE_CHANNEL);
 	entry->internal = true;
 }

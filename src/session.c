@@ -34,6 +34,7 @@
 #include <openssl/sha.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -1125,14 +1126,18 @@ session_sweep(void)
 								 worker_number, total)));
 }
 
-/* Once a second: worker 0 sweeps every pg_dash.session_sweep_interval seconds. */
+/*
+ * Once a second: worker 0 sweeps every pg_dash.session_sweep_interval
+ * seconds, on a primary only (a hot standby cannot read the UNLOGGED table,
+ * let alone delete from it).
+ */
 void
 session_sweep_tick(void)
 {
 	static TimestampTz last_sweep = 0;
 	TimestampTz now;
 
-	if (worker_number != 0)
+	if (worker_number != 0 || RecoveryInProgress())
 		return;
 	now = GetCurrentTimestamp();
 	if (!TimestampDifferenceExceeds(last_sweep, now, session_sweep_interval * 1000))

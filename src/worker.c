@@ -34,6 +34,7 @@
 #include "executor.h"
 #include "guc.h"
 #include "metrics.h"
+#include "page_ws.h"
 #include "product.h"
 #include "query_cache.h"
 #include "query_hit.h"
@@ -168,6 +169,7 @@ worker_upkeep(void)
 		realtime_report_missed();
 	}
 	PG_END_TRY();
+	page_ws_check();
 }
 
 /*
