@@ -24,10 +24,10 @@ EXTVERSION := $(shell sed -n "s/^default_version = '\([^']*\)'.*/\1/p" pg_dash.c
 DATA_built = sql/pg_dash--$(EXTVERSION).sql
 DATA       = $(filter-out $(DATA_built),$(wildcard sql/pg_dash--*.sql))
 
-PG_CPPFLAGS = -Isrc -Isrc/lib
+PG_CPPFLAGS = -Isrc -Isrc/lib -I$(libpq_srcdir)
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-sign-compare
-SHLIB_LINK  = -lwebsockets -lcjson -lcrypto -lz
+SHLIB_LINK  = -lwebsockets -lcjson -lcrypto -lz -lpq
 
 REGRESS      = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/pg_dash--%,$(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=test/regress.conf

@@ -25,6 +25,7 @@
 #include "request.h"
 #include "listener.h"
 #include "metrics.h"
+#include "primary_link.h"
 #include "query_cache.h"
 #include "query_stats.h"
 #include "session.h"
@@ -116,6 +117,7 @@ _PG_init(void)
 	session_define_gucs();
 	request_define_gucs();
 	executor_define_gucs();
+	primary_link_define_gucs();
 	MarkGUCPrefixReserved("pg_dash");
 	if (listener_claim_port(pg_dash_port))
 	{

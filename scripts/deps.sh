@@ -6,7 +6,7 @@ set -eu
 what=${1:-build}
 
 pkgs="postgresql-15 postgresql-server-dev-15 postgresql-client-15 libwebsockets-dev
-libcjson-dev libssl-dev libkrb5-dev zlib1g-dev make gcc pkg-config curl ca-certificates"
+libcjson-dev libpq-dev libssl-dev libkrb5-dev zlib1g-dev make gcc pkg-config curl ca-certificates"
 case "$what" in
 	test) pkgs="$pkgs libipc-run-perl clang libclang-rt-14-dev chromium fonts-noto-cjk" ;;
 	bench) pkgs="$pkgs libipc-run-perl wrk nginx python3-tornado python3-asyncpg python3-websockets chromium" ;;

@@ -276,3 +276,12 @@ BEGIN
     RETURN FOUND;
 END
 $$;
+
+-- 11. Hot standbys forward session state and actions to the primary
+-- (src/primary_forward.c): the function their link's role calls.
+CREATE FUNCTION pg_dash.forward_request(request bytea, client text)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pg_dash_forward_request'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_dash.forward_request(bytea, text) IS 'Runs a hot standby''s session-state or action request on the primary; for the role of pg_dash.primary_conninfo only';
+REVOKE ALL ON FUNCTION pg_dash.forward_request(bytea, text) FROM PUBLIC;

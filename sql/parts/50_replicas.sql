@@ -1,0 +1,14 @@
+-- Hot standbys (docs/replicas.md): what a standby's workers ask of the
+-- primary over pg_dash.primary_conninfo.
+
+-- Runs a standby's session-state or action request (HTTP bytes) in the
+-- primary's executor pool and returns its answer: a flag byte ('C': close
+-- the connection after it, 'K': keep it) and the HTTP response.  client is
+-- the address of the standby's client, for the per-address budgets.  Only
+-- the link's role may call it: grant EXECUTE to it.
+CREATE FUNCTION pg_dash.forward_request(request bytea, client text)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pg_dash_forward_request'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_dash.forward_request(bytea, text) IS 'Runs a hot standby''s session-state or action request on the primary; for the role of pg_dash.primary_conninfo only';
+REVOKE ALL ON FUNCTION pg_dash.forward_request(bytea, text) FROM PUBLIC;
