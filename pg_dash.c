@@ -26,6 +26,7 @@
 #include "listener.h"
 #include "metrics.h"
 #include "primary_link.h"
+#include "primary_listen.h"
 #include "query_cache.h"
 #include "query_stats.h"
 #include "session.h"
@@ -118,6 +119,7 @@ _PG_init(void)
 	request_define_gucs();
 	executor_define_gucs();
 	primary_link_define_gucs();
+	primary_listen_define_gucs();
 	MarkGUCPrefixReserved("pg_dash");
 	if (listener_claim_port(pg_dash_port))
 	{

@@ -16,6 +16,8 @@
 #include "guc.h"
 #include "health.h"
 #include "http_response.h"
+#include "primary_link.h"
+#include "primary_listen.h"
 #include "product.h"
 #include "replica.h"
 #include "server.h"
@@ -38,6 +40,11 @@ health_reply(Conn *conn, HttpRequest *req)
 					 secs + usecs / 1000000.0, conn_count);
 	escape_json(&buf, pg_dash_database);
 	replica_append_health(&buf);
+	/* a standby's serving worker keeps a link to the primary (primary_listen.c) */
+	if (replica_is_standby())
+		appendStringInfo(&buf, ",\"primary_reachable\":%s",
+						 !primary_link_configured() ? "null" :
+						 primary_listen_connected() ? "true" : "false");
 	appendStringInfoChar(&buf, '}');
 	http_reply_json(conn, req, 200, &buf);
 }

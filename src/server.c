@@ -38,9 +38,11 @@ typedef enum WatchKind
 {
 	WATCH_LISTENER,
 	WATCH_WAKE,
-	WATCH_POSTMASTER_DEATH
+	WATCH_POSTMASTER_DEATH,
+	WATCH_READABLE				/* ends the pass: upkeep reads it */
 } WatchKind;
 
+static const WatchKind watch_readable = WATCH_READABLE;
 static const WatchKind watch_listener = WATCH_LISTENER;
 static const WatchKind watch_wake = WATCH_WAKE;
 static const WatchKind watch_postmaster_death = WATCH_POSTMASTER_DEATH;
@@ -177,18 +179,56 @@ server_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(server_context, 0, &tick_timer, server_tick, LWS_US_PER_SEC);
 }
 
+/*
+ * Has the loop end its pass when a descriptor that the worker's upkeep reads
+ * (a libpq connection's socket) becomes readable; returns a handle for
+ * server_unwatch(), or NULL outside a serving worker or on failure.  lws
+ * watches a dup, so the caller keeps and closes its own descriptor.
+ */
+void *
+server_watch_readable(int fd)
+{
+	lws_adopt_desc_t desc;
+	int			copy;
+
+	if (server_context == NULL || fd < 0 || (copy = dup(fd)) < 0)
+		return NULL;
+	memset(&desc, 0, sizeof(desc));
+	desc.vh = server_vhost;
+	desc.type = LWS_ADOPT_RAW_FILE_DESC;
+	desc.fd.filefd = copy;
+	desc.vh_prot_name = "pg_dash";
+	desc.opaque = (void *) &watch_readable;
+	/* on failure lws has closed the dup */
+	return lws_adopt_descriptor_vhost_via_info(&desc);
+}
+
+/* Stops watching a descriptor of server_watch_readable() (lws closes its dup). */
+void
+server_unwatch(void *handle)
+{
+	if (handle != NULL && server_context != NULL)
+		lws_set_timeout((struct lws *) handle, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
 /* Does nothing: its only purpose is to end lws_service() so upkeep runs. */
 static void
 server_wake_timer(lws_sorted_usec_list_t *sul)
 {
 }
 
-/* Has the event loop return within ms milliseconds even when idle. */
+/*
+ * Has the event loop return within ms milliseconds even when idle.  A wake
+ * already due sooner is kept: callers ask independently of one another.
+ */
 void
 server_wake_after(int ms)
 {
 	if (server_context == NULL)
 		return;					/* an executor: its loop wakes every second */
+	if (wake_timer.list.owner != NULL &&
+		wake_timer.us <= lws_now_usecs() + (lws_usec_t) ms * LWS_US_PER_MS)
+		return;
 	lws_sul_schedule(server_context, 0, &wake_timer, server_wake_timer,
 					 (lws_usec_t) ms * LWS_US_PER_MS);
 }

@@ -40,6 +40,7 @@
 #include "query_hit.h"
 #include "query_registry.h"
 #include "realtime.h"
+#include "replica_ws.h"
 #include "router.h"
 #include "server.h"
 #include "session.h"
@@ -157,6 +158,7 @@ worker_upkeep(void)
 	PG_TRY();
 	{
 		realtime_deliver_notifications();
+		replica_ws_upkeep();
 		realtime_run_dirty_watches();
 	}
 	PG_CATCH();

@@ -29,7 +29,7 @@ SELECT pg_dash.define_query('one', 'SELECT 1 AS x');
 SQL
 
 my ($primary, $pport) = start_node('primary', init => { allows_streaming => 1 },
-	setup => $setup, conf => "pg_dash.role = 'dash_reader'");
+	setup => $setup, conf => "pg_dash.role = 'dash_reader'\nmax_connections = 40");
 my $link = sprintf("host=%s port=%d dbname=postgres user=dash_link", $primary->host, $primary->port);
 my ($sa, $aport) = start_standby($primary, 'standby_a', conf => "pg_dash.primary_conninfo = '$link'");
 my ($sb, $bport) = start_standby($primary, 'standby_b', conf => "pg_dash.primary_conninfo = '$link'");
