@@ -285,3 +285,16 @@ AS 'MODULE_PATHNAME', 'pg_dash_forward_request'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION pg_dash.forward_request(bytea, text) IS 'Runs a hot standby''s session-state or action request on the primary; for the role of pg_dash.primary_conninfo only';
 REVOKE ALL ON FUNCTION pg_dash.forward_request(bytea, text) FROM PUBLIC;
+
+-- 12. Named queries that read session state work on hot standbys: they read
+-- it from the primary through this function (src/primary_state.c).
+CREATE FUNCTION pg_dash.forward_state(session text)
+RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.data FROM pg_dash.session_state s
+    WHERE s.id = forward_state.session AND s.expires_at > now()
+$$;
+COMMENT ON FUNCTION pg_dash.forward_state(text) IS 'A session''s state, for a hot standby''s pg_dash.state(); for the role of pg_dash.primary_conninfo only';
+REVOKE ALL ON FUNCTION pg_dash.forward_state(text) FROM PUBLIC;

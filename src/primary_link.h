@@ -19,7 +19,8 @@ extern bool primary_link_configured(void);
 /*
  * Runs one statement on the primary over this process's link (connected on
  * first use, again after a failure) and waits for its result, interruptibly
- * and at most timeout_ms.  Returns the result, whose status the caller
+ * and at most timeout_ms.  Results come in binary format (cast a value to
+ * text or bytea: libpq ends every value with a NUL).  Returns the result, whose status the caller
  * checks, or NULL with *error (palloc'd) when the primary cannot be reached
  * or the link broke (the link is then dropped; the next call reconnects,
  * after a second).

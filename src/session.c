@@ -54,6 +54,7 @@
 #include "base64.h"
 #include "headers.h"
 #include "metrics.h"
+#include "primary_state.h"
 #include "request_failure.h"
 #include "session.h"
 #include "worker_state.h"
@@ -895,7 +896,8 @@ session_cached_state(const char *id)
 		strcmp(state_cache.id, id) == 0)
 		return state_cache.data;
 
-	data = session_read(id);
+	/* a hot standby cannot read the UNLOGGED table: the primary has it */
+	data = RecoveryInProgress() ? primary_state_read(id) : session_read(id);
 	if (data == NULL)
 		data = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
 	state_cache.data = MemoryContextAlloc(TopTransactionContext, VARSIZE(data));

@@ -17,6 +17,9 @@ my $setup = <<'SQL';
 CREATE ROLE dash_reader;
 CREATE ROLE dash_link LOGIN;
 GRANT EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text) TO dash_link;
+GRANT EXECUTE ON FUNCTION pg_dash.forward_state(text) TO dash_link;
+GRANT USAGE ON SCHEMA pg_dash TO dash_reader;
+SELECT pg_dash.define_query('my_region', 'SELECT pg_dash.state() ->> ''region'' AS region');
 CREATE TABLE public.audit (region text, who name);
 GRANT SELECT, INSERT ON public.audit TO dash_reader;
 CREATE FUNCTION public.record(state jsonb, payload jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -71,6 +74,13 @@ is($r->{status}, 200, 'standby b changes it');
 is_deeply(req($aport, 'GET', '/api/state', $token)->{json}{state}, { region => 'North', count => 1 },
 	'standby a sees the change');
 is(req($aport, 'GET', '/api/state/count', $token)->{json}{value}, 1, 'one key through a standby');
+for my $s ([ 'a', $aport ], [ 'b', $bport ])
+{
+	$r = req($s->[1], 'GET', '/api/query/my_region', $token);
+	is_deeply($r->{json}{rows}, [ ['North'] ], "standby $s->[0]: a named query that reads state sees it");
+}
+is_deeply(req($bport, 'GET', '/api/query/my_region')->{json}{rows}, [ [undef] ],
+	'without a session it reads an empty state');
 $r = req($aport, 'PUT', '/api/state/region', $token, body => '"South"');
 is(req($pport, 'GET', '/api/state/region', $token)->{json}{value}, 'South',
 	'a change through standby a is seen by the primary');
@@ -126,6 +136,8 @@ for my $s ([ 'a', $aport ], [ 'b', $bport ])
 	is($r->{status}, 503, "standby $name: an action is 503");
 	$r = req($port, 'GET', '/api/state', $token);
 	is($r->{status}, 503, "standby $name: a state read is 503 too");
+	is(req($port, 'GET', '/api/query/my_region', $token)->{status}, 503,
+		"standby $name: so is a query that reads state");
 }
 $primary->start;
 ok(wait_until(sub { req($aport, 'PUT', '/api/state/region', $token, body => '"East"')->{status} == 200 }, 20),

@@ -1,0 +1,57 @@
+/*
+ * primary_state.c
+ *		A hot standby reads a request's session state from the primary.
+ *
+ * Session state lives in an UNLOGGED table, which a standby cannot read.
+ * So that named queries calling pg_dash.state() work on a standby too, the
+ * state functions read it from the primary over this process's link
+ * (primary_link.c), through pg_dash.forward_state(), which only the link's
+ * role may call, once per transaction (session.c caches it).
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "guc.h"
+#include "primary_link.h"
+#include "primary_state.h"
+
+/* The state of a session read on the primary (primary_state.h). */
+Jsonb *
+primary_state_read(const char *id)
+{
+	const char *values[1] = {id};
+	char	   *error = NULL;
+	PGresult   *res;
+	Jsonb	   *state = NULL;
+
+	if (!primary_link_configured())
+		ereport(ERROR,
+				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("session state lives on the primary, and pg_dash.primary_conninfo is not set"),
+				 errhint("Set pg_dash.primary_conninfo on this standby (docs/replicas.md).")));
+	res = primary_link_exec("SELECT pg_dash.forward_state($1)::text", 1, values, NULL, NULL,
+							pg_dash_statement_timeout + 5000, &error);
+	if (res == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("the primary, where session state lives, cannot be reached"),
+				 errdetail_internal("%s", error)));
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		char	   *message = pstrdup(PQresultErrorMessage(res));
+
+		PQclear(res);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_EXCEPTION),
+				 errmsg("the primary refused to read session state"),
+				 errdetail_internal("%s", message),
+				 errhint("Grant EXECUTE on pg_dash.forward_state(text) to the role of pg_dash.primary_conninfo.")));
+	}
+	if (!PQgetisnull(res, 0, 0))
+		state = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(PQgetvalue(res, 0, 0))));
+	PQclear(res);
+	return state;
+}
