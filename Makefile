@@ -4,6 +4,7 @@
 #   make install         install both (as root)
 #   make demo            install what is missing, build, start a demo cluster
 #   make demo-stop       stop it
+#   make demo-replicas   the demo on a primary + 2 hot standbys behind HAProxy
 #   make test            install what the tests need and run every suite
 #                        (as root it runs the suites as the postgres user)
 
@@ -81,10 +82,16 @@ demo:
 demo-stop:
 	sh scripts/demo.sh stop
 
+demo-replicas:
+	sh scripts/demo-replicas.sh start
+
+demo-replicas-stop:
+	sh scripts/demo-replicas.sh stop
+
 test:
 	sh scripts/test.sh
 
 bench:
 	sh scripts/bench.sh
 
-.PHONY: install-www tap unit fuzz browser demo demo-stop test bench
+.PHONY: install-www tap unit fuzz browser demo demo-stop demo-replicas demo-replicas-stop test bench

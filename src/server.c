@@ -211,10 +211,20 @@ server_unwatch(void *handle)
 		lws_set_timeout((struct lws *) handle, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-/* Does nothing: its only purpose is to end lws_service() so upkeep runs. */
+/* When the wake timer is due (lws_now_usecs() time), or 0 when it is not set. */
+static lws_usec_t wake_due = 0;
+
+/*
+ * The wake timer is due: makes the loop end its pass so that upkeep runs.
+ * lws may run a ripe timer at the start of lws_service(), before it polls
+ * until the next timer, so the eventfd is written: the poll returns at once.
+ */
 static void
 server_wake_timer(lws_sorted_usec_list_t *sul)
 {
+	wake_due = 0;
+	if (server_wake_fd >= 0)
+		(void) eventfd_write(server_wake_fd, 1);
 }
 
 /*
@@ -224,11 +234,14 @@ server_wake_timer(lws_sorted_usec_list_t *sul)
 void
 server_wake_after(int ms)
 {
+	lws_usec_t	due;
+
 	if (server_context == NULL)
 		return;					/* an executor: its loop wakes every second */
-	if (wake_timer.list.owner != NULL &&
-		wake_timer.us <= lws_now_usecs() + (lws_usec_t) ms * LWS_US_PER_MS)
+	due = lws_now_usecs() + (lws_usec_t) ms * LWS_US_PER_MS;
+	if (wake_due != 0 && wake_due <= due)
 		return;
+	wake_due = due;
 	lws_sul_schedule(server_context, 0, &wake_timer, server_wake_timer,
 					 (lws_usec_t) ms * LWS_US_PER_MS);
 }
