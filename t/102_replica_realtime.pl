@@ -90,6 +90,29 @@ for my $who (qw(primary a b))
 	is_deeply(\@n, [ 1 .. 5 ], "$who: the five notifications in order, once each");
 }
 
+# --- promptly: a standby's client hears a notification as soon as the commit
+# is replayed (here 100 ms late), not at the loop's next once-a-second tick
+$sa->append_conf('postgresql.conf', "recovery_min_apply_delay = '100ms'");
+$sa->reload;
+sleep 0.5;
+my @lat;
+for my $i (1 .. 5)
+{
+	$primary->safe_psql('postgres',
+		"BEGIN; INSERT INTO public.items (v) VALUES (0); SELECT pg_dash.publish('ticks', '{\"lat\": $i}'); COMMIT;");
+	my $t = time;
+	my ($m) = grep { $_->{type} eq 'notify' } messages($ws{a}, 3, sub { ($_[0]{payload}{lat} // 0) == $i });
+	push @lat, time - $t if $m;
+	sleep 0.3;
+}
+@lat = sort { $a <=> $b } @lat;
+is(scalar @lat, 5, 'standby a: every notification arrives');
+cmp_ok($lat[2] // 9, '<', 0.35, 'and the median one within 350 ms of the commit');
+$sa->append_conf('postgresql.conf', "recovery_min_apply_delay = 0");
+$sa->reload;
+$primary->safe_psql('postgres', 'DELETE FROM public.items');
+messages($ws{$_}, 0.5) for qw(primary b);
+
 # --- a live query shows the row whose insert triggered it, even replayed late
 is(json_decode(http($aport, 'GET', '/api/query/items_count')->{body})->{rows}[0][0], 0,
 	'standby a caches items_count (0 rows)');
