@@ -243,6 +243,19 @@ primary_listen_connect_step(void)
 	}
 }
 
+/* Appends "<verb> <quoted channel>;" to a batch of statements. */
+static void
+primary_listen_append(StringInfo sql, const char *verb, const char *channel)
+{
+	char	   *quoted = PQescapeIdentifier(lconn, channel, strlen(channel));
+
+	if (quoted)
+	{
+		appendStringInfo(sql, "%s %s;", verb, quoted);
+		PQfreemem(quoted);
+	}
+}
+
 /* Appends "LISTEN x;" or "UNLISTEN x;" for each change of the channel set. */
 static void
 primary_listen_changes(StringInfo sql)
@@ -251,26 +264,10 @@ primary_listen_changes(StringInfo sql)
 
 	foreach(lc, wanted)
 		if (!primary_listen_has(listened, (char *) lfirst(lc)))
-		{
-			char	   *quoted = PQescapeIdentifier(lconn, lfirst(lc), strlen(lfirst(lc)));
-
-			if (quoted)
-			{
-				appendStringInfo(sql, "LISTEN %s;", quoted);
-				PQfreemem(quoted);
-			}
-		}
+			primary_listen_append(sql, "LISTEN", lfirst(lc));
 	foreach(lc, listened)
 		if (!primary_listen_has(wanted, (char *) lfirst(lc)))
-		{
-			char	   *quoted = PQescapeIdentifier(lconn, lfirst(lc), strlen(lfirst(lc)));
-
-			if (quoted)
-			{
-				appendStringInfo(sql, "UNLISTEN %s;", quoted);
-				PQfreemem(quoted);
-			}
-		}
+			primary_listen_append(sql, "UNLISTEN", lfirst(lc));
 }
 
 /* Sends the next statement when none is in flight: channel changes first, then a position. */

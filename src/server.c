@@ -84,9 +84,12 @@ server_lws_log(int level, const char *line)
 	ereport(LOG, (errmsg("pg_dash worker %d: libwebsockets: %.*s", worker_number, n, line)));
 }
 
-/* Adopts a descriptor that lws only watches for readability. */
-static void
-server_watch_fd(int fd, const WatchKind *kind)
+/*
+ * Adopts a descriptor that lws only watches for readability; NULL on
+ * failure (lws has then closed it).
+ */
+static struct lws *
+server_adopt_fd(int fd, const WatchKind *kind)
 {
 	lws_adopt_desc_t desc;
 
@@ -96,7 +99,14 @@ server_watch_fd(int fd, const WatchKind *kind)
 	desc.fd.filefd = fd;
 	desc.vh_prot_name = "pg_dash";
 	desc.opaque = (void *) kind;
-	if (!lws_adopt_descriptor_vhost_via_info(&desc))
+	return lws_adopt_descriptor_vhost_via_info(&desc);
+}
+
+/* Adopts one of the worker's own descriptors; the worker cannot run without it. */
+static void
+server_watch_fd(int fd, const WatchKind *kind)
+{
+	if (server_adopt_fd(fd, kind) == NULL)
 		ereport(FATAL,
 				(errmsg("pg_dash worker %d could not watch descriptor %d", worker_number, fd)));
 }
@@ -188,19 +198,11 @@ server_tick(lws_sorted_usec_list_t *sul)
 void *
 server_watch_readable(int fd)
 {
-	lws_adopt_desc_t desc;
 	int			copy;
 
 	if (server_context == NULL || fd < 0 || (copy = dup(fd)) < 0)
 		return NULL;
-	memset(&desc, 0, sizeof(desc));
-	desc.vh = server_vhost;
-	desc.type = LWS_ADOPT_RAW_FILE_DESC;
-	desc.fd.filefd = copy;
-	desc.vh_prot_name = "pg_dash";
-	desc.opaque = (void *) &watch_readable;
-	/* on failure lws has closed the dup */
-	return lws_adopt_descriptor_vhost_via_info(&desc);
+	return server_adopt_fd(copy, &watch_readable);
 }
 
 /* Stops watching a descriptor of server_watch_readable() (lws closes its dup). */

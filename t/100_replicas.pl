@@ -81,20 +81,10 @@ for my $s (qw(a b))
 my $ws = PgDashWs->connect(port => $aport, protocol => 'pg_dash.v1');
 is($ws->recv_json(timeout => 5)->{type}, 'hello', 'a WebSocket client of standby a');
 
-# The next JSON message of a type, others skipped; undef on timeout.
-sub recv_type
-{
-	my ($type, $timeout) = @_;
-	my $m = $ws->recv_until(sub {
-		$_->{opcode} eq 'text' && $_->{data} =~ /"type":"\Q$type\E"/;
-	}, timeout => $timeout // 5);
-	return $m ? json_decode($m->{data}) : undef;
-}
-
 $ws->send_json({ type => 'page', path => 'sales' });
-is(recv_type('page_subscribed')->{path}, 'sales', 'follows the page sales');
+is($ws->recv_type('page_subscribed')->{path}, 'sales', 'follows the page sales');
 $ws->send_json({ type => 'page', path => 'fresh' });
-is(recv_type('page_subscribed')->{path}, 'fresh', 'and the page fresh, not defined yet');
+is($ws->recv_type('page_subscribed')->{path}, 'fresh', 'and the page fresh, not defined yet');
 
 # definitions made on the primary
 $primary->safe_psql('postgres', q{
@@ -116,7 +106,7 @@ for my $s (qw(a b))
 my %changed;
 for (1 .. 2)
 {
-	my $m = recv_type('page_changed');
+	my $m = $ws->recv_type('page_changed');
 	$changed{ $m->{path} }++ if $m;
 }
 is_deeply(\%changed, { sales => 1, fresh => 1 },
@@ -124,7 +114,7 @@ is_deeply(\%changed, { sales => 1, fresh => 1 },
 
 # a query the page binds, redefined on the primary
 $primary->safe_psql('postgres', "SELECT pg_dash.define_query('sales_q', 'SELECT 1 AS hour, 2 AS total')");
-is_deeply(recv_type('page_changed'), { type => 'page_changed', path => 'sales' },
+is_deeply($ws->recv_type('page_changed'), { type => 'page_changed', path => 'sales' },
 	'page_changed on the standby when a query the page binds is redefined');
 
 # changes to other pages and queries are not announced
@@ -139,7 +129,7 @@ my $next = $ws->recv_until(sub { $_->{opcode} eq 'text' }, timeout => 5);
 like($next->{data} // '', qr/"type":"pong"/, 'no page_changed for other pages or queries');
 
 $primary->safe_psql('postgres', "SELECT pg_dash.drop_page('fresh')");
-is_deeply(recv_type('page_changed'), { type => 'page_changed', path => 'fresh' },
+is_deeply($ws->recv_type('page_changed'), { type => 'page_changed', path => 'fresh' },
 	'page_changed on the standby when the page is dropped on the primary');
 $ws->close;
 
