@@ -298,3 +298,17 @@ AS $$
 $$;
 COMMENT ON FUNCTION pg_dash.forward_state(text) IS 'A session''s state, for a hot standby''s pg_dash.state(); for the role of pg_dash.primary_conninfo only';
 REVOKE ALL ON FUNCTION pg_dash.forward_state(text) FROM PUBLIC;
+
+-- 13. State changes reach the WebSocket tabs of hot standbys: their
+-- serving workers read the changed session on the primary
+-- (src/primary_state.c).
+CREATE FUNCTION pg_dash.forward_changed_session(notify_id bigint)
+RETURNS TABLE (id text, data jsonb)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.id, s.data FROM pg_dash.session_state s
+    WHERE s.notify_id = forward_changed_session.notify_id AND s.expires_at > now()
+$$;
+COMMENT ON FUNCTION pg_dash.forward_changed_session(bigint) IS 'The session a state notification names, for a hot standby''s tabs; for the role of pg_dash.primary_conninfo only';
+REVOKE ALL ON FUNCTION pg_dash.forward_changed_session(bigint) FROM PUBLIC;

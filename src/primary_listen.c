@@ -43,7 +43,6 @@
 #include "primary_listen.h"
 #include "replica.h"
 #include "server.h"
-#include "session.h"
 #include "worker_state.h"
 
 /* After a failure, the next attempt waits this long (milliseconds). */
@@ -122,17 +121,13 @@ primary_listen_has(List *names, const char *name)
 	return false;
 }
 
-/*
- * The worker listens on a channel: mirror it on the primary.  Not the
- * session-state channel: a standby cannot read the changed state (an
- * UNLOGGED table) its notifications point to.
- */
+/* The worker listens on a channel: mirror it on the primary. */
 void
 primary_listen_want(const char *channel)
 {
 	MemoryContext oldcxt;
 
-	if (strcmp(channel, SESSION_STATE_CHANNEL) == 0 || primary_listen_has(wanted, channel))
+	if (primary_listen_has(wanted, channel))
 		return;
 	oldcxt = MemoryContextSwitchTo(primary_listen_context());
 	wanted = lappend(wanted, pstrdup(channel));

@@ -6,7 +6,9 @@
  * So that named queries calling pg_dash.state() work on a standby too, the
  * state functions read it from the primary over this process's link
  * (primary_link.c), through pg_dash.forward_state(), which only the link's
- * role may call, once per transaction (session.c caches it).
+ * role may call, once per transaction (session.c caches it).  Likewise the
+ * state a notification on pg_dash_state points to, for a standby's tabs
+ * (pg_dash.forward_changed_session()).
  */
 #include "postgres.h"
 
@@ -54,4 +56,41 @@ primary_state_read(const char *id)
 		state = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(PQgetvalue(res, 0, 0))));
 	PQclear(res);
 	return state;
+}
+
+/* A serving worker waits this long at most for a changed session (ms). */
+#define CHANGED_SESSION_TIMEOUT_MS 1000
+
+/* The session a state notification names, read on the primary (primary_state.h). */
+bool
+primary_state_changed(int64 notify_id, char *id, StringInfo state)
+{
+	char		number[32];
+	const char *values[1] = {number};
+	char	   *error = NULL;
+	PGresult   *res;
+	bool		found = false;
+
+	snprintf(number, sizeof(number), INT64_FORMAT, notify_id);
+	res = primary_link_exec("SELECT s.id, s.data::text FROM pg_dash.forward_changed_session($1::bigint) s",
+							1, values, NULL, NULL, CHANGED_SESSION_TIMEOUT_MS, &error);
+	if (res == NULL)
+	{
+		ereport(LOG,
+				(errmsg("pg_dash: could not read a changed session on the primary: %s", error)));
+		return false;
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		ereport(LOG,
+				(errmsg("pg_dash: the primary refused to read a changed session: %s",
+						PQresultErrorMessage(res)),
+				 errhint("Grant EXECUTE on pg_dash.forward_changed_session(bigint) to the role of pg_dash.primary_conninfo.")));
+	else if (PQntuples(res) == 1 && strlen(PQgetvalue(res, 0, 0)) == 64)
+	{
+		strlcpy(id, PQgetvalue(res, 0, 0), 65);
+		appendStringInfoString(state, PQgetvalue(res, 0, 1));
+		found = true;
+	}
+	PQclear(res);
+	return found;
 }

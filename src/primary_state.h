@@ -5,6 +5,7 @@
 #ifndef PG_DASH_PRIMARY_STATE_H
 #define PG_DASH_PRIMARY_STATE_H
 
+#include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
 /*
@@ -14,5 +15,13 @@
  * reached or refuses.
  */
 extern Jsonb *primary_state_read(const char *id);
+
+/*
+ * The session a state notification (its notify_id) names, read on the
+ * primary: its id (65 bytes) and state as JSON text; false when there is
+ * none or the primary cannot answer within a second (logged).  For a
+ * standby's serving worker, whose tabs follow their session's state.
+ */
+extern bool primary_state_changed(int64 notify_id, char *id, StringInfo state);
 
 #endif							/* PG_DASH_PRIMARY_STATE_H */

@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "common/jsonapi.h"
 #include "executor/spi.h"
@@ -41,6 +42,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "page_ws.h"
+#include "primary_state.h"
 #include "product.h"
 #include "query_cache.h"
 #include "query_ws.h"
@@ -616,6 +618,9 @@ realtime_read_changed_session(const char *payload, char *id, StringInfo state)
 	notify_id = strtoll(payload, &end, 10);
 	if (*end != '\0' || end == payload || errno != 0)
 		return false;
+	/* a hot standby cannot read the UNLOGGED table: the primary has it */
+	if (RecoveryInProgress())
+		return primary_state_changed(notify_id, id, state);
 	values[0] = Int64GetDatum(notify_id);
 	request_init(&txn);
 	PG_TRY();

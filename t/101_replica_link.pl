@@ -12,12 +12,14 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use lib 't';
 use PgDashTest;
+use PgDashWs;
 
 my $setup = <<'SQL';
 CREATE ROLE dash_reader;
 CREATE ROLE dash_link LOGIN;
 GRANT EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text) TO dash_link;
 GRANT EXECUTE ON FUNCTION pg_dash.forward_state(text) TO dash_link;
+GRANT EXECUTE ON FUNCTION pg_dash.forward_changed_session(bigint) TO dash_link;
 GRANT USAGE ON SCHEMA pg_dash TO dash_reader;
 SELECT pg_dash.define_query('my_region', 'SELECT pg_dash.state() ->> ''region'' AS region');
 CREATE TABLE public.audit (region text, who name);
@@ -90,6 +92,32 @@ is(req($pport, 'GET', '/api/state/region', $token)->{json}{value}, 'South',
 			'Content-Type: application/json' ]);
 	is($h->{status}, 403, 'a forwarded state write without the CSRF token is refused');
 }
+
+# --- state changes reach the session's tabs on all three, and live queries
+# that read state re-run on the standbys
+my %tab;
+for my $s ([ 'primary', $pport ], [ 'a', $aport ], [ 'b', $bport ])
+{
+	my $ws = PgDashWs->connect(port => $s->[1], protocol => 'pg_dash.v1',
+		headers => { Cookie => "pg_dash_session=$token" });
+	is($ws->recv_type('hello')->{session}, JSON::PP::true(), "a tab of the session on $s->[0]");
+	$ws->send_json({ type => 'watch', id => 'r', name => 'my_region', params => {} });
+	$ws->recv_type('result');
+	$tab{ $s->[0] } = $ws;
+}
+sleep 1;    # the standbys' links LISTEN for state changes
+is(req($bport, 'PATCH', '/api/state', $token, body => '{"region": "Central"}')->{status}, 200,
+	'a state change through standby b');
+# (an earlier change may still arrive first: it is read when delivered, so
+# it shows the state of then)
+for my $who (qw(primary a b))
+{
+	my $m = $tab{$who}->recv_until(sub { $_->{data} =~ /"type":"state".*"Central"/ }, timeout => 5);
+	ok($m, "the tab on $who gets the new state");
+	$m = $tab{$who}->recv_until(sub { $_->{data} =~ /"type":"result".*"Central"/ }, timeout => 5);
+	ok($m, "and its live query that reads state re-runs with it");
+}
+$_->close for values %tab;
 
 # --- an action through a standby writes on the primary as pg_dash.role
 $r = req($bport, 'POST', '/api/action/record', $token, body => '{"payload":{"region":"West"}}');
