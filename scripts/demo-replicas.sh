@@ -143,6 +143,7 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
 GRANT EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text) TO :"role";
 GRANT EXECUTE ON FUNCTION pg_dash.forward_state(text) TO :"role";
 GRANT EXECUTE ON FUNCTION pg_dash.forward_changed_session(bigint) TO :"role";
+GRANT EXECUTE ON FUNCTION pg_dash.forward_message(bigint, text) TO :"role";
 SQL
 	start_standby 1
 	start_standby 2

@@ -1,6 +1,7 @@
 /*
  * primary_state.c
- *		A hot standby reads a request's session state from the primary.
+ *		What a hot standby reads on the primary: session state, and the
+ *		payloads of large realtime messages.
  *
  * Session state lives in an UNLOGGED table, which a standby cannot read.
  * So that named queries calling pg_dash.state() work on a standby too, the
@@ -8,7 +9,8 @@
  * (primary_link.c), through pg_dash.forward_state(), which only the link's
  * role may call, once per transaction (session.c caches it).  Likewise the
  * state a notification on pg_dash_state points to, for a standby's tabs
- * (pg_dash.forward_changed_session()).
+ * (pg_dash.forward_changed_session()), and a payload pg_dash.publish() kept
+ * in the UNLOGGED pg_dash.messages (pg_dash.forward_message()).
  */
 #include "postgres.h"
 
@@ -58,7 +60,7 @@ primary_state_read(const char *id)
 	return state;
 }
 
-/* A serving worker waits this long at most for a changed session (ms). */
+/* A serving worker waits this long at most for a changed session or a message (ms). */
 #define CHANGED_SESSION_TIMEOUT_MS 1000
 
 /* The session a state notification names, read on the primary (primary_state.h). */
@@ -93,4 +95,34 @@ primary_state_changed(int64 notify_id, char *id, StringInfo state)
 	}
 	PQclear(res);
 	return found;
+}
+
+/* The payload of a stored message, read on the primary (primary_state.h). */
+char *
+primary_message_read(int64 id, const char *channel)
+{
+	char		number[32];
+	const char *values[2] = {number, channel};
+	char	   *error = NULL;
+	PGresult   *res;
+	char	   *payload = NULL;
+
+	snprintf(number, sizeof(number), INT64_FORMAT, id);
+	res = primary_link_exec("SELECT pg_dash.forward_message($1::bigint, $2)",
+							2, values, NULL, NULL, CHANGED_SESSION_TIMEOUT_MS, &error);
+	if (res == NULL)
+	{
+		ereport(LOG,
+				(errmsg("pg_dash: could not read a stored message on the primary: %s", error)));
+		return NULL;
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		ereport(LOG,
+				(errmsg("pg_dash: the primary refused to read a stored message: %s",
+						PQresultErrorMessage(res)),
+				 errhint("Grant EXECUTE on pg_dash.forward_message(bigint, text) to the role of pg_dash.primary_conninfo.")));
+	else if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		payload = pstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return payload;
 }

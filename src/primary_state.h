@@ -1,6 +1,7 @@
 /*
  * primary_state.h
- *		A hot standby reads a request's session state from the primary.
+ *		What a hot standby reads on the primary: session state, and the
+ *		payloads of large realtime messages.
  */
 #ifndef PG_DASH_PRIMARY_STATE_H
 #define PG_DASH_PRIMARY_STATE_H
@@ -23,5 +24,12 @@ extern Jsonb *primary_state_read(const char *id);
  * standby's serving worker, whose tabs follow their session's state.
  */
 extern bool primary_state_changed(int64 notify_id, char *id, StringInfo state);
+
+/*
+ * The payload of a message stored by pg_dash.publish() for a channel, read
+ * on the primary, in the caller's context; NULL when there is none or the
+ * primary cannot answer within a second (logged).
+ */
+extern char *primary_message_read(int64 id, const char *channel);
 
 #endif							/* PG_DASH_PRIMARY_STATE_H */

@@ -961,6 +961,9 @@ realtime_fetch_stored(const char *channel, const char *id_text)
 	id = strtoll(id_text, &end, 10);
 	if (*end != '\0' || end == id_text || errno != 0)
 		return NULL;
+	/* a hot standby cannot read the UNLOGGED table: the primary has it */
+	if (RecoveryInProgress())
+		return primary_message_read(id, channel);
 	values[0] = Int64GetDatum(id);
 	values[1] = CStringGetTextDatum(channel);
 	request_begin(&txn, "pg_dash: reading a stored message", NULL);

@@ -21,6 +21,7 @@ my $setup = <<'SQL';
 CREATE ROLE dash_reader;
 CREATE ROLE dash_link LOGIN;
 GRANT EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text) TO dash_link;
+GRANT EXECUTE ON FUNCTION pg_dash.forward_message(bigint, text) TO dash_link;
 CREATE TABLE public.items (id serial PRIMARY KEY, v int);
 GRANT SELECT ON public.items TO dash_reader;
 SELECT pg_dash.define_channel('ticks');
@@ -88,6 +89,14 @@ for my $who (qw(primary a b))
 	# nothing more arrives
 	push @n, map { $_->{payload}{n} } grep { $_->{type} eq 'notify' } messages($ws{$who}, 0.5);
 	is_deeply(\@n, [ 1 .. 5 ], "$who: the five notifications in order, once each");
+}
+
+# --- a message over NOTIFY's limit (stored in an UNLOGGED table) too
+$primary->safe_psql('postgres', "SELECT pg_dash.publish('ticks', jsonb_build_object('big', repeat('x', 20000)))");
+for my $who (qw(primary a b))
+{
+	my ($m) = grep { $_->{type} eq 'notify' } messages($ws{$who}, 5, sub { $_[0]{type} eq 'notify' });
+	is(length($m ? $m->{payload}{big} // '' : ''), 20000, "$who: a 20 kB message arrives whole");
 }
 
 # --- promptly: a standby's client hears a notification as soon as the commit

@@ -40,3 +40,17 @@ AS $$
 $$;
 COMMENT ON FUNCTION pg_dash.forward_changed_session(bigint) IS 'The session a state notification names, for a hot standby''s tabs; for the role of pg_dash.primary_conninfo only';
 REVOKE ALL ON FUNCTION pg_dash.forward_changed_session(bigint) FROM PUBLIC;
+
+-- The payload of a message pg_dash.publish() stored for a channel, for a
+-- hot standby whose subscribers get it.  Only the link's role may call it:
+-- grant EXECUTE to it.
+CREATE FUNCTION pg_dash.forward_message(id bigint, channel text)
+RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT m.payload FROM pg_dash.messages m
+    WHERE m.id = forward_message.id AND m.channel = forward_message.channel
+$$;
+COMMENT ON FUNCTION pg_dash.forward_message(bigint, text) IS 'A message publish() stored, for a hot standby''s subscribers; for the role of pg_dash.primary_conninfo only';
+REVOKE ALL ON FUNCTION pg_dash.forward_message(bigint, text) FROM PUBLIC;
