@@ -140,10 +140,7 @@ start() {
 SET client_min_messages = warning;
 SELECT format('CREATE ROLE %I LOGIN', :'role')
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
-GRANT EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text) TO :"role";
-GRANT EXECUTE ON FUNCTION pg_dash.forward_state(text) TO :"role";
-GRANT EXECUTE ON FUNCTION pg_dash.forward_changed_session(bigint) TO :"role";
-GRANT EXECUTE ON FUNCTION pg_dash.forward_message(bigint, text) TO :"role";
+SELECT pg_dash.grant_link(:'role');
 SQL
 	start_standby 1
 	start_standby 2

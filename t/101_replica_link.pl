@@ -17,9 +17,7 @@ use PgDashWs;
 my $setup = <<'SQL';
 CREATE ROLE dash_reader;
 CREATE ROLE dash_link LOGIN;
-GRANT EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text) TO dash_link;
-GRANT EXECUTE ON FUNCTION pg_dash.forward_state(text) TO dash_link;
-GRANT EXECUTE ON FUNCTION pg_dash.forward_changed_session(bigint) TO dash_link;
+SELECT pg_dash.grant_link('dash_link');
 GRANT USAGE ON SCHEMA pg_dash TO dash_reader;
 SELECT pg_dash.define_query('my_region', 'SELECT pg_dash.state() ->> ''region'' AS region');
 CREATE TABLE public.audit (region text, who name);
@@ -175,6 +173,10 @@ ok(wait_until(sub { (req($bport, 'GET', '/api/state/region', $token)->{json}{val
 	'and standby b reads them: the session survived a clean restart');
 ok(wait_until(sub { req($bport, 'POST', '/api/action/record', $token, body => '{"payload":{"region":"Back"}}')->{status} == 200 }),
 	'actions work again');
+
+# --- the link role must not be a superuser
+($ret, $out, $err) = $primary->psql('postgres', "SELECT pg_dash.grant_link('postgres')");
+like($err, qr/must not be a superuser/, 'grant_link refuses a superuser');
 
 # --- a standby without a link says why
 $sb->append_conf('postgresql.conf', "pg_dash.primary_conninfo = ''");

@@ -54,3 +54,22 @@ AS $$
 $$;
 COMMENT ON FUNCTION pg_dash.forward_message(bigint, text) IS 'A message publish() stored, for a hot standby''s subscribers; for the role of pg_dash.primary_conninfo only';
 REVOKE ALL ON FUNCTION pg_dash.forward_message(bigint, text) FROM PUBLIC;
+
+-- Lets a role be the link of hot standbys: EXECUTE on the four functions
+-- above, nothing else.  The role must not be a superuser.
+CREATE FUNCTION pg_dash.grant_link(link regrole)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = link) THEN
+        RAISE EXCEPTION 'the link role % must not be a superuser', link
+            USING HINT = 'Create a role of its own for the standbys: CREATE ROLE dash_link LOGIN.';
+    END IF;
+    EXECUTE format('GRANT EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text), '
+                   'pg_dash.forward_state(text), pg_dash.forward_changed_session(bigint), '
+                   'pg_dash.forward_message(bigint, text) TO %s', link);
+END
+$$;
+COMMENT ON FUNCTION pg_dash.grant_link(regrole) IS 'Lets a role be the link of hot standbys (pg_dash.primary_conninfo)';
+REVOKE ALL ON FUNCTION pg_dash.grant_link(regrole) FROM PUBLIC;
