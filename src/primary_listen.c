@@ -23,7 +23,8 @@
  * notification never passes an earlier one.
  *
  * The link broken or back: the worker's clients get "missed" (they re-read
- * what they show), since notifications sent meanwhile are lost.  A
+ * what they show) and the cached results of its channels are outdated,
+ * since notifications sent meanwhile are lost.  A
  * notification heard but not stamped is kept and stamped after the
  * reconnection (a later position is still past its commit).  A promoted
  * standby hands over everything it holds and drops the link: its own
@@ -41,6 +42,7 @@
 #include "notify.h"
 #include "primary_link.h"
 #include "primary_listen.h"
+#include "query_cache.h"
 #include "replica.h"
 #include "server.h"
 #include "worker_state.h"
@@ -148,6 +150,21 @@ primary_listen_unwant(const char *channel)
 		}
 }
 
+/*
+ * Notifications may have been lost: the clients are told (missed), and the
+ * cached results that depend on the channels are outdated, since nothing
+ * says whether they changed meanwhile.
+ */
+static void
+primary_listen_lost(void)
+{
+	ListCell   *lc;
+
+	missed = true;
+	foreach(lc, wanted)
+		query_cache_bump((char *) lfirst(lc));
+}
+
 /* Drops the link after a failure (or a promotion, report = false). */
 static void
 primary_listen_drop(const char *why, bool report)
@@ -168,7 +185,7 @@ primary_listen_drop(const char *why, bool report)
 	listened = NIL;
 	failed_at = GetCurrentTimestamp();
 	if (report && ever_connected)
-		missed = true;
+		primary_listen_lost();
 }
 
 /* libpq's message of the link, without its newline, in the current context. */
@@ -228,7 +245,7 @@ primary_listen_connect_step(void)
 			lwatch = server_watch_readable(PQsocket(lconn));
 			/* what was sent while there was no link is lost */
 			if (ever_connected)
-				missed = true;
+				primary_listen_lost();
 			ever_connected = true;
 			return;
 		default:
