@@ -591,7 +591,6 @@ executor_poll(void)
 	list_free(callbacks);
 }
 
-
 /*
  * Any backend: runs a serialized request in the pool and waits for its
  * whole answer (the HTTP response bytes) in *answer; *close says whether
