@@ -74,6 +74,7 @@ for my $s (qw(a b))
 	$r = http($port, 'GET', '/api/query/many?format=csv');
 	is($r->{status}, 200, "standby $s streams a large result");
 	is(scalar(() = $r->{body} =~ /\n/g), 5001, 'every row of it, and the header');
+	is($r->{headers}{'transfer-encoding'} // '', 'chunked', 'streamed (a result over one batch)');
 	is(http($port, 'GET', '/p/sales')->{status}, 200, "standby $s serves the page view");
 }
 
