@@ -61,33 +61,54 @@ primary_state_read(const char *id)
 }
 
 /* A serving worker waits this long at most for a changed session or a message (ms). */
-#define CHANGED_SESSION_TIMEOUT_MS 1000
+#define PRIMARY_READ_TIMEOUT_MS 1000
+
+/*
+ * Runs a read of a serving worker on the primary (the first parameter is a
+ * bigint); its rows, or NULL after logging why not.  what names the read in
+ * the log, function is what the link's role must be granted.
+ */
+static PGresult *
+primary_read(const char *sql, int64 number, const char *text, const char *what,
+			 const char *function)
+{
+	char		digits[32];
+	const char *values[2] = {digits, text};
+	char	   *error = NULL;
+	PGresult   *res;
+
+	snprintf(digits, sizeof(digits), INT64_FORMAT, number);
+	res = primary_link_exec(sql, text ? 2 : 1, values, NULL, NULL, PRIMARY_READ_TIMEOUT_MS, &error);
+	if (res == NULL)
+	{
+		ereport(LOG,
+				(errmsg("pg_dash: could not read %s on the primary: %s", what, error)));
+		return NULL;
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		ereport(LOG,
+				(errmsg("pg_dash: the primary refused to read %s: %s", what, PQresultErrorMessage(res)),
+				 errhint("Grant EXECUTE on %s to the role of pg_dash.primary_conninfo (pg_dash.grant_link()).",
+						 function)));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
 
 /* The session a state notification names, read on the primary (primary_state.h). */
 bool
 primary_state_changed(int64 notify_id, char *id, StringInfo state)
 {
-	char		number[32];
-	const char *values[1] = {number};
-	char	   *error = NULL;
-	PGresult   *res;
+	PGresult   *res = primary_read("SELECT s.id, s.data::text FROM pg_dash.forward_changed_session($1::bigint) s",
+								   notify_id, NULL, "a changed session",
+								   "pg_dash.forward_changed_session(bigint)");
 	bool		found = false;
 
-	snprintf(number, sizeof(number), INT64_FORMAT, notify_id);
-	res = primary_link_exec("SELECT s.id, s.data::text FROM pg_dash.forward_changed_session($1::bigint) s",
-							1, values, NULL, NULL, CHANGED_SESSION_TIMEOUT_MS, &error);
 	if (res == NULL)
-	{
-		ereport(LOG,
-				(errmsg("pg_dash: could not read a changed session on the primary: %s", error)));
 		return false;
-	}
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		ereport(LOG,
-				(errmsg("pg_dash: the primary refused to read a changed session: %s",
-						PQresultErrorMessage(res)),
-				 errhint("Grant EXECUTE on pg_dash.forward_changed_session(bigint) to the role of pg_dash.primary_conninfo.")));
-	else if (PQntuples(res) == 1 && strlen(PQgetvalue(res, 0, 0)) == 64)
+	if (PQntuples(res) == 1 && strlen(PQgetvalue(res, 0, 0)) == 64)
 	{
 		strlcpy(id, PQgetvalue(res, 0, 0), 65);
 		appendStringInfoString(state, PQgetvalue(res, 0, 1));
@@ -101,27 +122,13 @@ primary_state_changed(int64 notify_id, char *id, StringInfo state)
 char *
 primary_message_read(int64 id, const char *channel)
 {
-	char		number[32];
-	const char *values[2] = {number, channel};
-	char	   *error = NULL;
-	PGresult   *res;
+	PGresult   *res = primary_read("SELECT pg_dash.forward_message($1::bigint, $2)", id, channel,
+								   "a stored message", "pg_dash.forward_message(bigint, text)");
 	char	   *payload = NULL;
 
-	snprintf(number, sizeof(number), INT64_FORMAT, id);
-	res = primary_link_exec("SELECT pg_dash.forward_message($1::bigint, $2)",
-							2, values, NULL, NULL, CHANGED_SESSION_TIMEOUT_MS, &error);
 	if (res == NULL)
-	{
-		ereport(LOG,
-				(errmsg("pg_dash: could not read a stored message on the primary: %s", error)));
 		return NULL;
-	}
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		ereport(LOG,
-				(errmsg("pg_dash: the primary refused to read a stored message: %s",
-						PQresultErrorMessage(res)),
-				 errhint("Grant EXECUTE on pg_dash.forward_message(bigint, text) to the role of pg_dash.primary_conninfo.")));
-	else if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
 		payload = pstrdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return payload;
