@@ -4,6 +4,7 @@
 #   make install         install both (as root)
 #   make demo            install what is missing, build, start a demo cluster
 #   make demo-stop       stop it
+#   make demo-replicas   the demo on a primary + 2 hot standbys behind HAProxy
 #   make test            install what the tests need and run every suite
 #                        (as root it runs the suites as the postgres user)
 
@@ -24,10 +25,10 @@ EXTVERSION := $(shell sed -n "s/^default_version = '\([^']*\)'.*/\1/p" pg_dash.c
 DATA_built = sql/pg_dash--$(EXTVERSION).sql
 DATA       = $(filter-out $(DATA_built),$(wildcard sql/pg_dash--*.sql))
 
-PG_CPPFLAGS = -Isrc -Isrc/lib
+PG_CPPFLAGS = -Isrc -Isrc/lib -I$(libpq_srcdir)
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-sign-compare
-SHLIB_LINK  = -lwebsockets -lcjson -lcrypto -lz
+SHLIB_LINK  = -lwebsockets -lcjson -lcrypto -lz -lpq
 
 REGRESS      = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/pg_dash--%,$(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=test/regress.conf
@@ -81,10 +82,16 @@ demo:
 demo-stop:
 	sh scripts/demo.sh stop
 
+demo-replicas:
+	sh scripts/demo-replicas.sh start
+
+demo-replicas-stop:
+	sh scripts/demo-replicas.sh stop
+
 test:
 	sh scripts/test.sh
 
 bench:
 	sh scripts/bench.sh
 
-.PHONY: install-www tap unit fuzz browser demo demo-stop test bench
+.PHONY: install-www tap unit fuzz browser demo demo-stop demo-replicas demo-replicas-stop test bench

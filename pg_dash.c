@@ -27,6 +27,8 @@
 #include "http_response.h"
 #include "listener.h"
 #include "metrics.h"
+#include "primary_link.h"
+#include "primary_listen.h"
 #include "query_cache.h"
 #include "query_stats.h"
 #include "request.h"
@@ -133,6 +135,8 @@ _PG_init(void)
 	tls_define_gucs();
 	bearer_define_gucs();
 	transport_define_gucs();
+	primary_link_define_gucs();
+	primary_listen_define_gucs();
 	MarkGUCPrefixReserved("pg_dash");
 	if (listener_claim_port(pg_dash_port) &&
 		(tls_https_port() == 0 || tls_https_port() == pg_dash_port ||

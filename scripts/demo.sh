@@ -30,6 +30,8 @@
 #   DEMO_NGINX_PORT=8443   the HTTPS port of nginx with DEMO_TLS=nginx
 #   DEMO_SKIP_BUILD=1      do not install packages, build or install pg_dash
 #   DEMO_NO_GENERATOR=1    do not start the data generator
+#   DEMO_REPLICATION=1     keep the WAL that streaming standbys need (wal_level =
+#                          replica); scripts/demo-replicas.sh sets it
 #
 # Needs root or sudo for the packages and `make install`.  initdb refuses
 # root: as root the cluster runs as the postgres user.
@@ -240,8 +242,9 @@ work_mem = '64MB'
 max_wal_size = '4GB'
 # A throw-away cluster: speed over durability.  With wal_level = minimal a
 # table created and filled in one transaction is written without WAL.
-wal_level = minimal
-max_wal_senders = 0
+$(if [ "${DEMO_REPLICATION:-}" = 1 ]; then echo "wal_level = replica
+max_wal_senders = 10"; else echo "wal_level = minimal
+max_wal_senders = 0"; fi)
 fsync = off
 synchronous_commit = off
 full_page_writes = off

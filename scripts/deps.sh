@@ -1,15 +1,16 @@
 #!/bin/sh
 # Installs the Debian packages pg_dash needs to build, test and run its demo.
 # Runs apt-get only for what is missing, so a second run is quick.  Needs
-# root (or sudo).  Usage: deps.sh [build|test|bench]
+# root (or sudo).  Usage: deps.sh [build|test|bench|demo]
 set -eu
 what=${1:-build}
 
 pkgs="postgresql-15 postgresql-server-dev-15 postgresql-client-15 libwebsockets-dev
-libcjson-dev libssl-dev libkrb5-dev zlib1g-dev make gcc pkg-config curl ca-certificates"
+libcjson-dev libpq-dev libssl-dev libkrb5-dev zlib1g-dev make gcc pkg-config curl ca-certificates"
 case "$what" in
 	test) pkgs="$pkgs libipc-run-perl libio-socket-ssl-perl nginx openssl clang libclang-rt-14-dev chromium fonts-noto-cjk" ;;
-	bench) pkgs="$pkgs libipc-run-perl wrk nginx python3-tornado python3-asyncpg python3-websockets chromium" ;;
+	bench) pkgs="$pkgs libipc-run-perl wrk nginx haproxy python3-tornado python3-asyncpg python3-websockets chromium" ;;
+	demo) pkgs="$pkgs haproxy" ;;
 esac
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 

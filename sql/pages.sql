@@ -158,7 +158,7 @@ $page$);
 SELECT path, title, bindings, actions FROM pg_dash.page_list WHERE path LIKE 'fixtures/%' ORDER BY path;
 SELECT jsonb_pretty(tree) FROM pg_dash.pages WHERE path = 'fixtures/query-dashboard';
 
--- redefining a named query that pages bind runs the notifying trigger
+-- redefining a named query that pages bind runs the invalidating trigger
 SELECT pg_dash.define_query('orders_last_hour', 'SELECT 1 AS minute, 2 AS orders');
 SELECT pg_dash.drop_query('orders_last_hour');
 

@@ -564,3 +564,95 @@ CREATE VIEW pg_dash.access_log AS SELECT * FROM pg_dash.access_events();
 COMMENT ON VIEW pg_dash.access_log IS
     'Recent sign-ins, sign-outs, failed sign-ins and action calls (the server log has them all)';
 REVOKE ALL ON pg_dash.access_log FROM PUBLIC;
+
+-- 11. Hot standbys reload pages too (src/page_ws.c).  NOTIFY is not
+-- replicated, so pages no longer announce changes on the channel
+-- pg_dash_pages; a statement trigger invalidates pg_dash.pages' relcache
+-- entry instead, which is WAL-logged and reaches the workers of standbys,
+-- and the changes of the queries a page binds are seen through the
+-- existing trigger on pg_dash.queries.
+DROP TRIGGER pages_query_changed ON pg_dash.queries;
+DROP FUNCTION pg_dash.pages_query_changed();
+CREATE FUNCTION pg_dash.pages_invalidate()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pg_dash_queries_invalidate'
+LANGUAGE C;
+CREATE TRIGGER pages_invalidate
+AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pg_dash.pages
+FOR EACH STATEMENT EXECUTE FUNCTION pg_dash.pages_invalidate();
+CREATE OR REPLACE FUNCTION pg_dash.drop_page(path text)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    DELETE FROM pg_dash.pages p WHERE p.path = drop_page.path;
+    RETURN FOUND;
+END
+$$;
+
+-- 12. Hot standbys forward session state and actions to the primary
+-- (src/primary_forward.c): the function their link's role calls.
+CREATE FUNCTION pg_dash.forward_request(request bytea, client text)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pg_dash_forward_request'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_dash.forward_request(bytea, text) IS 'Runs a hot standby''s session-state or action request on the primary; for the role of pg_dash.primary_conninfo only';
+REVOKE ALL ON FUNCTION pg_dash.forward_request(bytea, text) FROM PUBLIC;
+
+-- 13. Named queries that read session state work on hot standbys: they read
+-- it from the primary through this function (src/primary_state.c).
+CREATE FUNCTION pg_dash.forward_state(session text)
+RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.data FROM pg_dash.session_state s
+    WHERE s.id = forward_state.session AND s.expires_at > now()
+$$;
+COMMENT ON FUNCTION pg_dash.forward_state(text) IS 'A session''s state, for a hot standby''s pg_dash.state(); for the role of pg_dash.primary_conninfo only';
+REVOKE ALL ON FUNCTION pg_dash.forward_state(text) FROM PUBLIC;
+
+-- 14. State changes reach the WebSocket tabs of hot standbys: their
+-- serving workers read the changed session on the primary
+-- (src/primary_state.c).
+CREATE FUNCTION pg_dash.forward_changed_session(notify_id bigint)
+RETURNS TABLE (id text, data jsonb)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.id, s.data FROM pg_dash.session_state s
+    WHERE s.notify_id = forward_changed_session.notify_id AND s.expires_at > now()
+$$;
+COMMENT ON FUNCTION pg_dash.forward_changed_session(bigint) IS 'The session a state notification names, for a hot standby''s tabs; for the role of pg_dash.primary_conninfo only';
+REVOKE ALL ON FUNCTION pg_dash.forward_changed_session(bigint) FROM PUBLIC;
+
+-- 15. Large realtime messages reach the subscribers of hot standbys: their
+-- workers read the stored payload on the primary (src/primary_state.c).
+CREATE FUNCTION pg_dash.forward_message(id bigint, channel text)
+RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT m.payload FROM pg_dash.messages m
+    WHERE m.id = forward_message.id AND m.channel = forward_message.channel
+$$;
+COMMENT ON FUNCTION pg_dash.forward_message(bigint, text) IS 'A message publish() stored, for a hot standby''s subscribers; for the role of pg_dash.primary_conninfo only';
+REVOKE ALL ON FUNCTION pg_dash.forward_message(bigint, text) FROM PUBLIC;
+
+-- 16. One call lets a role be the standbys' link (docs/replicas.md).
+CREATE FUNCTION pg_dash.grant_link(link regrole)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = link) THEN
+        RAISE EXCEPTION 'the link role % must not be a superuser', link
+            USING HINT = 'Create a role of its own for the standbys: CREATE ROLE dash_link LOGIN.';
+    END IF;
+    EXECUTE format('GRANT EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text), '
+                   'pg_dash.forward_state(text), pg_dash.forward_changed_session(bigint), '
+                   'pg_dash.forward_message(bigint, text) TO %s', link);
+END
+$$;
+COMMENT ON FUNCTION pg_dash.grant_link(regrole) IS 'Lets a role be the link of hot standbys (pg_dash.primary_conninfo)';
+REVOKE ALL ON FUNCTION pg_dash.grant_link(regrole) FROM PUBLIC;

@@ -446,7 +446,7 @@ download_start(Conn *conn, HttpRequest *req, const char *name, const char *free_
 
 	memset(&bgw, 0, sizeof(bgw));
 	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_start_time = BgWorkerStart_ConsistentState;	/* standbys serve downloads too */
 	bgw.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "pg_dash");
 	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "pg_dash_download_main");

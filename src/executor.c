@@ -31,9 +31,12 @@
 
 #include <libwebsockets.h>
 
+#include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/latch.h"
 #include "storage/shm_mq.h"
 #include "utils/memutils.h"
+#include "utils/wait_event.h"
 
 #include "bearer.h"
 #include "executor.h"
@@ -102,7 +105,7 @@ executor_list_add(List *list, void *item)
 }
 
 /* Serializes a parsed request back to HTTP/1.1 bytes with a Content-Length body. */
-static void
+void
 executor_serialize(HttpRequest *req, StringInfo out)
 {
 	appendStringInfo(out, "%s ", req->method);
@@ -594,3 +597,59 @@ executor_poll(void)
 	list_free(callbacks);
 }
 
+/*
+ * Any backend: runs a serialized request in the pool and waits for its
+ * whole answer (the HTTP response bytes) in *answer; *close says whether
+ * the connection was to be closed after it.  False when the queue is full
+ * or the executor ended before the answer's end.  Interrupts (a statement
+ * timeout, a cancel) cancel the job and are raised.
+ */
+bool
+executor_run_blocking(const char *request, size_t len, const ConnPeer *peer,
+					  StringInfo answer, bool *close)
+{
+	Relay		r;
+	const char *why;
+	volatile bool done = false;
+
+	memset(&r, 0, sizeof(r));
+	*close = false;
+	if (!executor_enqueue(request, len, peer, NULL, &r, CurrentMemoryContext, &why))
+		return false;
+	PG_TRY();
+	{
+		while (!r.finished)
+		{
+			Size		nbytes;
+			void	   *data;
+			shm_mq_result res = executor_receive(r.mqh, &nbytes, &data);
+			const char *msg = (const char *) data;
+
+			if (res == SHM_MQ_WOULD_BLOCK)
+			{
+				/* the executor sets our latch (and signals) after each message */
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 1000, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				CHECK_FOR_INTERRUPTS();
+				continue;
+			}
+			if (res == SHM_MQ_DETACHED || nbytes == 0)
+				r.finished = true;
+			else if (msg[0] == 'D')
+				appendBinaryStringInfo(answer, msg + 1, nbytes - 1);
+			else if (msg[0] == 'C')
+				*close = true;
+			else
+				r.finished = done = true;
+		}
+	}
+	PG_CATCH();
+	{
+		executor_relay_release(&r, true);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	executor_relay_release(&r, false);
+	return done;
+}

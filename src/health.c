@@ -16,7 +16,10 @@
 #include "guc.h"
 #include "health.h"
 #include "http_response.h"
+#include "primary_link.h"
+#include "primary_listen.h"
 #include "product.h"
+#include "replica.h"
 #include "server.h"
 #include "worker_state.h"
 
@@ -36,6 +39,12 @@ health_reply(Conn *conn, HttpRequest *req)
 					 PG_DASH_VERSION, worker_number, MyProcPid,
 					 secs + usecs / 1000000.0, conn_count);
 	escape_json(&buf, pg_dash_database);
+	replica_append_health(&buf);
+	/* a standby's serving worker keeps a link to the primary (primary_listen.c) */
+	if (replica_is_standby())
+		appendStringInfo(&buf, ",\"primary_reachable\":%s",
+						 !primary_link_configured() ? "null" :
+						 primary_listen_connected() ? "true" : "false");
 	appendStringInfoChar(&buf, '}');
 	http_reply_json(conn, req, 200, &buf);
 }

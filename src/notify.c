@@ -24,6 +24,7 @@
 #include "utils/memutils.h"
 
 #include "notify.h"
+#include "primary_listen.h"
 
 /* Where captured notifications go, in the caller's memory context. */
 static List *captured = NIL;
@@ -98,13 +99,19 @@ static const PQcommMethods capture_methods = {
 	capture_putmessage_noblock
 };
 
-/* Starts listening on a channel. */
+/*
+ * Starts listening on a channel; on a hot standby also on the primary
+ * (primary_listen.c), where the notifications are sent.  The local LISTEN
+ * works during recovery too, and receives the server's own NOTIFYs once
+ * it is promoted.
+ */
 void
 notify_listen(const char *channel)
 {
 	StartTransactionCommand();
 	Async_Listen(channel);
 	CommitTransactionCommand();
+	primary_listen_want(channel);
 }
 
 /* Stops listening on a channel. */
@@ -114,12 +121,15 @@ notify_unlisten(const char *channel)
 	StartTransactionCommand();
 	Async_Unlisten(channel);
 	CommitTransactionCommand();
+	primary_listen_unwant(channel);
 }
 
 /*
  * Returns the notifications that arrived since the last call, in commit
- * order, allocated in the current memory context; NIL when there are none
- * or a transaction is open (they are then read on a later call).
+ * order, allocated in the current memory context: the server's own, then,
+ * on a hot standby, those of the primary whose replay is done.  The
+ * server's own are read only when no transaction is open (else on a later
+ * call).
  */
 List *
 notify_collect(void)
@@ -129,7 +139,7 @@ notify_collect(void)
 	List	   *result;
 
 	if (!notifyInterruptPending || IsTransactionOrTransactionBlock())
-		return NIL;
+		return primary_listen_collect();
 
 	captured = NIL;
 	capture_context = CurrentMemoryContext;
@@ -154,5 +164,5 @@ notify_collect(void)
 	PG_END_TRY();
 	result = captured;
 	captured = NIL;
-	return result;
+	return list_concat(result, primary_listen_collect());
 }

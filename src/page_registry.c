@@ -6,9 +6,10 @@
  * reported as an SQL error with its line and column, the parser's detail
  * and its hint (the valid controls or properties).  A valid page is stored
  * in pg_dash.pages with its JSON tree, the names it binds and the actions
- * it calls, and its path is announced on PAGE_CHANNEL so that browsers
- * showing it reload.  pg_dash.drop_page() and the trigger on pg_dash.queries
- * are SQL (sql/parts/40_pages.sql).
+ * it calls; the table's statement trigger invalidates its relcache entry,
+ * which tells the workers (of standbys too) that browsers showing the page
+ * must reload (page_ws.c).  pg_dash.drop_page() is SQL
+ * (sql/parts/40_pages.sql).
  */
 #include "postgres.h"
 
@@ -16,7 +17,6 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "commands/async.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
@@ -212,7 +212,7 @@ page_report_warnings(const char *path, const cJSON *warnings)
 
 /*
  * SQL: pg_dash.define_page(path, source, title, description) validates and
- * stores a page, then announces it on PAGE_CHANNEL.
+ * stores a page.
  */
 Datum
 pg_dash_define_page(PG_FUNCTION_ARGS)
@@ -328,7 +328,5 @@ pg_dash_define_page(PG_FUNCTION_ARGS)
 							  access ? 8 : 7, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store page \"%s\"", path);
 	SPI_finish();
-
-	Async_Notify(PAGE_CHANNEL, path);
 	PG_RETURN_VOID();
 }

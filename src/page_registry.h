@@ -6,9 +6,6 @@
 #ifndef PG_DASH_PAGE_REGISTRY_H
 #define PG_DASH_PAGE_REGISTRY_H
 
-/* The internal channel on which page changes are announced to all workers. */
-#define PAGE_CHANNEL "pg_dash_pages"
-
 /* Longest page path, in bytes. */
 #define PAGE_PATH_MAX_LEN 128
 

@@ -5,9 +5,8 @@
  * A client sends {"type":"page","path":"..."} for the page it shows and is
  * told {"type":"page_changed","path":"..."} whenever the page, or a named
  * query it binds, is (re)defined or dropped.  The changes arrive as
- * notifications on PAGE_CHANNEL (sent by pg_dash.define_page(),
- * pg_dash.drop_page() and a trigger on pg_dash.queries), which every worker
- * listens to.
+ * relcache invalidations of pg_dash.pages and pg_dash.queries (sent by
+ * statement triggers, WAL-logged, so standbys' workers see them too).
  */
 #ifndef PG_DASH_PAGE_WS_H
 #define PG_DASH_PAGE_WS_H
@@ -20,8 +19,11 @@ struct cJSON;
 /* page {path}: subscribes the connection to changes of that page. */
 extern void page_ws_subscribe(Conn *conn, struct cJSON *msg);
 
-/* Tells this worker's subscribers of a page that it changed. */
-extern void page_ws_changed(const char *path);
+/*
+ * Between passes of the loop: tells the subscribers of pages that changed
+ * since the last check.
+ */
+extern void page_ws_check(void);
 
 /* Forgets a closing connection's page subscriptions. */
 extern void page_ws_forget(Conn *conn);

@@ -364,8 +364,10 @@ query_analyze(const char *statement, int nparams, Oid **types)
 PG_FUNCTION_INFO_V1(pg_dash_queries_invalidate);
 
 /*
- * Statement trigger on pg_dash.queries: invalidates the table's relcache
- * entry at commit, which is what tells the workers to reload definitions.
+ * Statement trigger on pg_dash.queries and pg_dash.pages: invalidates the
+ * table's relcache entry at commit, which is what tells the workers to
+ * reload definitions.  The invalidation is WAL-logged, so the workers of
+ * hot standbys hear it when they replay the commit.
  */
 Datum
 pg_dash_queries_invalidate(PG_FUNCTION_ARGS)

@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "common/jsonapi.h"
 #include "executor/spi.h"
@@ -43,6 +44,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "page_ws.h"
+#include "primary_state.h"
 #include "product.h"
 #include "query_cache.h"
 #include "query_ws.h"
@@ -647,6 +649,9 @@ realtime_read_changed_session(const char *payload, char *id, StringInfo state)
 	notify_id = strtoll(payload, &end, 10);
 	if (*end != '\0' || end == payload || errno != 0)
 		return false;
+	/* a hot standby cannot read the UNLOGGED table: the primary has it */
+	if (RecoveryInProgress())
+		return primary_state_changed(notify_id, id, state);
 	values[0] = Int64GetDatum(notify_id);
 	request_init(&txn);
 	PG_TRY();
@@ -992,6 +997,9 @@ realtime_fetch_stored(const char *channel, const char *id_text)
 	id = strtoll(id_text, &end, 10);
 	if (*end != '\0' || end == id_text || errno != 0)
 		return NULL;
+	/* a hot standby cannot read the UNLOGGED table: the primary has it */
+	if (RecoveryInProgress())
+		return primary_message_read(id, channel);
 	values[0] = Int64GetDatum(id);
 	values[1] = CStringGetTextDatum(channel);
 	request_begin(&txn, "pg_dash: reading a stored message", NULL);
@@ -1083,11 +1091,6 @@ realtime_deliver_notifications(void)
 			realtime_state_changed(payload);
 			continue;
 		}
-		if (strcmp(n->channel, PAGE_CHANNEL) == 0)
-		{
-			page_ws_changed(payload);
-			continue;
-		}
 		entry = hash_search(realtime_channels(), n->channel, HASH_FIND, NULL);
 		if (entry == NULL)
 			continue;
@@ -1164,7 +1167,5 @@ realtime_init(void)
 {
 	ChannelEntry *entry = realtime_channel_enter(SESSION_STATE_CHANNEL);
 
-	entry->internal = true;
-	entry = realtime_channel_enter(PAGE_CHANNEL);
 	entry->internal = true;
 }

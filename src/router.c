@@ -17,6 +17,7 @@
 #include "health.h"
 #include "http_response.h"
 #include "page_api.h"
+#include "primary_forward.h"
 #include "query_hit.h"
 #include "query_http.h"
 #include "query_ws.h"
@@ -192,6 +193,12 @@ router_dispatch(Conn *conn, HttpRequest *req)
 			return ROUTE_API;
 		executor_offload(conn, req);
 		return ROUTE_NONE;
+	}
+	/* a hot standby: session state and actions live on the primary */
+	if (primary_forward_wanted(req))
+	{
+		primary_forward(conn, req);
+		return ROUTE_API;
 	}
 	if (executor_am_executor && strcmp(path, "/internal/ws-run") == 0)
 	{

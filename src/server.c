@@ -42,9 +42,11 @@ typedef enum WatchKind
 	WATCH_LISTENER_TLS,
 	WATCH_LISTENER_REDIRECT,
 	WATCH_WAKE,
-	WATCH_POSTMASTER_DEATH
+	WATCH_POSTMASTER_DEATH,
+	WATCH_READABLE				/* ends the pass: upkeep reads it */
 } WatchKind;
 
+static const WatchKind watch_readable = WATCH_READABLE;
 static const WatchKind watch_listener = WATCH_LISTENER;
 static const WatchKind watch_listener_tls = WATCH_LISTENER_TLS;
 static const WatchKind watch_listener_redirect = WATCH_LISTENER_REDIRECT;
@@ -90,9 +92,12 @@ server_lws_log(int level, const char *line)
 	ereport(LOG, (errmsg("pg_dash worker %d: libwebsockets: %.*s", worker_number, n, line)));
 }
 
-/* Adopts a descriptor that lws only watches for readability. */
-static void
-server_watch_fd(int fd, const WatchKind *kind)
+/*
+ * Adopts a descriptor that lws only watches for readability; NULL on
+ * failure (lws has then closed it).
+ */
+static struct lws *
+server_adopt_fd(int fd, const WatchKind *kind)
 {
 	lws_adopt_desc_t desc;
 
@@ -102,7 +107,14 @@ server_watch_fd(int fd, const WatchKind *kind)
 	desc.fd.filefd = fd;
 	desc.vh_prot_name = "pg_dash";
 	desc.opaque = (void *) kind;
-	if (!lws_adopt_descriptor_vhost_via_info(&desc))
+	return lws_adopt_descriptor_vhost_via_info(&desc);
+}
+
+/* Adopts one of the worker's own descriptors; the worker cannot run without it. */
+static void
+server_watch_fd(int fd, const WatchKind *kind)
+{
+	if (server_adopt_fd(fd, kind) == NULL)
 		ereport(FATAL,
 				(errmsg("pg_dash worker %d could not watch descriptor %d", worker_number, fd)));
 }
@@ -223,18 +235,61 @@ server_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(server_context, 0, &tick_timer, server_tick, LWS_US_PER_SEC);
 }
 
-/* Does nothing: its only purpose is to end lws_service() so upkeep runs. */
+/*
+ * Has the loop end its pass when a descriptor that the worker's upkeep reads
+ * (a libpq connection's socket) becomes readable; returns a handle for
+ * server_unwatch(), or NULL outside a serving worker or on failure.  lws
+ * watches a dup, so the caller keeps and closes its own descriptor.
+ */
+void *
+server_watch_readable(int fd)
+{
+	int			copy;
+
+	if (server_context == NULL || fd < 0 || (copy = dup(fd)) < 0)
+		return NULL;
+	return server_adopt_fd(copy, &watch_readable);
+}
+
+/* Stops watching a descriptor of server_watch_readable() (lws closes its dup). */
+void
+server_unwatch(void *handle)
+{
+	if (handle != NULL && server_context != NULL)
+		lws_set_timeout((struct lws *) handle, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* When the wake timer is due (lws_now_usecs() time), or 0 when it is not set. */
+static lws_usec_t wake_due = 0;
+
+/*
+ * The wake timer is due: makes the loop end its pass so that upkeep runs.
+ * lws may run a ripe timer at the start of lws_service(), before it polls
+ * until the next timer, so the eventfd is written: the poll returns at once.
+ */
 static void
 server_wake_timer(lws_sorted_usec_list_t *sul)
 {
+	wake_due = 0;
+	if (server_wake_fd >= 0)
+		(void) eventfd_write(server_wake_fd, 1);
 }
 
-/* Has the event loop return within ms milliseconds even when idle. */
+/*
+ * Has the event loop return within ms milliseconds even when idle.  A wake
+ * already due sooner is kept: callers ask independently of one another.
+ */
 void
 server_wake_after(int ms)
 {
+	lws_usec_t	due;
+
 	if (server_context == NULL)
 		return;					/* an executor: its loop wakes every second */
+	due = lws_now_usecs() + (lws_usec_t) ms * LWS_US_PER_MS;
+	if (wake_due != 0 && wake_due <= due)
+		return;
+	wake_due = due;
 	lws_sul_schedule(server_context, 0, &wake_timer, server_wake_timer,
 					 (lws_usec_t) ms * LWS_US_PER_MS);
 }

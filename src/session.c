@@ -34,6 +34,7 @@
 #include <openssl/sha.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -54,6 +55,7 @@
 #include "headers.h"
 #include "metrics.h"
 #include "bearer.h"
+#include "primary_state.h"
 #include "request_failure.h"
 #include "session.h"
 #include "session_buffer.h"
@@ -907,7 +909,8 @@ session_cached_state(const char *id)
 		strcmp(state_cache.id, id) == 0)
 		return state_cache.data;
 
-	data = session_read(id);
+	/* a hot standby cannot read the UNLOGGED table: the primary has it */
+	data = RecoveryInProgress() ? primary_state_read(id) : session_read(id);
 	if (data == NULL)
 		data = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
 	state_cache.data = MemoryContextAlloc(TopTransactionContext, VARSIZE(data));
@@ -1139,14 +1142,18 @@ session_sweep(void)
 								 worker_number, total)));
 }
 
-/* Once a second: worker 0 sweeps every pg_dash.session_sweep_interval seconds. */
+/*
+ * Once a second: worker 0 sweeps every pg_dash.session_sweep_interval
+ * seconds, on a primary only (a hot standby cannot read the UNLOGGED table,
+ * let alone delete from it).
+ */
 void
 session_sweep_tick(void)
 {
 	static TimestampTz last_sweep = 0;
 	TimestampTz now;
 
-	if (worker_number != 0)
+	if (worker_number != 0 || RecoveryInProgress())
 		return;
 	now = GetCurrentTimestamp();
 	if (!TimestampDifferenceExceeds(last_sweep, now, session_sweep_interval * 1000))

@@ -35,11 +35,13 @@
 #include "executor.h"
 #include "guc.h"
 #include "metrics.h"
+#include "page_ws.h"
 #include "product.h"
 #include "query_cache.h"
 #include "query_hit.h"
 #include "query_registry.h"
 #include "realtime.h"
+#include "replica_ws.h"
 #include "router.h"
 #include "server.h"
 #include "session.h"
@@ -168,6 +170,7 @@ worker_upkeep(void)
 	PG_TRY();
 	{
 		realtime_deliver_notifications();
+		replica_ws_upkeep();
 		realtime_run_dirty_watches();
 	}
 	PG_CATCH();
@@ -180,6 +183,7 @@ worker_upkeep(void)
 		realtime_report_missed();
 	}
 	PG_END_TRY();
+	page_ws_check();
 }
 
 /*

@@ -45,7 +45,8 @@ worker_catch_error(void)
 /*
  * Registers static background worker "name number" (of the kind type, as
  * pg_stat_activity shows it) that starts at function, connected to a database, and is restarted by the
- * postmaster restart_secs after it ends with an error.
+ * postmaster restart_secs after it ends with an error.  Workers start once a
+ * hot standby is consistent, so that standbys serve reads too.
  */
 void
 worker_register(const char *function, const char *type, const char *name, int number,
@@ -55,7 +56,7 @@ worker_register(const char *function, const char *type, const char *name, int nu
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
 	worker.bgw_restart_time = restart_secs;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_dash");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);

@@ -18,20 +18,21 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(start_node http raw_request wait_for_workers json_decode worker_pids
-  wait_until csrf_of);
+our @EXPORT = qw(start_node start_standby http raw_request wait_for_workers json_decode
+  worker_pids wait_until csrf_of);
 
 # Creates, configures and starts a node with pg_dash; returns ($node, $http_port).
 # Options: workers, conf (postgresql.conf lines), setup (SQL run once the
 # extension exists), create_extension => 0 (setup creates it, or a restore),
 # https => CA file (pg_dash.port serves TLS), wait_port (the port to poll).
+# init (options of PostgreSQL::Test::Cluster's init: allows_streaming => 1).
 sub start_node
 {
 	my ($name, %opts) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	my $port = PostgreSQL::Test::Cluster::get_free_port();
 	my $workers = $opts{workers} // 2;
-	$node->init;
+	$node->init(%{ $opts{init} // {} });
 	$node->append_conf('postgresql.conf', join("\n",
 		"shared_preload_libraries = 'pg_dash'",
 		"pg_dash.port = $port",
@@ -42,6 +43,25 @@ sub start_node
 	$node->safe_psql('postgres', 'CREATE EXTENSION pg_dash') if $opts{create_extension} // 1;
 	$node->safe_psql('postgres', $opts{setup}) if $opts{setup};
 	wait_for_workers($node, $opts{wait_port} // $port, $workers, $opts{https});
+	return ($node, $port);
+}
+
+# Creates and starts a streaming hot standby of a primary made by start_node
+# (init => { allows_streaming => 1 }) from its backup (taken once, named
+# 'pg_dash'), with pg_dash on a port of its own; returns ($node, $http_port).
+# Options: workers, conf (postgresql.conf lines).
+sub start_standby
+{
+	my ($primary, $name, %opts) = @_;
+	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	my $workers = $opts{workers} // 2;
+	$primary->backup('pg_dash') unless -d $primary->backup_dir . '/pg_dash';
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init_from_backup($primary, 'pg_dash', has_streaming => 1);
+	$node->append_conf('postgresql.conf', join("\n",
+		"pg_dash.port = $port", "pg_dash.workers = $workers", ($opts{conf} // ''), ''));
+	$node->start;
+	wait_for_workers($node, $port, $workers);
 	return ($node, $port);
 }
 

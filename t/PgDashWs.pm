@@ -546,6 +546,17 @@ sub recv_until
 	}
 }
 
+# The next JSON text message of a pg_dash.v1 type (e.g. 'page_changed'),
+# decoded; others are skipped; undef after timeout (5) seconds.
+sub recv_type
+{
+	my ($self, $type, %a) = @_;
+	my $m = $self->recv_until(sub {
+		$_->{opcode} eq 'text' && $_->{data} =~ /"type":"\Q$type\E"/;
+	}, timeout => $a{timeout} // 5);
+	return $m ? JSON::PP->new->utf8->decode($m->{data}) : undef;
+}
+
 # Reads whatever has arrived without blocking and returns the complete
 # messages (an 'eof' message once, when the peer has closed).
 sub pending_messages

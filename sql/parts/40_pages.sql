@@ -25,10 +25,22 @@ CREATE INDEX pages_bindings_idx ON pg_dash.pages USING gin (bindings);
 COMMENT ON TABLE pg_dash.pages IS 'Dashboard pages served by pg_dash; change them with define_page() and drop_page()';
 SELECT pg_catalog.pg_extension_config_dump('pg_dash.pages', '');
 
+-- Tells every worker, on the primary and (through WAL replay) on hot
+-- standbys, that pages changed: browsers showing a changed page reload.
+-- A change of a named query a page binds is seen through the same trigger
+-- on pg_dash.queries (src/page_ws.c).
+CREATE FUNCTION pg_dash.pages_invalidate()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pg_dash_queries_invalidate'
+LANGUAGE C;
+
+CREATE TRIGGER pages_invalidate
+AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pg_dash.pages
+FOR EACH STATEMENT EXECUTE FUNCTION pg_dash.pages_invalidate();
+
 -- Parses, validates and stores a page (replacing one with the same path);
--- the title defaults to the page's first markdown heading.  Announces the
--- change on the channel pg_dash_pages.  access is who may open it (NULL:
--- unchanged, PUBLIC for a new page).
+-- the title defaults to the page's first markdown heading.  access is who
+-- may open it (NULL: unchanged, PUBLIC for a new page).
 CREATE FUNCTION pg_dash.define_page(path text, source text, title text DEFAULT NULL,
                                     description text DEFAULT NULL, access text[] DEFAULT NULL)
 RETURNS void
@@ -42,11 +54,7 @@ LANGUAGE plpgsql
 AS $$
 BEGIN
     DELETE FROM pg_dash.pages p WHERE p.path = drop_page.path;
-    IF NOT FOUND THEN
-        RETURN false;
-    END IF;
-    PERFORM pg_catalog.pg_notify('pg_dash_pages', drop_page.path);
-    RETURN true;
+    RETURN FOUND;
 END
 $$;
 
@@ -61,24 +69,3 @@ SELECT p.path, p.title, p.description, p.bindings, p.actions,
        COALESCE(p.tree -> 'warnings', '[]'::jsonb) AS warnings
 FROM pg_dash.pages p;
 COMMENT ON VIEW pg_dash.page_list IS 'Dashboard pages: path, title, the names they bind, the actions they call and the warnings of their source';
-
--- A page that binds a named query reloads when the query is (re)defined or
--- dropped: announce the path of every page whose bindings name it.
-CREATE FUNCTION pg_dash.pages_query_changed()
-RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    qname text := CASE WHEN TG_OP = 'DELETE' THEN OLD.name ELSE NEW.name END;
-BEGIN
-    PERFORM pg_catalog.pg_notify('pg_dash_pages', p.path)
-    FROM pg_dash.pages p
-    WHERE p.bindings @> ARRAY[qname]
-       OR (TG_OP = 'UPDATE' AND OLD.name <> NEW.name AND p.bindings @> ARRAY[OLD.name::text]);
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER pages_query_changed
-AFTER INSERT OR UPDATE OR DELETE ON pg_dash.queries
-FOR EACH ROW EXECUTE FUNCTION pg_dash.pages_query_changed();
