@@ -48,11 +48,16 @@ SOCK=$PRIMARY_DIR/run
 [ ${#SOCK} -gt 80 ] && SOCK=/tmp
 HAPROXY_CFG=$DEMO_DIR/haproxy.cfg
 HAPROXY_PID=$DEMO_DIR/haproxy.pid
+# HAProxy connects to the nodes from this loopback address and sends the
+# PROXY protocol, so that per-client limits count real clients; the nodes
+# believe it from there only (a browser or curl on 127.0.0.1 still reaches
+# a node directly).
+HAPROXY_SOURCE=127.0.0.2
 
 # The primary: demo.sh with replication on, pg_dash on DEMO_PORT + 1.
 primary() {
 	DEMO_DIR=$PRIMARY_DIR DEMO_PORT=$((DEMO_PORT + 1)) DEMO_PGPORT=$DEMO_PGPORT \
-		DEMO_REPLICATION=1 PGBIN=$PGBIN sh scripts/demo.sh "$1"
+		DEMO_REPLICATION=1 DEMO_PROXY_PROTOCOL_FROM=$HAPROXY_SOURCE PGBIN=$PGBIN sh scripts/demo.sh "$1"
 }
 
 psql_primary() {
@@ -117,9 +122,10 @@ backend nodes
     balance leastconn
     option httpchk GET /healthz
     http-check expect status 200
-    server primary  127.0.0.1:$((DEMO_PORT + 1)) check inter 1s
-    server standby1 127.0.0.1:$((DEMO_PORT + 2)) check inter 1s
-    server standby2 127.0.0.1:$((DEMO_PORT + 3)) check inter 1s
+    default-server source $HAPROXY_SOURCE send-proxy-v2 check-send-proxy check inter 1s
+    server primary  127.0.0.1:$((DEMO_PORT + 1))
+    server standby1 127.0.0.1:$((DEMO_PORT + 2))
+    server standby2 127.0.0.1:$((DEMO_PORT + 3))
 CFG
 	stop_haproxy
 	haproxy -f "$HAPROXY_CFG" -D -p "$HAPROXY_PID" || die "haproxy did not start ($HAPROXY_CFG)"

@@ -28,6 +28,9 @@
 #                          (pg_dash.trusted_proxies, pg_dash.base_path), as the README's
 #                          "Behind a reverse proxy" configuration
 #   DEMO_NGINX_PORT=8443   the HTTPS port of nginx with DEMO_TLS=nginx
+#   DEMO_PROXY_PROTOCOL_FROM=  an address (a balancer's) whose connections start with the
+#                          PROXY protocol (pg_dash.trusted_proxies, pg_dash.proxy_protocol;
+#                          make demo-replicas sets it for its HAProxy)
 #   DEMO_SKIP_BUILD=1      do not install packages, build or install pg_dash
 #   DEMO_NO_GENERATOR=1    do not start the data generator
 #   DEMO_REPLICATION=1     keep the WAL that streaming standbys need (wal_level =
@@ -233,6 +236,8 @@ $(case "$DEMO_TLS" in
 	own) printf "pg_dash.ssl = on\npg_dash.ssl_cert_file = '%s'\npg_dash.ssl_key_file = '%s'\n" "$TLS_DIR/server.crt" "$TLS_DIR/server.key" ;;
 	nginx) printf "pg_dash.trusted_proxies = '127.0.0.1, ::1'\npg_dash.base_path = '/dash'\n" ;;
 esac)
+$([ -n "${DEMO_PROXY_PROTOCOL_FROM:-}" ] &&
+	printf "pg_dash.trusted_proxies = '%s'\npg_dash.proxy_protocol = on\n" "$DEMO_PROXY_PROTOCOL_FROM")
 pg_dash.workers = 2
 pg_dash.statement_timeout = '30s'
 timezone = 'UTC'

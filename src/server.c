@@ -357,7 +357,7 @@ server_is_watch(struct lws *wsi)
 
 	return opaque == &watch_listener || opaque == &watch_listener_tls ||
 		opaque == &watch_listener_redirect || opaque == &watch_wake ||
-		opaque == &watch_postmaster_death;
+		opaque == &watch_postmaster_death || opaque == &watch_readable;
 }
 
 /*
