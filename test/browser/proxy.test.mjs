@@ -131,7 +131,7 @@ test('a page behind nginx at /dash/ over TLS loads and its live updates arrive',
     (u.startsWith('wss:') && !u.startsWith(`${wss}/`)));
   assert.deepEqual(outside, [], 'every request stays under /dash/');
   assert.ok(urls.some((u) => u.startsWith(`${proxyUrl}/api/`)), 'the API is asked under /dash/');
-  assert.ok(urls.some((u) => u.startsWith(`${proxyUrl}/js/main.js`)), 'the scripts come from /dash/');
+  assert.ok(urls.some((u) => u.startsWith(`${proxyUrl}/js/app.js`)), 'the scripts come from /dash/');
   assert.ok(urls.some((u) => u === `${wss}/ws`), 'the WebSocket is /dash/ws over wss');
   // the page list link and in-app navigation stay under the base
   await page.click('a.brand');

@@ -378,9 +378,11 @@ const stateLoaded = store.load().catch((e) => {
   console.warn('pg_dash: cannot load the session state', e);
   app.before(h('div', { class: 'banner warning', role: 'status' }, `Session state unavailable: ${e.message}`));
 });
-// the first view needs to know who is signed in (the hello frame says
-// whether people sign in at all); a socket that does not open within 2 s
-// does not hold the page back
-Promise.race([authKnown, new Promise((resolve) => setTimeout(resolve, 2000))]).then(route);
+// A page embedded in the document is one the viewer may open: it is drawn
+// at once. Otherwise the first view needs to know who is signed in (the
+// hello frame says whether people sign in at all); a socket that does not
+// open within 2 s does not hold the page back.
+if (embedded) route();
+else Promise.race([authKnown, new Promise((resolve) => setTimeout(resolve, 2000))]).then(route);
 
 export { tpl };

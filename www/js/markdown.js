@@ -16,6 +16,7 @@
 // table row can hold controls.
 
 import { safeUrl } from './url.js';
+import { url } from './base.js';
 
 const PLACEHOLDER = /\uE000(\d+)\uE001/g;
 
@@ -33,7 +34,7 @@ const PURIFY = {
 export function librariesReady() {
   const ready = (name, src) => {
     if (globalThis[name]) return Promise.resolve();
-    const s = document.querySelector(`script[src="${src}"]`);
+    const s = document.querySelector(`script[src="${url(src)}"]`);
     if (!s) return Promise.resolve();
     return new Promise((resolve) => {
       s.addEventListener('load', resolve, { once: true });

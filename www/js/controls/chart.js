@@ -119,6 +119,10 @@ function chart(node, ctx) {
         const skipped = applyPlotly(option, p).filter((k) => !warned.has(k));
         for (const k of skipped) warned.add(k);
         if (skipped.length) console.warn(`pg_dash: line ${node.line}: chart properties without an ECharts equivalent are ignored: ${skipped.join(', ')}`);
+        // traces of another kind (type[i]=bar in a line chart) need its modules too
+        const kinds = new Set((option.series || []).map((s) => s.type).filter((t) => t && t !== p.type));
+        for (const t of kinds) if (!gl) echarts = await loadEcharts(t);
+        if (seq !== drawSeq || disposed) return;
       }
       // Tooltips are drawn in the canvas: ECharts' HTML tooltips are markup
       // with style attributes, which the Content-Security-Policy refuses.
