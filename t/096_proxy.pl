@@ -160,7 +160,7 @@ $node->safe_psql('postgres', "SELECT pg_dash.define_query('one', 'SELECT 1 AS on
 $r = http($port, 'GET', '/dash/');
 is($r->{status}, 200, 'the front end under the base path');
 like($r->{body}, qr/<meta name="pg-dash-base" content="\/dash">/, 'tells the front end its base');
-like($r->{body}, qr/src="\/dash\/js\/main\.js"/, 'its scripts are under the base');
+like($r->{body}, qr/src="\/dash\/js\/app\.js"/, 'its scripts are under the base');
 like($r->{body}, qr/href="\/dash\/css\/app\.css"/, 'and its styles');
 unlike($r->{body}, qr/(?:src|href)="\/(?!dash\/)/, 'no URL of the page leaves the base');
 isnt($r->{headers}{etag}, $root->{headers}{etag}, 'with an ETag of its own');
