@@ -20,10 +20,15 @@
  *
  * Rights: a result was computed with the rights its role had then.  Every
  * pg_dash process counts the catalog invalidations that can change what a
- * role may read (any relation's: GRANT, REVOKE, policies, a drop_query on
- * pg_dash.queries; roles and memberships; schemas; functions) into one
- * shared epoch, which is part of every generation, so a result stored
- * before such a change is never served after it.  A process only reads
+ * role may read (roles and memberships, schemas, functions; and of a
+ * relation, its privileges, row-level security, policies, owner and
+ * options) into one shared epoch, which is part of every generation, so a
+ * result stored before such a change is never served after it.  A
+ * relation's invalidation says only which relation: most (ANALYZE, VACUUM,
+ * an index) change none of that, so the relation is only noted, and at the
+ * next transaction start its rights are read and compared with what the
+ * last look recorded (a shared map of fingerprints); the epoch moves when
+ * they differ, or when the relation was not known.  A process only reads
  * invalidations when it starts a transaction; serving workers start one at
  * least once a second (query_hit.c), so a REVOKE is honoured within a
  * second even by hits that need no transaction.
@@ -34,6 +39,9 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
 #include "port/atomics.h"
@@ -52,6 +60,15 @@
 
 #define CACHE_MAX_ENTRIES 8192
 #define CACHE_MAX_CHANNELS 1024
+#define CACHE_MAX_RELATIONS 4096	/* rights fingerprints kept */
+#define CACHE_MAX_PENDING 64		/* relations noted per process */
+
+/* What a relation's rights looked like last time (see the file header). */
+typedef struct RightsPrint
+{
+	Oid			relid;			/* hash key */
+	uint64		print;
+} RightsPrint;
 
 typedef struct CacheEntry
 {
@@ -81,6 +98,12 @@ static CacheShared *cache = NULL;
 static char *arena = NULL;
 static HTAB *entries = NULL;
 static HTAB *channel_gens = NULL;
+static HTAB *rights_prints = NULL;
+
+/* Relations invalidated since this process last compared rights. */
+static Oid	pending_relids[CACHE_MAX_PENDING];
+static int	npending = 0;
+static bool pending_overflow = false;
 
 /* Bytes of the arena. */
 static Size
@@ -95,7 +118,8 @@ query_cache_shmem_request(void)
 {
 	RequestAddinShmemSpace(MAXALIGN(sizeof(CacheShared)) + query_cache_arena_size() +
 						   hash_estimate_size(CACHE_MAX_ENTRIES, sizeof(CacheEntry)) +
-						   hash_estimate_size(CACHE_MAX_CHANNELS, sizeof(ChannelGeneration)));
+						   hash_estimate_size(CACHE_MAX_CHANNELS, sizeof(ChannelGeneration)) +
+						   hash_estimate_size(CACHE_MAX_RELATIONS, sizeof(RightsPrint)));
 	RequestNamedLWLockTranche("pg_dash cache", 1);
 }
 
@@ -125,6 +149,10 @@ query_cache_shmem_startup(void)
 	ctl.entrysize = sizeof(ChannelGeneration);
 	channel_gens = ShmemInitHash("pg_dash channel generations", CACHE_MAX_CHANNELS,
 								 CACHE_MAX_CHANNELS, &ctl, HASH_ELEM | HASH_STRINGS);
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(RightsPrint);
+	rights_prints = ShmemInitHash("pg_dash rights prints", CACHE_MAX_RELATIONS,
+								  CACHE_MAX_RELATIONS, &ctl, HASH_ELEM | HASH_BLOBS);
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -393,19 +421,101 @@ query_cache_start_listens(void)
 	}
 }
 
-/* An invalidation that may change a role's rights: outdates every result. */
+/* Outdates every cached result: rights may have changed. */
 static void
-query_cache_rights_changed(Datum arg, Oid relid)
+query_cache_bump_rights(void)
 {
 	if (cache != NULL)
 		pg_atomic_fetch_add_u64(&cache->rights_epoch, 1);
 }
 
-/* The same, for the catalog caches of roles, memberships, schemas, functions. */
+/* A relation's invalidation: noted, compared at the next transaction start. */
+static void
+query_cache_relation_changed(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || npending >= CACHE_MAX_PENDING)
+	{
+		pending_overflow = true;
+		return;
+	}
+	for (int i = 0; i < npending; i++)
+		if (pending_relids[i] == relid)
+			return;
+	pending_relids[npending++] = relid;
+}
+
+/* The catalog caches of roles, memberships, schemas, functions: outdate at once. */
 static void
 query_cache_rights_syscache_changed(Datum arg, int cacheid, uint32 hashvalue)
 {
-	query_cache_rights_changed(arg, InvalidOid);
+	query_cache_bump_rights();
+}
+
+/*
+ * A fingerprint of what decides who may read a relation, and what: its
+ * privileges and its columns', owner, options, row-level security and
+ * policies.  0 when it no longer exists; 1 for a relation that is not read
+ * by queries (an index, a sequence, a TOAST table): nothing to compare.
+ * Needs a transaction with SPI.
+ */
+static uint64
+query_cache_rights_print(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	char	   *text;
+
+	if (SPI_execute_with_args("SELECT CASE WHEN c.relkind NOT IN ('r', 'v', 'm', 'f', 'p') THEN NULL ELSE "
+							  "concat_ws('|', c.relacl, c.relowner, c.reloptions, "
+							  "c.relrowsecurity, c.relforcerowsecurity, "
+							  "(SELECT array_agg(a.attnum || ':' || a.attacl::text ORDER BY a.attnum) "
+							  "   FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL), "
+							  "(SELECT array_agg(concat_ws(',', p.polname, p.polcmd, p.polpermissive, p.polroles, "
+							  "        pg_catalog.pg_get_expr(p.polqual, p.polrelid), "
+							  "        pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)) ORDER BY p.polname) "
+							  "   FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid)) END "
+							  "FROM pg_catalog.pg_class c WHERE c.oid = $1",
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the rights of relation %u", relid);
+	if (SPI_processed == 0)
+		return 0;
+	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return text ? hash_bytes_extended((const unsigned char *) text, strlen(text), 0) | 2 : 1;
+}
+
+/*
+ * Compares the rights of the relations invalidated since the last call
+ * with their last fingerprints, and outdates every cached result when one
+ * differs or was not known.  Called at the start of every request
+ * transaction (request_begin), before the epoch is read, with SPI connected.
+ */
+void
+query_cache_settle_rights(void)
+{
+	bool		changed = pending_overflow;
+
+	if (cache == NULL || (npending == 0 && !pending_overflow))
+		return;
+	for (int i = 0; i < npending && !changed; i++)
+	{
+		uint64		print = query_cache_rights_print(pending_relids[i]);
+		RightsPrint *e;
+		bool		found;
+
+		if (print == 1)
+			continue;
+		LWLockAcquire(cache->lock, LW_EXCLUSIVE);
+		e = hash_search(rights_prints, &pending_relids[i], HASH_ENTER_NULL, &found);
+		if (e == NULL || !found || e->print != print)
+			changed = true;
+		if (e != NULL)
+			e->print = print;
+		LWLockRelease(cache->lock);
+	}
+	npending = 0;
+	pending_overflow = false;
+	if (changed)
+		query_cache_bump_rights();
 }
 
 /*
@@ -417,7 +527,7 @@ query_cache_watch_rights(void)
 {
 	static const int caches[] = {AUTHOID, AUTHMEMMEMROLE, AUTHMEMROLEMEM, NAMESPACEOID, PROCOID};
 
-	CacheRegisterRelcacheCallback(query_cache_rights_changed, (Datum) 0);
+	CacheRegisterRelcacheCallback(query_cache_relation_changed, (Datum) 0);
 	for (int i = 0; i < lengthof(caches); i++)
 		CacheRegisterSyscacheCallback(caches[i], query_cache_rights_syscache_changed, (Datum) 0);
 }

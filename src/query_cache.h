@@ -17,6 +17,7 @@ extern bool query_cache_enabled(void);
 extern uint64 query_cache_generation(List *channels);
 extern uint64 query_cache_rights_epoch(void);
 extern void query_cache_watch_rights(void);
+extern void query_cache_settle_rights(void);
 extern void query_cache_bump(const char *channel);
 extern bool query_cache_get(const unsigned char *key, uint64 generation,
 							StringInfo body, char *etag, size_t etag_size);

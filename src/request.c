@@ -22,6 +22,7 @@
 #include "auth.h"
 #include "bearer.h"
 #include "guc.h"
+#include "query_cache.h"
 #include "request.h"
 #include "session.h"
 #include "worker_state.h"
@@ -115,6 +116,8 @@ request_begin(RequestTxn *r, const char *activity, const char *session_id)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* rights changes the invalidations just read may carry (query_cache.c) */
+	query_cache_settle_rights();
 	session_bind(session_id);
 	MemoryContextSwitchTo(cxt);
 }
