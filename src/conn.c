@@ -107,30 +107,13 @@ conn_init_parser(Conn *conn)
 static void
 conn_set_peer(Conn *conn, const struct sockaddr *addr)
 {
-	if (addr == NULL)
+	int			family;
+	uint8		bytes[16];
+
+	if (!transport_sockaddr(addr, &family, bytes))
 		return;
-	if (addr->sa_family == AF_INET)
-	{
-		const struct sockaddr_in *in = (const struct sockaddr_in *) addr;
-
-		conn->peer.family = AF_INET;
-		memcpy(conn->peer.addr, &in->sin_addr, 4);
-	}
-	else if (addr->sa_family == AF_INET6)
-	{
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) addr;
-
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-		{
-			conn->peer.family = AF_INET;
-			memcpy(conn->peer.addr, in6->sin6_addr.s6_addr + 12, 4);
-		}
-		else
-		{
-			conn->peer.family = AF_INET6;
-			memcpy(conn->peer.addr, in6->sin6_addr.s6_addr, 8);
-		}
-	}
+	conn->peer.family = family;
+	memcpy(conn->peer.addr, bytes, family == AF_INET ? 4 : 8);
 }
 
 /* The address of a client as text ("192.0.2.1", "2001:db8::/64"), palloc'd. */

@@ -255,7 +255,7 @@ transport_loopback(int family, const uint8 *addr)
  * The address of a sockaddr as family and bytes; an IPv4 address mapped
  * into IPv6 is IPv4.  False for other families.
  */
-static bool
+bool
 transport_sockaddr(const struct sockaddr *sa, int *family, uint8 *addr)
 {
 	if (sa == NULL)

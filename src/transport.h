@@ -42,6 +42,12 @@ extern void transport_reload(void);
 /* Records how an accepted connection came: its socket's peer, TLS, the redirect port. */
 extern void transport_accept(ConnTransport *t, const struct sockaddr *addr, bool tls, bool redirect_only);
 
+/*
+ * The address of a sockaddr as family (AF_INET, AF_INET6) and bytes (4 or
+ * 16); an IPv4 address mapped into IPv6 is IPv4.  False for other families.
+ */
+extern bool transport_sockaddr(const struct sockaddr *sa, int *family, uint8 *addr);
+
 /* The client a PROXY header names is the connection's client from now on. */
 extern void transport_proxy_client(ConnTransport *t, int family, const uint8 *addr);
 
