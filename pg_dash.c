@@ -34,6 +34,7 @@
 #include "request.h"
 #include "session.h"
 #include "session_buffer.h"
+#include "session_writer.h"
 #include "tls.h"
 #include "transport.h"
 #include "worker.h"
@@ -144,6 +145,7 @@ _PG_init(void)
 		(tls_redirect_port() == 0 || listener_claim_port(tls_redirect_port())))
 	{
 		worker_register_all();
+		session_writer_register();
 		executor_register_all();
 	}
 	metrics_add_source(executor_metrics);

@@ -27,6 +27,7 @@
 #include "query_cache.h"
 #include "query_registry.h"
 #include "realtime.h"
+#include "session_buffer.h"
 #include "request.h"
 #include "router.h"
 #include "transport.h"
@@ -501,6 +502,9 @@ pg_dash_executor_main(Datum arg)
 						 1000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		QueryCancelPending = false;
+		/* a clean stop writes the session states this executor buffered last */
+		if (ProcDiePending)
+			session_buffer_flush_all();
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{

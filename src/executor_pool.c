@@ -75,8 +75,9 @@ executor_slot_queue(ExecSlot *slot)
 
 /*
  * The default number of executors: one per CPU, at least 2, at most 16, and
- * never so many that the workers, the logical replication launcher, the
- * executors and two parallel workers would not fit in max_worker_processes.
+ * never so many that the workers, the session writer, the logical
+ * replication launcher, the executors and two parallel workers would not
+ * fit in max_worker_processes.
  */
 static int
 executor_default_count(void)
@@ -84,7 +85,7 @@ executor_default_count(void)
 	long		cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int			n = (int) Min(Max(cpus, 2), 16);
 
-	n = Min(n, max_worker_processes - pg_dash_workers - (max_logical_replication_workers > 0 ? 1 : 0) - 2);
+	n = Min(n, max_worker_processes - pg_dash_workers - 1 - (max_logical_replication_workers > 0 ? 1 : 0) - 2);
 	return Max(n, 1);
 }
 

@@ -49,6 +49,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
@@ -99,13 +100,17 @@ typedef struct SessionBufferShared
 	int			stored;			/* entries with data */
 	int			dirty;			/* entries whose version the table lacks */
 	TimestampTz dirty_since;	/* the oldest unwritten write came after this */
-	pid_t		flusher;		/* worker 0, woken when dirty becomes 1 */
+	pid_t		writer;			/* the session writer, or 0 while none runs */
+	pid_t		stand_in;		/* worker 0, which writes while no writer runs */
 } SessionBufferShared;
 
 int			session_write_delay = 20;
 
 static SessionBufferShared *shared = NULL;
 static HTAB *entries = NULL;
+
+/* Whether this process is the session writer (session_writer.c). */
+static bool am_writer = false;
 
 /* The sessions this transaction holds. */
 static char held[SESSION_BUFFER_MAX_HELD][65];
@@ -411,7 +416,7 @@ session_buffer_store(const char *id, uint64 base_version, uint64 epoch, Jsonb *s
 		{
 			shared->dirty_since = GetCurrentTimestamp();
 			wake = true;
-			flusher = shared->flusher;
+			flusher = shared->writer != 0 ? shared->writer : shared->stand_in;
 		}
 	}
 	memcpy(e->data, state, VARSIZE(state));
@@ -419,7 +424,7 @@ session_buffer_store(const char *id, uint64 base_version, uint64 epoch, Jsonb *s
 	e->version = shared->next_version++;
 	LWLockRelease(shared->lock);
 
-	/* worker 0 sleeps in its loop: SIGUSR1 wakes it to time the write */
+	/* the writer sleeps on its latch, worker 0 in its loop: SIGUSR1 wakes either */
 	if (wake && flusher != 0 && flusher != MyProcPid)
 		(void) kill(flusher, SIGUSR1);
 	return true;
@@ -793,8 +798,9 @@ session_buffer_flush(void)
 		LWLockReleaseAll();
 		AbortCurrentTransaction();
 		ereport(LOG,
-				(errmsg("pg_dash worker %d could not write buffered session states: %s",
-						worker_number, edata->message)));
+				(errcode(edata->sqlerrcode),
+				 errmsg("%s could not write buffered session states: %s",
+						MyBgworkerEntry ? MyBgworkerEntry->bgw_name : "pg_dash", edata->message)));
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
@@ -809,16 +815,47 @@ session_buffer_flush(void)
 	LWLockRelease(shared->lock);
 }
 
-/* Worker 0: writes the buffered states when the oldest is due. */
+/* Clears the writer's pid when it exits, so that worker 0 stands in. */
+static void
+session_buffer_writer_exit(int code, Datum arg)
+{
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	if (shared->writer == MyProcPid)
+		shared->writer = 0;
+	LWLockRelease(shared->lock);
+}
+
+/* Makes this process the one that writes the buffer (the session writer). */
+void
+session_buffer_become_writer(void)
+{
+	am_writer = true;
+	before_shmem_exit(session_buffer_writer_exit, (Datum) 0);
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	shared->writer = MyProcPid;
+	LWLockRelease(shared->lock);
+}
+
+/*
+ * The session writer, or worker 0 while none runs: writes the buffered
+ * states when the oldest is due.
+ */
 int
 session_buffer_flush_due(void)
 {
 	long		waited_ms;
 
-	if (shared == NULL || worker_number != 0)
+	if (shared == NULL)
 		return 0;
-	if (shared->flusher != MyProcPid)
-		shared->flusher = MyProcPid;
+	if (!am_writer)
+	{
+		if (worker_number != 0)
+			return 0;
+		if (shared->stand_in != MyProcPid)
+			shared->stand_in = MyProcPid;
+		if (shared->writer != 0)
+			return 0;
+	}
 	/* a transaction of a streamed response is open between batches */
 	if (shared->dirty == 0 || IsTransactionOrTransactionBlock())
 		return shared->dirty == 0 ? 0 : 10;

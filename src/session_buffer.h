@@ -40,14 +40,19 @@ extern bool session_buffer_read(const char *id, Jsonb **state);
  */
 extern void session_buffer_hold(const char *id);
 
+/* Makes this process the one that writes the buffer (session_writer.c). */
+extern void session_buffer_become_writer(void);
+
 /*
- * Worker 0's part, after every pass of its loop: writes the buffered states
- * when the oldest has waited pg_dash.session_write_delay.  Returns the
- * milliseconds until the next write is due, or 0 when nothing waits.
+ * The session writer's work, and worker 0's after every pass of its loop
+ * while no writer runs: writes the buffered states when the oldest has
+ * waited pg_dash.session_write_delay.  Returns the milliseconds until the
+ * next write is due, or 0 when nothing waits (or this process does not
+ * write).
  */
 extern int	session_buffer_flush_due(void);
 
-/* Writes every buffered state now (a worker that stops). */
+/* Writes every buffered state now (a process that stops). */
 extern void session_buffer_flush_all(void);
 
 #endif							/* PG_DASH_SESSION_BUFFER_H */

@@ -144,8 +144,11 @@ worker_upkeep(void)
 
 	/* no request is running: a cancel has nothing to cancel */
 	QueryCancelPending = false;
-	/* a clean stop writes the buffered session states first */
-	if (ProcDiePending && worker_number == 0)
+	/*
+	 * a clean stop writes the buffered session states first: the writer may
+	 * have stopped before this worker answered its last writes
+	 */
+	if (ProcDiePending)
 		session_buffer_flush_all();
 	CHECK_FOR_INTERRUPTS();
 
@@ -162,7 +165,7 @@ worker_upkeep(void)
 	download_poll();
 	executor_poll();
 
-	/* worker 0 writes the buffered session states when they are due */
+	/* while no session writer runs, worker 0 writes the buffered states */
 	flush_in_ms = session_buffer_flush_due();
 	if (flush_in_ms > 0)
 		server_wake_after(flush_in_ms);

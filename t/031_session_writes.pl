@@ -225,6 +225,49 @@ $node->restart;
 wait_for_workers($node, $port, 2);
 is(state_of(req('GET', '/api/state', $token))->{late}, 1, '... is there after a clean restart');
 
+# --- the session writer: its own process, which writes what is buffered
+# before it stops, and is started again
+my $writer_sql = q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_dash session writer'};
+my $writer = $node->safe_psql('postgres', $writer_sql);
+like($writer, qr/^\d+$/, 'one session writer runs');
+$r = req('PATCH', '/api/state', $token, body => '{"before_stop":1}');
+ok(!exists table_state($token)->{before_stop}, 'a buffered PATCH waits for the delay');
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($writer)");
+my $landed;
+for (1 .. 30)
+{
+	last if $landed = table_state($token)->{before_stop};
+	sleep 0.1;
+}
+ok($landed, 'the writer writes it when it is stopped, before the delay');
+my $again = '';
+for (1 .. 50)
+{
+	$again = $node->safe_psql('postgres', $writer_sql);
+	last if $again =~ /^\d+$/ && $again ne $writer;
+	sleep 0.1;
+}
+ok($again =~ /^\d+$/ && $again ne $writer, '... and a new writer is started');
+
+# --- with no worker slot for the writer, worker 0 writes the buffer
+$node->safe_psql('postgres', q{ALTER SYSTEM SET max_worker_processes = 2; ALTER SYSTEM SET pg_dash.session_write_delay = 300});
+$node->restart;
+# the slots go to the logical replication launcher and worker 0
+wait_for_workers($node, $port, 1);
+is($node->safe_psql('postgres', $writer_sql), '', 'no slot left for the session writer');
+$r = req('PATCH', '/api/state', $token, body => '{"stand_in":1}');
+is(state_of($r)->{stand_in}, 1, 'a PATCH is answered without it');
+$landed = undef;
+for (1 .. 50)
+{
+	last if $landed = table_state($token)->{stand_in};
+	sleep 0.1;
+}
+ok($landed, '... and written by worker 0 after the delay');
+$node->safe_psql('postgres', q{ALTER SYSTEM RESET max_worker_processes});
+$node->restart;
+wait_for_workers($node, $port, 2);
+
 # --- with pg_dash.session_write_delay = 0 every write goes to the table at once
 $node->safe_psql('postgres', q{ALTER SYSTEM SET pg_dash.session_write_delay = 0; SELECT pg_reload_conf()});
 sleep 0.5;
