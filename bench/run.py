@@ -786,6 +786,26 @@ def ws_finish(m):
     return m
 
 
+FLOOR_SENDERS = 2      # as pg_dash.workers in scripts/bench.sh
+FLOOR_FRAME = 160      # bytes, about a notify frame of these payloads
+
+
+def bare_sends(n, spaced, spacing):
+    """A function running bench/sendfloor.c once for n clients and the
+    round's spaced notifications: the latency of one send() per client from
+    as many processes as pg_dash has workers, with nothing else in the way."""
+    def one():
+        p = subprocess.run([os.path.join(TMP, "sendfloor"), "-n", str(n), "-w", str(FLOOR_SENDERS),
+                            "-r", str(spaced), "-g", str(int(spacing * 1000)), "-s", str(FLOOR_FRAME)],
+                           capture_output=True, text=True, timeout=300)
+        try:
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {"error": (p.stderr or "no output").strip()[:150]}
+        return {"p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "max_ms": r["max_ms"]}
+    return one
+
+
 def bench_ws(peer):
     """pg_dash's clients, the peer's and a libpq listener are all held at
     once, each on its own channel, and their rounds run in turns."""
@@ -816,6 +836,7 @@ def bench_ws(peer):
                           (), None, [lc.p.pid]))
         else:
             lc.close()
+        sides.append(("bare_sends", bare_sends(n, spaced, spacing), (), None))
         r = interleaved("ws.%d" % n, sides)
         for who, m in r.items():
             ws_finish(m)
@@ -825,7 +846,7 @@ def bench_ws(peer):
             res[who] = m
         for c, _, _ in held.values():
             c.close()
-        pg, pe, lm = res.get("pg_dash"), res.get("peer"), res.get("libpq_listener")
+        pg, pe, lm, fl = res.get("pg_dash"), res.get("peer"), res.get("libpq_listener"), res.get("bare_sends")
 
         def g(m, k):
             return m if isinstance(m, str) else m[k]
@@ -849,6 +870,12 @@ def bench_ws(peer):
                 higher_better=False, ours_m=mm(pg), other_m=lm, key="p99_ms",
                 note="one libpq connection, the same notifications: p50 %.3f ms, a burst at %s msgs/s; "
                      "all delivered: %s" % (lm["p50_ms"], fmt(lm["per_burst_msgs_per_s"]), lm["all_delivered"]))
+        if fl and fl.get("p99_ms") is not None:
+            fig(4, tag + ": p99 vs bare sends (the machine's floor)", g(pg, "p99_ms"), "bare sends", fl["p99_ms"],
+                "ms", higher_better=False, ours_m=mm(pg), other_m=fl, key="p99_ms",
+                note="bench/sendfloor.c: %d processes send a %d-byte frame to each of %s loopback TCP clients "
+                     "read by one epoll process, no PostgreSQL or libwebsockets; p50 %.1f ms" % (
+                         FLOOR_SENDERS, FLOOR_FRAME, format(n, ","), fl["p50_ms"]))
         fig(4, tag + ": server CPU per delivered msg", g(pg, "server_us_per_msg"), "peer",
             g(pe, "server_us_per_msg"), "us", higher_better=False, ours_m=mm(pg), other_m=mm(pe),
             key="server_us_per_msg")
@@ -1543,7 +1570,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     t0 = time.time()
-    for src, out, extra in (("wsload.c", "wsload", []),
+    for src, out, extra in (("wsload.c", "wsload", []), ("sendfloor.c", "sendfloor", []),
                             ("pglisten.c", "pglisten", ["-I/usr/include/postgresql", "-lpq"])):
         subprocess.run(["gcc", "-O2", "-Wall", "-o", os.path.join(TMP, out), os.path.join(HERE, src)] + extra,
                        check=True)
