@@ -364,7 +364,8 @@ static_serve_file(Conn *conn, HttpRequest *req, const char *relpath)
 /*
  * Serves the front end's document (relpath, index.html) with data the page
  * needs at once embedded as a JSON data block before </head>:
- * <script type="application/json" id="pg-dash-page">json</script>.  A data
+ * <script type="application/json" id="pg-dash-page">json</script>, and
+ * preload links for /api/queries and /api/state.  A data
  * block is never executed, so the Content-Security-Policy still allows no
  * inline script; "<", ">" and "&" are written as \u escapes (they can only
  * occur inside JSON strings), so no text in it can end the element.  A
@@ -423,6 +424,16 @@ static_serve_document(Conn *conn, HttpRequest *req, const char *relpath, const c
 				appendStringInfoChar(&body, *p);
 		}
 		appendStringInfoString(&body, "</script>\n");
+		/*
+		 * the two answers the front end asks for before it draws start now,
+		 * while its scripts load and run (its fetch() takes the preloaded
+		 * response); the base path needs no escaping (transport.c checks it)
+		 */
+		appendStringInfo(&body,
+						 "<link rel=\"preload\" href=\"%s/api/queries\" as=\"fetch\" crossorigin>\n"
+						 "<link rel=\"preload\" href=\"%s/api/state\" as=\"fetch\" crossorigin>\n",
+						 pg_dash_base_path ? pg_dash_base_path : "",
+						 pg_dash_base_path ? pg_dash_base_path : "");
 		appendStringInfoString(&body, head_end);
 	}
 

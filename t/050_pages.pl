@@ -124,9 +124,12 @@ is($r->{status}, 200, 'GET /p/sales');
 like($r->{headers}{'content-type'}, qr{^text/html}, '/p/<path> is HTML');
 like($r->{body}, qr{<script type="module" src="/js/app\.js"></script>}, '/p/<path> serves the front end as one module');
 # the page itself is in the document: the browser draws without asking for it
-my ($block) = $r->{body} =~ m{<script type="application/json" id="pg-dash-page">([^<]*)</script>\n</head>};
+my ($block) = $r->{body} =~ m{<script type="application/json" id="pg-dash-page">([^<]*)</script>\n(?:<link [^>]*>\n)*</head>};
 ok(defined $block, 'the page is embedded as a JSON data block at the end of <head>');
 is_deeply(json_decode($block // 'null'), req('GET', '/api/page/sales')->{json}, '... what /api/page/sales answers');
+# what the front end asks for first travels while its scripts load
+like($r->{body}, qr{<link rel="preload" href="/api/queries" as="fetch" crossorigin>\n<link rel="preload" href="/api/state" as="fetch" crossorigin>\n</head>},
+	'the query list and the state are preloaded');
 my $etag = $r->{headers}{etag};
 is(req('GET', '/p/sales', headers => ["If-None-Match: $etag"])->{status}, 304, 'the document revalidates by its ETag');
 # text that would end the element or start markup in the document is escaped
@@ -147,6 +150,7 @@ is(req('GET', '/p/ops/disk/')->{status}, 200, 'a trailing slash is allowed');
 $r = req('GET', '/p/nope');
 is($r->{status}, 404, '/p/ of a missing page is 404');
 like($r->{headers}{'content-type'}, qr{^text/html}, 'as HTML');
+unlike($r->{body}, qr{rel="preload"}, '... which preloads nothing');
 
 # --- actions
 $r = req('PATCH', '/api/state', body => '{}');
