@@ -125,6 +125,9 @@ ok($executor{ $r->{json}{state}{backend} // 0 }, 'actions run in an executor') o
 	my @running;
 	push @running, [ start_request('/api/query/slow?s=4') ] for 1 .. 5;
 	ok(wait_until(sub { running_slow() == 2 }, 5), 'both executors are busy');
+	# the other three reach the queue when their clients have started
+	ok(wait_until(sub { http($port, 'GET', '/metrics')->{body} =~ /^pg_dash_executor_queue_depth 3$/m }, 5),
+		'three requests wait');
 	my $t0 = time;
 	my $full = get_json('/api/query/fast');
 	is($full->{status}, 503, 'one more request while 3 wait: 503');
