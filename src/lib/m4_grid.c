@@ -173,7 +173,8 @@ m4_grid_check(const double *g, size_t len, size_t max_cells)
 		return NULL;
 	if (g[M4G_USED] != 1)
 		return "The used flag is neither 0 nor 1.";
-	if (!grid_integer(g[M4G_EXP], M4_GRID_MAX_EXP) || g[M4G_EXP] < M4_GRID_MIN_EXP)
+	if (!grid_integer(g[M4G_EXP], -M4_GRID_MIN_EXP) || g[M4G_EXP] < M4_GRID_MIN_EXP ||
+		g[M4G_EXP] > M4_GRID_MAX_EXP)
 		return "The cell width is out of range.";
 	/* cells of finite x: at most 2^1024 / 2^e in magnitude */
 	if (!isfinite(g[M4G_LO]) || !isfinite(g[M4G_HI]) ||

@@ -134,9 +134,12 @@ static void
 grid_fill(double *g, const double *x, const double *y, const size_t *order, size_t from, size_t to)
 {
 	size_t		i;
+	int			failed = 0;
 
 	for (i = from; i < to; i++)
-		CHECK_INT(m4_grid_add(g, x[order[i]], y[order[i]], 1), 0);
+		if (m4_grid_add(g, x[order[i]], y[order[i]], 1) != 0)
+			failed++;
+	CHECK_INT(failed, 0);
 }
 
 /* A random permutation of 0 .. n - 1. */
@@ -371,6 +374,16 @@ test_ranges(void)
 	grid_points(g, &got);
 	CHECK(got.x[0] == -1e-300 && got.x[got.n - 1] == 1e300);
 	CHECK_INT(g[M4G_EXP], m4_grid_exponent(-1e-300, 1e300, 4));
+
+	/* zero first: the finest grid, a valid one */
+	m4_grid_init(g, 4);
+	m4_grid_add(g, 0, 1, 1);
+	CHECK_INT(g[M4G_EXP], M4_GRID_MIN_EXP);
+	CHECK(m4_grid_check(g, m4_grid_size(4), MAX_CELLS) == NULL);
+	m4_grid_add(g, -0.0, 2, 1);
+	CHECK(m4_grid_check(g, m4_grid_size(4), MAX_CELLS) == NULL);
+	grid_points(g, &got);
+	CHECK(got.n == 2 && got.w[0] == 2);
 
 	/* one x many times: one cell, one point standing for every row */
 	m4_grid_init(g, 4);
