@@ -74,7 +74,7 @@ CREATE AGGREGATE m4_grid_wide (double precision, double precision, integer) (
 SELECT m4_grid_wide(x, y, 2) FROM m4_points;
 CREATE AGGREGATE m4_grid_stuck (double precision, double precision, integer) (
     SFUNC = pg_dash.m4_grid_transfn, STYPE = double precision[], FINALFUNC = pg_dash.m4_grid_finalfn,
-    INITCOND = '{2,1,1,8.98846567431158e307,8.98846567431158e307,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0}');
+    INITCOND = '{2,1,1024,1,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0}');
 SELECT m4_grid_stuck(x, y, 2) FROM m4_points;
 SELECT m4_grid_stuck(-x, y, 2) FROM m4_points;
 DROP AGGREGATE m4_grid_wide(double precision, double precision, integer);

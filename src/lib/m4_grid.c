@@ -15,12 +15,44 @@
 
 #include "m4.h"
 
-/* The cell of x on the grid of width 2^e (also: cell k coarsened by e). */
-static double
+/*
+ * floor() without a call into libm: this runs for every row.  Doubles of at
+ * least 2^52 in magnitude (and infinities, NaN) are integers already.
+ */
+static inline double
+grid_floor(double v)
+{
+	double		t;
+
+	if (!(fabs(v) < 4503599627370496.0))
+		return v;
+	t = (double) (long long) v;
+	return t > v ? t - 1 : t;
+}
+
+/*
+ * The cell of x on the grid of width 2^e (also: cell k coarsened by e).
+ * For the usual widths x is multiplied by 2^-e, made from its bits, which is
+ * exact (and rounds as ldexp does when the product is subnormal).
+ */
+static inline double
 grid_cell(double x, int e)
 {
-	double		k = floor(ldexp(x, -e));
+	double		k;
 
+	if (e >= -1022 && e <= 1022)
+	{
+		union
+		{
+			unsigned long long bits;
+			double		d;
+		}			scale;
+
+		scale.bits = (unsigned long long) (1023 - e) << 52;
+		k = grid_floor(x * scale.d);
+	}
+	else
+		k = grid_floor(ldexp(x, -e));
 	/* a tiny negative x whose scaled value rounded to -0 is in cell -1 */
 	if (k >= 0 && x < 0)
 		k = -1;
@@ -149,14 +181,21 @@ m4_grid_init(double *g, size_t n)
 	g[M4G_CELLS] = (double) n;
 }
 
-/* True when v is an integer of at most max in magnitude. */
-static int
-grid_integer(double v, double max)
+/*
+ * Cells of finite x are integers of at most about 2^56 in magnitude: a
+ * grid's first cell is below 2^55 (a quarter unit in the last place of its
+ * x) and the others lie within n cells of it, coarsening only shrinks them.
+ */
+#define M4_GRID_MAX_CELL 4611686018427387904.0	/* 2^62 */
+
+/* True when v is an integer of at most M4_GRID_MAX_CELL in magnitude. */
+static inline int
+grid_integer(double v)
 {
-	return v == floor(v) && fabs(v) <= max;
+	return fabs(v) <= M4_GRID_MAX_CELL && v == (double) (long long) v;
 }
 
-/* Checks a grid's header; see m4_grid.h. */
+/* Checks a grid's header; see m4_grid.h.  This runs for every row. */
 const char *
 m4_grid_check(const double *g, size_t len, size_t max_cells)
 {
@@ -165,7 +204,7 @@ m4_grid_check(const double *g, size_t len, size_t max_cells)
 	if (len < M4_GRID_HEADER)
 		return "The state is shorter than its header.";
 	n = g[M4G_CELLS];
-	if (!(n >= 2 && n <= (double) max_cells) || n != floor(n))
+	if (!(n >= 2 && n <= (double) max_cells) || !grid_integer(n))
 		return "The number of cells is out of range.";
 	if (len != m4_grid_size((size_t) n))
 		return "The length of the state does not match its number of cells.";
@@ -173,17 +212,13 @@ m4_grid_check(const double *g, size_t len, size_t max_cells)
 		return NULL;
 	if (g[M4G_USED] != 1)
 		return "The used flag is neither 0 nor 1.";
-	if (!grid_integer(g[M4G_EXP], -M4_GRID_MIN_EXP) || g[M4G_EXP] < M4_GRID_MIN_EXP ||
-		g[M4G_EXP] > M4_GRID_MAX_EXP)
+	if (!(g[M4G_EXP] >= M4_GRID_MIN_EXP && g[M4G_EXP] <= M4_GRID_MAX_EXP) || !grid_integer(g[M4G_EXP]))
 		return "The cell width is out of range.";
-	/* cells of finite x: at most 2^1024 / 2^e in magnitude */
-	if (!isfinite(g[M4G_LO]) || !isfinite(g[M4G_HI]) ||
-		!grid_integer(g[M4G_LO], ldexp(1, M4_GRID_MAX_EXP - (int) g[M4G_EXP])) ||
-		!grid_integer(g[M4G_HI], ldexp(1, M4_GRID_MAX_EXP - (int) g[M4G_EXP])))
+	if (!grid_integer(g[M4G_LO]) || !grid_integer(g[M4G_HI]))
 		return "The first or last cell is not a cell of a finite x.";
 	if (!(g[M4G_LO] <= g[M4G_HI] && g[M4G_HI] - g[M4G_LO] < n))
 		return "The range of cells is wider than the grid.";
-	if (!grid_integer(g[M4G_OFF], n) || g[M4G_OFF] < 0 || g[M4G_OFF] >= n)
+	if (!(g[M4G_OFF] >= 0 && g[M4G_OFF] < n) || !grid_integer(g[M4G_OFF]))
 		return "The slot of the first cell is out of range.";
 	return NULL;
 }

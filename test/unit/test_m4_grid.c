@@ -356,6 +356,7 @@ test_ranges(void)
 		grid_fill(s, sub, sy, (size_t[]) {5, 3, 1, 0, 2, 4}, 0, 6);
 		grid_points(s, &want);
 		CHECK(points_equal(&got, &want));
+		CHECK(m4_grid_check(s, m4_grid_size(8), MAX_CELLS) == NULL);
 		CHECK_INT(s[M4G_EXP], m4_grid_exponent(-0x1p-1050, 0x1p-1060, 8));
 		/* tiny negative x and a coarse grid: cell -1, never -0 */
 		m4_grid_init(s, 8);
@@ -373,6 +374,7 @@ test_ranges(void)
 	grid_fill(g, grow, gy, (size_t[]) {0, 1, 2, 3}, 0, 4);
 	grid_points(g, &got);
 	CHECK(got.x[0] == -1e-300 && got.x[got.n - 1] == 1e300);
+	CHECK(m4_grid_check(g, m4_grid_size(4), MAX_CELLS) == NULL);
 	CHECK_INT(g[M4G_EXP], m4_grid_exponent(-1e-300, 1e300, 4));
 
 	/* zero first: the finest grid, a valid one */
@@ -496,8 +498,7 @@ test_garbage(void)
 	/* a cell beyond any finite x: refused rather than looped over */
 	m4_grid_init(g, 4);
 	m4_grid_add(g, 1, 1, 1);
-	g[M4G_EXP] = 1000;
-	g[M4G_LO] = g[M4G_HI] = ldexp(1, 30);
+	g[M4G_LO] = g[M4G_HI] = ldexp(1, 70);
 	CHECK(m4_grid_check(g, len, MAX_CELLS) != NULL);
 
 	/* valid headers over garbage cells: no crash, whatever comes out */
@@ -529,8 +530,8 @@ test_garbage(void)
 	/* a header check accepts, yet no width fits its cell and x's: refused */
 	m4_grid_init(other, 2);
 	other[M4G_USED] = 1;
-	other[M4G_EXP] = 1;
-	other[M4G_LO] = other[M4G_HI] = ldexp(1, 1023);
+	other[M4G_EXP] = M4_GRID_MAX_EXP;
+	other[M4G_LO] = other[M4G_HI] = 1;
 	CHECK(m4_grid_check(other, m4_grid_size(2), MAX_CELLS) == NULL);
 	CHECK_INT(m4_grid_add(other, -1, 1, 1), -1);
 
