@@ -19,13 +19,22 @@
  * condition reaches the table's index on x, and the x range of a request
  * without bounds costs two index probes (min and max).
  *
+ * Without such an index reading the x range first reads every row, and the
+ * reduction reads them again.  When the planner's estimate for the range
+ * query is above SERIES_EXTENT_CHEAP_COST the series is read once instead,
+ * on the growing grid of pg_dash.m4_grid (src/lib/m4_grid.c), and its
+ * points are reduced again in C to the request's buckets over the x they
+ * span: exact but for one grid cell at each edge of a pixel column.
+ *
  * A query with a cache TTL keeps a summary of its whole series in the
  * shared cache: the M4 points of SERIES_SUMMARY_BUCKETS buckets over all
  * its x values (a full scan, once).  A request whose buckets are at least
  * twice as wide as the summary's is answered from it without reading the
  * table: reducing M4 points again is exact except within one summary
  * bucket at each edge of a pixel column.  Narrower ranges (deep zooms) read
- * their range through the index.
+ * their range through the index.  Without a cheap x range the summary is
+ * made on the grid, in the same one pass, and records the equal buckets its
+ * cells are as fine as.
  */
 #include "postgres.h"
 
