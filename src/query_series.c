@@ -324,6 +324,30 @@ series_params(SeriesSource *src, int more, Oid **t, Datum **v, char **nl)
 }
 
 /*
+ * Appends the conditions x >= lo and x <= hi (x values; NULL: none) to sql,
+ * as parameters after the *n in t and v.
+ */
+static void
+series_bounds_sql(StringInfo sql, SeriesSpec *spec, const Datum *lo, const Datum *hi, Oid *t,
+				  Datum *v, int *n)
+{
+	const char *qx = quote_identifier(spec->x_column);
+
+	if (lo)
+	{
+		t[*n] = spec->x_type;
+		v[(*n)++] = *lo;
+		appendStringInfo(sql, " AND q.%s >= $%d", qx, *n);
+	}
+	if (hi)
+	{
+		t[*n] = spec->x_type;
+		v[(*n)++] = *hi;
+		appendStringInfo(sql, " AND q.%s <= $%d", qx, *n);
+	}
+}
+
+/*
  * The planner's cost below which the x range of a series is read first and
  * the series reduced exactly over it: two index probes cost a few units,
  * reading a table or a query's rows thousands.
@@ -363,18 +387,8 @@ series_extent_prepare(SeriesSpec *spec, SeriesSource *src, bool has_from, bool h
 	/* NaN and infinities are no place on a chart (NaN sorts above infinity) */
 	if (spec->x_base != INT2OID && spec->x_base != INT4OID && spec->x_base != INT8OID)
 		appendStringInfo(&sql, " AND q.%s > '-infinity' AND q.%s < 'infinity'", qx, qx);
-	if (has_from)
-	{
-		t[n] = spec->x_type;
-		ext->values[n++] = spec->from;
-		appendStringInfo(&sql, " AND q.%s >= $%d", qx, n);
-	}
-	if (has_to)
-	{
-		t[n] = spec->x_type;
-		ext->values[n++] = spec->to;
-		appendStringInfo(&sql, " AND q.%s <= $%d", qx, n);
-	}
+	series_bounds_sql(&sql, spec, has_from ? &spec->from : NULL, has_to ? &spec->to : NULL, t,
+					  ext->values, &n);
 	ext->plan = SPI_prepare_cursor(sql.data, n, t, CURSOR_OPT_GENERIC_PLAN);
 	if (ext->plan == NULL)
 		elog(ERROR, "could not prepare the x range of the series: %s", SPI_result_code_string(SPI_result));
@@ -416,19 +430,23 @@ series_extent_run(SeriesSpec *spec, SeriesExtent *ext, Datum *lo, Datum *hi)
 }
 
 /*
- * Reads the points (x, y, rows) of pg_dash.m4 or pg_dash.m4_grid from the
- * first column of the one row SPI returned, and frees that row.  The
- * points are made in the current memory context.
+ * Runs a statement of pg_dash.m4 or pg_dash.m4_grid (what) and reads the
+ * points (x, y, rows) it returns, in the caller's memory context.
  */
 static void
-series_points_take(SeriesPoints *pts, const char *what)
+series_points_run(const char *sql, int n, Oid *t, Datum *v, const char *nl, const char *what,
+				  SeriesPoints *pts)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	bool		isnull;
 	Datum		d;
 	ArrayType  *arr;
 	double	   *data;
 	size_t		i;
 
+	if (SPI_execute_with_args(sql, n, t, v, nl, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not reduce the series");
+	MemoryContextSwitchTo(cxt);
 	memset(pts, 0, sizeof(*pts));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	arr = isnull ? NULL : DatumGetArrayTypeP(d);
@@ -456,6 +474,37 @@ series_points_take(SeriesPoints *pts, const char *what)
 }
 
 /*
+ * Runs the aggregate agg (pg_dash.m4 or pg_dash.m4_grid) over x and y of the
+ * rows with lo <= x <= hi (x values; NULL: no bound), with its further
+ * arguments (nargs of them) after x and y, and reads the points it returns.
+ */
+static void
+series_aggregate(SeriesSpec *spec, SeriesSource *src, const char *agg, int nargs, const Oid *types,
+				 const Datum *args, const Datum *lo, const Datum *hi, SeriesPoints *pts)
+{
+	StringInfoData sql;
+	Oid		   *t;
+	Datum	   *v;
+	char	   *nl;
+	int			n = src->nparams;
+	int			i;
+
+	series_params(src, nargs + 2, &t, &v, &nl);
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s(%s, q.%s::float8", agg,
+					 series_x_sql(spec, quote_identifier(spec->x_column)), quote_identifier(spec->y_column));
+	for (i = 0; i < nargs; i++)
+	{
+		t[n] = types[i];
+		v[n++] = args[i];
+		appendStringInfo(&sql, ", $%d", n);
+	}
+	appendStringInfo(&sql, ") FROM (%s\n) q WHERE true", src->statement);
+	series_bounds_sql(&sql, spec, lo, hi, t, v, &n);
+	series_points_run(sql.data, n, t, v, nl, agg, pts);
+}
+
+/*
  * Runs pg_dash.m4 over the rows with lo <= x <= hi in buckets buckets: lo_v
  * and hi_v are the bounds as numbers; lo and hi (x values, NULL: none) the
  * conditions on x that reach an index.
@@ -464,40 +513,14 @@ static void
 series_reduce(SeriesSpec *spec, SeriesSource *src, const Datum *lo, const Datum *hi, double lo_v,
 			  double hi_v, int buckets, SeriesPoints *pts)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	const char *qx = quote_identifier(spec->x_column);
-	StringInfoData sql;
-	Oid		   *t;
-	Datum	   *v;
-	char	   *nl;
-	int			n = src->nparams;
+	Oid			types[3];
+	Datum		args[3];
 
-	series_params(src, 5, &t, &v, &nl);
-	v[n] = series_m4_bound(spec, lo_v, &t[n]);
-	v[n + 1] = series_m4_bound(spec, hi_v, &t[n + 1]);
-	t[n + 2] = INT4OID;
-	v[n + 2] = Int32GetDatum(buckets);
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT pg_dash.m4(%s, q.%s::float8, $%d, $%d, $%d) FROM (%s\n) q WHERE true",
-					 series_x_sql(spec, qx), quote_identifier(spec->y_column), n + 1, n + 2, n + 3,
-					 src->statement);
-	n += 3;
-	if (lo)
-	{
-		t[n] = spec->x_type;
-		v[n++] = *lo;
-		appendStringInfo(&sql, " AND q.%s >= $%d", qx, n);
-	}
-	if (hi)
-	{
-		t[n] = spec->x_type;
-		v[n++] = *hi;
-		appendStringInfo(&sql, " AND q.%s <= $%d", qx, n);
-	}
-	if (SPI_execute_with_args(sql.data, n, t, v, nl, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not reduce the series");
-	MemoryContextSwitchTo(cxt);
-	series_points_take(pts, "pg_dash.m4");
+	args[0] = series_m4_bound(spec, lo_v, &types[0]);
+	args[1] = series_m4_bound(spec, hi_v, &types[1]);
+	types[2] = INT4OID;
+	args[2] = Int32GetDatum(buckets);
+	series_aggregate(spec, src, "pg_dash.m4", 3, types, args, lo, hi, pts);
 }
 
 /*
@@ -509,36 +532,11 @@ static void
 series_grid(SeriesSpec *spec, SeriesSource *src, bool has_from, bool has_to, int cells,
 			SeriesPoints *pts)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	const char *qx = quote_identifier(spec->x_column);
-	StringInfoData sql;
-	Oid		   *t;
-	Datum	   *v;
-	char	   *nl;
-	int			n = src->nparams;
+	Oid			type = INT4OID;
+	Datum		arg = Int32GetDatum(cells);
 
-	series_params(src, 3, &t, &v, &nl);
-	t[n] = INT4OID;
-	v[n++] = Int32GetDatum(cells);
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT pg_dash.m4_grid(%s, q.%s::float8, $%d) FROM (%s\n) q WHERE true",
-					 series_x_sql(spec, qx), quote_identifier(spec->y_column), n, src->statement);
-	if (has_from)
-	{
-		t[n] = spec->x_type;
-		v[n++] = spec->from;
-		appendStringInfo(&sql, " AND q.%s >= $%d", qx, n);
-	}
-	if (has_to)
-	{
-		t[n] = spec->x_type;
-		v[n++] = spec->to;
-		appendStringInfo(&sql, " AND q.%s <= $%d", qx, n);
-	}
-	if (SPI_execute_with_args(sql.data, n, t, v, nl, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not reduce the series");
-	MemoryContextSwitchTo(cxt);
-	series_points_take(pts, "pg_dash.m4_grid");
+	series_aggregate(spec, src, "pg_dash.m4_grid", 1, &type, &arg, has_from ? &spec->from : NULL,
+					 has_to ? &spec->to : NULL, pts);
 }
 
 /*
