@@ -656,3 +656,54 @@ END
 $$;
 COMMENT ON FUNCTION pg_dash.grant_link(regrole) IS 'Lets a role be the link of hot standbys (pg_dash.primary_conninfo)';
 REVOKE ALL ON FUNCTION pg_dash.grant_link(regrole) FROM PUBLIC;
+
+-- 17. A chart's series in one pass over the query (issue 18): M4 on a
+-- power-of-two grid that grows with the data, so that no x range has to be
+-- read first (sql/parts/48_lttb.sql has the commented original).
+CREATE FUNCTION pg_dash.m4_grid_transfn(double precision[], double precision, double precision, integer)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_grid_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_grid_transfn(double precision[], timestamp, double precision, integer)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_grid_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_grid_transfn(double precision[], timestamptz, double precision, integer)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_grid_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_grid_combinefn(double precision[], double precision[])
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_grid_combinefn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_grid_finalfn(double precision[])
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_grid_finalfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE pg_dash.m4_grid(x double precision, y double precision, buckets integer) (
+    SFUNC = pg_dash.m4_grid_transfn,
+    STYPE = double precision[],
+    FINALFUNC = pg_dash.m4_grid_finalfn,
+    COMBINEFUNC = pg_dash.m4_grid_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_dash.m4_grid(double precision, double precision, integer) IS
+    'Reduces a series to the first, last, lowest and highest point of each cell of a power-of-two grid of at most n cells over its x range (M4) as rows (x, y, rows)';
+CREATE AGGREGATE pg_dash.m4_grid(x timestamp, y double precision, buckets integer) (
+    SFUNC = pg_dash.m4_grid_transfn,
+    STYPE = double precision[],
+    FINALFUNC = pg_dash.m4_grid_finalfn,
+    COMBINEFUNC = pg_dash.m4_grid_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_dash.m4_grid(timestamp, double precision, integer) IS
+    'Reduces a time series to the first, last, lowest and highest point of each cell of a power-of-two grid of at most n cells over its x range (M4) as rows (epoch seconds, y, rows)';
+CREATE AGGREGATE pg_dash.m4_grid(x timestamptz, y double precision, buckets integer) (
+    SFUNC = pg_dash.m4_grid_transfn,
+    STYPE = double precision[],
+    FINALFUNC = pg_dash.m4_grid_finalfn,
+    COMBINEFUNC = pg_dash.m4_grid_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_dash.m4_grid(timestamptz, double precision, integer) IS
+    'Reduces a time series to the first, last, lowest and highest point of each cell of a power-of-two grid of at most n cells over its x range (M4) as rows (epoch seconds, y, rows)';

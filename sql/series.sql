@@ -41,17 +41,61 @@ SELECT pg_dash.m4_combinefn('{1,0,1,0,0,0,0,0,0,0,0,0,0}', '{1,0,2,0,0,0,0,0,0,0
 SELECT pg_dash.m4_finalfn(pg_dash.m4_combinefn('{1,0,1,0,0,0,0,0,0,0,0,0,0}', '{1,0,1,1,1,0.5,2,0.5,2,2,0.5,2,0.5}'));
 SELECT pg_dash.m4_transfn(NULL, 1::float8, 1, 0, 1, 1);
 
+-- pg_dash.m4_grid: the same points without lo and hi, over cells of a
+-- power-of-two grid, the finest at which the x seen span at most n cells
+-- (here x from 0 to 11 needs cells 4 wide: 0..3, 4..7, 8..11)
+SELECT pg_dash.m4_grid(x, y, 4) FROM m4_points;
+SELECT pg_dash.m4_grid(x, y, 4 ORDER BY x DESC) FROM m4_points;
+-- cells as fine as the rows: every row
+SELECT pg_dash.m4_grid(x, y, 100) FROM m4_points;
+-- no rows: NULL; no finite row: no points
+SELECT pg_dash.m4_grid(x, y, 4) FROM m4_points WHERE false;
+SELECT pg_dash.m4_grid(x, y, 4) FROM m4_points WHERE x IS NULL OR x = 'NaN';
+-- timestamps as seconds since the Unix epoch; infinite ones left out
+SELECT pg_dash.m4_grid(t, v, 10)
+FROM (VALUES (timestamptz '2026-01-01 00:00+00', 1::float8), (timestamptz '2026-01-02 00:00+00', 2),
+             (timestamptz 'infinity', 3)) AS s (t, v);
+SELECT pg_dash.m4_grid(t, v, 10) FROM (VALUES (timestamp '2026-01-01 06:00', 2::float8)) AS s (t, v);
+-- bad arguments and states: refused with the reason, never a crash
+SELECT pg_dash.m4_grid(x, y, 1) FROM m4_points;
+SELECT pg_dash.m4_grid(x, y, NULL) FROM m4_points;
+SELECT pg_dash.m4_grid_transfn(NULL, 1::float8, 1, 4);
+SELECT pg_dash.m4_grid_finalfn('{1,2,3}');
+SELECT pg_dash.m4_grid_finalfn('{{1,2},{3,4}}');
+SELECT pg_dash.m4_grid_finalfn(array_fill(0::float8, ARRAY[26]));
+SELECT pg_dash.m4_grid_finalfn(array_fill(2::float8, ARRAY[26]));
+SELECT pg_dash.m4_grid_finalfn(ARRAY[2::float8] || array_fill(0::float8, ARRAY[25]));
+SELECT pg_dash.m4_grid_combinefn(ARRAY[2::float8] || array_fill(0::float8, ARRAY[25]),
+                                 ARRAY[3::float8] || array_fill(0::float8, ARRAY[35]));
+-- a state made elsewhere is checked like one of its own
+CREATE AGGREGATE m4_grid_wide (double precision, double precision, integer) (
+    SFUNC = pg_dash.m4_grid_transfn, STYPE = double precision[], FINALFUNC = pg_dash.m4_grid_finalfn,
+    INITCOND = '{2,1,0,0,5,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0}');
+SELECT m4_grid_wide(x, y, 2) FROM m4_points;
+CREATE AGGREGATE m4_grid_stuck (double precision, double precision, integer) (
+    SFUNC = pg_dash.m4_grid_transfn, STYPE = double precision[], FINALFUNC = pg_dash.m4_grid_finalfn,
+    INITCOND = '{2,1,1024,1,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0}');
+SELECT m4_grid_stuck(x, y, 2) FROM m4_points;
+SELECT m4_grid_stuck(-x, y, 2) FROM m4_points;
+DROP AGGREGATE m4_grid_wide(double precision, double precision, integer);
+DROP AGGREGATE m4_grid_stuck(double precision, double precision, integer);
+
 -- PostgreSQL runs it in parallel (partial aggregates combined), with the
 -- same result as one process
 CREATE TABLE m4_big AS SELECT g::float8 AS x, ((g * 7919) % 1000)::float8 AS y FROM generate_series(1, 50000) g;
 ANALYZE m4_big;
 CREATE TEMP TABLE m4_serial AS SELECT pg_dash.m4(x, y, 1, 50000, 7) AS m FROM m4_big;
+CREATE TEMP TABLE m4_grid_serial AS SELECT pg_dash.m4_grid(x, y, 100) AS m FROM m4_big;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF) SELECT pg_dash.m4(x, y, 1, 50000, 7) FROM m4_big;
 SELECT pg_dash.m4(x, y, 1, 50000, 7) = (SELECT m FROM m4_serial) AS same FROM m4_big;
+-- the grid too: workers' states of different widths combine to the same
+EXPLAIN (COSTS OFF) SELECT pg_dash.m4_grid(x, y, 100) FROM m4_big;
+SELECT pg_dash.m4_grid(x, y, 100) = (SELECT m FROM m4_grid_serial) AS same,
+       array_length(pg_dash.m4_grid(x, y, 100), 1) AS points FROM m4_big;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;

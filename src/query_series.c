@@ -19,13 +19,22 @@
  * condition reaches the table's index on x, and the x range of a request
  * without bounds costs two index probes (min and max).
  *
+ * Without such an index reading the x range first reads every row, and the
+ * reduction reads them again.  When the planner's estimate for the range
+ * query is above SERIES_EXTENT_CHEAP_COST the series is read once instead,
+ * on the growing grid of pg_dash.m4_grid (src/lib/m4_grid.c), and its
+ * points are reduced again in C to the request's buckets over the x they
+ * span: exact but for one grid cell at each edge of a pixel column.
+ *
  * A query with a cache TTL keeps a summary of its whole series in the
  * shared cache: the M4 points of SERIES_SUMMARY_BUCKETS buckets over all
  * its x values (a full scan, once).  A request whose buckets are at least
  * twice as wide as the summary's is answered from it without reading the
  * table: reducing M4 points again is exact except within one summary
  * bucket at each edge of a pixel column.  Narrower ranges (deep zooms) read
- * their range through the index.
+ * their range through the index.  Without a cheap x range the summary is
+ * made on the grid, in the same one pass, and records the equal buckets its
+ * cells are as fine as.
  */
 #include "postgres.h"
 
@@ -45,12 +54,14 @@
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/ruleutils.h"
 #include "utils/timestamp.h"
 
 #include "lttb.h"
 #include "m4.h"
 #include "m4_agg.h"
+#include "m4_grid.h"
 #include "query_series.h"
 
 /* How x is handed to pg_dash.m4: which of its overloads. */
@@ -313,45 +324,97 @@ series_params(SeriesSource *src, int more, Oid **t, Datum **v, char **nl)
 }
 
 /*
- * The smallest and largest finite x of the series within the given bounds
- * (from/to when has_from/has_to), as x values; false when there is none.
- * With the ORDER BY gone and an index on x, two index probes.
+ * Appends the conditions x >= lo and x <= hi (x values; NULL: none) to sql,
+ * as parameters after the *n in t and v.
  */
-static bool
-series_extent(SeriesSpec *spec, SeriesSource *src, bool has_from, bool has_to, Datum *lo, Datum *hi)
+static void
+series_bounds_sql(StringInfo sql, SeriesSpec *spec, const Datum *lo, const Datum *hi, Oid *t,
+				  Datum *v, int *n)
 {
-	MemoryContext cxt = CurrentMemoryContext;
+	const char *qx = quote_identifier(spec->x_column);
+
+	if (lo)
+	{
+		t[*n] = spec->x_type;
+		v[(*n)++] = *lo;
+		appendStringInfo(sql, " AND q.%s >= $%d", qx, *n);
+	}
+	if (hi)
+	{
+		t[*n] = spec->x_type;
+		v[(*n)++] = *hi;
+		appendStringInfo(sql, " AND q.%s <= $%d", qx, *n);
+	}
+}
+
+/*
+ * The planner's cost below which the x range of a series is read first and
+ * the series reduced exactly over it: two index probes cost a few units,
+ * reading a table or a query's rows thousands.
+ */
+#define SERIES_EXTENT_CHEAP_COST 1000.0
+
+/* The x range query of a series, prepared, with its parameters. */
+typedef struct SeriesExtent
+{
+	SPIPlanPtr	plan;
+	Datum	   *values;
+	char	   *nulls;
+	double		cost;			/* the planner's estimate of its total cost */
+} SeriesExtent;
+
+/*
+ * Prepares the query of the smallest and largest finite x of the series
+ * within the given bounds (from/to when has_from/has_to).  Its generic plan
+ * is the one that runs, and its estimated cost says whether reading the
+ * range first is cheap: with the ORDER BY gone and an index on x, two index
+ * probes.
+ */
+static void
+series_extent_prepare(SeriesSpec *spec, SeriesSource *src, bool has_from, bool has_to, SeriesExtent *ext)
+{
 	const char *qx = quote_identifier(spec->x_column);
 	StringInfoData sql;
 	Oid		   *t;
-	Datum	   *v;
-	char	   *nl;
 	int			n = src->nparams;
-	bool		lo_null;
-	bool		hi_null;
-	int16		typlen;
-	bool		typbyval;
+	CachedPlan *cplan;
+	ListCell   *lc;
 
-	series_params(src, 2, &t, &v, &nl);
+	series_params(src, 2, &t, &ext->values, &ext->nulls);
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT min(q.%s), max(q.%s) FROM (%s\n) q WHERE q.%s IS NOT NULL",
 					 qx, qx, src->statement, qx);
 	/* NaN and infinities are no place on a chart (NaN sorts above infinity) */
 	if (spec->x_base != INT2OID && spec->x_base != INT4OID && spec->x_base != INT8OID)
 		appendStringInfo(&sql, " AND q.%s > '-infinity' AND q.%s < 'infinity'", qx, qx);
-	if (has_from)
+	series_bounds_sql(&sql, spec, has_from ? &spec->from : NULL, has_to ? &spec->to : NULL, t,
+					  ext->values, &n);
+	ext->plan = SPI_prepare_cursor(sql.data, n, t, CURSOR_OPT_GENERIC_PLAN);
+	if (ext->plan == NULL)
+		elog(ERROR, "could not prepare the x range of the series: %s", SPI_result_code_string(SPI_result));
+	ext->cost = get_float8_infinity();
+	cplan = SPI_plan_get_cached_plan(ext->plan);
+	if (cplan != NULL)
 	{
-		t[n] = spec->x_type;
-		v[n++] = spec->from;
-		appendStringInfo(&sql, " AND q.%s >= $%d", qx, n);
+		ext->cost = 0;
+		foreach(lc, cplan->stmt_list)
+			ext->cost += lfirst_node(PlannedStmt, lc)->planTree->total_cost;
+		/* an unsaved plan's cached plan is not tied to a resource owner */
+		ReleaseCachedPlan(cplan, NULL);
 	}
-	if (has_to)
-	{
-		t[n] = spec->x_type;
-		v[n++] = spec->to;
-		appendStringInfo(&sql, " AND q.%s <= $%d", qx, n);
-	}
-	if (SPI_execute_with_args(sql.data, n, t, v, nl, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+}
+
+/* Runs a prepared x range query: lo and hi as x values; false when there is none. */
+static bool
+series_extent_run(SeriesSpec *spec, SeriesExtent *ext, Datum *lo, Datum *hi)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	bool		lo_null;
+	bool		hi_null;
+	int16		typlen;
+	bool		typbyval;
+
+	if (SPI_execute_plan(ext->plan, ext->values, ext->nulls, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the x range of the series");
 	MemoryContextSwitchTo(cxt);
 	get_typlenbyval(spec->x_type, &typlen, &typbyval);
@@ -367,43 +430,23 @@ series_extent(SeriesSpec *spec, SeriesSource *src, bool has_from, bool has_to, D
 }
 
 /*
- * Runs pg_dash.m4 over the rows with lo <= x <= hi (x values) in buckets
- * buckets; lo_v and hi_v are the same bounds as numbers.
+ * Runs a statement of pg_dash.m4 or pg_dash.m4_grid (what) and reads the
+ * points (x, y, rows) it returns, in the caller's memory context.
  */
 static void
-series_reduce(SeriesSpec *spec, SeriesSource *src, Datum lo, Datum hi, double lo_v, double hi_v,
-			  int buckets, SeriesPoints *pts)
+series_points_run(const char *sql, int n, Oid *t, Datum *v, const char *nl, const char *what,
+				  SeriesPoints *pts)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	const char *qx = quote_identifier(spec->x_column);
-	StringInfoData sql;
-	Oid		   *t;
-	Datum	   *v;
-	char	   *nl;
-	int			n = src->nparams;
 	bool		isnull;
 	Datum		d;
 	ArrayType  *arr;
 	double	   *data;
 	size_t		i;
 
-	series_params(src, 5, &t, &v, &nl);
-	v[n] = series_m4_bound(spec, lo_v, &t[n]);
-	v[n + 1] = series_m4_bound(spec, hi_v, &t[n + 1]);
-	t[n + 2] = INT4OID;
-	v[n + 2] = Int32GetDatum(buckets);
-	t[n + 3] = t[n + 4] = spec->x_type;
-	v[n + 3] = lo;
-	v[n + 4] = hi;
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT pg_dash.m4(%s, q.%s::float8, $%d, $%d, $%d) FROM (%s\n) q "
-					 "WHERE q.%s >= $%d AND q.%s <= $%d",
-					 series_x_sql(spec, qx), quote_identifier(spec->y_column), n + 1, n + 2, n + 3,
-					 src->statement, qx, n + 4, qx, n + 5);
-	if (SPI_execute_with_args(sql.data, n + 5, t, v, nl, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_with_args(sql, n, t, v, nl, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not reduce the series");
 	MemoryContextSwitchTo(cxt);
-
 	memset(pts, 0, sizeof(*pts));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	arr = isnull ? NULL : DatumGetArrayTypeP(d);
@@ -414,7 +457,7 @@ series_reduce(SeriesSpec *spec, SeriesSource *src, Datum lo, Datum hi, double lo
 		return;
 	}
 	if (ARR_NDIM(arr) != 2 || ARR_DIMS(arr)[1] != 3 || ARR_HASNULL(arr))
-		elog(ERROR, "pg_dash.m4 returned an array of an unexpected shape");
+		elog(ERROR, "%s returned an array of an unexpected shape", what);
 	pts->n = ARR_DIMS(arr)[0];
 	pts->x = palloc(sizeof(double) * pts->n);
 	pts->y = palloc(sizeof(double) * pts->n);
@@ -430,15 +473,109 @@ series_reduce(SeriesSpec *spec, SeriesSource *src, Datum lo, Datum hi, double lo
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/* Appends a summary of a whole series (pts over [lo, hi]) for the cache. */
+/*
+ * Runs the aggregate agg (pg_dash.m4 or pg_dash.m4_grid) over x and y of the
+ * rows with lo <= x <= hi (x values; NULL: no bound), with its further
+ * arguments (nargs of them) after x and y, and reads the points it returns.
+ */
 static void
-series_summary_write(StringInfo out, const SeriesPoints *pts, double lo, double hi)
+series_aggregate(SeriesSpec *spec, SeriesSource *src, const char *agg, int nargs, const Oid *types,
+				 const Datum *args, const Datum *lo, const Datum *hi, SeriesPoints *pts)
+{
+	StringInfoData sql;
+	Oid		   *t;
+	Datum	   *v;
+	char	   *nl;
+	int			n = src->nparams;
+	int			i;
+
+	series_params(src, nargs + 2, &t, &v, &nl);
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s(%s, q.%s::float8", agg,
+					 series_x_sql(spec, quote_identifier(spec->x_column)), quote_identifier(spec->y_column));
+	for (i = 0; i < nargs; i++)
+	{
+		t[n] = types[i];
+		v[n++] = args[i];
+		appendStringInfo(&sql, ", $%d", n);
+	}
+	appendStringInfo(&sql, ") FROM (%s\n) q WHERE true", src->statement);
+	series_bounds_sql(&sql, spec, lo, hi, t, v, &n);
+	series_points_run(sql.data, n, t, v, nl, agg, pts);
+}
+
+/*
+ * Runs pg_dash.m4 over the rows with lo <= x <= hi in buckets buckets: lo_v
+ * and hi_v are the bounds as numbers; lo and hi (x values, NULL: none) the
+ * conditions on x that reach an index.
+ */
+static void
+series_reduce(SeriesSpec *spec, SeriesSource *src, const Datum *lo, const Datum *hi, double lo_v,
+			  double hi_v, int buckets, SeriesPoints *pts)
+{
+	Oid			types[3];
+	Datum		args[3];
+
+	args[0] = series_m4_bound(spec, lo_v, &types[0]);
+	args[1] = series_m4_bound(spec, hi_v, &types[1]);
+	types[2] = INT4OID;
+	args[2] = Int32GetDatum(buckets);
+	series_aggregate(spec, src, "pg_dash.m4", 3, types, args, lo, hi, pts);
+}
+
+/*
+ * Runs pg_dash.m4_grid over the rows (within the bounds given when
+ * has_from/has_to): the series in one pass, without its x range, as the
+ * points of at most cells cells of a power-of-two grid over the x seen.
+ */
+static void
+series_grid(SeriesSpec *spec, SeriesSource *src, bool has_from, bool has_to, int cells,
+			SeriesPoints *pts)
+{
+	Oid			type = INT4OID;
+	Datum		arg = Int32GetDatum(cells);
+
+	series_aggregate(spec, src, "pg_dash.m4_grid", 1, &type, &arg, has_from ? &spec->from : NULL,
+					 has_to ? &spec->to : NULL, pts);
+}
+
+/*
+ * The buckets of equal width over [lo, hi] that are each at least one cell
+ * of a grid of cells cells over the same x wide: how fine a summary made on
+ * the grid is, for series_summary_serves().
+ */
+static int64
+series_grid_buckets(double lo, double hi, int cells)
+{
+	double		spans;
+
+	if (!(hi > lo))
+		return cells;
+	/* (hi - lo) / 2^e without overflowing; strictly below it, so never more */
+	spans = ldexp(hi / 2 - lo / 2, 1 - m4_grid_exponent(lo, hi, cells));
+	spans = ceil(spans) - 1;
+	return spans < 1 ? 1 : spans > cells ? cells : (int64) spans;
+}
+
+/* Cells of the grid a request for buckets buckets is read with. */
+static int
+series_grid_cells(int buckets)
+{
+	return Max(SERIES_SUMMARY_BUCKETS, Min(M4_MAX_BUCKETS, 8 * buckets));
+}
+
+/*
+ * Appends a summary of a whole series (pts over [lo, hi], of buckets equal
+ * buckets or as fine) for the cache.
+ */
+static void
+series_summary_write(StringInfo out, const SeriesPoints *pts, double lo, double hi, int64 buckets)
 {
 	SeriesSummaryHead head;
 
 	memset(&head, 0, sizeof(head));
 	memcpy(head.magic, SERIES_SUMMARY_MAGIC, sizeof(head.magic));
-	head.buckets = SERIES_SUMMARY_BUCKETS;
+	head.buckets = buckets;
 	head.lo = lo;
 	head.hi = hi;
 	head.n = pts->n;
@@ -594,6 +731,24 @@ series_answer(SeriesSpec *spec, const SeriesPoints *whole, bool has_range, doubl
 }
 
 /*
+ * Reduces the rows within [a, b] (the bounds as numbers; lo and hi as x
+ * values, NULL: no condition) in SQL and writes them.
+ */
+static void
+series_answer_range(SeriesSpec *spec, SeriesSource *src, const Datum *lo, const Datum *hi, double a,
+					double b, int buckets, StringInfo out, const char *prefix, SeriesOutcome *outcome)
+{
+	SeriesPoints pts;
+
+	memset(&pts, 0, sizeof(pts));
+	if (a <= b)
+		series_reduce(spec, src, lo, hi, a, b, buckets, &pts);
+	series_lttb(&pts, spec->points);
+	outcome->points = pts.n;
+	series_write(out, prefix, spec, &pts, true, a, b);
+}
+
+/*
  * Answers a checked series request: from the cached summary (cached, unless
  * NULL) when it is fine enough, else in SQL.  When the caller may store a
  * summary (summary not NULL) and none was cached, a request the summary
@@ -632,42 +787,94 @@ series_run(SeriesSpec *spec, SeriesSource *src, const char *cached, size_t cache
 	}
 	else if (summary != NULL)
 	{
+		SeriesExtent ext;
 		Datum		all_lo;
 		Datum		all_hi;
 		double		all_a = 0;
 		double		all_b = 0;
+		int64		summary_buckets = SERIES_SUMMARY_BUCKETS;
 		bool		any;
 
-		/* the whole x range says whether a summary would serve this */
-		any = series_extent(spec, src, false, false, &all_lo, &all_hi);
-		if (any)
+		series_extent_prepare(spec, src, false, false, &ext);
+		if (ext.cost <= SERIES_EXTENT_CHEAP_COST)
 		{
-			all_a = series_value(all_lo, spec->x_base);
-			all_b = series_value(all_hi, spec->x_base);
-			if (!spec->x_from)
-				lo = all_lo, a = all_a;
-			if (!spec->x_to)
-				hi = all_hi, b = all_b;
-		}
-		if (!any || series_summary_serves(all_a, all_b, SERIES_SUMMARY_BUCKETS, a, b, buckets))
-		{
+			/* the whole x range says whether a summary would serve this */
+			any = series_extent_run(spec, &ext, &all_lo, &all_hi);
 			if (any)
-				series_reduce(spec, src, all_lo, all_hi, all_a, all_b, SERIES_SUMMARY_BUCKETS, &whole);
-			series_summary_write(summary, &whole, all_a, all_b);
-			outcome->summary_made = true;
-			series_answer(spec, &whole, whole.n > 0 || both, a, b, buckets, out, prefix, outcome);
+			{
+				all_a = series_value(all_lo, spec->x_base);
+				all_b = series_value(all_hi, spec->x_base);
+			}
+			if (any && !series_summary_serves(all_a, all_b, SERIES_SUMMARY_BUCKETS,
+											  spec->x_from ? a : all_a, spec->x_to ? b : all_b, buckets))
+			{
+				/* a narrow range: read it, with the bounds known now */
+				series_answer_range(spec, src, spec->x_from ? &lo : &all_lo, spec->x_to ? &hi : &all_hi,
+									spec->x_from ? a : all_a, spec->x_to ? b : all_b, buckets,
+									out, prefix, outcome);
+				return;
+			}
+			if (any)
+				series_reduce(spec, src, &all_lo, &all_hi, all_a, all_b, SERIES_SUMMARY_BUCKETS, &whole);
+		}
+		else
+		{
+			/* reading the range first would read every row: the summary in one pass */
+			series_grid(spec, src, false, false, SERIES_SUMMARY_BUCKETS, &whole);
+			any = whole.n > 0;
+			if (any)
+			{
+				all_a = whole.x[0];
+				all_b = whole.x[whole.n - 1];
+				summary_buckets = series_grid_buckets(all_a, all_b, SERIES_SUMMARY_BUCKETS);
+			}
+		}
+		series_summary_write(summary, &whole, all_a, all_b, summary_buckets);
+		outcome->summary_made = true;
+		if (!spec->x_from)
+			a = all_a;
+		if (!spec->x_to)
+			b = all_b;
+		if (!any || series_summary_serves(all_a, all_b, summary_buckets, a, b, buckets))
+		{
+			series_answer(spec, &whole, any || both, a, b, buckets, out, prefix, outcome);
 			return;
 		}
-		both = true;			/* the bounds are known now */
+		/* too narrow for the summary: its rows, the data's bounds as numbers */
+		series_answer_range(spec, src, spec->x_from ? &lo : NULL, spec->x_to ? &hi : NULL, a, b,
+							buckets, out, prefix, outcome);
+		return;
 	}
 
 	/* the bounds not given are the data's, within the bound that is */
 	if (!both)
 	{
+		SeriesExtent ext;
 		Datum		data_lo;
 		Datum		data_hi;
 
-		if (!series_extent(spec, src, spec->x_from != NULL, spec->x_to != NULL, &data_lo, &data_hi))
+		series_extent_prepare(spec, src, spec->x_from != NULL, spec->x_to != NULL, &ext);
+		if (ext.cost > SERIES_EXTENT_CHEAP_COST)
+		{
+			/*
+			 * Reading the range first would read the rows twice: one pass
+			 * on the grid, reduced again over the x it saw.
+			 */
+			series_grid(spec, src, spec->x_from != NULL, spec->x_to != NULL,
+						series_grid_cells(buckets), &whole);
+			if (whole.n == 0)
+			{
+				series_write(out, prefix, spec, &pts, false, a, b);
+				return;
+			}
+			if (!spec->x_from)
+				a = whole.x[0];
+			if (!spec->x_to)
+				b = whole.x[whole.n - 1];
+			series_answer(spec, &whole, true, a, b, buckets, out, prefix, outcome);
+			return;
+		}
+		if (!series_extent_run(spec, &ext, &data_lo, &data_hi))
 		{
 			series_write(out, prefix, spec, &pts, false, a, b);
 			return;
@@ -677,9 +884,5 @@ series_run(SeriesSpec *spec, SeriesSource *src, const char *cached, size_t cache
 		if (!spec->x_to)
 			hi = data_hi, b = series_value(data_hi, spec->x_base);
 	}
-	if (a <= b)
-		series_reduce(spec, src, lo, hi, a, b, buckets, &pts);
-	series_lttb(&pts, spec->points);
-	outcome->points = pts.n;
-	series_write(out, prefix, spec, &pts, true, a, b);
+	series_answer_range(spec, src, &lo, &hi, a, b, buckets, out, prefix, outcome);
 }

@@ -107,3 +107,61 @@ CREATE AGGREGATE pg_dash.m4(x timestamptz, y double precision, lo timestamptz, h
 );
 COMMENT ON AGGREGATE pg_dash.m4(timestamptz, double precision, timestamptz, timestamptz, integer) IS
     'Reduces a time series to the first, last, lowest and highest point of each of n buckets over [lo, hi] (M4) as rows (epoch seconds, y, rows)';
+
+-- M4 on a growing grid (src/m4_agg.c, src/lib/m4_grid.c): the same points
+-- as pg_dash.m4 without knowing the x range first, so that a chart's series
+-- is one pass over the rows.  The buckets are cells [k * 2^e, (k + 1) * 2^e)
+-- of a grid anchored at 0: the smallest power-of-two width at which the x
+-- seen span at most `buckets` cells (2 .. 100000, read from the first row).
+-- Rows with a NULL or non-finite x or y are left out.  The result has the
+-- shape of pg_dash.m4's (rows (x, y, rows) in x order, empty without finite
+-- rows, NULL without rows); the state is an ordinary array that grows by
+-- merging cells, and states of different widths combine exactly, so
+-- PostgreSQL runs it in parallel.
+CREATE FUNCTION pg_dash.m4_grid_transfn(double precision[], double precision, double precision, integer)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_grid_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_grid_transfn(double precision[], timestamp, double precision, integer)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_grid_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_grid_transfn(double precision[], timestamptz, double precision, integer)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_grid_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_grid_combinefn(double precision[], double precision[])
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_grid_combinefn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pg_dash.m4_grid_finalfn(double precision[])
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pg_dash_m4_grid_finalfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE pg_dash.m4_grid(x double precision, y double precision, buckets integer) (
+    SFUNC = pg_dash.m4_grid_transfn,
+    STYPE = double precision[],
+    FINALFUNC = pg_dash.m4_grid_finalfn,
+    COMBINEFUNC = pg_dash.m4_grid_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_dash.m4_grid(double precision, double precision, integer) IS
+    'Reduces a series to the first, last, lowest and highest point of each cell of a power-of-two grid of at most n cells over its x range (M4) as rows (x, y, rows)';
+CREATE AGGREGATE pg_dash.m4_grid(x timestamp, y double precision, buckets integer) (
+    SFUNC = pg_dash.m4_grid_transfn,
+    STYPE = double precision[],
+    FINALFUNC = pg_dash.m4_grid_finalfn,
+    COMBINEFUNC = pg_dash.m4_grid_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_dash.m4_grid(timestamp, double precision, integer) IS
+    'Reduces a time series to the first, last, lowest and highest point of each cell of a power-of-two grid of at most n cells over its x range (M4) as rows (epoch seconds, y, rows)';
+CREATE AGGREGATE pg_dash.m4_grid(x timestamptz, y double precision, buckets integer) (
+    SFUNC = pg_dash.m4_grid_transfn,
+    STYPE = double precision[],
+    FINALFUNC = pg_dash.m4_grid_finalfn,
+    COMBINEFUNC = pg_dash.m4_grid_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_dash.m4_grid(timestamptz, double precision, integer) IS
+    'Reduces a time series to the first, last, lowest and highest point of each cell of a power-of-two grid of at most n cells over its x range (M4) as rows (epoch seconds, y, rows)';
