@@ -502,9 +502,7 @@ pg_dash_executor_main(Datum arg)
 						 1000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		QueryCancelPending = false;
-		/* a clean stop writes the session states this executor buffered last */
-		if (ProcDiePending)
-			session_buffer_flush_all();
+		session_buffer_flush_if_stopping();
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{

@@ -870,7 +870,7 @@ session_buffer_flush_due(void)
 }
 
 /* Writes every buffered state now. */
-void
+static void
 session_buffer_flush_all(void)
 {
 	if (shared == NULL || shared->dirty == 0 || IsTransactionOrTransactionBlock())
@@ -878,4 +878,12 @@ session_buffer_flush_all(void)
 	HOLD_INTERRUPTS();
 	session_buffer_flush();
 	RESUME_INTERRUPTS();
+}
+
+/* Writes every buffered state when this process is asked to stop. */
+void
+session_buffer_flush_if_stopping(void)
+{
+	if (ProcDiePending)
+		session_buffer_flush_all();
 }

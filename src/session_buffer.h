@@ -52,7 +52,11 @@ extern void session_buffer_become_writer(void);
  */
 extern int	session_buffer_flush_due(void);
 
-/* Writes every buffered state now (a process that stops). */
-extern void session_buffer_flush_all(void);
+/*
+ * Before a process acts on a stop request (ProcDiePending): writes every
+ * buffered state, since the writer may have stopped before this process
+ * answered its last writes.
+ */
+extern void session_buffer_flush_if_stopping(void);
 
 #endif							/* PG_DASH_SESSION_BUFFER_H */

@@ -53,12 +53,10 @@ pg_dash_session_writer_main(Datum arg)
 		int			due_ms;
 
 		/*
-		 * a stop writes what is buffered first; then the FATAL of
-		 * CHECK_FOR_INTERRUPTS ends the writer, and the postmaster starts it
-		 * again unless the server is stopping
+		 * then the FATAL of CHECK_FOR_INTERRUPTS ends the writer, and the
+		 * postmaster starts it again unless the server is stopping
 		 */
-		if (ProcDiePending)
-			session_buffer_flush_all();
+		session_buffer_flush_if_stopping();
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{

@@ -144,12 +144,7 @@ worker_upkeep(void)
 
 	/* no request is running: a cancel has nothing to cancel */
 	QueryCancelPending = false;
-	/*
-	 * a clean stop writes the buffered session states first: the writer may
-	 * have stopped before this worker answered its last writes
-	 */
-	if (ProcDiePending)
-		session_buffer_flush_all();
+	session_buffer_flush_if_stopping();
 	CHECK_FOR_INTERRUPTS();
 
 	if (ConfigReloadPending)
