@@ -27,9 +27,9 @@
 #include "query_cache.h"
 #include "query_registry.h"
 #include "realtime.h"
-#include "session_buffer.h"
 #include "request.h"
 #include "router.h"
+#include "session_buffer.h"
 #include "transport.h"
 #include "worker_state.h"
 
