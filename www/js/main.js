@@ -15,7 +15,7 @@ import { setRouter, pagePathOf, pageUrl, navigate, routed } from './router.js';
 import * as tpl from './template.js';
 import { whoAmI, renderHeader, signInForm, refusedView, isRefusal } from './auth.js';
 import { url } from './base.js';
-import { loadEcharts, useWholeEcharts } from './vendor.js';
+import { prefetchEcharts, useWholeEcharts } from './vendor.js';
 import { librariesReady } from './markdown.js';
 
 const app = document.getElementById('app');
@@ -166,8 +166,9 @@ function fetchPage(path) {
   return api.get(`/api/page/${path.split('/').map(encodeURIComponent).join('/')}`);
 }
 
-// Starts loading the ECharts modules of a page's charts, while the state,
-// the query list and the data are still on their way.
+// Starts fetching the ECharts modules of a page's charts, while the state,
+// the query list and the data are still on their way; each chart runs them
+// when it is drawn (vendor.js, prefetchEcharts).
 function preloadCharts(page) {
   if (documentEval) useWholeEcharts();
   const types = new Set();
@@ -181,7 +182,7 @@ function preloadCharts(page) {
     }
   };
   walk(page.tree && page.tree.children);
-  for (const t of types) loadEcharts(t).catch(() => {});
+  for (const t of types) prefetchEcharts(t);
 }
 
 // The frame of path: the nearest existing ancestor page (or the page

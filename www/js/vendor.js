@@ -58,16 +58,37 @@ export function useWholeEcharts() { whole = true; }
 const CHUNKS = typeof PG_DASH_ECHARTS_CHUNKS === 'object' ? PG_DASH_ECHARTS_CHUNKS : {};
 const preloaded = new Set();
 
+// A <link rel> that asks for href once.
+function preloadLink(rel, href, as) {
+  if (preloaded.has(href)) return;
+  preloaded.add(href);
+  const link = document.createElement('link');
+  link.rel = rel;
+  link.href = url(href);
+  if (as) link.as = as;
+  document.head.appendChild(link);
+}
+
 // Asks for a module's chunks at once (modulepreload), instead of one import
 // level at a time as the browser discovers them.
 function preloadChunks(name) {
-  for (const href of CHUNKS[name] || []) {
-    if (preloaded.has(href)) continue;
-    preloaded.add(href);
-    const link = document.createElement('link');
-    link.rel = 'modulepreload';
-    link.href = url(href);
-    document.head.appendChild(link);
+  for (const href of CHUNKS[name] || []) preloadLink('modulepreload', href);
+}
+
+// Fetches what loadEcharts(type) will run, without running it: module
+// preloads are fetched and compiled but evaluated only when imported, so the
+// page renders (and asks for its data) before ECharts' evaluation takes the
+// main thread.
+export function prefetchEcharts(type) {
+  if (whole) {
+    preloadLink('preload', '/vendor/echarts.min.js', 'script');
+    return;
+  }
+  preloadLink('modulepreload', '/vendor/echarts/core.js');
+  preloadChunks('core');
+  for (const k of echartsKinds(type)) {
+    preloadLink('modulepreload', `/vendor/echarts/${k}.js`);
+    preloadChunks(k);
   }
 }
 
