@@ -430,9 +430,8 @@ static_serve_document(Conn *conn, HttpRequest *req, const char *relpath, const c
 		 * response); the base path needs no escaping (transport.c checks it)
 		 */
 		appendStringInfo(&body,
-						 "<link rel=\"preload\" href=\"%s/api/queries\" as=\"fetch\" crossorigin>\n"
-						 "<link rel=\"preload\" href=\"%s/api/state\" as=\"fetch\" crossorigin>\n",
-						 pg_dash_base_path ? pg_dash_base_path : "",
+						 "<link rel=\"preload\" href=\"%1$s/api/queries\" as=\"fetch\" crossorigin>\n"
+						 "<link rel=\"preload\" href=\"%1$s/api/state\" as=\"fetch\" crossorigin>\n",
 						 pg_dash_base_path ? pg_dash_base_path : "");
 		appendStringInfoString(&body, head_end);
 	}
