@@ -107,6 +107,10 @@ test('a page at the top needs no page list, and its chart kinds load with the pa
       performance.getEntriesByType('resource').find((e) => e.name.endsWith('/vendor/echarts/core.js')).startTime,
       window.chartInPageAt]);
     assert.ok(asked <= inPage, `ECharts asked at ${Math.round(asked)} ms, the chart in the page at ${Math.round(inPage)} ms`);
+    // the page's modules themselves are module preloads (fetched, run only when the chart draws)
+    const preloads = await page.$$eval('link[rel="modulepreload"]', (ls) => ls.map((l) => new URL(l.href).pathname));
+    assert.ok(preloads.includes('/vendor/echarts/core.js') && preloads.includes('/vendor/echarts/bar.js'),
+      `core.js and bar.js preloaded: ${preloads.join(', ')}`);
     // the chunks core.js imports were asked for with it (modulepreload), not after it arrived
     const chunks = reqs.filter((r) => /^\/vendor\/echarts\/chunk-/.test(r.path));
     assert.ok(chunks.length > 0, 'ECharts chunks loaded');
