@@ -116,6 +116,10 @@ done
 node --test --test-concurrency=1 --test-timeout=120000 ${BROWSER_TESTS:-test/browser/} >"$WORK/node-test.log" 2>&1
 rc=$?
 cat "$WORK/node-test.log"
+# Each failure again at the end, with its reason, where a log's tail shows it.
+awk '/^ *not ok /{n=1; print "FAILED:"; sub(/^ */, ""); print; next}
+	n && /^ *\.\.\.$/{n=0; next}
+	n && n++ < 25 {print}' "$WORK/node-test.log"
 pass=$(sed -n 's/^# pass \([0-9][0-9]*\)$/\1/p' "$WORK/node-test.log" | tail -n 1)
 fail=$(sed -n 's/^# fail \([0-9][0-9]*\)$/\1/p' "$WORK/node-test.log" | tail -n 1)
 [ -z "$pass" ] && pass=0

@@ -62,7 +62,7 @@ tally artifacts/demo.log demo $rc
 if [ -d test/browser ]; then
 	echo "=== browser (headless chromium)"
 	sh scripts/run-browser-tests.sh > artifacts/browser.log 2>&1; rc=$?
-	tail -n 40 artifacts/browser.log
+	tail -n 70 artifacts/browser.log
 	tally artifacts/browser.log browser $rc
 fi
 
