@@ -15,7 +15,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launch, newPage, openPage, shot, waitForChart, chartSeries, tableRows, sql, BASE, dialColour, rgb, near, ensureDemo } from './helpers.mjs';
+import { launch, newPage, openPage, shot, waitForChart, waitForState, chartSeries, tableRows, sql, BASE, dialColour, rgb, near, ensureDemo } from './helpers.mjs';
 
 const DOC_SHOTS = process.env.DEMO_SCREENSHOTS || '';
 
@@ -201,7 +201,10 @@ test('monitoring: the form adds an alert rule', async () => {
   await page.click('#rule_comparison button:has-text("below")');
   await page.fill('#rule_threshold input', String(threshold));
   await page.press('#rule_threshold input', 'Tab');
-  await page.waitForTimeout(400); // the number field writes its state after a short delay
+  // the form's state is written (the number field after a short delay) before the button reads it
+  await waitForState(page, 'rule_metric', 'disk');
+  await waitForState(page, 'rule_comparison', 'below');
+  await waitForState(page, 'rule_threshold', threshold);
   await page.click('#add_rule_button button');
   await page.waitForFunction((t) => [...document.querySelectorAll('#rules_table tbody td')].some((td) => td.textContent === String(t)),
     threshold, { timeout: 3000 });

@@ -134,6 +134,25 @@ export function canvasVariance(page, selector) {
   }, selector);
 }
 
+// Waits until the chart's canvas shows something (ECharts draws in frames).
+export async function waitForPaint(page, selector, timeout = 5000) {
+  const t0 = Date.now();
+  while (await canvasVariance(page, selector) <= 10) {
+    if (Date.now() - t0 > timeout) throw new Error(`the canvas of ${selector} is still blank after ${timeout} ms`);
+    await page.waitForTimeout(50);
+  }
+}
+
+// Waits until the server's session state holds key = value (the front end
+// writes state after a short debounce).
+export async function waitForState(page, key, value, timeout = 5000) {
+  await page.waitForFunction(async ([k, v]) => {
+    const r = await fetch('/api/state');
+    const s = r.ok ? await r.json() : null;
+    return s && s.state && String(s.state[k]) === String(v);
+  }, [key, value], { timeout, polling: 100 });
+}
+
 // Rows of a table control as text.
 export function tableRows(page, selector) {
   return page.$$eval(`${selector} tbody tr:not(.empty)`, (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launch, newPage, openPage, shot, waitForChart, chartSeries, canvasVariance, tableRows, BASE, FIXTURES } from './helpers.mjs';
+import { launch, newPage, openPage, shot, waitForChart, waitForPaint, waitForState, chartSeries, tableRows, BASE, FIXTURES } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -37,8 +37,7 @@ test('a page renders its chart with data and its table', async () => {
   const series = await waitForChart(page, '#sales_chart');
   assert.equal(series[0].length, 24);
   assert.equal(firstY(series), 100);
-  await page.waitForTimeout(300); // let ECharts paint
-  assert.ok(await canvasVariance(page, '#sales_chart') > 10, 'the chart canvas is blank');
+  await waitForPaint(page, '#sales_chart');
   // Hovering shows the tooltip, drawn in the canvas (ECharts' HTML tooltip
   // needs style attributes, which the CSP refuses: a violation fails the test).
   const box = await page.$eval('#sales_chart canvas', (c) => { const r = c.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
@@ -203,9 +202,7 @@ test('widgets write the state and templates follow', async () => {
   await openPage(page, '/p/widgets');
   await page.fill('#name_input input', 'Ada');
   await page.waitForFunction(() => document.querySelector('#greeting')?.textContent === 'Hello Ada!', null, { timeout: 5000 });
-  await page.waitForTimeout(500); // the PATCH is debounced
-  const state = await page.evaluate(() => fetch('/api/state').then((r) => r.json()));
-  assert.equal(state.state.name, 'Ada');
+  await waitForState(page, 'name', 'Ada');
   assert.match(await page.$eval('#csv_link', (a) => a.href), /\/api\/query\/items_all\?.*format=csv/);
   await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((c) => Number(c.dataset.points) > 0), null, { timeout: 10000 });
   assert.equal(await page.$$eval('.ctl-unknown, .ctl-error', (x) => x.length), 0);
