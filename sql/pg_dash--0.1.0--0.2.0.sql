@@ -707,3 +707,30 @@ CREATE AGGREGATE pg_dash.m4_grid(x timestamptz, y double precision, buckets inte
 );
 COMMENT ON AGGREGATE pg_dash.m4_grid(timestamptz, double precision, integer) IS
     'Reduces a time series to the first, last, lowest and highest point of each cell of a power-of-two grid of at most n cells over its x range (M4) as rows (epoch seconds, y, rows)';
+
+-- 18. A forwarded request keeps how its client reached the standby: over
+-- TLS (Secure cookies, HSTS) and from the standby's machine, so that a
+-- bearer token sent to a standby over HTTPS is accepted by the primary as it
+-- would be by the standby (src/primary_forward.c).  The function gains two
+-- arguments; grant_link() grants the new one.
+DROP FUNCTION pg_dash.forward_request(bytea, text);
+CREATE FUNCTION pg_dash.forward_request(request bytea, client text, client_https boolean, client_local boolean)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pg_dash_forward_request'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_dash.forward_request(bytea, text, boolean, boolean) IS 'Runs a hot standby''s session-state or action request on the primary; for the role of pg_dash.primary_conninfo only';
+REVOKE ALL ON FUNCTION pg_dash.forward_request(bytea, text, boolean, boolean) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION pg_dash.grant_link(link regrole)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = link) THEN
+        RAISE EXCEPTION 'the link role % must not be a superuser', link
+            USING HINT = 'Create a role of its own for the standbys: CREATE ROLE dash_link LOGIN.';
+    END IF;
+    EXECUTE format('GRANT EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text, boolean, boolean), '
+                   'pg_dash.forward_state(text), pg_dash.forward_changed_session(bigint), '
+                   'pg_dash.forward_message(bigint, text) TO %s', link);
+END
+$$;

@@ -598,15 +598,15 @@ executor_poll(void)
 }
 
 /*
- * Any backend: runs a serialized request in the pool and waits for its
- * whole answer (the HTTP response bytes) in *answer; *close says whether
+ * Any backend: runs a serialized request, from peer over transport, in the
+ * pool and waits for its whole answer (the HTTP response bytes) in *answer; *close says whether
  * the connection was to be closed after it.  False when the queue is full
  * or the executor ended before the answer's end.  Interrupts (a statement
  * timeout, a cancel) cancel the job and are raised.
  */
 bool
 executor_run_blocking(const char *request, size_t len, const ConnPeer *peer,
-					  StringInfo answer, bool *close)
+					  const ConnTransport *transport, StringInfo answer, bool *close)
 {
 	Relay		r;
 	const char *why;
@@ -614,7 +614,7 @@ executor_run_blocking(const char *request, size_t len, const ConnPeer *peer,
 
 	memset(&r, 0, sizeof(r));
 	*close = false;
-	if (!executor_enqueue(request, len, peer, NULL, &r, CurrentMemoryContext, &why))
+	if (!executor_enqueue(request, len, peer, transport, &r, CurrentMemoryContext, &why))
 		return false;
 	PG_TRY();
 	{

@@ -42,12 +42,13 @@ extern void executor_cancel_owner(void *owner);
 extern void executor_serialize(HttpRequest *req, StringInfo out);
 
 /*
- * Any backend: runs a serialized request in the pool and waits for its
- * whole answer (HTTP response bytes); false when the queue is full or the
- * executor ended first.  *close: the connection was to be closed after it.
+ * Any backend: runs a serialized request, from peer over transport, in the
+ * pool and waits for its whole answer (HTTP response bytes); false when the
+ * queue is full or the executor ended first.  *close: the connection was to
+ * be closed after it.
  */
 extern bool executor_run_blocking(const char *request, size_t len, const ConnPeer *peer,
-								  StringInfo answer, bool *close);
+								  const ConnTransport *transport, StringInfo answer, bool *close);
 
 /* Serving worker, after a wake-up: lets every relayed response move. */
 extern void executor_poll(void);

@@ -10,7 +10,10 @@
  * client's address, to pg_dash.forward_request() on the primary over its
  * link (primary_link.c).  That function hands the bytes to the primary's
  * executor pool, exactly as a serving worker there would, and returns the
- * whole answer; the standby relays it to its client.  The request is
+ * whole answer; the standby relays it to its client.  How the client reached
+ * the standby goes with it: over TLS or not (Secure cookies, HSTS), from the
+ * standby's machine or not, so that the primary accepts a bearer token
+ * exactly when the standby did.  The request is
  * therefore handled by the primary's own code: the session cookie, the CSRF
  * token, the session budgets (by the client's address), the action run as
  * pg_dash.role through the request pipeline.  The link's role only needs
@@ -97,9 +100,9 @@ void
 primary_forward(Conn *conn, HttpRequest *req)
 {
 	StringInfoData request;
-	const char *values[2];
-	int			lengths[2];
-	int			formats[2] = {1, 0};
+	const char *values[4];
+	int			lengths[4] = {0, 0, 0, 0};
+	int			formats[4] = {1, 0, 0, 0};
 	char	   *error = NULL;
 	PGresult   *res;
 
@@ -116,8 +119,10 @@ primary_forward(Conn *conn, HttpRequest *req)
 	values[0] = request.data;
 	lengths[0] = request.len;
 	values[1] = conn->peer.family != 0 ? conn_peer_text(&conn->peer) : NULL;
-	lengths[1] = 0;
-	res = primary_link_exec("SELECT pg_dash.forward_request($1::bytea, $2::text)", 2, values, lengths,
+	values[2] = conn->transport.https ? "true" : "false";
+	values[3] = conn->transport.client_loopback ? "true" : "false";
+	res = primary_link_exec("SELECT pg_dash.forward_request($1::bytea, $2::text, $3::boolean, $4::boolean)",
+							4, values, lengths,
 							formats, pg_dash_statement_timeout + FORWARD_MARGIN_MS, &error);
 	if (res == NULL)
 	{
@@ -147,7 +152,7 @@ primary_forward(Conn *conn, HttpRequest *req)
 							  psprintf("SQLSTATE %s; the server log of this standby has the primary's message.",
 									   state ? state : "unknown"),
 							  denied ?
-							  "Grant EXECUTE on pg_dash.forward_request(bytea, text) to the role of pg_dash.primary_conninfo." :
+							  "Run SELECT pg_dash.grant_link('<role>') on the primary for the role of pg_dash.primary_conninfo." :
 							  "Retry shortly; check that pg_dash runs on the primary with executors.");
 	}
 	PQclear(res);
@@ -180,10 +185,14 @@ primary_forward_peer(text *client, ConnPeer *peer)
 }
 
 /*
- * SQL pg_dash.forward_request(request bytea, client text) RETURNS bytea, on
- * the primary: runs a standby's session-state or action request in the
- * executor pool and returns the flag byte and the HTTP answer.  EXECUTE is
- * revoked from PUBLIC: the administrator grants it to the link's role.
+ * SQL pg_dash.forward_request(request bytea, client text, client_https
+ * boolean, client_local boolean) RETURNS bytea, on the primary: runs a
+ * standby's session-state or action request in the executor pool and
+ * returns the flag byte and the HTTP answer.  EXECUTE is revoked from
+ * PUBLIC: the administrator grants it to the link's role, which is believed
+ * on the client's address and transport as a trusted proxy is; a NULL fact
+ * is the cautious one (plain HTTP, another machine).  Until ALTER EXTENSION
+ * UPDATE the function has the first two arguments only (PG_NARGS).
  */
 Datum
 pg_dash_forward_request(PG_FUNCTION_ARGS)
@@ -198,6 +207,7 @@ pg_dash_forward_request(PG_FUNCTION_ARGS)
 	};
 	bool		allowed;
 	ConnPeer	peer;
+	ConnTransport transport;
 	StringInfoData answer;
 	bool		close;
 	bytea	   *result;
@@ -230,10 +240,13 @@ pg_dash_forward_request(PG_FUNCTION_ARGS)
 				 errdetail("The request is not a complete HTTP request for /api/state, /api/session or /api/action.")));
 
 	primary_forward_peer(PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1), &peer);
+	memset(&transport, 0, sizeof(transport));
+	transport.https = PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+	transport.client_loopback = PG_NARGS() > 3 && !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 	initStringInfo(&answer);
 	appendStringInfoChar(&answer, 'K');
 	if (!executor_run_blocking(VARDATA_ANY(request), VARSIZE_ANY_EXHDR(request), &peer,
-							   &answer, &close))
+							   &transport, &answer, &close))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("the primary's executor pool could not run the forwarded request"),

@@ -5,6 +5,9 @@
 # and the primary; an action called through a standby writes on the primary
 # as pg_dash.role; with the primary stopped, reads keep working while state
 # writes and actions answer 503, and everything resumes when it is back.
+# How a client reached the standby (HTTPS, through a trusted proxy here)
+# goes with its request: the primary sets Secure cookies and accepts a
+# bearer token exactly when the standby would.
 use strict;
 use warnings;
 
@@ -14,14 +17,18 @@ use lib 't';
 use PgDashTest;
 use PgDashWs;
 
+my $secret = 'pg-dash-link-test-secret-0123456789abcdef';
 my $setup = <<'SQL';
 CREATE ROLE dash_reader;
 CREATE ROLE dash_link LOGIN;
+CREATE ROLE app_writer LOGIN;
+GRANT USAGE ON SCHEMA pg_dash TO app_writer;
 SELECT pg_dash.grant_link('dash_link');
 GRANT USAGE ON SCHEMA pg_dash TO dash_reader;
 SELECT pg_dash.define_query('my_region', 'SELECT pg_dash.state() ->> ''region'' AS region');
 CREATE TABLE public.audit (region text, who name);
 GRANT SELECT, INSERT ON public.audit TO dash_reader;
+GRANT INSERT ON public.audit TO app_writer;
 CREATE FUNCTION public.record(state jsonb, payload jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO public.audit VALUES (payload ->> 'region', current_user);
@@ -32,7 +39,8 @@ SELECT pg_dash.define_query('one', 'SELECT 1 AS x');
 SQL
 
 my ($primary, $pport) = start_node('primary', init => { allows_streaming => 1 },
-	setup => $setup, conf => "pg_dash.role = 'dash_reader'\nmax_connections = 40");
+	setup => $setup, conf => join("\n", "pg_dash.role = 'dash_reader'", 'max_connections = 40',
+		"pg_dash.jwt_secret = '$secret'", "pg_dash.trusted_proxies = '127.0.0.1'"));
 my $link = sprintf("host=%s port=%d dbname=postgres user=dash_link", $primary->host, $primary->port);
 my ($sa, $aport) = start_standby($primary, 'standby_a', conf => "pg_dash.primary_conninfo = '$link'");
 my ($sb, $bport) = start_standby($primary, 'standby_b', conf => "pg_dash.primary_conninfo = '$link'");
@@ -125,27 +133,66 @@ is($primary->safe_psql('postgres', q{SELECT region || ':' || who FROM public.aud
 is(req($aport, 'GET', '/api/state/recorded', $token)->{json}{value}, 'West',
 	'and its state change is read through standby a');
 
+# --- how the client reached the standby goes with its request (a trusted
+# proxy in front of the standby says so)
+my @over_https = ('X-Forwarded-Proto: https', 'X-Forwarded-For: 192.0.2.7');
+my @over_http = ('X-Forwarded-Proto: http', 'X-Forwarded-For: 192.0.2.7');
+my @json = ('Content-Type: application/json');
+$r = http($aport, 'PUT', '/api/state/region', body => '"Isle"', headers => [ @over_https, @json ]);
+like($r->{cookies}{pg_dash_session} // '', qr/; Secure/, 'a session made over HTTPS through a standby: Secure cookie');
+ok($r->{headers}{'strict-transport-security'}, 'and HSTS');
+$r = http($aport, 'PUT', '/api/state/region', body => '"Isle"', headers => [ @over_http, @json ]);
+like($r->{cookies}{pg_dash_session} // '', qr/^pg_dash_session=/, 'over plain HTTP: a session too');
+unlike($r->{cookies}{pg_dash_session}, qr/; Secure/, 'its cookie is not Secure');
+ok(!$r->{headers}{'strict-transport-security'}, 'and no HSTS');
+my $bearer = 'Authorization: Bearer ' . jwt_hs256($secret, role => 'app_writer', exp => time + 300);
+$r = http($bport, 'POST', '/api/action/record', body => '{"payload":{"region":"Far"}}',
+	headers => [ @over_https, $bearer, @json ]);
+is($r->{status}, 200, 'an action with a bearer token over HTTPS through a standby')
+  or diag($r->{body});
+is($primary->safe_psql('postgres', q{SELECT who FROM public.audit WHERE region = 'Far'}), 'app_writer',
+	"it ran on the primary as the token's role");
+$r = http($bport, 'POST', '/api/action/record', body => '{"payload":{"region":"Plain"}}',
+	headers => [ @over_http, $bearer, @json ]);
+is($r->{status}, 401, 'over plain HTTP from another machine the token is refused');
+is($primary->safe_psql('postgres', q{SELECT count(*) FROM public.audit WHERE region = 'Plain'}), 0,
+	'and nothing ran');
+
 # --- the link's function: its role only, its routes only
+# The SQL that forwards raw HTTP bytes from a client with these facts.
+sub forward_sql
+{
+	my ($bytes, $client, $https, $local) = @_;
+	return sprintf("SELECT encode(substr(pg_dash.forward_request(decode('%s', 'hex'), %s, %s, %s), 1, 16), 'escape')",
+		unpack('H*', $bytes), map { defined $_ ? "'$_'" : 'NULL' } $client, $https, $local);
+}
+my $get_state = "GET /api/state HTTP/1.1\r\nHost: x\r\n\r\n";
 $primary->safe_psql('postgres', 'ALTER ROLE dash_reader LOGIN');
-my ($ret, $out, $err) = $primary->psql('postgres',
-	"SELECT pg_dash.forward_request(convert_to('GET /api/state HTTP/1.1' || chr(13) || chr(10) || 'Host: x' || chr(13) || chr(10) || chr(13) || chr(10), 'UTF8'), NULL)",
+my ($ret, $out, $err) = $primary->psql('postgres', forward_sql($get_state, undef, undef, undef),
 	extra_params => [ '-U', 'dash_reader' ]);
 like($err, qr/permission denied for function forward_request/, 'other roles may not forward requests');
-($ret, $out, $err) = $primary->psql('postgres',
-	"SELECT pg_dash.forward_request(convert_to('GET /api/query/one HTTP/1.1' || chr(13) || chr(10) || 'Host: x' || chr(13) || chr(10) || chr(13) || chr(10), 'UTF8'), NULL)",
+($ret, $out, $err) = $primary->psql('postgres', forward_sql("GET /api/query/one HTTP/1.1\r\nHost: x\r\n\r\n"),
 	extra_params => [ '-U', 'dash_link' ]);
 like($err, qr/only forwards session state and action requests/, 'the link forwards nothing else');
-$out = $primary->safe_psql('postgres',
-	"SELECT encode(substr(pg_dash.forward_request(convert_to('GET /api/state HTTP/1.1' || chr(13) || chr(10) || 'Host: x' || chr(13) || chr(10) || chr(13) || chr(10), 'UTF8'), '192.0.2.1'), 1, 16), 'escape')",
+$out = $primary->safe_psql('postgres', forward_sql($get_state, '192.0.2.1', 'false', 'false'),
 	extra_params => [ '-U', 'dash_link' ]);
 like($out, qr/^KHTTP\/1\.1 200/, 'its answer: the keep-alive flag and the HTTP response');
+my $body = '{"payload":{"region":"Direct"}}';
+my $bearer_action = "POST /api/action/record HTTP/1.1\r\nHost: x\r\n$bearer\r\n"
+  . "Content-Type: application/json\r\nContent-Length: " . length($body) . "\r\n\r\n$body";
+like($primary->safe_psql('postgres', forward_sql($bearer_action, '192.0.2.1', undef, undef),
+		extra_params => [ '-U', 'dash_link' ]),
+	qr/^KHTTP\/1\.1 401/, 'unknown transport facts are the cautious ones: the bearer token is refused');
+like($primary->safe_psql('postgres', forward_sql($bearer_action, '192.0.2.1', 'true', 'false'),
+		extra_params => [ '-U', 'dash_link' ]),
+	qr/^KHTTP\/1\.1 200/, 'a client that came over HTTPS may send one');
 
-$primary->safe_psql('postgres', 'REVOKE EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text) FROM dash_link');
+$primary->safe_psql('postgres', 'REVOKE EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text, boolean, boolean) FROM dash_link');
 $r = req($aport, 'PUT', '/api/state/region', $token, body => '"East"');
 is($r->{status}, 503, 'a link role without EXECUTE: 503');
 is($r->{json}{error}{code}, 'primary_refused', 'primary_refused');
-like($r->{json}{error}{hint} // '', qr/Grant EXECUTE/, 'with a hint');
-$primary->safe_psql('postgres', 'GRANT EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text) TO dash_link');
+like($r->{json}{error}{hint} // '', qr/grant_link/, 'with a hint');
+$primary->safe_psql('postgres', 'SELECT pg_dash.grant_link(\'dash_link\')');
 
 # --- the primary stopped: reads work, state writes and actions 503
 $primary->stop('fast');

@@ -9,17 +9,18 @@ use strict;
 use warnings;
 
 use Exporter 'import';
-use Digest::SHA qw(sha256_hex);
+use Digest::SHA qw(hmac_sha256 sha256_hex);
 use IO::Socket::INET;
 use IO::Select;
 use IPC::Run;
 use JSON::PP;
+use MIME::Base64 qw(encode_base64url);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(start_node start_standby http raw_request wait_for_workers json_decode
-  worker_pids wait_until csrf_of);
+  worker_pids wait_until csrf_of jwt_hs256);
 
 # Creates, configures and starts a node with pg_dash; returns ($node, $http_port).
 # Options: workers, conf (postgresql.conf lines), setup (SQL run once the
@@ -110,6 +111,15 @@ sub json_decode { return JSON::PP->new->utf8->allow_nonref->decode(shift) }
 # The CSRF token of a session cookie's value (docs/api.md): what the server
 # sets in the pg_dash_csrf cookie and wants back in X-CSRF-Token.
 sub csrf_of { return sha256_hex('pg_dash csrf:' . shift) }
+
+# A bearer token (JWT) for pg_dash.jwt_secret $secret with these claims, HS256.
+sub jwt_hs256
+{
+	my ($secret, %claims) = @_;
+	my $input = encode_base64url(encode_json({ alg => 'HS256', typ => 'JWT' })) . '.'
+	  . encode_base64url(encode_json(\%claims));
+	return "$input." . encode_base64url(hmac_sha256($input, $secret));
+}
 
 # One request with curl: returns {status, headers => {lc name => value}, body}.
 sub http

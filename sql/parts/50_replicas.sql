@@ -4,14 +4,16 @@
 -- Runs a standby's session-state or action request (HTTP bytes) in the
 -- primary's executor pool and returns its answer: a flag byte ('C': close
 -- the connection after it, 'K': keep it) and the HTTP response.  client is
--- the address of the standby's client, for the per-address budgets.  Only
--- the link's role may call it: grant EXECUTE to it.
-CREATE FUNCTION pg_dash.forward_request(request bytea, client text)
+-- the address of the standby's client, for the per-address budgets;
+-- client_https and client_local say how it reached the standby (over TLS,
+-- from the standby's machine), for Secure cookies, HSTS and bearer tokens.
+-- Only the link's role may call it: grant EXECUTE to it.
+CREATE FUNCTION pg_dash.forward_request(request bytea, client text, client_https boolean, client_local boolean)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'pg_dash_forward_request'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION pg_dash.forward_request(bytea, text) IS 'Runs a hot standby''s session-state or action request on the primary; for the role of pg_dash.primary_conninfo only';
-REVOKE ALL ON FUNCTION pg_dash.forward_request(bytea, text) FROM PUBLIC;
+COMMENT ON FUNCTION pg_dash.forward_request(bytea, text, boolean, boolean) IS 'Runs a hot standby''s session-state or action request on the primary; for the role of pg_dash.primary_conninfo only';
+REVOKE ALL ON FUNCTION pg_dash.forward_request(bytea, text, boolean, boolean) FROM PUBLIC;
 
 -- The state of a session, for a hot standby whose named queries call
 -- pg_dash.state(): it cannot read the UNLOGGED table.  Only the link's role
@@ -66,7 +68,7 @@ BEGIN
         RAISE EXCEPTION 'the link role % must not be a superuser', link
             USING HINT = 'Create a role of its own for the standbys: CREATE ROLE dash_link LOGIN.';
     END IF;
-    EXECUTE format('GRANT EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text), '
+    EXECUTE format('GRANT EXECUTE ON FUNCTION pg_dash.forward_request(bytea, text, boolean, boolean), '
                    'pg_dash.forward_state(text), pg_dash.forward_changed_session(bigint), '
                    'pg_dash.forward_message(bigint, text) TO %s', link);
 END
