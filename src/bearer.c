@@ -20,6 +20,10 @@
  * token (nothing ambient authorizes it).  The token is verified in the
  * serving worker, so a bad one is refused without an executor, and again in
  * the executor, which trusts nothing it did not check itself.
+ *
+ * A WebSocket opened with a token (GET /ws) keeps its role: every message
+ * of the connection runs as it (bearer_enter), its queries too, in the
+ * executors, and the connection is closed when the token expires.
  */
 #include "postgres.h"
 
@@ -51,9 +55,10 @@ static const struct config_enum_entry bearer_algorithms[] = {
 	{NULL, 0, false}
 };
 
-/* The current request's role, when it carried a valid token. */
+/* The current request's role, when it carried a valid token, and its expiry. */
 static char bearer_role[JWT_MAX_ROLE + 1];
 static bool bearer_active = false;
+static TimestampTz bearer_expires = 0;
 
 /* The public key read from pg_dash.jwt_public_key_file, and what it was read from. */
 static void *bearer_key = NULL;
@@ -139,6 +144,7 @@ bearer_forget(void)
 {
 	bearer_active = false;
 	bearer_role[0] = '\0';
+	bearer_expires = 0;
 }
 
 /* The role the current request's token names, or NULL. */
@@ -146,6 +152,22 @@ const char *
 bearer_request_role(void)
 {
 	return bearer_active ? bearer_role : NULL;
+}
+
+/* When the current request's token expires (bearer.h). */
+TimestampTz
+bearer_request_expires(void)
+{
+	return bearer_active ? bearer_expires : 0;
+}
+
+/* What runs next runs as a role a verified token named (bearer.h). */
+void
+bearer_enter(const char *role, TimestampTz expires)
+{
+	strlcpy(bearer_role, role, sizeof(bearer_role));
+	bearer_expires = expires;
+	bearer_active = true;
 }
 
 /*
@@ -236,9 +258,9 @@ bearer_authenticate(Conn *conn, HttpRequest *req)
 	JwtCheck	check;
 	const char *why = NULL;
 	char		reason[256];
+	int64		expires;
 
-	bearer_active = false;
-	bearer_role[0] = '\0';
+	bearer_forget();
 	if (value == NULL)
 		return true;
 	if (len < 7 || pg_strncasecmp(value, "Bearer ", 7) != 0)
@@ -246,13 +268,6 @@ bearer_authenticate(Conn *conn, HttpRequest *req)
 		bearer_refuse(conn, req, "invalid_request", "only bearer tokens are accepted",
 					  "The Authorization header does not hold \"Bearer <token>\".",
 					  "Send Authorization: Bearer <JWT>, or no Authorization header for anonymous access.");
-		return false;
-	}
-	if (strcmp(req->path, "/ws") == 0)
-	{
-		http_reply_error(conn, req, 400, "bad_request", "bearer tokens are not accepted on /ws",
-						 "A WebSocket runs as pg_dash.role; its queries would not run as the token's role.",
-						 "Call the HTTP API with the token, or open the WebSocket without it.");
 		return false;
 	}
 	if (!transport_connection_is_secure(&conn->transport))
@@ -295,12 +310,16 @@ bearer_authenticate(Conn *conn, HttpRequest *req)
 	len -= 7;
 	while (len > 0 && *value == ' ')
 		value++, len--;
-	if (!jwt_verify(&key, &check, value, len, bearer_role, reason, sizeof(reason)))
+	if (!jwt_verify(&key, &check, value, len, bearer_role, &expires, reason, sizeof(reason)))
 	{
 		bearer_refuse(conn, req, "invalid_token", "invalid bearer token", pstrdup(reason),
 					  "Get a fresh token from the identity provider; pg_dash checks its signature, exp, nbf, iss and aud.");
 		return false;
 	}
+	/* "exp" plus the leeway on PostgreSQL's clock (a year beyond 9999 is 9999) */
+	expires = Min(expires, INT64CONST(253402300799)) + check.leeway;
+	bearer_expires = (TimestampTz) (expires - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY) *
+		USECS_PER_SEC;
 	bearer_active = true;
 	return true;
 }

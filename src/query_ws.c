@@ -11,6 +11,7 @@
 #include "utils/json.h"
 #include "utils/timeout.h"
 
+#include "bearer.h"
 #include "http_response.h"
 #include "query_run.h"
 #include "query_ws.h"
@@ -38,7 +39,10 @@ query_run_frame(const char *name, cJSON *params, const char *session_id, const c
  * Executors: POST /internal/ws-run, a WebSocket query or live-query run a
  * serving worker handed over (executor_submit; never reachable from
  * outside: serving workers route no /internal path).  The body is
- * {"name", "params", "session", "id", "prefix"}; the answer is the frame to
+ * {"name", "params", "session", "id", "prefix"}, and "bearer_role" for a
+ * connection opened with a bearer token, which the worker verified: the run
+ * takes that role (executor_main.c forgets it after the request).  The
+ * answer is the frame to
  * send: the result with the prefix (200), or the error frame (its status),
  * and X-Pg-Dash-Read-State says whether the run used the session state.
  */
@@ -50,6 +54,7 @@ query_ws_run_http(Conn *conn, HttpRequest *req)
 	const cJSON *session = cJSON_GetObjectItemCaseSensitive(body, "session");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
 	const cJSON *prefix = cJSON_GetObjectItemCaseSensitive(body, "prefix");
+	const cJSON *bearer_role = cJSON_GetObjectItemCaseSensitive(body, "bearer_role");
 	cJSON	   *params = cJSON_GetObjectItemCaseSensitive(body, "params");
 	char	   *id_json;
 	StringInfoData out;
@@ -66,6 +71,8 @@ query_ws_run_http(Conn *conn, HttpRequest *req)
 	if (cJSON_IsNull(params))
 		params = NULL;
 	id_json = id && !cJSON_IsNull(id) ? cJSON_PrintUnformatted(id) : NULL;
+	if (cJSON_IsString(bearer_role))
+		bearer_enter(bearer_role->valuestring, 0);
 	status = query_run_frame(name->valuestring, params,
 							 cJSON_IsString(session) ? session->valuestring : NULL,
 							 id_json, prefix->valuestring, &out, &read_state);

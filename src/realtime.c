@@ -38,6 +38,7 @@
 
 #include "access.h"
 #include "auth.h"
+#include "bearer.h"
 #include "guc.h"
 #include "executor.h"
 #include "identifier.h"
@@ -86,6 +87,7 @@ typedef struct Watch
 static HTAB *channels = NULL;
 
 static void realtime_watch_remove(Watch *w);
+static void realtime_handle(Conn *conn, const char *type, cJSON *msg);
 static void realtime_watch_mark(Watch *w);
 static ChannelEntry *realtime_channel_enter(const char *name);
 static void realtime_send_failure_id(Conn *conn, const char *id_json, QueryFailure *failure);
@@ -109,10 +111,11 @@ realtime_channels(void)
 }
 
 /*
- * A WebSocket opened: remembers the session its handshake's cookie names and
- * sends {"type":"hello",...}.  "session" says whether there was one: a
- * browser without one gets it with its first state write and reconnects to
- * be told about its session.
+ * A WebSocket opened: remembers the session its handshake's cookie names, or
+ * the role of its bearer token (which has no session), and sends
+ * {"type":"hello",...}.  "session" says whether there was one: a browser
+ * without one gets it with its first state write and reconnects to be told
+ * about its session.
  */
 void
 realtime_opened(Conn *conn, HttpRequest *req)
@@ -123,6 +126,11 @@ realtime_opened(Conn *conn, HttpRequest *req)
 
 	if (session != NULL)
 		ws->session = MemoryContextStrdup(conn->ctx, session);
+	if (bearer_request_role() != NULL)
+	{
+		ws->bearer_role = MemoryContextStrdup(conn->ctx, bearer_request_role());
+		ws->bearer_expires = bearer_request_expires();
+	}
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf,
@@ -153,7 +161,19 @@ realtime_channel_allowed(Conn *conn, const char *name, bool *open, QueryFailure 
 	*open = false;
 	values[0] = CStringGetTextDatum(name);
 	request_begin(&txn, "pg_dash: subscribe", ((WsConn *) conn->ws)->session);
-	if (!auth_resolve_viewer(session_bound_id(), &viewer, f))
+	if (bearer_request_role() != NULL)
+	{
+		/* the token's role, checked as for any request (request.c) */
+		if (!request_resolve_role(&txn, f))
+		{
+			request_abort(&txn);
+			return false;
+		}
+		viewer.roleid = txn.roleid;
+		viewer.role_name = txn.role_name;
+		viewer.signed_in = true;
+	}
+	else if (!auth_resolve_viewer(session_bound_id(), &viewer, f))
 	{
 		request_abort(&txn);
 		return false;
@@ -362,15 +382,44 @@ realtime_message_id(cJSON *msg)
 }
 
 /*
+ * Runs a named query's frame in this worker, as bearer_role when it is set
+ * (a message of the connection runs as it already; a watch's re-run takes it
+ * here).
+ */
+static int
+realtime_run_here(const char *name, cJSON *params, const char *session, const char *bearer_role,
+				  const char *id_json, const char *prefix, StringInfo out, bool *read_state)
+{
+	volatile int status = 0;
+
+	if (bearer_role == NULL ||
+		(bearer_request_role() != NULL && strcmp(bearer_request_role(), bearer_role) == 0))
+		return query_run_frame(name, params, session, id_json, prefix, out, read_state);
+	bearer_enter(bearer_role, 0);
+	PG_TRY();
+	{
+		status = query_run_frame(name, params, session, id_json, prefix, out, read_state);
+	}
+	PG_FINALLY();
+	{
+		bearer_forget();
+	}
+	PG_END_TRY();
+	return status;
+}
+
+/*
  * Runs a named query for WebSocket clients: in an executor when the pool
  * runs (done() is called from the loop when the frame is ready), in this
  * worker otherwise (done() is called before this returns).  The frame is
  * prefix + the result, or the error frame (with id_json, or none when NULL).
+ * It runs for session, or as the role of a bearer token (bearer_role).
  * owner: the connection whose runs go one at a time, or NULL.
  */
 static void
 realtime_run(void *owner, const char *name, const char *params_json, const char *session,
-			 const char *id_json, const char *prefix, ExecutorDone done, void *arg)
+			 const char *bearer_role, const char *id_json, const char *prefix,
+			 ExecutorDone done, void *arg)
 {
 	StringInfoData out;
 
@@ -387,6 +436,11 @@ realtime_run(void *owner, const char *name, const char *params_json, const char 
 			escape_json(&body, session);
 		else
 			appendStringInfoString(&body, "null");
+		if (bearer_role)
+		{
+			appendStringInfoString(&body, ",\"bearer_role\":");
+			escape_json(&body, bearer_role);
+		}
 		appendStringInfo(&body, ",\"id\":%s,\"prefix\":", id_json ? id_json : "null");
 		escape_json(&body, prefix);
 		appendStringInfoChar(&body, '}');
@@ -409,7 +463,8 @@ realtime_run(void *owner, const char *name, const char *params_json, const char 
 	{
 		cJSON	   *params = params_json ? cJSON_Parse(params_json) : NULL;
 		bool		read_state = true;
-		int			status = query_run_frame(name, params, session, id_json, prefix, &out, &read_state);
+		int			status = realtime_run_here(name, params, session, bearer_role, id_json, prefix,
+											   &out, &read_state);
 
 		cJSON_Delete(params);
 		done(arg, status, read_state, out.data, out.len);
@@ -459,7 +514,7 @@ realtime_send_result(Conn *conn, const char *id_json, const char *name, cJSON *p
 		params_json = pstrdup(printed);
 		cJSON_free(printed);
 	}
-	realtime_run(conn, name, params_json, ws->session, id_json, prefix.data,
+	realtime_run(conn, name, params_json, ws->session, ws->bearer_role, id_json, prefix.data,
 				 realtime_result_done, conn);
 }
 
@@ -735,6 +790,7 @@ typedef struct WatchJob
 	char	   *name;
 	char	   *params_json;
 	char	   *session;		/* the session the run sees */
+	char	   *bearer_role;	/* or the role of a bearer token */
 	List	   *targets;		/* WatchTarget * */
 } WatchJob;
 
@@ -868,6 +924,8 @@ realtime_run_dirty_watches(void)
 
 			if (ws->closing)
 				break;
+			if (ws_bearer_expired(w->conn, now))
+				break;
 			if (!w->dirty ||
 				!TimestampDifferenceExceeds(w->last_run, now, REALTIME_WATCH_MIN_INTERVAL_MS))
 				continue;
@@ -878,11 +936,12 @@ realtime_run_dirty_watches(void)
 			w->last_run = now;
 			/*
 			 * With sign-in, sessions may be different people (roles, RLS):
-			 * only the watches of one session share a run then.
+			 * only the watches of one session share a run then; those of a
+			 * bearer token's role, only with that role.
 			 */
-			key = psprintf("%s\x1f%s\x1f%s", w->name, w->params_json ? w->params_json : "",
+			key = psprintf("%s\x1f%s\x1f%s\x1f%s", w->name, w->params_json ? w->params_json : "",
 						   (w->reads_state || auth_mode == AUTH_PASSWORD) && ws->session ?
-						   ws->session : "");
+						   ws->session : "", ws->bearer_role ? ws->bearer_role : "");
 			foreach(j, jobs)
 				if (strcmp(((WatchJob *) lfirst(j))->key, key) == 0)
 					job = (WatchJob *) lfirst(j);
@@ -893,6 +952,7 @@ realtime_run_dirty_watches(void)
 				job->name = pstrdup(w->name);
 				job->params_json = w->params_json ? pstrdup(w->params_json) : NULL;
 				job->session = ws->session ? pstrdup(ws->session) : NULL;
+				job->bearer_role = ws->bearer_role ? pstrdup(ws->bearer_role) : NULL;
 				jobs = lappend(jobs, job);
 			}
 			t = palloc0(sizeof(WatchTarget));
@@ -907,7 +967,7 @@ realtime_run_dirty_watches(void)
 	{
 		WatchJob   *job = (WatchJob *) lfirst(lc);
 
-		realtime_run(NULL, job->name, job->params_json, job->session, NULL, "",
+		realtime_run(NULL, job->name, job->params_json, job->session, job->bearer_role, NULL, "",
 					 realtime_watch_done, job);
 	}
 	list_free(jobs);
@@ -944,9 +1004,34 @@ realtime_send_failure_id(Conn *conn, const char *id_json, QueryFailure *failure)
 	ws_send_text(conn, out.data, out.len);
 }
 
-/* Handles one message by its type. */
+/* Handles one message by its type (a bearer connection's as its token's role). */
 void
 realtime_dispatch(Conn *conn, const char *type, cJSON *msg)
+{
+	WsConn	   *ws = (WsConn *) conn->ws;
+
+	if (ws->bearer_role == NULL)
+	{
+		realtime_handle(conn, type, msg);
+		return;
+	}
+	if (ws_bearer_expired(conn, GetCurrentTimestamp()))
+		return;
+	bearer_enter(ws->bearer_role, ws->bearer_expires);
+	PG_TRY();
+	{
+		realtime_handle(conn, type, msg);
+	}
+	PG_FINALLY();
+	{
+		bearer_forget();
+	}
+	PG_END_TRY();
+}
+
+/* Handles one message by its type. */
+static void
+realtime_handle(Conn *conn, const char *type, cJSON *msg)
 {
 	if (strcmp(type, "ping") == 0)
 	{

@@ -220,10 +220,9 @@ server_start(int wake_fd)
 }
 
 /*
- * Once a second: WebSocket keepalive, publishing this worker's connection
- * counts, forgetting idle client addresses.
- * Once a second: WebSocket keepalive, download deadlines and publishing
- * this worker's connection counts.
+ * Once a second: WebSocket keepalive and bearer token expiry, publishing
+ * this worker's connection counts, forgetting idle client addresses, and
+ * the dispatch's own upkeep (download deadlines, the session sweep).
  */
 static void
 server_tick(lws_sorted_usec_list_t *sul)

@@ -415,7 +415,7 @@ ws_tick(void)
 	{
 		WsConn	   *ws = dlist_container(WsConn, node, iter.cur);
 
-		if (ws->closing)
+		if (ws->closing || ws_bearer_expired(ws->conn, now))
 			continue;
 		if (!TimestampDifferenceExceeds(ws->last_seen, now, pg_dash_ws_ping_interval * 1000))
 			continue;
@@ -428,6 +428,23 @@ ws_tick(void)
 			ws->last_seen = now;
 		}
 	}
+}
+
+/*
+ * Closes a connection opened with a bearer token once the token has
+ * expired (1008): what it subscribed to ends with its authority.  True when
+ * it is closed for that.
+ */
+bool
+ws_bearer_expired(Conn *conn, TimestampTz now)
+{
+	WsConn	   *ws = (WsConn *) conn->ws;
+
+	if (ws->bearer_role == NULL || now < ws->bearer_expires)
+		return false;
+	if (!ws->closing)
+		ws_close(conn, WS_CLOSE_POLICY, "the bearer token expired");
+	return true;
 }
 
 /* Forgets an upgraded connection that is going away. */

@@ -26,6 +26,8 @@ typedef struct WsConn
 	List	   *channels;		/* subscribed channel names (char *) */
 	List	   *watches;		/* live queries (realtime.c) */
 	char	   *session;		/* session id (hex SHA-256) from the cookie, or NULL */
+	char	   *bearer_role;	/* the role of the handshake's bearer token, or NULL */
+	TimestampTz bearer_expires; /* when that token stops being accepted */
 	uint64		serial;			/* unique in this worker: finds the connection again */
 } WsConn;
 
@@ -44,6 +46,7 @@ extern void ws_send_ack(Conn *conn, const char *type, const char *field, const c
 extern void ws_send_error(Conn *conn, const char *id, const char *code,
 						  const char *message, const char *detail, const char *hint);
 extern void ws_close(Conn *conn, int code, const char *reason);
+extern bool ws_bearer_expired(Conn *conn, TimestampTz now);
 extern void ws_tick(void);
 extern void ws_destroy(Conn *conn);
 

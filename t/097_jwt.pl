@@ -3,7 +3,9 @@
 # signatures, alg none, HS/RS confusion, RS256 and ES256 with a key file,
 # roles that may not be served, no CSRF token and no cookie session, and a
 # token refused over plain HTTP from another machine (behind a trusted
-# proxy, by X-Forwarded-For).
+# proxy, by X-Forwarded-For); a WebSocket opened with a token: its queries,
+# live queries and channels as the token's role, in the executors and
+# without them, and closed when the token expires.
 use strict;
 use warnings;
 
@@ -16,6 +18,7 @@ use Test::More;
 use Time::HiRes qw(sleep);
 use lib 't';
 use PgDashTest;
+use PgDashWs;
 
 my $dir = PostgreSQL::Test::Utils::tempdir();
 my $secret = 'pg-dash-test-secret-0123456789abcdefghij';
@@ -38,6 +41,9 @@ GRANT SELECT ON secrets TO app_reader;
 SELECT pg_dash.define_query('whoami', 'SELECT current_user::text AS u');
 SELECT pg_dash.define_query('secrets', 'SELECT v FROM secrets');
 SELECT pg_dash.define_query('many', 'SELECT g, current_user::text AS u FROM generate_series(1, 5000) g');
+SELECT pg_dash.define_query('whoami_live', 'SELECT current_user::text AS u', refresh_on => '{whoami_changed}');
+SELECT pg_dash.define_channel('apps_only', access => '{app_reader}');
+SELECT pg_dash.define_channel('readers_only', access => '{dash_reader}');
 SQL
 
 my $now = time;
@@ -141,9 +147,86 @@ is(user_of($r), 'app_reader', 'and runs as the token\'s role');
 $r = api('PUT', '/api/state/k', $good, body => '"v"', headers => ['Content-Type: application/json']);
 is($r->{status}, 400, 'a bearer request has no session state to write');
 ok(!exists $r->{cookies}{pg_dash_session}, 'and gets no cookie');
-$r = api('GET', '/ws', $good, headers => [ 'Upgrade: websocket', 'Connection: Upgrade',
-	'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13' ]);
-is($r->{status}, 400, 'no bearer token on /ws');
+
+# --- a WebSocket opened with a token: its messages and live queries run as
+# the token's role, its channels are those the role may use, and it is
+# closed when the token expires
+sub ws_open
+{
+	my ($token, %headers) = @_;
+	my $ws = PgDashWs->connect(port => $port, protocol => 'pg_dash.v1',
+		headers => { (defined $token ? (Authorization => "Bearer $token") : ()), %headers });
+	$ws->recv_json;    # hello
+	return $ws;
+}
+sub ws_answer
+{
+	my ($ws, %msg) = @_;
+	$ws->send_json(\%msg);
+	my $m = $ws->recv_until(sub { $_->{opcode} ne 'text' || $_->{data} =~ /"id":"\Q$msg{id}\E"/ });
+	return $m && $m->{opcode} eq 'text' ? decode_json($m->{data}) : $m;
+}
+my $ws = ws_open($good);
+is_deeply(ws_answer($ws, type => 'query', id => 'q1', name => 'whoami')->{rows}, [ ['app_reader'] ],
+	'a WebSocket with a token: its queries run as the role');
+is_deeply(ws_answer($ws, type => 'query', id => 'q2', name => 'secrets')->{rows}, [ ['for apps'] ],
+	'with its grants');
+is_deeply(ws_answer($ws, type => 'watch', id => 'w1', name => 'whoami_live')->{rows}, [ ['app_reader'] ],
+	'so do its live queries (run by the executors)');
+$ws->send_json({ type => 'subscribe', channel => 'apps_only' });
+is($ws->recv_json->{type}, 'subscribed', 'it may subscribe to a channel open to its role');
+$ws->send_json({ type => 'subscribe', channel => 'readers_only' });
+my $refusal = $ws->recv_json;
+is($refusal->{error}{code}, 'forbidden', 'but not to one open to other roles');
+like($refusal->{error}{detail}, qr/app_reader/, 'naming the role') or diag(explain($refusal));
+$node->safe_psql('postgres', "NOTIFY whoami_changed");
+my $again = $ws->recv_until(sub { $_->{opcode} eq 'text' && $_->{data} =~ /"id":"w1"/ });
+is_deeply($again && decode_json($again->{data})->{rows}, [ ['app_reader'] ],
+	'a live query re-run on its channel keeps the role');
+my $anon = ws_open(undef);
+is_deeply(ws_answer($anon, type => 'query', id => 'q1', name => 'whoami')->{rows}, [ ['dash_reader'] ],
+	'beside it, a WebSocket without a token runs as pg_dash.role');
+is(ws_answer($anon, type => 'query', id => 'q2', name => 'secrets')->{error}{status}, 403,
+	'and is refused what pg_dash.role may not read');
+$anon->close;
+
+my $refused = eval { ws_open(token({ alg => 'HS256' }, { %ok_claims, exp => $now - 120 }, hs($secret))); '' } // $@;
+like($refused, qr/401/, 'a WebSocket with an expired token is refused (401)');
+$refused = eval { ws_open($good, 'X-Forwarded-For' => '203.0.113.7'); '' } // $@;
+like($refused, qr/401/, 'and one with a token over plain HTTP from another machine');
+
+# expiry: the connection closes once the token's exp (plus the leeway) passes
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.jwt_leeway = 0; SELECT pg_reload_conf()");
+sleep 0.5;
+my $brief = ws_open(token({ alg => 'HS256' }, { %ok_claims, exp => time + 2 }, hs($secret)));
+is_deeply(ws_answer($brief, type => 'query', id => 'q1', name => 'whoami')->{rows}, [ ['app_reader'] ],
+	'a token about to expire still works');
+my $closed = $brief->recv_until(sub { $_->{opcode} eq 'close' || $_->{opcode} eq 'eof' }, timeout => 6);
+is($closed && $closed->{close_code}, 1008, 'the server closes the WebSocket when its token expires');
+like($closed && $closed->{close_reason}, qr/expired/, 'saying why');
+$node->safe_psql('postgres', "ALTER SYSTEM RESET pg_dash.jwt_leeway; SELECT pg_reload_conf()");
+$ws->close;
+
+# with no executor (no worker slot to spare) the serving worker runs them
+# itself, as the token's role too
+# (the slots: the two serving workers and the logical replication launcher)
+$node->safe_psql('postgres', "ALTER SYSTEM SET max_worker_processes = 3");
+$node->restart;
+wait_for_workers($node, $port, 2);
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_dash executor'"),
+	0, 'no executor runs');
+my $here = ws_open($good);
+is_deeply(ws_answer($here, type => 'query', id => 'q1', name => 'whoami')->{rows}, [ ['app_reader'] ],
+	"without executors a token's WebSocket query runs as its role");
+is_deeply(ws_answer($here, type => 'watch', id => 'w1', name => 'whoami_live')->{rows}, [ ['app_reader'] ],
+	'its live query too');
+$node->safe_psql('postgres', "NOTIFY whoami_changed");
+$again = $here->recv_until(sub { $_->{opcode} eq 'text' && $_->{data} =~ /"id":"w1"/ });
+is_deeply($again && decode_json($again->{data})->{rows}, [ ['app_reader'] ], 'and its re-run');
+$here->close;
+$node->safe_psql('postgres', "ALTER SYSTEM RESET max_worker_processes");
+$node->restart;
+wait_for_workers($node, $port, 2);
 
 # only over a secure connection: the trusted proxy says where the client is
 $r = api('GET', '/api/query/whoami', $good, headers => ['X-Forwarded-For: 203.0.113.7']);

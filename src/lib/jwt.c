@@ -225,7 +225,7 @@ jwt_audience_ok(const cJSON *aud, const char *audience)
 /* Checks the registered claims and copies the role; false with why. */
 static bool
 jwt_claims_ok(const cJSON *payload, const JwtCheck *check, char *role,
-			  char *why, size_t why_size)
+			  int64_t *expires, char *why, size_t why_size)
 {
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(payload, "exp");
 	const cJSON *nbf = cJSON_GetObjectItemCaseSensitive(payload, "nbf");
@@ -235,6 +235,8 @@ jwt_claims_ok(const cJSON *payload, const JwtCheck *check, char *role,
 		return jwt_fail(why, why_size, "The token has no \"exp\" (expiry) claim.", NULL);
 	if ((double) check->now > exp->valuedouble + check->leeway)
 		return jwt_fail(why, why_size, "The token has expired.", NULL);
+	if (expires != NULL)
+		*expires = exp->valuedouble >= (double) INT64_MAX ? INT64_MAX : (int64_t) exp->valuedouble;
 	if (nbf != NULL)
 	{
 		if (!cJSON_IsNumber(nbf))
@@ -273,7 +275,7 @@ jwt_decode_part(const char *in, size_t len, uint8_t *out, size_t *out_len)
 /* Verifies a compact token (jwt.h). */
 bool
 jwt_verify(const JwtKey *key, const JwtCheck *check, const char *token, size_t len,
-		   char *role, char *why, size_t why_size)
+		   char *role, int64_t *expires, char *why, size_t why_size)
 {
 	uint8_t		header_raw[JWT_MAX_PART + 1];
 	uint8_t		payload_raw[JWT_MAX_PART + 1];
@@ -331,7 +333,7 @@ jwt_verify(const JwtKey *key, const JwtCheck *check, const char *token, size_t l
 		cJSON_Delete(payload);
 		return jwt_fail(why, why_size, "The token's payload is not a JSON object.", NULL);
 	}
-	ok = jwt_claims_ok(payload, check, role, why, why_size);
+	ok = jwt_claims_ok(payload, check, role, expires, why, why_size);
 	cJSON_Delete(payload);
 	return ok;
 }

@@ -58,11 +58,12 @@ typedef struct JwtCheck
  * and that names no "crit" extension, a valid signature, an "exp" that has
  * not passed, an "nbf" that has, the issuer and audience asked for, and a
  * role claim that is a non-empty string of at most JWT_MAX_ROLE bytes,
- * copied into role.  False with why (a sentence) otherwise.
+ * copied into role; *expires (when not NULL) gets its "exp" in seconds
+ * since the epoch.  False with why (a sentence) otherwise.
  */
 extern bool jwt_verify(const JwtKey *key, const JwtCheck *check,
 					   const char *token, size_t len,
-					   char *role, char *why, size_t why_size);
+					   char *role, int64_t *expires, char *why, size_t why_size);
 
 /*
  * Reads a PEM public key ("BEGIN PUBLIC KEY") for the algorithm: an RSA key

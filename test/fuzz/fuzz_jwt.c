@@ -63,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < 2; i++)
 	{
 		why[0] = '\0';
-		if (jwt_verify(i == 0 ? &hs : &es, &check, token, size, role, why, sizeof(why)))
+		if (jwt_verify(i == 0 ? &hs : &es, &check, token, size, role, NULL, why, sizeof(why)))
 			__builtin_trap();	/* a forged signature: cannot happen */
 		if (why[0] == '\0' || role[0] != '\0')
 			__builtin_trap();
@@ -90,7 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n += base64url_encode(mac, mac_len, signed_tok + n);
 		check.issuer = NULL;
 		check.audience = size % 2 ? "aud" : NULL;
-		if (jwt_verify(&hs, &check, signed_tok, n, role, why, sizeof(why)))
+		if (jwt_verify(&hs, &check, signed_tok, n, role, NULL, why, sizeof(why)))
 		{
 			if (role[0] == '\0' || strlen(role) > JWT_MAX_ROLE)
 				__builtin_trap();

@@ -113,7 +113,7 @@ verify(const JwtKey *key, const char *tok, char *role)
 {
 	char		why[256];
 
-	return jwt_verify(key, &check, tok, strlen(tok), role, why, sizeof(why));
+	return jwt_verify(key, &check, tok, strlen(tok), role, NULL, why, sizeof(why));
 }
 
 /* Verifies tok, expecting a refusal whose reason mentions want. */
@@ -123,7 +123,7 @@ refused(const JwtKey *key, const char *tok, const char *want)
 	char		why[256];
 	char		role[JWT_MAX_ROLE + 1];
 
-	CHECK(!jwt_verify(key, &check, tok, strlen(tok), role, why, sizeof(why)));
+	CHECK(!jwt_verify(key, &check, tok, strlen(tok), role, NULL, why, sizeof(why)));
 	if (strstr(why, want) == NULL)
 		fprintf(stderr, "reason \"%s\" lacks \"%s\"\n", why, want);
 	CHECK(strstr(why, want) != NULL);
@@ -143,6 +143,15 @@ test_hs256(void)
 
 	CHECK(verify(&key, hs256(hdr_hs, ok_payload, secret, strlen(secret)), role));
 	CHECK_STR(role, "app_reader");
+	{
+		const char *tok = hs256(hdr_hs, ok_payload, secret, strlen(secret));
+		char		why[256];
+		int64_t		expires = 0;
+
+		/* the expiry comes out too: a WebSocket is closed when it passes */
+		CHECK(jwt_verify(&key, &check, tok, strlen(tok), role, &expires, why, sizeof(why)));
+		CHECK(expires == 1800000100LL);
+	}
 	refused(&key, hs256(hdr_hs, ok_payload, "another-secret-of-32-bytes-or-more!!", 36), "signature");
 
 	/* exp: passed beyond the leeway, within it, missing */
