@@ -239,7 +239,8 @@ executor_relay_produce(Conn *conn, void *arg)
  */
 static bool
 executor_enqueue(const char *request, size_t len, const ConnPeer *peer,
-				 const ConnTransport *transport, Relay *r, MemoryContext cxt, const char **why)
+				 const ConnTransport *transport, bool internal, Relay *r, MemoryContext cxt,
+				 const char **why)
 {
 	ExecSlot   *slot = NULL;
 	int			index = -1;
@@ -319,6 +320,7 @@ executor_enqueue(const char *request, size_t len, const ConnPeer *peer,
 		slot->transport = *transport;
 	else
 		memset(&slot->transport, 0, sizeof(slot->transport));
+	slot->internal = internal;
 	slot->enqueued = GetCurrentTimestamp();
 	executor_ring()[(exec_shared->queue_head + exec_shared->queue_len) % exec_nslots] = index;
 	exec_shared->queue_len++;
@@ -347,7 +349,7 @@ executor_offload(Conn *conn, HttpRequest *req)
 	executor_serialize(req, &request);
 	r = MemoryContextAllocZero(conn->ctx, sizeof(Relay));
 	r->conn = conn;
-	if (!executor_enqueue(request.data, request.len, &conn->peer, &conn->transport, r, conn->ctx, &why))
+	if (!executor_enqueue(request.data, request.len, &conn->peer, &conn->transport, false, r, conn->ctx, &why))
 	{
 		pfree(r);
 		if (strcmp(why, "queue_full") == 0)
@@ -408,7 +410,7 @@ executor_start_job(PendingJob *job)
 		initStringInfo(&r->answer);
 		MemoryContextSwitchTo(oldcxt);
 	}
-	if (!executor_enqueue(job->request, job->len, &job->peer, NULL, r, TopMemoryContext, &why))
+	if (!executor_enqueue(job->request, job->len, &job->peer, NULL, true, r, TopMemoryContext, &why))
 	{
 		pfree(r->answer.data);
 		pfree(r);
@@ -614,7 +616,7 @@ executor_run_blocking(const char *request, size_t len, const ConnPeer *peer,
 
 	memset(&r, 0, sizeof(r));
 	*close = false;
-	if (!executor_enqueue(request, len, peer, transport, &r, CurrentMemoryContext, &why))
+	if (!executor_enqueue(request, len, peer, transport, false, &r, CurrentMemoryContext, &why))
 		return false;
 	PG_TRY();
 	{

@@ -315,7 +315,10 @@ executor_run_slot(ExecSlot *slot)
 	if (http_parser_feed(&parser, data, slot->request_len) == HTTP_PARSE_DONE)
 	{
 		pgstat_report_activity(STATE_RUNNING, psprintf("pg_dash: %s %s", parser.req.method, parser.req.path));
+		/* only a serving worker's own job reaches its internal routes */
+		executor_job_internal = slot->internal;
 		executor_run_request(&parser.req, &slot->peer, &slot->transport);
+		executor_job_internal = false;
 	}
 	else
 		ereport(LOG,

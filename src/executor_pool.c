@@ -21,6 +21,7 @@
 int			pg_dash_executors = 0;
 int			pg_dash_executor_queue = 64;
 bool		executor_am_executor = false;
+bool		executor_job_internal = false;
 
 ExecShared *exec_shared = NULL;
 LWLock	   *exec_lock = NULL;

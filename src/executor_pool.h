@@ -61,6 +61,8 @@ typedef struct ExecSlot
 	TimestampTz enqueued;
 	ConnPeer	peer;			/* the client's address, for per-address limits */
 	ConnTransport transport;	/* how the request came (TLS, proxy) */
+	bool		internal;		/* a serving worker's own job (executor_submit),
+								 * not a client's request */
 	Size		request_len;
 	dsm_handle	request_dsm;	/* DSM_HANDLE_INVALID: request[] holds it */
 	char		request[EXEC_REQUEST_INLINE];
@@ -99,6 +101,9 @@ extern int	pg_dash_executor_queue;
 
 /* Whether this process is an executor (handlers then run requests themselves). */
 extern bool executor_am_executor;
+
+/* In an executor: the request being run is a serving worker's own job. */
+extern bool executor_job_internal;
 
 extern void executor_define_gucs(void);
 extern void executor_register_all(void);

@@ -38,7 +38,8 @@ query_run_frame(const char *name, cJSON *params, const char *session_id, const c
 /*
  * Executors: POST /internal/ws-run, a WebSocket query or live-query run a
  * serving worker handed over (executor_submit; never reachable from
- * outside: serving workers route no /internal path).  The body is
+ * outside: serving workers route no /internal path, and the executor routes
+ * it only for a job marked internal in its slot).  The body is
  * {"name", "params", "session", "id", "prefix"}, and "bearer_role" for a
  * connection opened with a bearer token, which the worker verified: the run
  * takes that role (executor_main.c forgets it after the request).  The

@@ -200,7 +200,7 @@ router_dispatch(Conn *conn, HttpRequest *req)
 		primary_forward(conn, req);
 		return ROUTE_API;
 	}
-	if (executor_am_executor && strcmp(path, "/internal/ws-run") == 0)
+	if (executor_job_internal && strcmp(path, "/internal/ws-run") == 0)
 	{
 		query_ws_run_http(conn, req);
 		return ROUTE_WS;

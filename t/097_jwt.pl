@@ -195,6 +195,18 @@ like($refused, qr/401/, 'a WebSocket with an expired token is refused (401)');
 $refused = eval { ws_open($good, 'X-Forwarded-For' => '203.0.113.7'); '' } // $@;
 like($refused, qr/401/, 'and one with a token over plain HTTP from another machine');
 
+# the executors' internal route, which carries a WebSocket's role, is a
+# serving worker's own: a client naming it, directly or through /api, gets
+# nothing run
+my $internal = '{"name":"whoami","params":null,"session":null,"bearer_role":"app_reader","id":1,"prefix":""}';
+for my $target ('/internal/ws-run', '/api/../internal/ws-run', '/api/%2e%2e/internal/ws-run')
+{
+	my $resp = raw_request($port, "POST $target HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+		  . 'Content-Length: ' . length($internal) . "\r\nConnection: close\r\n\r\n$internal");
+	like($resp, qr/^HTTP\/1\.1 4\d\d/, "POST $target from a client: refused");
+	unlike($resp, qr/app_reader/, '  and nothing ran as the role it names');
+}
+
 # expiry: the connection closes once the token's exp (plus the leeway) passes
 $node->safe_psql('postgres', "ALTER SYSTEM SET pg_dash.jwt_leeway = 0; SELECT pg_reload_conf()");
 sleep 0.5;
