@@ -9,10 +9,11 @@
  * keystroke, and a merge through pg_dash.jsonb_merge_patch(), an SQL
  * function planned again at every call (most of the cost, measured).  Now
  * the new state is computed in C from the session's current state and put
- * in shared memory, and the request is answered; worker 0
- * writes every buffered state to pg_dash.session_state in one transaction
- * once the oldest has waited pg_dash.session_write_delay (and when it
- * stops), and the table's trigger tells the other tabs.
+ * in shared memory, and the request is answered; the session writer
+ * (session_writer.c; worker 0 while none runs) writes every buffered state
+ * to pg_dash.session_state in one transaction once the oldest has waited
+ * pg_dash.session_write_delay (and when it stops), and the table's trigger
+ * tells the other tabs.
  *
  * What keeps the guarantees:
  *
