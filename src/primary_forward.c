@@ -13,13 +13,13 @@
  * whole answer; the standby relays it to its client.  How the client reached
  * the standby goes with it: over TLS or not (Secure cookies, HSTS), from the
  * standby's machine or not, so that the primary accepts a bearer token
- * exactly when the standby did.  The request is
- * therefore handled by the primary's own code: the session cookie, the CSRF
- * token, the session budgets (by the client's address), the action run as
- * pg_dash.role through the request pipeline.  The link's role only needs
- * EXECUTE on this function; it never switches roles over the wire, and it
- * can only have the primary do what any HTTP client of the primary could:
- * the function refuses every other route.
+ * exactly when the standby did.  The request is therefore handled by the
+ * primary's own code: the session cookie, the CSRF token, the session
+ * budgets (by the client's address), the action run as pg_dash.role (or a
+ * bearer token's role) through the request pipeline.  The link's role only
+ * needs EXECUTE on this function; it never switches roles over the wire,
+ * and it can only have the primary do what any HTTPS client of the primary
+ * could: the function refuses every other route.
  *
  * The primary unreachable: 503 primary_unreachable with Retry-After, while
  * the standby keeps serving reads.
