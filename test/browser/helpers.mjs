@@ -90,7 +90,13 @@ export async function shot(page, name) {
 // Waits for a page view to finish loading (or show an error).
 export async function openPage(page, pathAndQuery) {
   await page.goto(`${BASE}${pathAndQuery}`);
-  await page.waitForSelector('article.page, .error-box', { timeout: 15000 });
+  try {
+    await page.waitForSelector('article.page, .error-box', { timeout: 15000 });
+  } catch (e) {
+    // what the page shows and said, to tell a slow server from a broken render
+    const shown = await page.evaluate(() => document.getElementById('app')?.outerHTML.slice(0, 600)).catch(() => '?');
+    throw new Error(`${pathAndQuery} did not load: ${e.message.split('\n')[0]}; shown: ${shown}; errors: ${JSON.stringify(page.errors)}`);
+  }
   const err = await page.$('main > .error-box');
   if (err) throw new Error(`the page did not load: ${(await err.innerText()).replace(/\s+/g, ' ')}`);
 }
