@@ -33,14 +33,7 @@ my ($node, $port) = start_node('ws', setup => $setup,
 # --- helpers -----------------------------------------------------------
 
 # Opens a connection with the pg_dash.v1 subprotocol and reads the hello.
-sub ws_open
-{
-	my (%opts) = @_;
-	my $ws = PgDashWs->connect(port => $port, protocol => 'pg_dash.v1', %opts);
-	my $hello = $ws->recv_json(timeout => 5);
-	die "no hello frame" unless $hello && $hello->{type} eq 'hello';
-	return ($ws, $hello);
-}
+sub ws_open { return PgDashWs->open_dash(port => $port, @_) }
 
 # The next JSON message of a given type (others skipped); undef on timeout.
 sub recv_type

@@ -27,9 +27,7 @@ my ($node, $port) = start_node('wsload',
 # Opens a client and reads its hello; returns ($ws, $worker).
 sub ws_open
 {
-	my $ws = PgDashWs->connect(port => $port, protocol => 'pg_dash.v1', timeout => 10);
-	my $hello = $ws->recv_json(timeout => 10);
-	die 'no hello frame' unless $hello && $hello->{type} eq 'hello';
+	my ($ws, $hello) = PgDashWs->open_dash(port => $port, timeout => 10);
 	return ($ws, $hello->{worker});
 }
 

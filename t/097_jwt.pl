@@ -154,9 +154,8 @@ ok(!exists $r->{cookies}{pg_dash_session}, 'and gets no cookie');
 sub ws_open
 {
 	my ($token, %headers) = @_;
-	my $ws = PgDashWs->connect(port => $port, protocol => 'pg_dash.v1',
+	my ($ws) = PgDashWs->open_dash(port => $port,
 		headers => { (defined $token ? (Authorization => "Bearer $token") : ()), %headers });
-	$ws->recv_json;    # hello
 	return $ws;
 }
 sub ws_answer

@@ -48,8 +48,7 @@ for my $s ([ 'a', $aport ], [ 'b', $bport ])
 sub client
 {
 	my ($port) = @_;
-	my $ws = PgDashWs->connect(port => $port, protocol => 'pg_dash.v1');
-	$ws->recv_json(timeout => 5);    # hello
+	my ($ws) = PgDashWs->open_dash(port => $port);
 	$ws->send_json({ type => 'subscribe', channel => 'ticks' });
 	$ws->recv_until(sub { $_->{data} =~ /"subscribed"/ }, timeout => 5);
 	$ws->send_json({ type => 'watch', id => 'w', name => 'items_count', params => {} });

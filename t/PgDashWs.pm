@@ -487,6 +487,17 @@ sub _deliver
 	push @{ $self->{queue} }, \%m;
 }
 
+# Opens a pg_dash.v1 connection (connect's arguments) and reads its hello
+# frame; returns ($ws, $hello).  Dies when no hello comes within timeout.
+sub open_dash
+{
+	my ($class, %args) = @_;
+	my $ws = $class->connect(protocol => 'pg_dash.v1', %args);
+	my $hello = $ws->recv_json(timeout => $args{timeout} // 5);
+	croak 'no hello frame' unless $hello && $hello->{type} eq 'hello';
+	return ($ws, $hello);
+}
+
 # Returns the next message, waiting up to timeout (2) seconds; undef on
 # timeout; {opcode => 'eof'} once the peer closed the TCP connection.
 sub recv
