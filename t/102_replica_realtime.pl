@@ -38,10 +38,23 @@ my ($sb, $bport) = start_standby($primary, 'standby_b',
 
 sub healthz { return json_decode(http(shift, 'GET', '/healthz')->{body}) }
 
+# Waits until both serving workers of a port have their link to the
+# primary: /healthz answers for the worker a connection reaches (each keeps
+# its own link), so it is asked until each worker has said so.
+sub links_up
+{
+	my ($port, $timeout) = @_;
+	my %up;
+	return wait_until(sub {
+		my $h = healthz($port);
+		$up{ $h->{worker} } = $h->{primary_reachable} ? 1 : 0;
+		return $up{0} && $up{1};
+	}, $timeout);
+}
+
 for my $s ([ 'a', $aport ], [ 'b', $bport ])
 {
-	ok(wait_until(sub { healthz($s->[1])->{primary_reachable} }),
-		"standby $s->[0]: /healthz says the primary is reachable");
+	ok(links_up($s->[1]), "standby $s->[0]: /healthz says the primary is reachable");
 }
 
 # A WebSocket client of a port, subscribed to ticks and watching items_count.
@@ -172,8 +185,7 @@ for my $who (qw(a b))
 		"standby $who: /healthz says the primary is unreachable");
 }
 $primary->start;
-ok(wait_until(sub { healthz($aport)->{primary_reachable} && healthz($bport)->{primary_reachable} }, 15),
-	'both links are back');
+ok(links_up($aport, 15) && links_up($bport, 15), 'both links are back');
 $sb->append_conf('postgresql.conf', "pg_dash.replay_wait = '10s'");
 $sb->reload;
 sleep 0.5;
