@@ -187,6 +187,9 @@ is_deeply(ws_answer($anon, type => 'query', id => 'q1', name => 'whoami')->{rows
 	'beside it, a WebSocket without a token runs as pg_dash.role');
 is(ws_answer($anon, type => 'query', id => 'q2', name => 'secrets')->{error}{status}, 403,
 	'and is refused what pg_dash.role may not read');
+is_deeply(ws_answer($anon, type => 'query', id => 'q3', name => 'whoami', bearer_role => 'app_reader',
+		role => 'app_reader')->{rows}, [ ['dash_reader'] ],
+	'a message naming a role gets none: only a token gives one');
 $anon->close;
 
 my $refused = eval { ws_open(token({ alg => 'HS256' }, { %ok_claims, exp => $now - 120 }, hs($secret))); '' } // $@;
